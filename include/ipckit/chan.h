@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ipckit/chan.h - one message-channel API over every transport.
+ *
+ * A channel carries whole messages between two endpoints. It is opened by
+ * URL (see ipk_url_check() for the syntax):
+ *
+ *   pipe:                         anonymous pipe pair, ipk_chan_pipe() only
+ *   fifo:/path                    named pipe (one direction per channel)
+ *   unix:/path  unix:@abstract    Unix stream socket
+ *   unix+dgram:...                Unix datagram socket
+ *   unix+seqpacket:...            Unix sequenced-packet socket
+ *   tcp:HOST:PORT                 TCP, TCP_NODELAY
+ *
+ * Options follow a '?' as key=value pairs joined by '&':
+ *   msgsize=N   largest message, in bytes (default 65536)
+ *   mode=0OOO   permissions of a created object (default 0600)
+ *   pipesize=N  kernel pipe buffer (pipe:, fifo:; F_SETPIPE_SZ)
+ *   backlog=N   listen backlog (stream and seqpacket sockets, tcp)
+ *
+ * Messages are whole: a receive returns one complete message or an error,
+ * never part of one. On byte streams (pipe, fifo, unix stream, tcp) each
+ * message travels as a frame: a 4-byte little-endian length, then the
+ * payload. Datagram and seqpacket sockets keep the kernel's own message
+ * boundaries.
+ *
+ * All descriptors are close-on-exec and non-blocking; blocking is done by
+ * the library with poll() and a deadline, so every call honours its timeout
+ * and survives signals (EINTR is retried without stretching the deadline).
+ * Writing to a peer that went away returns -EPIPE; SIGPIPE never kills the
+ * process.
+ *
+ * Threads: a channel may be used by one sender and one receiver at the same
+ * time (two threads); two concurrent senders, or two concurrent receivers,
+ * need the caller's own lock. Listeners: one accepting thread at a time.
+ */
+#ifndef IPCKIT_CHAN_H
+#define IPCKIT_CHAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ipk_chan ipk_chan;
+typedef struct ipk_listener ipk_listener;
+
+/* Default and largest values of the msgsize= option. */
+#define IPK_CHAN_MSGSIZE_DEFAULT ((size_t)65536)
+#define IPK_CHAN_MSGSIZE_MAX ((size_t)1 << 28)
+
+/*
+ * Pipe and FIFO messages whose frame (payload + 4-byte length) fits in
+ * PIPE_BUF are written in one atomic write: writers sharing one pipe never
+ * interleave them. Larger messages need a single writer.
+ */
+#define IPK_PIPE_ATOMIC_MAX ((size_t)4096 - 4)
+
+/* Flags of ipk_chan_open(), ipk_chan_pipe() and ipk_listen(). */
+enum {
+	/* This end creates the object or listens (server side). Without it
+	 * the channel opens an existing object or connects (client side). */
+	IPK_CHAN_CREATE = 1u << 0,
+	/* With IPK_CHAN_CREATE: fail with -EEXIST if the object exists. */
+	IPK_CHAN_EXCL = 1u << 1,
+	/* The creator leaves the named object behind when it closes. */
+	IPK_CHAN_KEEP = 1u << 2,
+	/* Direction, required for one-way transports (fifo:). */
+	IPK_CHAN_RDONLY = 1u << 3,
+	IPK_CHAN_WRONLY = 1u << 4,
+	/* Every send and receive behaves as if its timeout were 0. */
+	IPK_CHAN_NONBLOCK = 1u << 5,
+};
+
+/**
+ * ipk_chan_open() - open one end of a channel by URL
+ * @url: the channel's URL, with options
+ * @flags: IPK_CHAN_* flags
+ * @timeout_ns: how long to wait for the other end (see below)
+ * @ret: the new channel, written only on success
+ *
+ * What "open" waits for depends on the transport:
+ * - fifo: a writer waits until a reader has the FIFO open (start-up
+ *   synchronisation without the classic hang); with timeout 0 and no reader
+ *   it fails with -ENXIO. A reader never waits: its first receive does.
+ *   IPK_CHAN_CREATE creates the FIFO (mode 0600 unless mode= says otherwise),
+ *   or reuses an existing FIFO unless IPK_CHAN_EXCL; a symbolic link at the
+ *   path is never followed (-ELOOP).
+ * - unix, unix+seqpacket, tcp with IPK_CHAN_CREATE: listen, accept exactly
+ *   one peer, then stop listening (and remove the socket file unless
+ *   IPK_CHAN_KEEP). Use ipk_listen() to serve many peers.
+ * - unix+dgram with IPK_CHAN_CREATE: bind and return at once; replies go to
+ *   the sender of the last message received.
+ * - any connector: retries a missing or refusing server until the deadline.
+ *
+ * A stale socket file left by a dead server is replaced; the socket of a
+ * live server is never deleted (-EADDRINUSE).
+ *
+ * Return: 0; -EINVAL for a malformed URL or bad flags (ipk_url_check() says
+ * which part is wrong); -EPROTONOSUPPORT for a scheme this build cannot
+ * open; -ENAMETOOLONG for a socket path that does not fit sun_path;
+ * -ETIMEDOUT; -EAGAIN (timeout 0, peer not there yet); -ENXIO; -EEXIST;
+ * -ELOOP; -EADDRINUSE; -EACCES; -ENOMEM; other errors from the kernel.
+ * Blocking: up to @timeout_ns, as above. Threads: safe.
+ */
+IPK_API int ipk_chan_open(const char *url, unsigned flags, int64_t timeout_ns, ipk_chan **ret);
+
+/**
+ * ipk_chan_pipe() - create an anonymous pipe as a pair of channels
+ * @url: "pipe:" with options (msgsize=, pipesize=), or NULL for "pipe:"
+ * @flags: 0 or IPK_CHAN_NONBLOCK
+ * @ret_rd: the reading end, written only on success
+ * @ret_wr: the writing end, written only on success
+ *
+ * For related processes: create the pair, fork(), and let each process close
+ * the end it does not use. A reader that falls behind fills the pipe and the
+ * writer then blocks (backpressure) until the reader catches up or the
+ * send's timeout expires.
+ *
+ * Return: 0; -EINVAL; -EPERM if pipesize= is over /proc/sys/fs/pipe-max-size
+ * for an unprivileged caller; -EMFILE; -ENOMEM. Threads: safe.
+ */
+IPK_API int ipk_chan_pipe(const char *url, unsigned flags, ipk_chan **ret_rd, ipk_chan **ret_wr);
+
+/**
+ * ipk_chan_send() - send one whole message of @len bytes
+ *
+ * A message larger than ipk_chan_max_msg() is refused with -EMSGSIZE before
+ * anything is sent. On a byte stream, a deadline that strikes after part of
+ * a frame went out does not cut the frame: the rest is kept in the channel
+ * and goes out first on the next send, ipk_chan_flush() or poll-driven
+ * send; the message counts as sent.
+ *
+ * Blocking: while the kernel buffer is full, up to @timeout_ns.
+ * Return: 0; -EMSGSIZE; -EAGAIN (timeout 0, or IPK_CHAN_NONBLOCK) or
+ * -ETIMEDOUT with nothing of this message sent; -EPIPE if the peer went
+ * away; -ECONNRESET; -EDESTADDRREQ (a datagram server that has no peer yet);
+ * -EBADF on the reading end of a one-way channel; -EINVAL (an empty
+ * message on unix+seqpacket, which the kernel could not tell from the end
+ * of the stream).
+ * Threads: one sender at a time; a receiver may run concurrently.
+ */
+IPK_API int ipk_chan_send(ipk_chan *ch, const void *buf, size_t len, int64_t timeout_ns);
+
+/**
+ * ipk_chan_sendv() - send one whole message gathered from @iov
+ *
+ * As ipk_chan_send(), for a message whose parts lie apart in memory.
+ */
+IPK_API int ipk_chan_sendv(ipk_chan *ch, const struct iovec *iov, int iovcnt, int64_t timeout_ns);
+
+/**
+ * ipk_chan_recv() - receive one whole message into @buf (@len bytes)
+ *
+ * Blocking: until a message arrives, up to @timeout_ns.
+ * Return: the message's length (>= 0); -EMSGSIZE if it is longer than @len
+ * (nothing is consumed; ipk_chan_next_len() gives the size needed);
+ * -EAGAIN (timeout 0) or -ETIMEDOUT; -EPIPE when the peer closed the
+ * channel; -ECONNRESET; -EPROTO when the peer broke the framing (a length
+ * over this channel's maximum or a frame cut short by the peer's close):
+ * the connection is then shut down and later calls return -EPIPE;
+ * -EBADF on the writing end of a one-way channel.
+ * Threads: one receiver at a time; a sender may run concurrently.
+ */
+IPK_API ssize_t ipk_chan_recv(ipk_chan *ch, void *buf, size_t len, int64_t timeout_ns);
+
+/**
+ * ipk_chan_next_len() - size of the message that the last receive refused
+ *
+ * Return: after ipk_chan_recv() returned -EMSGSIZE, the length of the waiting
+ * message; 0 otherwise. Threads: the receiving thread.
+ */
+IPK_API size_t ipk_chan_next_len(const ipk_chan *ch);
+
+/* One message of a batch: @buf and @len; for a receive, @len is the buffer's
+ * size on entry and the message's length on return. */
+struct ipk_msg {
+	void *buf;
+	size_t len;
+};
+
+/**
+ * ipk_chan_send_batch() - send up to @n messages in one call
+ *
+ * Datagram and seqpacket sockets hand the whole batch to the kernel with
+ * sendmmsg(); other transports send one message after the other.
+ *
+ * Blocking: until all @n are sent, up to @timeout_ns.
+ * Return: the number of messages sent (1..@n) when at least one was, in
+ * order; otherwise the error ipk_chan_send() would give for the first.
+ * Threads: as ipk_chan_send().
+ */
+IPK_API int ipk_chan_send_batch(ipk_chan *ch, const struct ipk_msg *msgs, unsigned n,
+				int64_t timeout_ns);
+
+/**
+ * ipk_chan_recv_batch() - receive up to @n messages in one call
+ *
+ * Datagram and seqpacket sockets use one recvmmsg() when every buffer can
+ * hold ipk_chan_max_msg() bytes; otherwise messages are taken one by one.
+ * Sets each @msgs[i].len to the length received.
+ *
+ * Blocking: until at least one message is there, up to @timeout_ns; then it
+ * takes only what is already waiting.
+ * Return: the number of messages received (1..@n); otherwise the error
+ * ipk_chan_recv() would give for the first. A later message too big for its
+ * buffer ends the batch early and stays queued.
+ * Threads: as ipk_chan_recv().
+ */
+IPK_API int ipk_chan_recv_batch(ipk_chan *ch, struct ipk_msg *msgs, unsigned n,
+				int64_t timeout_ns);
+
+/**
+ * ipk_chan_flush() - write out the rest of a frame a send's deadline cut
+ *
+ * Return: 0 when nothing is pending (always so for datagram transports);
+ * -EAGAIN or -ETIMEDOUT; -EPIPE. Threads: as ipk_chan_send().
+ */
+IPK_API int ipk_chan_flush(ipk_chan *ch, int64_t timeout_ns);
+
+/**
+ * ipk_chan_fd() - the descriptor to poll for this channel
+ *
+ * Readable (POLLIN) when a receive may make progress, writable (POLLOUT)
+ * when a send may. A byte-stream channel reads ahead, so several messages
+ * can be waiting in the channel after one poll: after the descriptor polls
+ * readable, receive with timeout 0 until -EAGAIN. The descriptor stays
+ * owned by the channel: do not read, write or close it.
+ *
+ * Return: a descriptor >= 0. Threads: safe.
+ */
+IPK_API int ipk_chan_fd(const ipk_chan *ch);
+
+/**
+ * ipk_chan_max_msg() - the largest message this channel sends or receives
+ *
+ * Return: the msgsize= option, or IPK_CHAN_MSGSIZE_DEFAULT. Threads: safe.
+ */
+IPK_API size_t ipk_chan_max_msg(const ipk_chan *ch);
+
+/**
+ * ipk_chan_close() - close a channel; accepts NULL
+ *
+ * Removes what this end created (FIFO, socket file) unless IPK_CHAN_KEEP.
+ * Bytes of a cut frame still pending (see ipk_chan_send()) are written if
+ * the kernel takes them at once, else dropped: call ipk_chan_flush() first
+ * to wait for them. Never blocks, cannot fail.
+ */
+IPK_API void ipk_chan_close(ipk_chan *ch);
+
+/**
+ * ipk_listen() - listen for many peers on a stream or seqpacket socket
+ * @url: unix:, unix+seqpacket: or tcp: (tcp:HOST:0 picks a free port)
+ * @flags: 0, IPK_CHAN_EXCL, IPK_CHAN_KEEP, IPK_CHAN_NONBLOCK (passed on to
+ *         accepted channels)
+ * @ret: the listener, written only on success
+ *
+ * Return: 0; -EINVAL; -EOPNOTSUPP for a transport that does not listen;
+ * -EADDRINUSE (a live server holds the address); -EEXIST; -ELOOP;
+ * -ENAMETOOLONG; -EACCES. Threads: safe.
+ */
+IPK_API int ipk_listen(const char *url, unsigned flags, ipk_listener **ret);
+
+/**
+ * ipk_accept() - accept one peer as a new channel
+ *
+ * Blocking: until a peer connects, up to @timeout_ns.
+ * Return: 0; -EAGAIN (timeout 0); -ETIMEDOUT; -EMFILE; -ENOMEM.
+ * Threads: one caller at a time per listener.
+ */
+IPK_API int ipk_accept(ipk_listener *l, int64_t timeout_ns, ipk_chan **ret);
+
+/**
+ * ipk_listener_fd() - descriptor that polls readable when a peer waits
+ *
+ * Return: a descriptor >= 0, owned by the listener. Threads: safe.
+ */
+IPK_API int ipk_listener_fd(const ipk_listener *l);
+
+/**
+ * ipk_listener_url() - the URL a peer should connect to
+ *
+ * With tcp:HOST:0 this tells the port the kernel chose.
+ * Return: the URL's length (without the NUL) on success; -ENOSPC if @len is
+ * too small (nothing written). Threads: safe.
+ */
+IPK_API int ipk_listener_url(const ipk_listener *l, char *buf, size_t len);
+
+/**
+ * ipk_listener_close() - stop listening; accepts NULL
+ *
+ * Removes the socket file this listener created, unless IPK_CHAN_KEEP or
+ * another server has since replaced it. Channels already accepted stay
+ * open. Never blocks, cannot fail.
+ */
+IPK_API void ipk_listener_close(ipk_listener *l);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* IPCKIT_CHAN_H */

@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ipckit/ipckit.h - the whole public API of libipckit in one include.
+ */
+#ifndef IPCKIT_IPCKIT_H
+#define IPCKIT_IPCKIT_H
+
+#include "common.h"
+#include "url.h"
+#include "chan.h"
+
+#endif /* IPCKIT_IPCKIT_H */

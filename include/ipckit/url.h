@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ipckit/url.h - checking channel URLs before use.
+ *
+ * Grammar:  SCHEME ":" ADDRESS [ "?" KEY "=" VALUE { "&" KEY "=" VALUE } ]
+ *
+ *   pipe:                               (no address)
+ *   fifo:/path                          any non-empty path
+ *   unix:/path | unix:@abstract         also unix+dgram:, unix+seqpacket:
+ *   tcp:HOST:PORT | tcp:[V6ADDR]:PORT   PORT 0..65535
+ *   mq:/name                            one '/' then up to NAME_MAX bytes
+ *   sysvmq:KEY | sysvmq:/path:PROJ | sysvmq:private
+ *   shm:/name                           as mq:
+ *   nats://HOST:PORT[,HOST:PORT...]/SUBJECT
+ *
+ * Each scheme accepts only its own options; an unknown option, a repeated
+ * one or a value that is not a number where one is expected is an error.
+ * Parsing never touches the system.
+ */
+#ifndef IPCKIT_URL_H
+#define IPCKIT_URL_H
+
+#include <stddef.h>
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * ipk_url_check() - validate a URL and say what is wrong with it
+ * @url: the text to check
+ * @where: if not NULL, set on error to the byte offset of the bad part
+ * @why: if not NULL, set on error to a static, human-readable reason
+ *
+ * Return: 0 if @url is well-formed; -EINVAL otherwise. Threads: safe.
+ */
+IPK_API int ipk_url_check(const char *url, size_t *where, const char **why);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* IPCKIT_URL_H */

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * internal.h - helpers every module of the library shares: errno
+ * conversion, argument checks, deadlines and the one I/O loop (io.c).
+ */
+#ifndef IPK_INTERNAL_H
+#define IPK_INTERNAL_H
+
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <ipckit/common.h>
+
+/* Convert errno right after the failing call; never "success" by accident. */
+static inline int ipk__neg_errno(void)
+{
+	return errno > 0 ? -errno : -EIO;
+}
+
+#define IPK_CHECK_ARG(cond)                                                                        \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			return -EINVAL;                                                            \
+	} while (0)
+
+/*
+ * Deadlines are absolute CLOCK_MONOTONIC nanoseconds, computed once at the
+ * public entry. Two values are special: IPK__NOWAIT (try once, then
+ * -EAGAIN) and IPK__NEVER (no limit).
+ */
+#define IPK__NOWAIT ((int64_t)0)
+#define IPK__NEVER INT64_MAX
+
+int64_t ipk__now_ns(void);
+int64_t ipk__deadline(int64_t timeout_ns);
+
+/*
+ * ipk__wait_fd() - wait until @fd reports one of @events or an error
+ *
+ * Return: the revents seen (> 0); -EAGAIN for IPK__NOWAIT; -ETIMEDOUT.
+ * Retries EINTR without moving the deadline.
+ */
+int ipk__wait_fd(int fd, short events, int64_t deadline_ns);
+
+/*
+ * ipk__sleep_until() - sleep until @deadline_ns or for @step_ns, whichever
+ * comes first, for retry loops that have nothing to poll.
+ *
+ * Return: 0 after sleeping; -EAGAIN for IPK__NOWAIT; -ETIMEDOUT if the
+ * deadline has already passed.
+ */
+int ipk__sleep_until(int64_t deadline_ns, int64_t step_ns);
+
+/*
+ * ipk__writev_some() - one writev() that never raises SIGPIPE
+ * @is_socket: use sendmsg(MSG_NOSIGNAL); otherwise block SIGPIPE around
+ *             the write and consume the one it raised
+ *
+ * Return: bytes written (> 0); -EAGAIN; -EPIPE; other -errno. Retries EINTR.
+ */
+ssize_t ipk__writev_some(int fd, bool is_socket, struct iovec *iov, int iovcnt);
+
+/* Drop @n written bytes from the front of @iov; returns the new start. */
+struct iovec *ipk__iov_advance(struct iovec *iov, int *iovcnt, size_t n);
+
+/* Sum of the lengths; -EMSGSIZE if it overflows or @iovcnt is bad. */
+ssize_t ipk__iov_len(const struct iovec *iov, int iovcnt);
+
+/* Parse a decimal (or with @base 8, octal) size; -EINVAL unless whole. */
+int ipk__parse_u64(const char *s, size_t n, int base, uint64_t *ret);
+
+/* Set O_NONBLOCK and FD_CLOEXEC on an fd the kernel gave us without them. */
+int ipk__fd_nonblock_cloexec(int fd);
+
+/* close() that keeps errno and is never retried. */
+void ipk__close(int fd);
+
+/*
+ * A file this process created (FIFO, socket file). It is removed on close
+ * only while the inode at the path is still the one it made, so a
+ * successor's object at the same path is never deleted.
+ */
+struct ipk__ownfile {
+	char path[PATH_MAX];
+	dev_t dev;
+	ino_t ino;
+	bool created;
+};
+
+/* Record @path as created by us (lstat now). */
+int ipk__ownfile_note(struct ipk__ownfile *f, const char *path);
+/* Unlink it if it is still ours; forget it either way. */
+void ipk__ownfile_remove(struct ipk__ownfile *f);
+
+#endif /* IPK_INTERNAL_H */

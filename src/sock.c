@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sock.c - socket plumbing for the unix and tcp transports.
+ */
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "internal.h"
+#include "sock.h"
+
+#define RETRY_FIRST_NS (1 * IPK_MSEC)
+#define RETRY_MAX_NS (50 * IPK_MSEC)
+
+int ipk__unix_addr(const struct ipk_url *u, struct sockaddr_un *sa, socklen_t *len)
+{
+	size_t off = u->abstract ? 1 : 0; /* abstract names start with a NUL */
+
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	/* a path needs its NUL inside sun_path; an abstract name does not */
+	if (u->path_len + off + (u->abstract ? 0 : 1) > sizeof(sa->sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa->sun_path + off, u->path, u->path_len);
+	*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + off + u->path_len +
+			   (u->abstract ? 0 : 1));
+	return 0;
+}
+
+/* Does anybody accept on the socket file at @sa? Only a refusal says no. */
+static bool socket_is_live(int type, const struct sockaddr_un *sa, socklen_t len)
+{
+	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	bool live = true;
+
+	if (fd < 0)
+		return true; /* cannot tell: leave it alone */
+	if (connect(fd, (const struct sockaddr *)sa, len) < 0 && errno == ECONNREFUSED)
+		live = false;
+	ipk__close(fd);
+	return live;
+}
+
+int ipk__unix_bind(int fd, int type, const struct ipk_url *u, unsigned flags,
+		   struct ipk__ownfile *f)
+{
+	mode_t mode = ipk__url_mode(u);
+	struct sockaddr_un sa;
+	struct stat st;
+	socklen_t len;
+	int r;
+
+	r = ipk__unix_addr(u, &sa, &len);
+	if (r < 0)
+		return r;
+	if (u->abstract)
+		return bind(fd, (struct sockaddr *)&sa, len) < 0 ? ipk__neg_errno() : 0;
+
+	/* The socket file takes the socket inode's mode (less the umask):
+	 * set it before bind so the file never exists with wider rights. */
+	if (fchmod(fd, mode) < 0)
+		return ipk__neg_errno();
+	for (int attempt = 0;; attempt++) {
+		if (bind(fd, (struct sockaddr *)&sa, len) == 0)
+			break;
+		if (errno != EADDRINUSE || attempt > 0)
+			return ipk__neg_errno();
+		if (flags & IPK_CHAN_EXCL)
+			return -EEXIST;
+		if (lstat(u->path, &st) < 0)
+			continue; /* gone meanwhile: try again */
+		if (S_ISLNK(st.st_mode))
+			return -ELOOP;
+		if (!S_ISSOCK(st.st_mode))
+			return -EEXIST;
+		if (socket_is_live(type, &sa, len))
+			return -EADDRINUSE;
+		/* stale: its server died without removing it */
+		if (unlink(u->path) < 0 && errno != ENOENT)
+			return ipk__neg_errno();
+	}
+	r = ipk__ownfile_note(f, u->path);
+	if (r < 0)
+		return r;
+	if (lstat(u->path, &st) == 0 && (st.st_mode & 07777) != mode &&
+	    chmod(u->path, mode) < 0) /* the umask took bits away */
+		return ipk__neg_errno();
+	return 0;
+}
+
+static bool not_there_yet(int err)
+{
+	return err == ENOENT || err == ECONNREFUSED || err == EAGAIN;
+}
+
+static int connect_once(int domain, int type, const struct sockaddr *sa, socklen_t len,
+			bool autobind, int64_t deadline_ns, int *ret_fd)
+{
+	static const sa_family_t unix_family = AF_UNIX;
+	int fd, r, err = 0;
+	socklen_t elen = sizeof(err);
+
+	fd = socket(domain, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return ipk__neg_errno();
+	/* binding only the family makes the kernel pick an abstract name */
+	if (autobind && bind(fd, (const struct sockaddr *)&unix_family, sizeof(unix_family)) < 0)
+		goto fail_errno;
+	while ((r = connect(fd, sa, len)) < 0 && errno == EINTR)
+		;
+	if (r == 0)
+		goto done;
+	if (errno != EINPROGRESS)
+		goto fail_errno;
+	r = ipk__wait_fd(fd, POLLOUT, deadline_ns);
+	if (r < 0) {
+		ipk__close(fd);
+		return r;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
+		goto fail_errno;
+	if (err) {
+		ipk__close(fd);
+		return -err;
+	}
+done:
+	*ret_fd = fd;
+	return 0;
+
+fail_errno:
+	r = ipk__neg_errno();
+	ipk__close(fd);
+	return r;
+}
+
+int ipk__sock_connect(int domain, int type, const struct sockaddr *sa, socklen_t len,
+		      bool autobind, int64_t deadline_ns, int *ret_fd)
+{
+	int64_t step = RETRY_FIRST_NS;
+
+	for (;;) {
+		int r = connect_once(domain, type, sa, len, autobind, deadline_ns, ret_fd);
+
+		if (r == 0 || !not_there_yet(-r) || deadline_ns == IPK__NOWAIT)
+			return r;
+		r = ipk__sleep_until(deadline_ns, step);
+		if (r < 0)
+			return r;
+		if (step < RETRY_MAX_NS)
+			step *= 2;
+	}
+}
+
+int ipk__sock_accept(int lfd, int64_t deadline_ns, int *ret_fd)
+{
+	for (;;) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		int r;
+
+		if (fd >= 0) {
+			*ret_fd = fd;
+			return 0;
+		}
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		if (errno != EAGAIN)
+			return ipk__neg_errno();
+		r = ipk__wait_fd(lfd, POLLIN, deadline_ns);
+		if (r < 0)
+			return r;
+	}
+}
+
+int ipk__sock_accept_one(struct ipk_chan *ch, const struct ipk_url *url, int64_t deadline_ns)
+{
+	struct ipk_listener *l = calloc(1, sizeof(*l));
+	int r;
+
+	if (!l)
+		return -ENOMEM;
+	l->tp = ch->tp;
+	l->fd = -1;
+	l->flags = ch->flags;
+	l->max_msg = ch->max_msg;
+	r = ch->tp->listen(l, url);
+	if (r == 0)
+		r = ch->tp->accept(l, ch, deadline_ns);
+	/* one peer per channel: nobody else may connect from now on */
+	ipk__close(l->fd);
+	if (!(ch->flags & IPK_CHAN_KEEP))
+		ipk__ownfile_remove(&l->file);
+	free(l);
+	return r;
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sock.h - socket plumbing shared by the unix and tcp transports: Unix
+ * addresses and socket files, connect with retry, accept, and "listen,
+ * accept one, stop listening" for channels opened with IPK_CHAN_CREATE.
+ */
+#ifndef IPK_SOCK_H
+#define IPK_SOCK_H
+
+#include <stdbool.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "transport.h"
+
+/* The sockaddr for a unix* URL; -ENAMETOOLONG if it does not fit. */
+int ipk__unix_addr(const struct ipk_url *u, struct sockaddr_un *sa, socklen_t *len);
+
+/*
+ * ipk__unix_bind() - bind @fd to the URL's path or abstract name
+ *
+ * Replaces a stale socket file (nobody accepts on it), never a live one
+ * (-EADDRINUSE), never follows a symbolic link (-ELOOP), never touches
+ * another kind of file (-EEXIST); with IPK_CHAN_EXCL any existing file is
+ * -EEXIST. Sets the mode= option (default 0600) and records the file in @f.
+ */
+int ipk__unix_bind(int fd, int type, const struct ipk_url *u, unsigned flags,
+		   struct ipk__ownfile *f);
+
+/*
+ * ipk__sock_connect() - a new non-blocking socket connected to @sa
+ * @autobind: bind a Unix socket to a kernel-chosen abstract name first, so
+ *            a datagram server can answer it
+ *
+ * A server that is not there yet (ENOENT, ECONNREFUSED, a full backlog) is
+ * retried until @deadline_ns; with IPK__NOWAIT its error is returned as is.
+ */
+int ipk__sock_connect(int domain, int type, const struct sockaddr *sa, socklen_t len,
+		      bool autobind, int64_t deadline_ns, int *ret_fd);
+
+/* accept4() with CLOEXEC|NONBLOCK until @deadline_ns. */
+int ipk__sock_accept(int lfd, int64_t deadline_ns, int *ret_fd);
+
+/* Listen through ch->tp, accept one peer into @ch, stop listening. */
+int ipk__sock_accept_one(struct ipk_chan *ch, const struct ipk_url *url, int64_t deadline_ns);
+
+#endif /* IPK_SOCK_H */

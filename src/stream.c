@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stream.c - whole messages over byte streams. Sends write a frame (length
+ * + payload) with one writev; receives read ahead into a buffer as large as
+ * the biggest frame and hand out frames from it, so a burst of small
+ * messages costs one read. Descriptors are non-blocking: waiting is
+ * ipk__wait_fd() against the caller's deadline.
+ *
+ * A deadline that strikes mid-frame cannot take back the bytes already in
+ * the kernel; the rest of the frame moves into the channel's own buffer and
+ * goes out before anything else, so the peer never sees a torn frame while
+ * this end lives.
+ */
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+
+#include "internal.h"
+#include "stream.h"
+
+#define IOV_LOCAL 64
+
+int ipk__stream_new(int rfd, int wfd, bool is_socket, size_t max, struct ipk__stream **ret)
+{
+	struct ipk__stream *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		goto fail;
+	s->rfd = rfd;
+	s->wfd = wfd;
+	s->is_socket = is_socket;
+	s->max = max;
+	if (rfd >= 0) {
+		s->rx.cap = max + IPK__FRAME_HDR;
+		s->rx.buf = malloc(s->rx.cap);
+		if (!s->rx.buf)
+			goto fail;
+	}
+	if (wfd >= 0) {
+		s->tx = malloc(max + IPK__FRAME_HDR);
+		if (!s->tx)
+			goto fail;
+	}
+	*ret = s;
+	return 0;
+
+fail:
+	if (s) {
+		ipk__stream_free(s);
+	} else {
+		ipk__close(rfd);
+		if (wfd != rfd)
+			ipk__close(wfd);
+	}
+	return -ENOMEM;
+}
+
+void ipk__stream_free(struct ipk__stream *s)
+{
+	if (!s)
+		return;
+	ipk__close(s->rfd);
+	if (s->wfd != s->rfd)
+		ipk__close(s->wfd);
+	ipk__ownfile_remove(&s->file);
+	free(s->rx.buf);
+	free(s->tx);
+	free(s);
+}
+
+/*
+ * Write @total bytes from *iovp, waiting for room until @deadline_ns.
+ * *done counts what went out, *iovp and *cntp track the rest.
+ */
+static int write_until(struct ipk__stream *s, struct iovec **iovp, int *cntp, size_t total,
+		       int64_t deadline_ns, size_t *done)
+{
+	*done = 0;
+	while (*done < total) {
+		ssize_t n = ipk__writev_some(s->wfd, s->is_socket, *iovp, *cntp);
+		int r;
+
+		if (n > 0) {
+			*done += (size_t)n;
+			*iovp = ipk__iov_advance(*iovp, cntp, (size_t)n);
+			continue;
+		}
+		if (n != -EAGAIN)
+			return (int)n;
+		r = ipk__wait_fd(s->wfd, POLLOUT, deadline_ns);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static bool is_timeout(int r)
+{
+	return r == -EAGAIN || r == -ETIMEDOUT;
+}
+
+static int flush_pending(struct ipk__stream *s, int64_t deadline_ns)
+{
+	struct iovec v = { .iov_base = s->tx + s->tx_lo, .iov_len = s->tx_hi - s->tx_lo };
+	struct iovec *iov = &v;
+	size_t done;
+	int cnt = 1, r;
+
+	if (s->tx_lo == s->tx_hi)
+		return 0;
+	r = write_until(s, &iov, &cnt, v.iov_len, deadline_ns, &done);
+	s->tx_lo += done;
+	if (s->tx_lo == s->tx_hi)
+		s->tx_lo = s->tx_hi = 0;
+	if (r < 0 && !is_timeout(r))
+		s->tx_broken = true; /* the frame can never be finished */
+	return r;
+}
+
+int ipk__stream_send(struct ipk_chan *ch, const struct iovec *iov, int iovcnt, size_t len,
+		     int64_t deadline_ns)
+{
+	struct ipk__stream *s = ch->t;
+	struct iovec local[IOV_LOCAL], *v = local;
+	uint8_t hdr[IPK__FRAME_HDR];
+	size_t total = IPK__FRAME_HDR + len, done;
+	int cnt, r;
+
+	if (s->wfd < 0)
+		return -EBADF;
+	if (s->tx_broken)
+		return -EPIPE;
+	r = flush_pending(s, deadline_ns);
+	if (r < 0)
+		return r;
+
+	ipk__frame_put_len(hdr, (uint32_t)len);
+	if (iovcnt < IOV_LOCAL) {
+		local[0] = (struct iovec){ .iov_base = hdr, .iov_len = sizeof(hdr) };
+		memcpy(local + 1, iov, (size_t)iovcnt * sizeof(*iov));
+		cnt = iovcnt + 1;
+	} else {
+		/* too many pieces for one writev: gather the frame in tx */
+		uint8_t *p = s->tx;
+
+		memcpy(p, hdr, sizeof(hdr));
+		p += sizeof(hdr);
+		for (int i = 0; i < iovcnt; i++) {
+			memcpy(p, iov[i].iov_base, iov[i].iov_len);
+			p += iov[i].iov_len;
+		}
+		local[0] = (struct iovec){ .iov_base = s->tx, .iov_len = total };
+		cnt = 1;
+	}
+
+	r = write_until(s, &v, &cnt, total, deadline_ns, &done);
+	if (r == 0 || done == 0)
+		return r; /* all of it, or none of it */
+	if (!is_timeout(r)) {
+		s->tx_broken = true;
+		return r;
+	}
+	/* Deadline mid-frame: keep the rest, the message counts as sent. */
+	s->tx_lo = 0;
+	s->tx_hi = 0;
+	for (int i = 0; i < cnt; i++) {
+		memmove(s->tx + s->tx_hi, v[i].iov_base, v[i].iov_len);
+		s->tx_hi += v[i].iov_len;
+	}
+	return 0;
+}
+
+int ipk__stream_flush(struct ipk_chan *ch, int64_t deadline_ns)
+{
+	struct ipk__stream *s = ch->t;
+
+	if (s->wfd < 0)
+		return 0;
+	if (s->tx_broken)
+		return -EPIPE;
+	return flush_pending(s, deadline_ns);
+}
+
+/* The peer broke the framing: tell it by closing, keep the fd for polls. */
+static ssize_t protocol_error(struct ipk__stream *s)
+{
+	s->rx_broken = true;
+	if (s->is_socket)
+		(void)shutdown(s->rfd, SHUT_RDWR);
+	return -EPROTO;
+}
+
+/* A FIFO reads 0 both before its first writer and after its last one;
+ * only the second sets POLLHUP. */
+static bool fifo_writer_gone(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	return poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLHUP);
+}
+
+ssize_t ipk__stream_recv(struct ipk_chan *ch, void *buf, size_t len, int64_t deadline_ns)
+{
+	struct ipk__stream *s = ch->t;
+
+	if (s->rfd < 0)
+		return -EBADF;
+	if (s->rx_broken)
+		return -EPIPE;
+	for (;;) {
+		ssize_t r = ipk__frame_take(&s->rx, s->max, buf, len, &ch->next_len);
+		size_t room;
+		uint8_t *p;
+
+		if (r >= 0 || r == -EMSGSIZE)
+			return r;
+		if (r == -EPROTO)
+			return protocol_error(s);
+
+		/* -EAGAIN: the frame is not complete; a buffer of max + header
+		 * always has room for the rest of it */
+		p = ipk__rxbuf_room(&s->rx, &room);
+		r = read(s->rfd, p, room);
+		if (r > 0) {
+			s->rx.hi += (size_t)r;
+			continue;
+		}
+		if (r == 0) {
+			if (s->fifo_reader && !fifo_writer_gone(s->rfd))
+				goto wait;
+			if (s->rx.hi > s->rx.lo)
+				return protocol_error(s); /* frame cut short */
+			return -EPIPE;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return ipk__neg_errno();
+wait:
+		r = ipk__wait_fd(s->rfd, POLLIN, deadline_ns);
+		if (r < 0)
+			return r;
+	}
+}
+
+void ipk__stream_close(struct ipk_chan *ch)
+{
+	struct ipk__stream *s = ch->t;
+
+	if (s && s->wfd >= 0 && !s->tx_broken)
+		(void)flush_pending(s, IPK__NOWAIT); /* what the kernel takes now */
+	ipk__stream_free(s);
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stream.h - whole messages over a byte stream (pipe, FIFO, Unix stream
+ * socket, TCP): framing, read-ahead, and frames cut by a deadline.
+ */
+#ifndef IPK_STREAM_H
+#define IPK_STREAM_H
+
+#include <stdbool.h>
+
+#include "frame.h"
+#include "transport.h"
+
+struct ipk__stream {
+	int rfd;          /* read end, or -1 on a write-only channel */
+	int wfd;          /* write end, or -1; may equal rfd (sockets) */
+	bool is_socket;   /* send with MSG_NOSIGNAL, shut down on -EPROTO */
+	bool fifo_reader; /* read() == 0 may mean "no writer yet" */
+	/* The stream is unusable: the peer broke the framing (rx), or a frame
+	 * could not be finished (tx). Later calls are -EPIPE. Two flags, so a
+	 * sending and a receiving thread never write the same one. */
+	bool rx_broken;
+	bool tx_broken;
+	size_t max;       /* largest payload */
+	struct ipk__rxbuf rx;
+	uint8_t *tx; /* the unsent rest of a frame a deadline cut: tx[lo, hi) */
+	size_t tx_lo, tx_hi;
+	struct ipk__ownfile file; /* a FIFO this end created: removed at close */
+};
+
+/*
+ * ipk__stream_new() - wrap descriptors (ownership passes to the stream,
+ * also on failure) and allocate the buffers for @max-byte messages.
+ */
+int ipk__stream_new(int rfd, int wfd, bool is_socket, size_t max, struct ipk__stream **ret);
+void ipk__stream_free(struct ipk__stream *s);
+
+/* Transport ops for any channel whose ch->t is a struct ipk__stream. */
+int ipk__stream_send(struct ipk_chan *ch, const struct iovec *iov, int iovcnt, size_t len,
+		     int64_t deadline_ns);
+ssize_t ipk__stream_recv(struct ipk_chan *ch, void *buf, size_t len, int64_t deadline_ns);
+int ipk__stream_flush(struct ipk_chan *ch, int64_t deadline_ns);
+void ipk__stream_close(struct ipk_chan *ch);
+
+#endif /* IPK_STREAM_H */

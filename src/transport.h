@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * transport.h - what a channel transport provides, and the channel and
+ * listener objects that chan.c builds around it. Adding a transport is one
+ * file in src/transport/ and one line in src/transport/registry.c.
+ */
+#ifndef IPK_TRANSPORT_H
+#define IPK_TRANSPORT_H
+
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+
+#include <ipckit/chan.h>
+
+#include "internal.h"
+#include "uri.h"
+
+struct ipk_chan {
+	const struct ipk_transport *tp;
+	void *t;         /* the transport's own state */
+	int fd;          /* what ipk_chan_fd() returns; owned by the transport */
+	unsigned flags;  /* IPK_CHAN_* as opened */
+	size_t max_msg;  /* msgsize= */
+	size_t next_len; /* length refused by the last -EMSGSIZE receive */
+};
+
+
+struct ipk_listener {
+	const struct ipk_transport *tp;
+	int fd;
+	unsigned flags;
+	size_t max_msg;
+	struct ipk__ownfile file; /* the socket file it bound */
+	char url[IPK__URL_MAX]; /* what a peer connects to */
+};
+
+/*
+ * Every op is set. Deadlines are absolute (see internal.h). Ops that fail
+ * leave the channel usable unless they say otherwise.
+ */
+struct ipk_transport {
+	const char *scheme; /* URL text before ':' */
+	/* Open one end: set ch->t, ch->fd and ch->max_msg (preset to the
+	 * msgsize= option). May block until @deadline_ns. On failure,
+	 * release everything it made: close() is not called. */
+	int (*open)(struct ipk_chan *ch, const struct ipk_url *url, int64_t deadline_ns);
+	/* One whole message of @len bytes (already checked <= max_msg), or
+	 * nothing of it. Blocks until @deadline_ns. */
+	int (*send)(struct ipk_chan *ch, const struct iovec *iov, int iovcnt, size_t len,
+		    int64_t deadline_ns);
+	/* One whole message; -EMSGSIZE sets ch->next_len, consumes nothing. */
+	ssize_t (*recv)(struct ipk_chan *ch, void *buf, size_t len, int64_t deadline_ns);
+	/* Batches: ipk__send_batch_loop/ipk__recv_batch_loop where the
+	 * kernel has no batch call. Sizes are not checked by the caller. */
+	int (*send_batch)(struct ipk_chan *ch, const struct ipk_msg *m, unsigned n,
+			  int64_t deadline_ns);
+	int (*recv_batch)(struct ipk_chan *ch, struct ipk_msg *m, unsigned n, int64_t deadline_ns);
+	int (*flush)(struct ipk_chan *ch, int64_t deadline_ns);
+	/* Release everything, half-open state too; never blocks or fails. */
+	void (*close)(struct ipk_chan *ch);
+	/* Listening transports only; ipk__no_listen where there is none. */
+	int (*listen)(struct ipk_listener *l, const struct ipk_url *url);
+	int (*accept)(struct ipk_listener *l, struct ipk_chan *ch, int64_t deadline_ns);
+};
+
+const struct ipk_transport *ipk__transport_find(enum ipk__scheme scheme);
+
+extern const struct ipk_transport ipk__transport_pipe;
+extern const struct ipk_transport ipk__transport_fifo;
+extern const struct ipk_transport ipk__transport_unix;
+extern const struct ipk_transport ipk__transport_unix_dgram;
+extern const struct ipk_transport ipk__transport_unix_seqpacket;
+extern const struct ipk_transport ipk__transport_tcp;
+
+/* Generic batches: one message after the other through the single ops. */
+int ipk__send_batch_loop(struct ipk_chan *ch, const struct ipk_msg *m, unsigned n,
+			 int64_t deadline_ns);
+int ipk__recv_batch_loop(struct ipk_chan *ch, struct ipk_msg *m, unsigned n, int64_t deadline_ns);
+
+/* Ops for transports without a listener or without anything to flush. */
+int ipk__no_listen(struct ipk_listener *l, const struct ipk_url *url);
+int ipk__no_accept(struct ipk_listener *l, struct ipk_chan *ch, int64_t deadline_ns);
+int ipk__no_flush(struct ipk_chan *ch, int64_t deadline_ns);
+
+/* pipe.c: both ends of an anonymous pipe (ipk_chan_pipe()). */
+int ipk__pipe_pair(struct ipk_chan *rd, struct ipk_chan *wr, const struct ipk_url *url);
+
+/* The mode= option or 0600. */
+mode_t ipk__url_mode(const struct ipk_url *url);
+
+#endif /* IPK_TRANSPORT_H */

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * transport/unix.c - Unix domain sockets: unix: (stream, framed),
+ * unix+seqpacket: and unix+dgram: (kernel message boundaries).
+ */
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include "dgram.h"
+#include "internal.h"
+#include "sock.h"
+#include "stream.h"
+
+#define BACKLOG_DEFAULT 128
+/* What a datagram costs in the send buffer beyond its payload. */
+#define DGRAM_OVERHEAD 1024
+
+static int sock_type(const struct ipk_chan *ch)
+{
+	return ch->tp == &ipk__transport_unix_dgram       ? SOCK_DGRAM
+	       : ch->tp == &ipk__transport_unix_seqpacket ? SOCK_SEQPACKET
+							  : SOCK_STREAM;
+}
+
+/* Make room for the largest message in the send buffer; the kernel caps
+ * the request at net.core.wmem_max, which then limits msgsize=. */
+static int fit_sndbuf(int fd, size_t max)
+{
+	int want = (int)(max + DGRAM_OVERHEAD), have;
+	socklen_t len = sizeof(have);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &have, &len) < 0)
+		return ipk__neg_errno();
+	if (have / 2 >= want) /* the kernel reports twice what it grants */
+		return 0;
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof(want)) < 0)
+		return ipk__neg_errno();
+	return 0;
+}
+
+/* Wrap a connected socket as the channel's state (takes @fd). */
+static int adopt(struct ipk_chan *ch, int fd, bool server)
+{
+	int type = sock_type(ch), r;
+
+	if (type != SOCK_STREAM) {
+		r = fit_sndbuf(fd, ch->max_msg);
+		if (r < 0) {
+			ipk__close(fd);
+			return r;
+		}
+	}
+	ch->fd = fd;
+	if (type == SOCK_STREAM)
+		return ipk__stream_new(fd, fd, true, ch->max_msg, (struct ipk__stream **)&ch->t);
+	return ipk__dgram_new(fd, type == SOCK_SEQPACKET, server, ch->max_msg,
+			      (struct ipk__dgram **)&ch->t);
+}
+
+static int unix_listen(struct ipk_listener *l, const struct ipk_url *url)
+{
+	int type = l->tp == &ipk__transport_unix_seqpacket ? SOCK_SEQPACKET : SOCK_STREAM;
+	int backlog = (int)ipk__url_num(url, IPK__OPT_BACKLOG, BACKLOG_DEFAULT);
+	int n, r;
+
+	l->fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (l->fd < 0)
+		return ipk__neg_errno();
+	r = ipk__unix_bind(l->fd, type, url, l->flags, &l->file);
+	if (r < 0)
+		return r;
+	if (listen(l->fd, backlog) < 0)
+		return ipk__neg_errno();
+	n = snprintf(l->url, sizeof(l->url), "%s:%s%s", url->scheme_name, url->abstract ? "@" : "",
+		     url->path);
+	if (url->set[IPK__OPT_MSGSIZE] && n > 0 && (size_t)n < sizeof(l->url))
+		(void)snprintf(l->url + n, sizeof(l->url) - (size_t)n, "?msgsize=%zu", l->max_msg);
+	return 0;
+}
+
+static int unix_accept(struct ipk_listener *l, struct ipk_chan *ch, int64_t deadline_ns)
+{
+	int fd, r;
+
+	r = ipk__sock_accept(l->fd, deadline_ns, &fd);
+	if (r < 0)
+		return r;
+	return adopt(ch, fd, false);
+}
+
+static int unix_open(struct ipk_chan *ch, const struct ipk_url *url, int64_t deadline_ns)
+{
+	int type = sock_type(ch), fd, r;
+	struct sockaddr_un sa;
+	socklen_t len;
+
+	if (ch->flags & (IPK_CHAN_RDONLY | IPK_CHAN_WRONLY))
+		return -EINVAL; /* sockets carry both ways */
+	r = ipk__unix_addr(url, &sa, &len);
+	if (r < 0)
+		return r;
+	if (!(ch->flags & IPK_CHAN_CREATE)) {
+		r = ipk__sock_connect(AF_UNIX, type, (struct sockaddr *)&sa, len,
+				      type == SOCK_DGRAM, deadline_ns, &fd);
+		return r < 0 ? r : adopt(ch, fd, false);
+	}
+	if (type != SOCK_DGRAM)
+		return ipk__sock_accept_one(ch, url, deadline_ns);
+
+	/* a datagram server: bound, not connected; it answers the last sender */
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return ipk__neg_errno();
+	{
+		struct ipk__ownfile file = { 0 };
+
+		r = ipk__unix_bind(fd, SOCK_DGRAM, url, ch->flags, &file);
+		if (r == 0)
+			r = adopt(ch, fd, true);
+		else
+			ipk__close(fd);
+		if (r < 0)
+			ipk__ownfile_remove(&file);
+		else if (!(ch->flags & IPK_CHAN_KEEP))
+			((struct ipk__dgram *)ch->t)->file = file;
+	}
+	return r;
+}
+
+static void unix_close(struct ipk_chan *ch)
+{
+	if (sock_type(ch) == SOCK_STREAM)
+		ipk__stream_close(ch);
+	else
+		ipk__dgram_close(ch);
+}
+
+const struct ipk_transport ipk__transport_unix = {
+	.scheme = "unix",
+	.open = unix_open,
+	.send = ipk__stream_send,
+	.recv = ipk__stream_recv,
+	.send_batch = ipk__send_batch_loop,
+	.recv_batch = ipk__recv_batch_loop,
+	.flush = ipk__stream_flush,
+	.close = unix_close,
+	.listen = unix_listen,
+	.accept = unix_accept,
+};
+
+const struct ipk_transport ipk__transport_unix_seqpacket = {
+	.scheme = "unix+seqpacket",
+	.open = unix_open,
+	.send = ipk__dgram_send,
+	.recv = ipk__dgram_recv,
+	.send_batch = ipk__dgram_send_batch,
+	.recv_batch = ipk__dgram_recv_batch,
+	.flush = ipk__no_flush,
+	.close = unix_close,
+	.listen = unix_listen,
+	.accept = unix_accept,
+};
+
+const struct ipk_transport ipk__transport_unix_dgram = {
+	.scheme = "unix+dgram",
+	.open = unix_open,
+	.send = ipk__dgram_send,
+	.recv = ipk__dgram_recv,
+	.send_batch = ipk__dgram_send_batch,
+	.recv_batch = ipk__dgram_recv_batch,
+	.flush = ipk__no_flush,
+	.close = unix_close,
+	.listen = ipk__no_listen,
+	.accept = ipk__no_accept,
+};

@@ -1,0 +1,364 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * url.c - the channel URL parser. It knows every scheme of the design, so a
+ * transport added later only writes its open code. It checks syntax and
+ * ranges; whether a path exists or fits sun_path is the transport's call.
+ */
+#include <string.h>
+
+#include <ipckit/chan.h>
+#include <ipckit/url.h>
+
+#include "internal.h"
+#include "uri.h"
+
+#define BIT(s) (1u << (s))
+#define NAMED                                                                                      \
+	(BIT(IPK__FIFO) | BIT(IPK__UNIX) | BIT(IPK__UNIX_DGRAM) | BIT(IPK__UNIX_SEQPACKET) |       \
+	 BIT(IPK__MQ) | BIT(IPK__SYSVMQ) | BIT(IPK__SHM))
+#define ALL ((1u << IPK__NSCHEMES) - 1)
+
+static const struct {
+	const char *name;
+	enum ipk__scheme scheme;
+} schemes[] = {
+	{ "pipe", IPK__PIPE },
+	{ "fifo", IPK__FIFO },
+	{ "unix", IPK__UNIX },
+	{ "unix+dgram", IPK__UNIX_DGRAM },
+	{ "unix+seqpacket", IPK__UNIX_SEQPACKET },
+	{ "tcp", IPK__TCP },
+	{ "mq", IPK__MQ },
+	{ "sysvmq", IPK__SYSVMQ },
+	{ "shm", IPK__SHM },
+	{ "nats", IPK__NATS },
+};
+
+enum opt_type { NUM, OCTAL, STR };
+
+static const struct {
+	const char *key;
+	enum opt_type type;
+	unsigned schemes; /* bit set of the schemes that take it */
+	uint64_t min, max;
+} opts[IPK__NOPTS] = {
+	[IPK__OPT_MSGSIZE] = { "msgsize", NUM, ALL, 1, IPK_CHAN_MSGSIZE_MAX },
+	[IPK__OPT_MODE] = { "mode", OCTAL, NAMED, 0, 0777 },
+	[IPK__OPT_PIPESIZE] = { "pipesize", NUM, BIT(IPK__PIPE) | BIT(IPK__FIFO), 1, 1u << 30 },
+	[IPK__OPT_BACKLOG] = { "backlog", NUM,
+			       BIT(IPK__UNIX) | BIT(IPK__UNIX_SEQPACKET) | BIT(IPK__TCP), 1,
+			       65535 },
+	[IPK__OPT_MAXMSG] = { "maxmsg", NUM, BIT(IPK__MQ), 1, 65536 },
+	[IPK__OPT_QUEUE] = { "queue", STR, BIT(IPK__NATS), 1, 127 },
+	[IPK__OPT_STREAM] = { "stream", STR, BIT(IPK__NATS), 1, 127 },
+};
+
+/* Where parsing stopped, and why: the first error wins. */
+struct ctx {
+	const char *text;
+	size_t where;
+	const char *why;
+};
+
+static int bad(struct ctx *c, const char *at, const char *why)
+{
+	c->where = (size_t)(at - c->text);
+	c->why = why;
+	return -EINVAL;
+}
+
+static int copy_str(struct ctx *c, char *dst, size_t cap, const char *s, size_t n,
+		    const char *why)
+{
+	if (n >= cap)
+		return bad(c, s, why);
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+	return 0;
+}
+
+static int parse_port(struct ctx *c, const char *s, size_t n, uint16_t *port)
+{
+	uint64_t v;
+
+	if (n == 0)
+		return bad(c, s, "missing port number");
+	if (ipk__parse_u64(s, n, 10, &v) < 0 || v > 65535)
+		return bad(c, s, "port must be a number from 0 to 65535");
+	*port = (uint16_t)v;
+	return 0;
+}
+
+/* HOST:PORT or [V6]:PORT, exactly @n bytes. */
+static int parse_hostport(struct ctx *c, const char *s, size_t n, char *host, size_t hostcap,
+			  uint16_t *port)
+{
+	const char *end = s + n, *colon, *h = s;
+	size_t hlen;
+
+	if (n == 0)
+		return bad(c, s, "missing HOST:PORT");
+	if (*s == '[') {
+		const char *rb = memchr(s, ']', n);
+
+		if (!rb)
+			return bad(c, s, "unclosed '[' in IPv6 address");
+		h = s + 1;
+		hlen = (size_t)(rb - h);
+		if (rb + 1 == end || rb[1] != ':')
+			return bad(c, rb + 1, "missing ':PORT' after ']'");
+		colon = rb + 1;
+	} else {
+		colon = memrchr(s, ':', n);
+		if (!colon)
+			return bad(c, end, "missing ':PORT'");
+		hlen = (size_t)(colon - s);
+		if (memchr(s, ':', hlen))
+			return bad(c, s, "IPv6 addresses go in brackets: [ADDR]:PORT");
+	}
+	if (hlen == 0)
+		return bad(c, h, "missing host");
+	if (copy_str(c, host, hostcap, h, hlen, "host name too long") < 0)
+		return -EINVAL;
+	return parse_port(c, colon + 1, (size_t)(end - colon - 1), port);
+}
+
+/* "/name" as POSIX mq and shm names want it: one slash, no other. */
+static int parse_posix_name(struct ctx *c, struct ipk_url *u, const char *s, size_t n)
+{
+	if (n == 0 || *s != '/')
+		return bad(c, s, "name must start with '/'");
+	if (n == 1)
+		return bad(c, s + 1, "missing name after '/'");
+	if (memchr(s + 1, '/', n - 1))
+		return bad(c, (const char *)memchr(s + 1, '/', n - 1), "name may hold only one '/'");
+	if (n - 1 > NAME_MAX)
+		return bad(c, s, "name longer than NAME_MAX (255)");
+	u->path_len = n;
+	return copy_str(c, u->path, sizeof(u->path), s, n, "name too long");
+}
+
+static int parse_path(struct ctx *c, struct ipk_url *u, const char *s, size_t n)
+{
+	if (n == 0)
+		return bad(c, s, "missing path");
+	u->path_len = n;
+	return copy_str(c, u->path, sizeof(u->path), s, n, "path longer than PATH_MAX");
+}
+
+static int parse_unix(struct ctx *c, struct ipk_url *u, const char *s, size_t n)
+{
+	if (n > 0 && *s == '@') {
+		if (n == 1)
+			return bad(c, s + 1, "missing abstract socket name after '@'");
+		u->abstract = true;
+		u->path_len = n - 1;
+		return copy_str(c, u->path, sizeof(u->path), s + 1, n - 1, "name too long");
+	}
+	return parse_path(c, u, s, n);
+}
+
+static int parse_sysvmq(struct ctx *c, struct ipk_url *u, const char *s, size_t n)
+{
+	uint64_t v;
+
+	if (n == 7 && !memcmp(s, "private", 7)) {
+		u->sysv = IPK__SYSV_PRIVATE;
+		return 0;
+	}
+	if (n > 0 && *s == '/') {
+		const char *colon = memrchr(s, ':', n);
+
+		if (!colon)
+			return bad(c, s + n, "missing ':PROJ' after the path");
+		if (ipk__parse_u64(colon + 1, (size_t)(s + n - colon - 1), 10, &v) < 0 || v < 1 ||
+		    v > 255)
+			return bad(c, colon + 1, "PROJ must be a number from 1 to 255");
+		u->sysv = IPK__SYSV_FTOK;
+		u->proj = (uint8_t)v;
+		return parse_path(c, u, s, (size_t)(colon - s));
+	}
+	if (n > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		if (ipk__parse_u64(s + 2, n - 2, 16, &v) == 0 && v <= UINT32_MAX)
+			goto key;
+	} else if (ipk__parse_u64(s, n, 10, &v) == 0 && v <= UINT32_MAX) {
+		goto key;
+	}
+	return bad(c, s, "expected KEY (decimal or 0x hex), /path:PROJ or 'private'");
+key:
+	if (v == 0)
+		return bad(c, s, "key 0 is IPC_PRIVATE: write 'private'");
+	u->sysv = IPK__SYSV_KEY;
+	u->key = (uint32_t)v;
+	return 0;
+}
+
+static int parse_nats(struct ctx *c, struct ipk_url *u, const char *s, size_t n)
+{
+	const char *end = s + n, *slash, *p;
+
+	if (n < 2 || memcmp(s, "//", 2) != 0)
+		return bad(c, s, "expected nats://HOST:PORT/SUBJECT");
+	s += 2;
+	slash = memchr(s, '/', (size_t)(end - s));
+	if (!slash)
+		return bad(c, end, "missing '/SUBJECT'");
+	if (slash + 1 == end)
+		return bad(c, end, "missing subject after '/'");
+	for (p = slash + 1; p < end; p++)
+		if (*p == ' ' || *p == '\t' || *p == '/')
+			return bad(c, p, "subject may not hold spaces or '/'");
+	/* every comma-separated server must be HOST:PORT */
+	for (p = s; p < slash;) {
+		const char *comma = memchr(p, ',', (size_t)(slash - p));
+		const char *stop = comma ? comma : slash;
+		char host[256];
+		uint16_t port;
+
+		if (parse_hostport(c, p, (size_t)(stop - p), host, sizeof(host), &port) < 0)
+			return -EINVAL;
+		p = comma ? comma + 1 : slash;
+	}
+	if (copy_str(c, u->servers, sizeof(u->servers), s, (size_t)(slash - s),
+		     "server list too long") < 0)
+		return -EINVAL;
+	return copy_str(c, u->subject, sizeof(u->subject), slash + 1, (size_t)(end - slash - 1),
+			"subject too long");
+}
+
+static int parse_opt(struct ctx *c, struct ipk_url *u, const char *s, size_t n)
+{
+	const char *eq = memchr(s, '=', n);
+	size_t klen, vlen;
+	const char *v;
+
+	if (!eq)
+		return bad(c, s, "option must be KEY=VALUE");
+	klen = (size_t)(eq - s);
+	v = eq + 1;
+	vlen = n - klen - 1;
+	for (int i = 0; i < IPK__NOPTS; i++) {
+		if (strlen(opts[i].key) != klen || memcmp(opts[i].key, s, klen) != 0)
+			continue;
+		if (!(opts[i].schemes & BIT(u->scheme)))
+			return bad(c, s, "option not accepted by this scheme");
+		if (u->set[i])
+			return bad(c, s, "option given twice");
+		if (opts[i].type == STR) {
+			if (vlen < opts[i].min || vlen > opts[i].max)
+				return bad(c, v, "option value empty or too long");
+			memcpy(u->str[i], v, vlen);
+			u->str[i][vlen] = '\0';
+		} else {
+			int base = opts[i].type == OCTAL ? 8 : 10;
+
+			if (ipk__parse_u64(v, vlen, base, &u->num[i]) < 0)
+				return bad(c, v, base == 8 ? "value must be an octal number"
+							   : "value must be a number");
+			if (u->num[i] < opts[i].min || u->num[i] > opts[i].max)
+				return bad(c, v, "value out of range");
+		}
+		u->set[i] = true;
+		return 0;
+	}
+	return bad(c, s, "unknown option");
+}
+
+int ipk__url_parse(const char *text, struct ipk_url *u, size_t *where, const char **why)
+{
+	struct ctx c = { .text = text };
+	const char *colon, *addr, *query, *end;
+	size_t slen, alen;
+	int r = -EINVAL;
+
+	memset(u, 0, sizeof(*u));
+	if (!text) {
+		c.why = "no URL";
+		goto out;
+	}
+	end = text + strnlen(text, IPK__URL_MAX);
+	if (*end != '\0') {
+		r = bad(&c, end, "URL longer than 4095 bytes");
+		goto out;
+	}
+	colon = strchr(text, ':');
+	if (!colon) {
+		r = bad(&c, end, "missing ':' after the scheme");
+		goto out;
+	}
+	slen = (size_t)(colon - text);
+	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+		if (strlen(schemes[i].name) == slen && !memcmp(schemes[i].name, text, slen)) {
+			u->scheme = schemes[i].scheme;
+			u->scheme_name = schemes[i].name;
+			break;
+		}
+	}
+	if (!u->scheme_name) {
+		r = bad(&c, text, "unknown scheme");
+		goto out;
+	}
+
+	addr = colon + 1;
+	query = strchr(addr, '?');
+	alen = (size_t)((query ? query : end) - addr);
+	switch (u->scheme) {
+	case IPK__PIPE:
+		r = alen ? bad(&c, addr, "pipe: takes no address") : 0;
+		break;
+	case IPK__FIFO:
+		r = parse_path(&c, u, addr, alen);
+		break;
+	case IPK__UNIX:
+	case IPK__UNIX_DGRAM:
+	case IPK__UNIX_SEQPACKET:
+		r = parse_unix(&c, u, addr, alen);
+		break;
+	case IPK__TCP:
+		r = parse_hostport(&c, addr, alen, u->host, sizeof(u->host), &u->port);
+		break;
+	case IPK__MQ:
+	case IPK__SHM:
+		r = parse_posix_name(&c, u, addr, alen);
+		break;
+	case IPK__SYSVMQ:
+		r = parse_sysvmq(&c, u, addr, alen);
+		break;
+	case IPK__NATS:
+		r = parse_nats(&c, u, addr, alen);
+		break;
+	case IPK__NSCHEMES:
+		break;
+	}
+	if (r < 0 || !query)
+		goto out;
+
+	for (const char *p = query + 1;;) {
+		const char *amp = strchr(p, '&');
+		size_t n = (size_t)((amp ? amp : end) - p);
+
+		if (n == 0) {
+			r = bad(&c, p, "empty option");
+			break;
+		}
+		r = parse_opt(&c, u, p, n);
+		if (r < 0 || !amp)
+			break;
+		p = amp + 1;
+	}
+out:
+	if (r < 0) {
+		if (where)
+			*where = c.where;
+		if (why)
+			*why = c.why;
+	}
+	return r;
+}
+
+IPK_API int ipk_url_check(const char *url, size_t *where, const char **why)
+{
+	struct ipk_url u;
+
+	return ipk__url_parse(url, &u, where, why);
+}

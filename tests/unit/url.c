@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/* The URL parser: every scheme's parts, options, and where errors point. */
+#include "harness.h"
+#include "uri.h"
+
+static void bad(const char *url, size_t where)
+{
+	const char *why = NULL;
+	size_t at = 9999;
+
+	T_EQ(ipk_url_check(url, &at, &why), -EINVAL);
+	T_TRUE(why != NULL);
+	if (at != where)
+		T_FAIL("%s: error at %zu (%s), want %zu", url, at, why, where);
+}
+
+int main(void)
+{
+	struct ipk_url u;
+
+	T_EQ(ipk__url_parse("unix:/run/x.sock?msgsize=100&mode=0640", &u, NULL, NULL), 0);
+	T_EQ(u.scheme, IPK__UNIX);
+	T_TRUE(!strcmp(u.path, "/run/x.sock") && !u.abstract);
+	T_EQ(ipk__url_num(&u, IPK__OPT_MSGSIZE, 0), 100);
+	T_EQ(ipk__url_num(&u, IPK__OPT_MODE, 0), 0640);
+	T_EQ(ipk__url_num(&u, IPK__OPT_BACKLOG, 7), 7);
+
+	T_EQ(ipk__url_parse("unix+seqpacket:@name", &u, NULL, NULL), 0);
+	T_TRUE(u.abstract && !strcmp(u.path, "name") && u.path_len == 4);
+	T_EQ(ipk__url_parse("tcp:[::1]:8080", &u, NULL, NULL), 0);
+	T_TRUE(!strcmp(u.host, "::1"));
+	T_EQ(u.port, 8080);
+	T_EQ(ipk__url_parse("tcp:localhost:0", &u, NULL, NULL), 0);
+	T_EQ(u.port, 0);
+	T_EQ(ipk__url_parse("sysvmq:0x1234", &u, NULL, NULL), 0);
+	T_TRUE(u.sysv == IPK__SYSV_KEY && u.key == 0x1234);
+	T_EQ(ipk__url_parse("sysvmq:/etc/passwd:7", &u, NULL, NULL), 0);
+	T_TRUE(u.sysv == IPK__SYSV_FTOK && u.proj == 7 && !strcmp(u.path, "/etc/passwd"));
+	T_EQ(ipk__url_parse("sysvmq:private", &u, NULL, NULL), 0);
+	T_EQ(u.sysv, IPK__SYSV_PRIVATE);
+	T_EQ(ipk__url_parse("mq:/q?maxmsg=64&msgsize=1024", &u, NULL, NULL), 0);
+	T_EQ(ipk__url_num(&u, IPK__OPT_MAXMSG, 0), 64);
+	T_EQ(ipk__url_parse("nats://a:4222,b:4223/feed.x?queue=workers", &u, NULL, NULL), 0);
+	T_TRUE(!strcmp(u.servers, "a:4222,b:4223") && !strcmp(u.subject, "feed.x"));
+	T_TRUE(!strcmp(u.str[IPK__OPT_QUEUE], "workers"));
+	T_EQ(ipk__url_parse("pipe:?pipesize=65536", &u, NULL, NULL), 0);
+	T_EQ(ipk_url_check("shm:/feed", NULL, NULL), 0);
+	T_EQ(ipk_url_check("fifo:relative/path", NULL, NULL), 0);
+
+	/* offsets point at the offending part */
+	bad("", 0);
+	bad("nope", 4);
+	bad("udp:1.2.3.4:5", 0);
+	bad("unix:", 5);
+	bad("unix:@", 6);
+	bad("fifo:", 5);
+	bad("pipe:/x", 5);
+	bad("tcp:host", 8);
+	bad("tcp:host:99999", 9);
+	bad("tcp::80", 4);
+	bad("tcp:::1:80", 4);
+	bad("tcp:[::1]80", 9);
+	bad("mq:q", 3);
+	bad("mq:/a/b", 5);
+	bad("sysvmq:0", 7);
+	bad("sysvmq:/tmp:0", 12);
+	bad("sysvmq:zz", 7);
+	bad("nats://h:1", 10);
+	bad("nats://h/s", 8);
+	bad("unix:/x?", 8);
+	bad("unix:/x?msgsize", 8);
+	bad("unix:/x?bogus=1", 8);
+	bad("unix:/x?msgsize=1&msgsize=2", 18);
+	bad("unix:/x?msgsize=12k", 16);
+	bad("unix:/x?msgsize=0", 16);
+	bad("unix:/x?msgsize=999999999999", 16);
+	bad("unix:/x?mode=0800", 13);
+	bad("tcp:h:1?mode=0600", 8);
+	bad("unix:/x?pipesize=4096", 8);
+	bad("fifo:/x?msgsize=1&", 18);
+	T_EQ(ipk_url_check(NULL, NULL, NULL), -EINVAL);
+	return 0;
+}
