@@ -86,9 +86,10 @@ enum {
  * @ret: the new channel, written only on success
  *
  * What "open" waits for depends on the transport:
- * - fifo: a writer waits until a reader has the FIFO open (start-up
- *   synchronisation without the classic hang); with timeout 0 and no reader
- *   it fails with -ENXIO. A reader never waits: its first receive does.
+ * - fifo: a writer waits until the FIFO exists and a reader has it open
+ *   (start-up synchronisation without the classic hang); with timeout 0 and
+ *   no reader it fails at once with -ENXIO (-ENOENT: no FIFO). A reader
+ *   never waits in open: its receives do.
  *   IPK_CHAN_CREATE creates the FIFO (mode 0600 unless mode= says otherwise),
  *   or reuses an existing FIFO unless IPK_CHAN_EXCL; a symbolic link at the
  *   path is never followed (-ELOOP).
@@ -97,7 +98,9 @@ enum {
  *   IPK_CHAN_KEEP). Use ipk_listen() to serve many peers.
  * - unix+dgram with IPK_CHAN_CREATE: bind and return at once; replies go to
  *   the sender of the last message received.
- * - any connector: retries a missing or refusing server until the deadline.
+ * - any connector: retries a missing or refusing server until the
+ *   deadline; with timeout 0 it fails at once with -ENOENT or -ECONNREFUSED.
+ *   (tcp: with timeout 0 a connection that is still being set up is -EAGAIN.)
  *
  * A stale socket file left by a dead server is replaced; the socket of a
  * live server is never deleted (-EADDRINUSE).
@@ -105,8 +108,10 @@ enum {
  * Return: 0; -EINVAL for a malformed URL or bad flags (ipk_url_check() says
  * which part is wrong); -EPROTONOSUPPORT for a scheme this build cannot
  * open; -ENAMETOOLONG for a socket path that does not fit sun_path;
- * -ETIMEDOUT; -EAGAIN (timeout 0, peer not there yet); -ENXIO; -EEXIST;
- * -ELOOP; -EADDRINUSE; -EACCES; -ENOMEM; other errors from the kernel.
+ * -ETIMEDOUT; -EAGAIN (timeout 0, no peer to accept yet); -ENXIO; -ENOENT;
+ * -ECONNREFUSED; -EEXIST (IPK_CHAN_EXCL, or another kind of file at the
+ * path); -ELOOP; -EADDRINUSE; -EACCES; -ENOMEM; other errors from the
+ * kernel. IPK_CHAN_NONBLOCK makes the open itself try once, as timeout 0.
  * Blocking: up to @timeout_ns, as above. Threads: safe.
  */
 IPK_API int ipk_chan_open(const char *url, unsigned flags, int64_t timeout_ns, ipk_chan **ret);
