@@ -135,6 +135,48 @@ IPK_API ssize_t ipk_chan_recv(ipk_chan *ch, void *buf, size_t len, int64_t timeo
 	return ch->tp->recv(ch, buf, len, chan_deadline(ch, timeout_ns));
 }
 
+IPK_API int ipk_chan_send_tag(ipk_chan *ch, const void *buf, size_t len, long tag,
+			      int64_t timeout_ns)
+{
+	IPK_CHECK_ARG(ch && (buf || len == 0));
+	if (len > ch->max_msg)
+		return -EMSGSIZE;
+	return ch->tp->send_tag(ch, buf, len, tag, chan_deadline(ch, timeout_ns));
+}
+
+IPK_API ssize_t ipk_chan_recv_tag(ipk_chan *ch, void *buf, size_t len, long select, long *tag,
+				  int64_t timeout_ns)
+{
+	long t = 0;
+	ssize_t r;
+
+	IPK_CHECK_ARG(ch && (buf || len == 0));
+	ch->next_len = 0;
+	r = ch->tp->recv_tag(ch, buf, len, select, &t, chan_deadline(ch, timeout_ns));
+	if (r >= 0 && tag)
+		*tag = t;
+	return r;
+}
+
+int ipk__send_untagged(struct ipk_chan *ch, const void *buf, size_t len, long tag,
+		       int64_t deadline_ns)
+{
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+
+	if (tag != 0)
+		return -EINVAL;
+	return ch->tp->send(ch, &iov, 1, len, deadline_ns);
+}
+
+ssize_t ipk__recv_untagged(struct ipk_chan *ch, void *buf, size_t len, long select, long *tag,
+			   int64_t deadline_ns)
+{
+	if (select != 0)
+		return -EINVAL;
+	*tag = 0;
+	return ch->tp->recv(ch, buf, len, deadline_ns);
+}
+
 IPK_API size_t ipk_chan_next_len(const ipk_chan *ch)
 {
 	return ch ? ch->next_len : 0;

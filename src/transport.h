@@ -52,6 +52,12 @@ struct ipk_transport {
 		    int64_t deadline_ns);
 	/* One whole message; -EMSGSIZE sets ch->next_len, consumes nothing. */
 	ssize_t (*recv)(struct ipk_chan *ch, void *buf, size_t len, int64_t deadline_ns);
+	/* Tagged messages (mq: priority, sysvmq: type); ipk__send_untagged
+	 * and ipk__recv_untagged where messages carry no tag. */
+	int (*send_tag)(struct ipk_chan *ch, const void *buf, size_t len, long tag,
+			int64_t deadline_ns);
+	ssize_t (*recv_tag)(struct ipk_chan *ch, void *buf, size_t len, long select, long *tag,
+			    int64_t deadline_ns);
 	/* Batches: ipk__send_batch_loop/ipk__recv_batch_loop where the
 	 * kernel has no batch call. Sizes are not checked by the caller. */
 	int (*send_batch)(struct ipk_chan *ch, const struct ipk_msg *m, unsigned n,
@@ -78,6 +84,12 @@ extern const struct ipk_transport ipk__transport_tcp;
 int ipk__send_batch_loop(struct ipk_chan *ch, const struct ipk_msg *m, unsigned n,
 			 int64_t deadline_ns);
 int ipk__recv_batch_loop(struct ipk_chan *ch, struct ipk_msg *m, unsigned n, int64_t deadline_ns);
+
+/* Tag ops for transports whose messages carry no tag: only 0 passes. */
+int ipk__send_untagged(struct ipk_chan *ch, const void *buf, size_t len, long tag,
+		       int64_t deadline_ns);
+ssize_t ipk__recv_untagged(struct ipk_chan *ch, void *buf, size_t len, long select, long *tag,
+			   int64_t deadline_ns);
 
 /* Ops for transports without a listener or without anything to flush. */
 int ipk__no_listen(struct ipk_listener *l, const struct ipk_url *url);

@@ -176,6 +176,31 @@ IPK_API int ipk_chan_sendv(ipk_chan *ch, const struct iovec *iov, int iovcnt, in
 IPK_API ssize_t ipk_chan_recv(ipk_chan *ch, void *buf, size_t len, int64_t timeout_ns);
 
 /**
+ * ipk_chan_send_tag() - send one message with a tag
+ * @tag: the message's priority on mq: (0 to 32767; higher is received
+ *       first), its type on sysvmq: (1 or more); 0 elsewhere
+ *
+ * As ipk_chan_send() otherwise. Return: also -EINVAL for a tag the
+ * transport cannot carry.
+ */
+IPK_API int ipk_chan_send_tag(ipk_chan *ch, const void *buf, size_t len, long tag,
+			      int64_t timeout_ns);
+
+/**
+ * ipk_chan_recv_tag() - receive one message selected by tag
+ * @select: sysvmq: 0 takes the first message, a positive value the first of
+ *          that type, a negative value the first of the lowest type not
+ *          above its absolute value (the kernel's msgrcv rules); 0 elsewhere
+ * @tag: if not NULL, set on success to the message's priority (mq:) or
+ *       type (sysvmq:), 0 on transports without tags
+ *
+ * As ipk_chan_recv() otherwise. Return: also -EINVAL for a selector the
+ * transport cannot apply.
+ */
+IPK_API ssize_t ipk_chan_recv_tag(ipk_chan *ch, void *buf, size_t len, long select, long *tag,
+				  int64_t timeout_ns);
+
+/**
  * ipk_chan_next_len() - size of the message that the last receive refused
  *
  * Return: after ipk_chan_recv() returned -EMSGSIZE, the length of the waiting

@@ -36,6 +36,17 @@ int main(void)
 	T_EQ(ipk_chan_recv(wr, out, sizeof(out), 0), -EBADF);
 	T_EQ(ipk_chan_recv(rd, out, sizeof(out), 0), -EAGAIN);
 
+	/* a pipe's messages carry no tag: only 0 passes */
+	{
+		long tag = 99;
+
+		T_EQ(ipk_chan_send_tag(wr, "t", 1, 5, 0), -EINVAL);
+		T_EQ(ipk_chan_send_tag(wr, "t", 1, 0, 0), 0);
+		T_EQ(ipk_chan_recv_tag(rd, out, sizeof(out), 1, &tag, 0), -EINVAL);
+		T_EQ(ipk_chan_recv_tag(rd, out, sizeof(out), 0, &tag, 0), 1);
+		T_EQ(tag, 0);
+	}
+
 	pid = t_fork(reader, NULL);
 	ipk_chan_close(rd);
 	for (unsigned seq = 0; seq < T_NSIZES; seq++) {
