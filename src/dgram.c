@@ -120,9 +120,11 @@ static void note_sender(struct ipk__dgram *d, const struct sockaddr_un *from, so
 		memcpy(&d->peer, from, len);
 }
 
-/* A message over the channel's limit was cut by the kernel: it is lost. */
-static int oversize(struct ipk__dgram *d)
+/* A message over the channel's limit was cut by the kernel: it is lost,
+ * but its size tells what msgsize= the peer needs. */
+static int oversize(struct ipk_chan *ch, struct ipk__dgram *d, size_t len)
 {
+	ch->next_len = len;
 	if (d->seqpacket) {
 		d->broken = true;
 		(void)shutdown(d->fd, SHUT_RDWR);
@@ -174,7 +176,7 @@ ssize_t ipk__dgram_recv(struct ipk_chan *ch, void *buf, size_t len, int64_t dead
 			if (n == 0 && d->seqpacket)
 				return -EPIPE;
 			if (got > d->max)
-				return oversize(d);
+				return oversize(ch, d, got);
 			note_sender(d, &from, mh.msg_namelen);
 			if (got <= len)
 				return n;
@@ -281,7 +283,7 @@ int ipk__dgram_recv_batch(struct ipk_chan *ch, struct ipk_msg *m, unsigned n, in
 
 				if ((got == 0 && d->seqpacket) || got > d->max) {
 					/* the end, or a message the kernel cut */
-					int err = got ? oversize(d) : -EPIPE;
+					int err = got ? oversize(ch, d, got) : -EPIPE;
 
 					if (i == 0)
 						return err;

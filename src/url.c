@@ -203,6 +203,8 @@ static int parse_nats(struct ctx *c, struct ipk_url *u, const char *s, size_t n)
 	slash = memchr(s, '/', (size_t)(end - s));
 	if (!slash)
 		return bad(c, end, "missing '/SUBJECT'");
+	if (slash == s)
+		return bad(c, s, "missing HOST:PORT");
 	if (slash + 1 == end)
 		return bad(c, end, "missing subject after '/'");
 	for (p = slash + 1; p < end; p++)
@@ -218,6 +220,8 @@ static int parse_nats(struct ctx *c, struct ipk_url *u, const char *s, size_t n)
 		if (parse_hostport(c, p, (size_t)(stop - p), host, sizeof(host), &port) < 0)
 			return -EINVAL;
 		p = comma ? comma + 1 : slash;
+		if (comma && p == slash)
+			return bad(c, p, "missing HOST:PORT after ','");
 	}
 	if (copy_str(c, u->servers, sizeof(u->servers), s, (size_t)(slash - s),
 		     "server list too long") < 0)

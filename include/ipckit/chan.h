@@ -167,10 +167,13 @@ IPK_API int ipk_chan_sendv(ipk_chan *ch, const struct iovec *iov, int iovcnt, in
  * Return: the message's length (>= 0); -EMSGSIZE if it is longer than @len
  * (nothing is consumed; ipk_chan_next_len() gives the size needed);
  * -EAGAIN (timeout 0) or -ETIMEDOUT; -EPIPE when the peer closed the
- * channel; -ECONNRESET; -EPROTO when the peer broke the framing (a length
- * over this channel's maximum or a frame cut short by the peer's close):
- * the connection is then shut down and later calls return -EPIPE;
- * -EBADF on the writing end of a one-way channel.
+ * channel; -ECONNRESET; -EPROTO when the peer broke the channel's rules:
+ * on a byte stream a frame length over this channel's maximum, or a frame
+ * cut short by the peer's close (the connection is then shut down and
+ * later calls return -EPIPE); on a datagram or seqpacket socket a message
+ * over this channel's maximum, which the kernel has already cut and which
+ * is therefore discarded (ipk_chan_next_len() gives its size; a seqpacket
+ * connection is shut down); -EBADF on the writing end of a one-way channel.
  * Threads: one receiver at a time; a sender may run concurrently.
  */
 IPK_API ssize_t ipk_chan_recv(ipk_chan *ch, void *buf, size_t len, int64_t timeout_ns);
@@ -203,8 +206,10 @@ IPK_API ssize_t ipk_chan_recv_tag(ipk_chan *ch, void *buf, size_t len, long sele
 /**
  * ipk_chan_next_len() - size of the message that the last receive refused
  *
- * Return: after ipk_chan_recv() returned -EMSGSIZE, the length of the waiting
- * message; 0 otherwise. Threads: the receiving thread.
+ * Return: after a receive returned -EMSGSIZE, the length of the waiting
+ * message; after a datagram over the channel's maximum (-EPROTO), the
+ * length of the message that was discarded; 0 otherwise.
+ * Threads: the receiving thread.
  */
 IPK_API size_t ipk_chan_next_len(const ipk_chan *ch);
 

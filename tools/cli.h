@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tools/cli.h - what every ipckit subcommand shares: exit codes, the one-line
+ * error reports, number parsing and the options common to send and recv.
+ *
+ * Subcommands use only the public API; nothing here reaches into src/.
+ */
+#ifndef IPCKIT_TOOLS_CLI_H
+#define IPCKIT_TOOLS_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ipckit/ipckit.h>
+
+enum {
+	CLI_OK = 0,
+	CLI_FAIL = 1,  /* runtime failure */
+	CLI_USAGE = 2, /* bad command line */
+};
+
+/* One subcommand: its name, entry point and a one-line summary for --help. */
+struct cli_cmd {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+/* "ipckit" or "ipckit send": the prefix of every message. */
+extern const char *cli_prog;
+
+/* Prints "PROG: MESSAGE\n" on stderr. */
+void cli_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints "PROG: MESSAGE\n" and returns CLI_USAGE. */
+int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints "PROG: WHAT: strerror (ENAME)\n" and returns CLI_FAIL. @err may be
+ * positive or negative. */
+int cli_fail(const char *what, int err);
+
+/* Reports getopt_long's '?' or ':' result for argv[optind - 1]; returns
+ * CLI_USAGE. @c is what getopt_long returned. */
+int cli_bad_option(int c, char **argv, const struct option *longopts);
+
+/* Checks @url with ipk_url_check(); on error reports where and why and
+ * returns CLI_USAGE, else 0. */
+int cli_check_url(const char *url);
+
+/* "0.5" seconds -> 500000000 ns; decimal, non-negative, at most a year.
+ * Return: 0; -EINVAL (nothing written). */
+int cli_parse_seconds(const char *s, int64_t *ns);
+
+/* A decimal integer in [min, max]. Return: 0; -EINVAL; -ERANGE. */
+int cli_parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out);
+
+/* The --timeout and --count arguments of every command: parse @arg, or
+ * report "bad --timeout 'ARG': ..." and return CLI_USAGE. */
+int cli_opt_timeout(const char *arg, int64_t *ns);
+int cli_opt_count(const char *arg, unsigned long max, unsigned long *out);
+
+/* Options shared by send and recv, parsed by cli_chan_parse(). */
+struct cli_chan_opts {
+	bool listen;         /* -l: this end creates or listens */
+	bool connect;        /* -c: this end opens or connects */
+	bool keep;           /* --keep: leave the named object behind */
+	bool excl;           /* --excl: fail if the object exists */
+	bool raw;            /* --raw: bytes as they are, one message */
+	unsigned long count; /* --count: 0 = no limit */
+	int64_t timeout_ns;  /* --timeout: IPK_FOREVER by default */
+	const char *url;
+	char **rest; /* operands after the URL */
+	int nrest;
+};
+
+/*
+ * cli_chan_parse() - parse argv of send or recv
+ * @usage: printed on stdout for --help
+ * @allow_count: recv takes --count, send does not
+ * @max_rest: how many operands may follow the URL
+ *
+ * Return: -1 to go on; otherwise the exit status (CLI_OK after --help,
+ * CLI_USAGE after a message on stderr).
+ */
+int cli_chan_parse(int argc, char **argv, const char *usage, bool allow_count, int max_rest,
+		   struct cli_chan_opts *o);
+
+/* The IPK_CHAN_* flags @o asks for, given this command's default role and
+ * the one-way direction it takes on a fifo. */
+unsigned cli_chan_flags(const struct cli_chan_opts *o, bool listen_by_default, unsigned dir);
+
+/* Opens @o->url with @flags; on failure reports it and returns CLI_FAIL
+ * (or CLI_USAGE for a URL the library refuses as malformed). */
+int cli_chan_open(const struct cli_chan_opts *o, unsigned flags, ipk_chan **ret);
+
+int cmd_send(int argc, char **argv);
+int cmd_recv(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+
+#endif /* IPCKIT_TOOLS_CLI_H */

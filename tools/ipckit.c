@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tools/ipckit.c - the ipckit command: global options, then dispatch to the
+ * subcommand named by the first operand. Each subcommand lives in its own
+ * cmd_<name>.c and parses its own options.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct cli_cmd cmds[] = {
+	{ "send", cmd_send, "send messages to a channel" },
+	{ "recv", cmd_recv, "receive messages from a channel and print them" },
+	{ "demo", cmd_demo, "ping-pong over every channel transport and print a table" },
+};
+
+#define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fputs("Usage: ipckit [--help] [--version] COMMAND [OPTIONS] [ARGS]\n"
+	      "\n"
+	      "Every Linux IPC mechanism behind one API, from the shell.\n"
+	      "\n"
+	      "Commands:\n",
+	      f);
+	for (i = 0; i < NCMDS; i++)
+		fprintf(f, "  %-6s %s\n", cmds[i].name, cmds[i].summary);
+	fputs("\n"
+	      "Channel URLs: fifo:/path  unix:/path  unix:@abstract  unix+dgram:/path\n"
+	      "              unix+seqpacket:/path  tcp:HOST:PORT   (options: "
+	      "?msgsize=N&mode=0600)\n"
+	      "\n"
+	      "Run 'ipckit COMMAND --help' for a command's options; see ipckit(1).\n"
+	      "Exit status: 0 ok, 1 runtime failure, 2 usage error.\n",
+	      f);
+}
+
+int main(int argc, char **argv)
+{
+	static char prog[64];
+	const char *name;
+	size_t i;
+
+	if (argc < 2)
+		return cli_usage_error("missing command (see 'ipckit --help')");
+	name = argv[1];
+	if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
+		usage(stdout);
+		return CLI_OK;
+	}
+	if (!strcmp(name, "--version") || !strcmp(name, "-V")) {
+		printf("ipckit %s\n", ipk_version());
+		return CLI_OK;
+	}
+	if (name[0] == '-')
+		return cli_usage_error("unknown option '%s'", name);
+
+	for (i = 0; i < NCMDS; i++) {
+		if (strcmp(name, cmds[i].name) != 0)
+			continue;
+		snprintf(prog, sizeof(prog), "ipckit %s", cmds[i].name);
+		cli_prog = prog;
+		/* The subcommand sees itself as argv[0], as getopt expects. */
+		return cmds[i].run(argc - 1, argv + 1);
+	}
+	return cli_usage_error("unknown command '%s' (see 'ipckit --help')", name);
+}
