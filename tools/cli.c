@@ -157,6 +157,42 @@ int cli_parse_ulong(const char *s, unsigned long min, unsigned long max, unsigne
 	return 0;
 }
 
+int cli_parse_long(const char *s, long min, long max, long *out)
+{
+	unsigned long mag;
+	bool neg = *s == '-';
+
+	if (cli_parse_ulong(s + neg, 0, (unsigned long)LONG_MAX, &mag) < 0)
+		return -EINVAL;
+	if ((neg ? -(long)mag : (long)mag) < min || (neg ? -(long)mag : (long)mag) > max)
+		return -ERANGE;
+	*out = neg ? -(long)mag : (long)mag;
+	return 0;
+}
+
+/* --type on send (a System V type, >= 1), --type on recv (a selector, any
+ * value), --priority on send (a POSIX queue priority). */
+static int opt_tag(int c, const char *arg, bool is_recv, struct cli_chan_opts *o)
+{
+	if (c == 'P') {
+		if (is_recv)
+			return cli_usage_error("recv takes no --priority: the highest comes first");
+		if (cli_parse_long(arg, 0, 32767, &o->tag) < 0)
+			return cli_usage_error("bad --priority '%s': want 0 to 32767", arg);
+		return 0;
+	}
+	if (is_recv) {
+		if (cli_parse_long(arg, -LONG_MAX, LONG_MAX, &o->tag) < 0)
+			return cli_usage_error("bad --type '%s': want a whole number (0 = any, "
+					       "N = that type, -N = lowest type up to N)",
+					       arg);
+		return 0;
+	}
+	if (cli_parse_long(arg, 1, LONG_MAX, &o->tag) < 0)
+		return cli_usage_error("bad --type '%s': want a whole number from 1", arg);
+	return 0;
+}
+
 int cli_opt_timeout(const char *arg, int64_t *ns)
 {
 	if (cli_parse_seconds(arg, ns) < 0)
@@ -180,11 +216,14 @@ static const struct option chan_longopts[] = {
 	{ "excl", no_argument, NULL, 'x' },
 	{ "raw", no_argument, NULL, 'r' },
 	{ "count", required_argument, NULL, 'n' },
+	{ "type", required_argument, NULL, 'T' },
+	{ "priority", required_argument, NULL, 'P' },
+	{ "show-meta", no_argument, NULL, 'M' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
 
-int cli_chan_parse(int argc, char **argv, const char *usage, bool allow_count, int max_rest,
+int cli_chan_parse(int argc, char **argv, const char *usage, bool is_recv, int max_rest,
 		   struct cli_chan_opts *o)
 {
 	int c, r;
@@ -215,8 +254,19 @@ int cli_chan_parse(int argc, char **argv, const char *usage, bool allow_count, i
 		case 'r':
 			o->raw = true;
 			break;
+		case 'T':
+		case 'P':
+			r = opt_tag(c, optarg, is_recv, o);
+			if (r)
+				return r;
+			break;
+		case 'M':
+			if (!is_recv)
+				return cli_usage_error("unknown option '--show-meta'");
+			o->show_meta = true;
+			break;
 		case 'n':
-			if (!allow_count)
+			if (!is_recv)
 				return cli_usage_error("unknown option '--count'");
 			r = cli_opt_count(optarg, ULONG_MAX, &o->count);
 			if (r)

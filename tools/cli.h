@@ -56,6 +56,9 @@ int cli_parse_seconds(const char *s, int64_t *ns);
 /* A decimal integer in [min, max]. Return: 0; -EINVAL; -ERANGE. */
 int cli_parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out);
 
+/* A decimal integer, possibly negative, in [min, max]. */
+int cli_parse_long(const char *s, long min, long max, long *out);
+
 /* The --timeout and --count arguments of every command: parse @arg, or
  * report "bad --timeout 'ARG': ..." and return CLI_USAGE. */
 int cli_opt_timeout(const char *arg, int64_t *ns);
@@ -68,6 +71,8 @@ struct cli_chan_opts {
 	bool keep;           /* --keep: leave the named object behind */
 	bool excl;           /* --excl: fail if the object exists */
 	bool raw;            /* --raw: bytes as they are, one message */
+	bool show_meta;      /* --show-meta: print each message's tag first */
+	long tag;            /* send: --type/--priority; recv: --type selector */
 	unsigned long count; /* --count: 0 = no limit */
 	int64_t timeout_ns;  /* --timeout: IPK_FOREVER by default */
 	const char *url;
@@ -78,13 +83,14 @@ struct cli_chan_opts {
 /*
  * cli_chan_parse() - parse argv of send or recv
  * @usage: printed on stdout for --help
- * @allow_count: recv takes --count, send does not
+ * @is_recv: recv takes --count, --show-meta and a --type selector; send
+ *           takes --type or --priority as the message's tag
  * @max_rest: how many operands may follow the URL
  *
  * Return: -1 to go on; otherwise the exit status (CLI_OK after --help,
  * CLI_USAGE after a message on stderr).
  */
-int cli_chan_parse(int argc, char **argv, const char *usage, bool allow_count, int max_rest,
+int cli_chan_parse(int argc, char **argv, const char *usage, bool is_recv, int max_rest,
 		   struct cli_chan_opts *o);
 
 /* The IPK_CHAN_* flags @o asks for, given this command's default role and

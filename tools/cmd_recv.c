@@ -24,6 +24,9 @@ static const char usage[] =
 	"  -t, --timeout SEC  limit for opening and for each message, e.g. 0.5\n"
 	"                     (default: wait forever)\n"
 	"  -r, --raw          write the bytes as they are, with no newline\n"
+	"      --type N       System V selector: 0 any, N that type, -N the lowest\n"
+	"                     type up to N (sysvmq:; default 0)\n"
+	"      --show-meta    print each message's type or priority and a tab first\n"
 	"      --keep         leave the created object behind\n"
 	"      --excl         fail if the object already exists\n"
 	"  -h, --help         show this help\n"
@@ -53,7 +56,8 @@ int cmd_recv(int argc, char **argv)
 		goto out;
 	}
 	for (got = 0; !o.count || got < o.count; got++) {
-		ssize_t n = ipk_chan_recv(ch, buf, max, o.timeout_ns);
+		long tag = 0;
+		ssize_t n = ipk_chan_recv_tag(ch, buf, max, o.tag, &tag, o.timeout_ns);
 
 		if (n == -EPIPE)
 			break; /* the peer closed: all it sent has been printed */
@@ -77,7 +81,8 @@ int cmd_recv(int argc, char **argv)
 			goto out;
 		}
 		/* Flush each message: a reader down a shell pipe sees it now. */
-		if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n ||
+		if ((o.show_meta && printf("%ld\t", tag) < 0) ||
+		    fwrite(buf, 1, (size_t)n, stdout) != (size_t)n ||
 		    (!o.raw && putchar('\n') == EOF) || fflush(stdout) == EOF) {
 			r = cli_fail("standard output", errno);
 			goto out;

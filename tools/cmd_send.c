@@ -24,6 +24,8 @@ static const char usage[] =
 	"  -t, --timeout SEC  limit for opening and for each message, e.g. 0.5\n"
 	"                     (default: wait forever)\n"
 	"  -r, --raw          send all of standard input as one message\n"
+	"      --type N       System V message type (sysvmq:, N >= 1; default 1)\n"
+	"      --priority N   POSIX queue priority (mq:, 0 to 32767; default 0)\n"
 	"      --keep         leave the created object behind (with --listen)\n"
 	"      --excl         fail if the object already exists (with --listen)\n"
 	"  -h, --help         show this help\n"
@@ -32,7 +34,7 @@ static const char usage[] =
 
 static int send_msg(const struct cli_chan_opts *o, ipk_chan *ch, const void *buf, size_t len)
 {
-	int r = ipk_chan_send(ch, buf, len, o->timeout_ns);
+	int r = ipk_chan_send_tag(ch, buf, len, o->tag, o->timeout_ns);
 
 	if (r == -EMSGSIZE) {
 		/* Name the limit and how to raise it, not only the errno. */
@@ -41,6 +43,9 @@ static int send_msg(const struct cli_chan_opts *o, ipk_chan *ch, const void *buf
 			o->url, strerror(EMSGSIZE), len, ipk_chan_max_msg(ch));
 		return CLI_FAIL;
 	}
+	if (r == -EINVAL && o->tag)
+		return cli_usage_error("%s: --type and --priority apply to sysvmq: and mq: only",
+				       o->url);
 	if (r < 0)
 		return cli_fail(o->url, r);
 	return CLI_OK;
