@@ -209,18 +209,12 @@ int cli_opt_count(const char *arg, unsigned long max, unsigned long *out)
 }
 
 static const struct option chan_longopts[] = {
-	{ "listen", no_argument, NULL, 'l' },
-	{ "connect", no_argument, NULL, 'c' },
-	{ "timeout", required_argument, NULL, 't' },
-	{ "keep", no_argument, NULL, 'k' },
-	{ "excl", no_argument, NULL, 'x' },
-	{ "raw", no_argument, NULL, 'r' },
-	{ "count", required_argument, NULL, 'n' },
-	{ "type", required_argument, NULL, 'T' },
-	{ "priority", required_argument, NULL, 'P' },
-	{ "show-meta", no_argument, NULL, 'M' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+	{ "listen", no_argument, NULL, 'l' },         { "connect", no_argument, NULL, 'c' },
+	{ "timeout", required_argument, NULL, 't' },  { "keep", no_argument, NULL, 'k' },
+	{ "excl", no_argument, NULL, 'x' },           { "raw", no_argument, NULL, 'r' },
+	{ "count", required_argument, NULL, 'n' },    { "type", required_argument, NULL, 'T' },
+	{ "priority", required_argument, NULL, 'P' }, { "show-meta", no_argument, NULL, 'M' },
+	{ "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
 };
 
 int cli_chan_parse(int argc, char **argv, const char *usage, bool is_recv, int max_rest,
