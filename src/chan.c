@@ -12,8 +12,8 @@
 #include "internal.h"
 #include "transport.h"
 
-#define OPEN_FLAGS                                                                                 \
-	(IPK_CHAN_CREATE | IPK_CHAN_EXCL | IPK_CHAN_KEEP | IPK_CHAN_RDONLY | IPK_CHAN_WRONLY |    \
+#define OPEN_FLAGS                                                                             \
+	(IPK_CHAN_CREATE | IPK_CHAN_EXCL | IPK_CHAN_KEEP | IPK_CHAN_RDONLY | IPK_CHAN_WRONLY | \
 	 IPK_CHAN_NONBLOCK)
 #define LISTEN_FLAGS (IPK_CHAN_EXCL | IPK_CHAN_KEEP | IPK_CHAN_NONBLOCK)
 
@@ -189,8 +189,7 @@ IPK_API int ipk_chan_send_batch(ipk_chan *ch, const struct ipk_msg *msgs, unsign
 	return ch->tp->send_batch(ch, msgs, n, chan_deadline(ch, timeout_ns));
 }
 
-IPK_API int ipk_chan_recv_batch(ipk_chan *ch, struct ipk_msg *msgs, unsigned n,
-				int64_t timeout_ns)
+IPK_API int ipk_chan_recv_batch(ipk_chan *ch, struct ipk_msg *msgs, unsigned n, int64_t timeout_ns)
 {
 	IPK_CHECK_ARG(ch && msgs && n > 0);
 	ch->next_len = 0;

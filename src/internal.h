@@ -22,10 +22,10 @@ static inline int ipk__neg_errno(void)
 	return errno > 0 ? -errno : -EIO;
 }
 
-#define IPK_CHECK_ARG(cond)                                                                        \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			return -EINVAL;                                                            \
+#define IPK_CHECK_ARG(cond)             \
+	do {                            \
+		if (!(cond))            \
+			return -EINVAL; \
 	} while (0)
 
 /*

@@ -135,8 +135,8 @@ fail_errno:
 	return r;
 }
 
-int ipk__sock_connect(int domain, int type, const struct sockaddr *sa, socklen_t len,
-		      bool autobind, int64_t deadline_ns, int *ret_fd)
+int ipk__sock_connect(int domain, int type, const struct sockaddr *sa, socklen_t len, bool autobind,
+		      int64_t deadline_ns, int *ret_fd)
 {
 	int64_t step = RETRY_FIRST_NS;
 

@@ -238,7 +238,7 @@ ssize_t ipk__stream_recv(struct ipk_chan *ch, void *buf, size_t len, int64_t dea
 			continue;
 		if (errno != EAGAIN)
 			return ipk__neg_errno();
-wait:
+	wait:
 		r = ipk__wait_fd(s->rfd, POLLIN, deadline_ns);
 		if (r < 0)
 			return r;

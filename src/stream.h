@@ -21,7 +21,7 @@ struct ipk__stream {
 	 * sending and a receiving thread never write the same one. */
 	bool rx_broken;
 	bool tx_broken;
-	size_t max;       /* largest payload */
+	size_t max; /* largest payload */
 	struct ipk__rxbuf rx;
 	uint8_t *tx; /* the unsent rest of a frame a deadline cut: tx[lo, hi) */
 	size_t tx_lo, tx_hi;

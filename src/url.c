@@ -13,8 +13,8 @@
 #include "uri.h"
 
 #define BIT(s) (1u << (s))
-#define NAMED                                                                                      \
-	(BIT(IPK__FIFO) | BIT(IPK__UNIX) | BIT(IPK__UNIX_DGRAM) | BIT(IPK__UNIX_SEQPACKET) |       \
+#define NAMED                                                                                \
+	(BIT(IPK__FIFO) | BIT(IPK__UNIX) | BIT(IPK__UNIX_DGRAM) | BIT(IPK__UNIX_SEQPACKET) | \
 	 BIT(IPK__MQ) | BIT(IPK__SYSVMQ) | BIT(IPK__SHM))
 #define ALL ((1u << IPK__NSCHEMES) - 1)
 
@@ -67,8 +67,7 @@ static int bad(struct ctx *c, const char *at, const char *why)
 	return -EINVAL;
 }
 
-static int copy_str(struct ctx *c, char *dst, size_t cap, const char *s, size_t n,
-		    const char *why)
+static int copy_str(struct ctx *c, char *dst, size_t cap, const char *s, size_t n, const char *why)
 {
 	if (n >= cap)
 		return bad(c, s, why);
@@ -131,7 +130,8 @@ static int parse_posix_name(struct ctx *c, struct ipk_url *u, const char *s, siz
 	if (n == 1)
 		return bad(c, s + 1, "missing name after '/'");
 	if (memchr(s + 1, '/', n - 1))
-		return bad(c, (const char *)memchr(s + 1, '/', n - 1), "name may hold only one '/'");
+		return bad(c, (const char *)memchr(s + 1, '/', n - 1),
+			   "name may hold only one '/'");
 	if (n - 1 > NAME_MAX)
 		return bad(c, s, "name longer than NAME_MAX (255)");
 	u->path_len = n;
@@ -257,8 +257,9 @@ static int parse_opt(struct ctx *c, struct ipk_url *u, const char *s, size_t n)
 			int base = opts[i].type == OCTAL ? 8 : 10;
 
 			if (ipk__parse_u64(v, vlen, base, &u->num[i]) < 0)
-				return bad(c, v, base == 8 ? "value must be an octal number"
-							   : "value must be a number");
+				return bad(c, v,
+					   base == 8 ? "value must be an octal number"
+						     : "value must be a number");
 			if (u->num[i] < opts[i].min || u->num[i] > opts[i].max)
 				return bad(c, v, "value out of range");
 		}

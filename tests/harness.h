@@ -18,12 +18,12 @@
 
 #include <ipckit/ipckit.h>
 
-#define T_FAIL(...)                                                                                \
-	do {                                                                                       \
-		fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                                    \
-		fprintf(stderr, __VA_ARGS__);                                                      \
-		fputc('\n', stderr);                                                               \
-		abort();                                                                           \
+#define T_FAIL(...)                                             \
+	do {                                                    \
+		fprintf(stderr, "%s:%d: ", __FILE__, __LINE__); \
+		fprintf(stderr, __VA_ARGS__);                   \
+		fputc('\n', stderr);                            \
+		abort();                                        \
 	} while (0)
 
 /* Integers of any width; negative values that look like errnos are named. */
@@ -31,54 +31,53 @@
 	do {                                                                                       \
 		long long t_got_ = (long long)(got), t_want_ = (long long)(want);                  \
 		if (t_got_ != t_want_)                                                             \
-			T_FAIL("%s: got %lld%s%s, want %lld%s%s", #got, t_got_,                    \
-			       t_errtag(t_got_), t_errname(t_got_), t_want_, t_errtag(t_want_),    \
-			       t_errname(t_want_));                                                \
+			T_FAIL("%s: got %lld%s%s, want %lld%s%s", #got, t_got_, t_errtag(t_got_),  \
+			       t_errname(t_got_), t_want_, t_errtag(t_want_), t_errname(t_want_)); \
 	} while (0)
 
-#define T_NE(got, bad)                                                                             \
-	do {                                                                                       \
-		long long t_got_ = (long long)(got);                                               \
-		if (t_got_ == (long long)(bad))                                                    \
-			T_FAIL("%s: got %lld, want anything else", #got, t_got_);                  \
+#define T_NE(got, bad)                                                            \
+	do {                                                                      \
+		long long t_got_ = (long long)(got);                              \
+		if (t_got_ == (long long)(bad))                                   \
+			T_FAIL("%s: got %lld, want anything else", #got, t_got_); \
 	} while (0)
 
-#define T_TRUE(cond)                                                                               \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			T_FAIL("%s: false", #cond);                                                \
+#define T_TRUE(cond)                                \
+	do {                                        \
+		if (!(cond))                        \
+			T_FAIL("%s: false", #cond); \
 	} while (0)
 
 /* expr >= 0, else the errno name of the negative result. */
-#define T_OK(expr)                                                                                 \
-	({                                                                                         \
-		long long t_r_ = (long long)(expr);                                                \
-		if (t_r_ < 0)                                                                      \
-			T_FAIL("%s: %lld (%s)", #expr, t_r_, ipk_errname((int)t_r_));              \
-		t_r_;                                                                              \
+#define T_OK(expr)                                                                    \
+	({                                                                            \
+		long long t_r_ = (long long)(expr);                                   \
+		if (t_r_ < 0)                                                         \
+			T_FAIL("%s: %lld (%s)", #expr, t_r_, ipk_errname((int)t_r_)); \
+		t_r_;                                                                 \
 	})
 
 /* A libc call that returns -1 and sets errno. */
-#define T_SYS(expr)                                                                                \
-	({                                                                                         \
-		long long t_r_ = (long long)(expr);                                                \
-		if (t_r_ < 0)                                                                      \
-			T_FAIL("%s: %s (%s)", #expr, strerror(errno), ipk_errname(errno));         \
-		t_r_;                                                                              \
+#define T_SYS(expr)                                                                        \
+	({                                                                                 \
+		long long t_r_ = (long long)(expr);                                        \
+		if (t_r_ < 0)                                                              \
+			T_FAIL("%s: %s (%s)", #expr, strerror(errno), ipk_errname(errno)); \
+		t_r_;                                                                      \
 	})
 
-#define T_MEMEQ(got, want, n)                                                                      \
-	do {                                                                                       \
-		if (memcmp((got), (want), (n)) != 0)                                               \
-			T_FAIL("%s: %zu bytes differ from %s", #got, (size_t)(n), #want);          \
+#define T_MEMEQ(got, want, n)                                                             \
+	do {                                                                              \
+		if (memcmp((got), (want), (n)) != 0)                                      \
+			T_FAIL("%s: %zu bytes differ from %s", #got, (size_t)(n), #want); \
 	} while (0)
 
-#define T_SKIP(...)                                                                                \
-	do {                                                                                       \
-		fprintf(stderr, "SKIP %s:%d: ", __FILE__, __LINE__);                               \
-		fprintf(stderr, __VA_ARGS__);                                                      \
-		fputc('\n', stderr);                                                               \
-		exit(77);                                                                          \
+#define T_SKIP(...)                                                  \
+	do {                                                         \
+		fprintf(stderr, "SKIP %s:%d: ", __FILE__, __LINE__); \
+		fprintf(stderr, __VA_ARGS__);                        \
+		fputc('\n', stderr);                                 \
+		exit(77);                                            \
 	} while (0)
 
 static inline const char *t_errtag(long long v)

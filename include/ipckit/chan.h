@@ -248,8 +248,7 @@ IPK_API int ipk_chan_send_batch(ipk_chan *ch, const struct ipk_msg *msgs, unsign
  * buffer ends the batch early and stays queued.
  * Threads: as ipk_chan_recv().
  */
-IPK_API int ipk_chan_recv_batch(ipk_chan *ch, struct ipk_msg *msgs, unsigned n,
-				int64_t timeout_ns);
+IPK_API int ipk_chan_recv_batch(ipk_chan *ch, struct ipk_msg *msgs, unsigned n, int64_t timeout_ns);
 
 /**
  * ipk_chan_flush() - write out the rest of a frame a send's deadline cut

@@ -90,7 +90,8 @@ static int fifo_open(struct ipk_chan *ch, const struct ipk_url *url, int64_t dea
 	}
 
 	/* the creator never follows a link someone planted at its path */
-	oflags = (reader ? O_RDONLY : O_WRONLY) | O_NONBLOCK | O_CLOEXEC | (create ? O_NOFOLLOW : 0);
+	oflags =
+		(reader ? O_RDONLY : O_WRONLY) | O_NONBLOCK | O_CLOEXEC | (create ? O_NOFOLLOW : 0);
 	fd = reader ? open(url->path, oflags) : open_writer(url->path, oflags, deadline_ns);
 	if (reader && fd < 0)
 		fd = ipk__neg_errno();

@@ -59,7 +59,8 @@ static inline unsigned t_ping(ipk_chan *ch, bool no_empty)
 		t_fill(out, len, seq);
 		if (k % 2) {
 			/* gathered from two pieces */
-			struct iovec iov[2] = { { out, len / 2 }, { out + len / 2, len - len / 2 } };
+			struct iovec iov[2] = { { out, len / 2 },
+						{ out + len / 2, len - len / 2 } };
 
 			T_OK(ipk_chan_sendv(ch, iov, 2, T_TIMEOUT));
 		} else {

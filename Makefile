@@ -1,0 +1,48 @@
+# Makefile - the common tasks, as thin wrappers over meson and scripts/.
+#
+#   make / make build   gcc build in build/ (-Dwerror=true)
+#   make test           everything CI checks; last line "N passed, N failed, N skipped"
+#   make bench          build, then run the benchmark
+#   make lint           clang-format check and cppcheck
+#   make format         apply .clang-format to every C file
+#   make fuzz           libFuzzer targets in build-fuzz/, FUZZ_SECONDS (60) each
+#   make install-check  install into a scratch DESTDIR and build a program with pkg-config
+#   make clean          remove every build directory
+#
+# Every target that builds first installs missing Debian packages
+# (scripts/install-deps). Build variants live in build, build-asan,
+# build-tsan and build-fuzz; scripts/setup-build knows their options.
+
+FUZZ_SECONDS ?= 60
+
+.PHONY: all build test bench lint format fuzz install-check clean deps
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+build: deps
+	@scripts/setup-build build
+	@meson compile -C build
+
+test: deps
+	@scripts/run-tests
+
+bench: build
+	build/tools/ipckit demo
+
+lint: deps
+	@scripts/lint
+
+format: deps
+	@scripts/lint --format
+
+fuzz: deps
+	@scripts/fuzz $(FUZZ_SECONDS)
+
+install-check: build
+	@scripts/install-check build
+
+clean:
+	rm -rf build build-asan build-tsan build-fuzz
