@@ -182,7 +182,10 @@ int ipk__parse_u64(const char *s, size_t n, int base, uint64_t *ret)
 	if (n == 0)
 		return -EINVAL;
 	for (size_t i = 0; i < n; i++) {
-		unsigned d = (unsigned)(s[i] - '0');
+		char ch = s[i];
+		unsigned d = ch >= 'a' && ch <= 'f'   ? (unsigned)(ch - 'a' + 10)
+			     : ch >= 'A' && ch <= 'F' ? (unsigned)(ch - 'A' + 10)
+						      : (unsigned)(ch - '0');
 
 		if (d >= (unsigned)base)
 			return -EINVAL;

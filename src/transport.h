@@ -26,14 +26,13 @@ struct ipk_chan {
 	size_t next_len; /* length refused by the last -EMSGSIZE receive */
 };
 
-
 struct ipk_listener {
 	const struct ipk_transport *tp;
 	int fd;
 	unsigned flags;
 	size_t max_msg;
 	struct ipk__ownfile file; /* the socket file it bound */
-	char url[IPK__URL_MAX]; /* what a peer connects to */
+	char url[IPK__URL_MAX];   /* what a peer connects to */
 };
 
 /*
@@ -79,6 +78,8 @@ extern const struct ipk_transport ipk__transport_unix;
 extern const struct ipk_transport ipk__transport_unix_dgram;
 extern const struct ipk_transport ipk__transport_unix_seqpacket;
 extern const struct ipk_transport ipk__transport_tcp;
+extern const struct ipk_transport ipk__transport_mq;
+extern const struct ipk_transport ipk__transport_sysvmq;
 
 /* Generic batches: one message after the other through the single ops. */
 int ipk__send_batch_loop(struct ipk_chan *ch, const struct ipk_msg *m, unsigned n,

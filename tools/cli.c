@@ -49,6 +49,18 @@ int cli_fail(const char *what, int err)
 	return CLI_FAIL;
 }
 
+int cli_fail_op(const char *url, int err, enum ipk_op op)
+{
+	const char *hint = ipk_limit_hint(err, url, op);
+
+	if (!hint)
+		return cli_fail(url, err);
+	if (err < 0)
+		err = -err;
+	cli_msg("%s: %s (%s); limit: %s", url, strerror(err), ipk_errname(err), hint);
+	return CLI_FAIL;
+}
+
 /* A long option given "=VALUE" although it takes none, e.g. --raw=1. */
 static bool takes_no_arg(const char *arg, const struct option *longopts)
 {
@@ -319,6 +331,6 @@ int cli_chan_open(const struct cli_chan_opts *o, unsigned flags, ipk_chan **ret)
 				       "(--listen)");
 	r = ipk_chan_open(o->url, flags, o->timeout_ns, ret);
 	if (r < 0)
-		return cli_fail(o->url, r);
+		return cli_fail_op(o->url, r, IPK_OP_OPEN);
 	return 0;
 }

@@ -41,6 +41,10 @@ int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * positive or negative. */
 int cli_fail(const char *what, int err);
 
+/* As cli_fail() for a channel operation, adding the kernel limit behind
+ * @err and how to raise it where ipk_limit_hint() knows one. */
+int cli_fail_op(const char *url, int err, enum ipk_op op);
+
 /* Reports getopt_long's '?' or ':' result for argv[optind - 1]; returns
  * CLI_USAGE. @c is what getopt_long returned. */
 int cli_bad_option(int c, char **argv, const struct option *longopts);
@@ -104,5 +108,6 @@ int cli_chan_open(const struct cli_chan_opts *o, unsigned flags, ipk_chan **ret)
 int cmd_send(int argc, char **argv);
 int cmd_recv(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_mq(int argc, char **argv);
 
 #endif /* IPCKIT_TOOLS_CLI_H */

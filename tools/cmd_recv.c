@@ -77,7 +77,7 @@ int cmd_recv(int argc, char **argv)
 			goto out;
 		}
 		if (n < 0) {
-			r = cli_fail(o.url, (int)n);
+			r = cli_fail_op(o.url, (int)n, IPK_OP_RECV);
 			goto out;
 		}
 		/* Flush each message: a reader down a shell pipe sees it now. */

@@ -47,7 +47,7 @@ static int send_msg(const struct cli_chan_opts *o, ipk_chan *ch, const void *buf
 		return cli_usage_error("%s: --type and --priority apply to sysvmq: and mq: only",
 				       o->url);
 	if (r < 0)
-		return cli_fail(o->url, r);
+		return cli_fail_op(o->url, r, IPK_OP_SEND);
 	return CLI_OK;
 }
 

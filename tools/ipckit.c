@@ -13,6 +13,7 @@ static const struct cli_cmd cmds[] = {
 	{ "send", cmd_send, "send messages to a channel" },
 	{ "recv", cmd_recv, "receive messages from a channel and print them" },
 	{ "demo", cmd_demo, "ping-pong over every channel transport and print a table" },
+	{ "mq", cmd_mq, "message-queue utilities: mq limits [--json]" },
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
@@ -31,8 +32,8 @@ static void usage(FILE *f)
 		fprintf(f, "  %-6s %s\n", cmds[i].name, cmds[i].summary);
 	fputs("\n"
 	      "Channel URLs: fifo:/path  unix:/path  unix:@abstract  unix+dgram:/path\n"
-	      "              unix+seqpacket:/path  tcp:HOST:PORT   (options: "
-	      "?msgsize=N&mode=0600)\n"
+	      "              unix+seqpacket:/path  tcp:HOST:PORT  mq:/name  sysvmq:KEY\n"
+	      "              (options: ?msgsize=N&mode=0600)\n"
 	      "\n"
 	      "Run 'ipckit COMMAND --help' for a command's options; see ipckit(1).\n"
 	      "Exit status: 0 ok, 1 runtime failure, 2 usage error.\n",

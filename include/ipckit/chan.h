@@ -11,18 +11,24 @@
  *   unix+dgram:...                Unix datagram socket
  *   unix+seqpacket:...            Unix sequenced-packet socket
  *   tcp:HOST:PORT                 TCP, TCP_NODELAY
+ *   mq:/name                      POSIX message queue (priorities: mq.h)
+ *   sysvmq:KEY  sysvmq:/path:PROJ  sysvmq:private
+ *                                 System V message queue (types)
  *
  * Options follow a '?' as key=value pairs joined by '&':
  *   msgsize=N   largest message, in bytes (default 65536)
  *   mode=0OOO   permissions of a created object (default 0600)
  *   pipesize=N  kernel pipe buffer (pipe:, fifo:; F_SETPIPE_SZ)
+ *   maxmsg=N    messages a created POSIX queue holds (mq:)
  *   backlog=N   listen backlog (stream and seqpacket sockets, tcp)
  *
  * Messages are whole: a receive returns one complete message or an error,
  * never part of one. On byte streams (pipe, fifo, unix stream, tcp) each
  * message travels as a frame: a 4-byte little-endian length, then the
  * payload. Datagram and seqpacket sockets keep the kernel's own message
- * boundaries.
+ * boundaries, and so do message queues. On mq: a created queue's msgsize is
+ * msgsize= or the kernel's default (fs.mqueue.msgsize_default), and an
+ * opened queue's is its own: ipk_chan_max_msg() tells.
  *
  * All descriptors are close-on-exec and non-blocking; blocking is done by
  * the library with poll() and a deadline, so every call honours its timeout
@@ -173,7 +179,10 @@ IPK_API int ipk_chan_sendv(ipk_chan *ch, const struct iovec *iov, int iovcnt, in
  * later calls return -EPIPE); on a datagram or seqpacket socket a message
  * over this channel's maximum, which the kernel has already cut and which
  * is therefore discarded (ipk_chan_next_len() gives its size; a seqpacket
- * connection is shut down); -EBADF on the writing end of a one-way channel.
+ * connection is shut down); -EBADF on the writing end of a one-way channel;
+ * -EIDRM when a System V queue was removed underneath the receiver.
+ * On mq: the kernel does not say how long a refused message is, so after
+ * -EMSGSIZE ipk_chan_next_len() gives the queue's msgsize (an upper bound).
  * Threads: one receiver at a time; a sender may run concurrently.
  */
 IPK_API ssize_t ipk_chan_recv(ipk_chan *ch, void *buf, size_t len, int64_t timeout_ns);
@@ -264,8 +273,11 @@ IPK_API int ipk_chan_flush(ipk_chan *ch, int64_t timeout_ns);
  * Readable (POLLIN) when a receive may make progress, writable (POLLOUT)
  * when a send may. A byte-stream channel reads ahead, so several messages
  * can be waiting in the channel after one poll: after the descriptor polls
- * readable, receive with timeout 0 until -EAGAIN. The descriptor stays
- * owned by the channel: do not read, write or close it.
+ * readable, receive with timeout 0 until -EAGAIN. On mq: it is the queue
+ * descriptor itself; on sysvmq:, whose queues have no descriptor, it is an
+ * eventfd that a watcher thread signals when a message arrives (see
+ * ipk_mq(3)). The descriptor stays owned by the channel: do not read,
+ * write or close it.
  *
  * Return: a descriptor >= 0. Threads: safe.
  */

@@ -8,5 +8,6 @@
 #include "common.h"
 #include "url.h"
 #include "chan.h"
+#include "mq.h"
 
 #endif /* IPCKIT_IPCKIT_H */

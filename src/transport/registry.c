@@ -14,6 +14,8 @@ static const struct ipk_transport *const transports[IPK__NSCHEMES] = {
 	[IPK__UNIX_DGRAM] = &ipk__transport_unix_dgram,
 	[IPK__UNIX_SEQPACKET] = &ipk__transport_unix_seqpacket,
 	[IPK__TCP] = &ipk__transport_tcp,
+	[IPK__MQ] = &ipk__transport_mq,
+	[IPK__SYSVMQ] = &ipk__transport_sysvmq,
 };
 
 const struct ipk_transport *ipk__transport_find(enum ipk__scheme scheme)

@@ -34,6 +34,8 @@ int main(void)
 	T_EQ(u.port, 0);
 	T_EQ(ipk__url_parse("sysvmq:0x1234", &u, NULL, NULL), 0);
 	T_TRUE(u.sysv == IPK__SYSV_KEY && u.key == 0x1234);
+	T_EQ(ipk__url_parse("sysvmq:0xBeef", &u, NULL, NULL), 0);
+	T_TRUE(u.key == 0xbeef);
 	T_EQ(ipk__url_parse("sysvmq:/etc/passwd:7", &u, NULL, NULL), 0);
 	T_TRUE(u.sysv == IPK__SYSV_FTOK && u.proj == 7 && !strcmp(u.path, "/etc/passwd"));
 	T_EQ(ipk__url_parse("sysvmq:private", &u, NULL, NULL), 0);
@@ -65,6 +67,8 @@ int main(void)
 	bad("sysvmq:0", 7);
 	bad("sysvmq:/tmp:0", 12);
 	bad("sysvmq:zz", 7);
+	bad("sysvmq:12ab", 7); /* hex needs its 0x */
+	bad("sysvmq:0xfg", 7);
 	bad("nats://h:1", 10);
 	bad("nats://h/s", 8);
 	bad("unix:/x?", 8);
