@@ -147,6 +147,7 @@ ssize_t ipk__dgram_recv(struct ipk_chan *ch, void *buf, size_t len, int64_t dead
 		int r = d->pending_err;
 
 		d->pending_err = 0;
+		ch->next_len = d->pending_len;
 		return r;
 	}
 	if (d->held) {
@@ -245,6 +246,39 @@ int ipk__dgram_send_batch(struct ipk_chan *ch, const struct ipk_msg *m, unsigned
 	return (int)sent;
 }
 
+/*
+ * Hand out what one recvmmsg() returned. A message the kernel cut (over the
+ * maximum) is dropped from the batch and reported by the next call, so the
+ * messages after it, already taken from the socket, are not lost; the end
+ * of a seqpacket stream ends the batch.
+ */
+static int take_batch(struct ipk_chan *ch, struct ipk__dgram *d, struct ipk_msg *m,
+		      struct mmsghdr *vec, struct sockaddr_un *from, int r)
+{
+	unsigned out = 0;
+
+	for (int i = 0; i < r; i++) {
+		size_t got = vec[i].msg_len;
+
+		if (got == 0 && d->seqpacket)
+			return out ? (int)out : -EPIPE;
+		if (got > d->max) {
+			d->pending_err = oversize(ch, d, got);
+			d->pending_len = got;
+			continue;
+		}
+		if (out != (unsigned)i)
+			memcpy(m[out].buf, m[i].buf, got);
+		m[out++].len = got;
+		note_sender(d, &from[i], vec[i].msg_hdr.msg_namelen);
+	}
+	if (out)
+		ch->next_len = 0; /* this call succeeds; the next reports the drop */
+	else
+		d->pending_err = 0; /* nothing else came: report the drop now */
+	return out ? (int)out : -EPROTO;
+}
+
 int ipk__dgram_recv_batch(struct ipk_chan *ch, struct ipk_msg *m, unsigned n, int64_t deadline_ns)
 {
 	struct ipk__dgram *d = ch->t;
@@ -277,25 +311,8 @@ int ipk__dgram_recv_batch(struct ipk_chan *ch, struct ipk_msg *m, unsigned n, in
 			}
 		}
 		r = recvmmsg(d->fd, vec, k, MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC, NULL);
-		if (r > 0) {
-			for (int i = 0; i < r; i++) {
-				size_t got = vec[i].msg_len;
-
-				if ((got == 0 && d->seqpacket) || got > d->max) {
-					/* the end, or a message the kernel cut */
-					int err = got ? oversize(ch, d, got) : -EPIPE;
-
-					if (i == 0)
-						return err;
-					if (got)
-						d->pending_err = err;
-					return i;
-				}
-				m[i].len = got;
-				note_sender(d, &from[i], vec[i].msg_hdr.msg_namelen);
-			}
-			return r;
-		}
+		if (r > 0)
+			return take_batch(ch, d, m, vec, from, r);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0 && errno != EAGAIN)

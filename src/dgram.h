@@ -14,13 +14,14 @@
 
 struct ipk__dgram {
 	int fd;
-	bool seqpacket;  /* connection-oriented: recv 0 is the end */
-	bool server;     /* unconnected datagram socket: reply to the last sender */
-	bool broken;     /* seqpacket peer broke the size limit: receives -EPIPE
-			  * (sends see the shutdown) */
-	int pending_err; /* an error a batch found after returning messages */
-	size_t max;      /* largest message */
-	uint8_t *hold;   /* max bytes: the message a -EMSGSIZE receive kept */
+	bool seqpacket;     /* connection-oriented: recv 0 is the end */
+	bool server;        /* unconnected datagram socket: reply to the last sender */
+	bool broken;        /* seqpacket peer broke the size limit: receives -EPIPE
+			     * (sends see the shutdown) */
+	int pending_err;    /* an error a batch found after returning messages */
+	size_t pending_len; /* and the size of the message behind it */
+	size_t max;         /* largest message */
+	uint8_t *hold;      /* max bytes: the message a -EMSGSIZE receive kept */
 	size_t hold_len;
 	bool held;
 	struct sockaddr_un peer; /* server: where replies go */

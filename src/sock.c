@@ -2,6 +2,7 @@
 /*
  * sock.c - socket plumbing for the unix and tcp transports.
  */
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,10 +30,16 @@ int ipk__unix_addr(const struct ipk_url *u, struct sockaddr_un *sa, socklen_t *l
 	return 0;
 }
 
-/* Does anybody accept on the socket file at @sa? Only a refusal says no. */
+/*
+ * Is a socket bound to the file at @sa? Probe with a socket of another type
+ * than the one we bind: the kernel answers EPROTOTYPE when a socket is
+ * there, ECONNREFUSED when none is (a stale file), and no connection is
+ * ever made, so a live server's accept queue gains nothing.
+ */
 static bool socket_is_live(int type, const struct sockaddr_un *sa, socklen_t len)
 {
-	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int probe = type == SOCK_DGRAM ? SOCK_STREAM : SOCK_DGRAM;
+	int fd = socket(AF_UNIX, probe | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	bool live = true;
 
 	if (fd < 0)
@@ -84,8 +91,9 @@ int ipk__unix_bind(int fd, int type, const struct ipk_url *u, unsigned flags,
 	r = ipk__ownfile_note(f, u->path);
 	if (r < 0)
 		return r;
+	/* the umask took bits away: put them back, never through a link */
 	if (lstat(u->path, &st) == 0 && (st.st_mode & 07777) != mode &&
-	    chmod(u->path, mode) < 0) /* the umask took bits away */
+	    fchmodat(AT_FDCWD, u->path, mode, AT_SYMLINK_NOFOLLOW) < 0)
 		return ipk__neg_errno();
 	return 0;
 }

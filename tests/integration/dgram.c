@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dgram.c - a unix+dgram server (IPK_CHAN_CREATE) has no peer until a
+ * message arrives (-EDESTADDRREQ), then replies to the sender of the last
+ * message received: two client processes each get only their own replies.
+ * A client with an abstract-name server works the same way.
+ */
+#include "it.h"
+
+static char url[256];
+/* Per client: go (a byte: send your next message), done (a byte: got my
+ * reply). A client keeps only its own read end of go and write end of done,
+ * so that a dead client is seen as EOF. */
+static int go[2][2], done[2][2];
+
+struct ctx {
+	int id;
+	int go_rd;
+	int done_wr;
+};
+
+static int client(void *arg)
+{
+	struct ctx *c = arg;
+	ipk_chan *ch = NULL;
+	char msg[32], buf[64];
+
+	for (int i = 0; i < 2; i++) {
+		if (i != c->id)
+			close(go[i][0]);
+		if (i != c->id)
+			close(done[i][1]);
+		close(go[i][1]);
+		close(done[i][0]);
+	}
+	T_EQ(ipk_chan_open(url, 0, 5 * IPK_SEC, &ch), 0);
+	for (int round = 0; round < 3; round++) {
+		int n = snprintf(msg, sizeof(msg), "c%d r%d", c->id, round);
+
+		it_sync_wait(c->go_rd);
+		T_EQ(ipk_chan_send(ch, msg, (size_t)n, 5 * IPK_SEC), 0);
+		T_EQ(ipk_chan_recv(ch, buf, sizeof(buf), 5 * IPK_SEC), n + 6);
+		T_MEMEQ(buf, "reply ", 6);
+		T_MEMEQ(buf + 6, msg, (size_t)n);
+		it_sync_post(c->done_wr);
+	}
+	/* Nothing meant for the other client ever came here. */
+	T_EQ(ipk_chan_recv(ch, buf, sizeof(buf), 0), -EAGAIN);
+	ipk_chan_close(ch);
+	return 0;
+}
+
+static void run(const char *name)
+{
+	struct ctx c[2];
+	ipk_chan *srv = NULL;
+	char buf[64], reply[80];
+	pid_t pid[2];
+
+	snprintf(url, sizeof(url), "unix+dgram:%s", name);
+	T_EQ(ipk_chan_open(url, IPK_CHAN_CREATE, 0, &srv), 0);
+	T_EQ(ipk_chan_send(srv, "nobody", 6, 0), -EDESTADDRREQ);
+	T_EQ(ipk_chan_recv(srv, buf, sizeof(buf), 0), -EAGAIN);
+
+	for (int i = 0; i < 2; i++) {
+		T_SYS(pipe2(go[i], O_CLOEXEC));
+		T_SYS(pipe2(done[i], O_CLOEXEC));
+	}
+	for (int i = 0; i < 2; i++) {
+		c[i] = (struct ctx){ i, go[i][0], done[i][1] };
+		pid[i] = t_fork(client, &c[i]);
+	}
+	for (int i = 0; i < 2; i++) {
+		close(go[i][0]);
+		close(done[i][1]);
+	}
+
+	/* Alternate: 0, 1, 1, 0, 0, 1 — each reply goes to the last sender. */
+	static const int order[] = { 0, 1, 1, 0, 0, 1 };
+
+	for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
+		int who = order[k];
+		ssize_t n;
+
+		it_sync_post(go[who][1]);
+		n = ipk_chan_recv(srv, buf, sizeof(buf), 5 * IPK_SEC);
+		T_TRUE(n > 1);
+		T_EQ(buf[1], '0' + who);
+		memcpy(reply, "reply ", 6);
+		memcpy(reply + 6, buf, (size_t)n);
+		T_EQ(ipk_chan_send(srv, reply, (size_t)n + 6, 5 * IPK_SEC), 0);
+		it_sync_wait(done[who][0]);
+	}
+	for (int i = 0; i < 2; i++) {
+		close(go[i][1]);
+		t_wait_exit(pid[i], 0);
+		close(done[i][0]);
+	}
+	ipk_chan_close(srv);
+}
+
+int main(void)
+{
+	char path[128], abs[128];
+
+	t_path(path, sizeof(path), "dgram");
+	(void)unlink(path);
+	snprintf(abs, sizeof(abs), "@ipk-dgram-%d", (int)getpid());
+	run(path);
+	T_EQ(access(path, F_OK), -1);
+	run(abs);
+	return 0;
+}
