@@ -4,6 +4,7 @@
  */
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -201,4 +202,10 @@ int ipk__sock_accept_one(struct ipk_chan *ch, const struct ipk_url *url, int64_t
 		ipk__ownfile_remove(&l->file);
 	free(l);
 	return r;
+}
+
+void ipk__listener_url_opts(struct ipk_listener *l, int n, const struct ipk_url *url)
+{
+	if (url->set[IPK__OPT_MSGSIZE] && n > 0 && (size_t)n < sizeof(l->url))
+		(void)snprintf(l->url + n, sizeof(l->url) - (size_t)n, "?msgsize=%zu", l->max_msg);
 }

@@ -44,4 +44,8 @@ int ipk__sock_accept(int lfd, int64_t deadline_ns, int *ret_fd);
 /* Listen through ch->tp, accept one peer into @ch, stop listening. */
 int ipk__sock_accept_one(struct ipk_chan *ch, const struct ipk_url *url, int64_t deadline_ns);
 
+/* Append to the first @n bytes of l->url the options a peer must share
+ * (msgsize=), so ipk_listener_url() is ready to connect with. */
+void ipk__listener_url_opts(struct ipk_listener *l, int n, const struct ipk_url *url);
+
 #endif /* IPK_SOCK_H */

@@ -95,8 +95,7 @@ static int tcp_listen(struct ipk_listener *l, const struct ipk_url *url)
 		(void)inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
 		n = snprintf(l->url, sizeof(l->url), "tcp:%s:%u", host, ntohs(a->sin_port));
 	}
-	if (url->set[IPK__OPT_MSGSIZE] && n > 0 && (size_t)n < sizeof(l->url))
-		(void)snprintf(l->url + n, sizeof(l->url) - (size_t)n, "?msgsize=%zu", l->max_msg);
+	ipk__listener_url_opts(l, n, url);
 	return 0;
 }
 

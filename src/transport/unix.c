@@ -73,8 +73,7 @@ static int unix_listen(struct ipk_listener *l, const struct ipk_url *url)
 		return ipk__neg_errno();
 	n = snprintf(l->url, sizeof(l->url), "%s:%s%s", url->scheme_name, url->abstract ? "@" : "",
 		     url->path);
-	if (url->set[IPK__OPT_MSGSIZE] && n > 0 && (size_t)n < sizeof(l->url))
-		(void)snprintf(l->url + n, sizeof(l->url) - (size_t)n, "?msgsize=%zu", l->max_msg);
+	ipk__listener_url_opts(l, n, url);
 	return 0;
 }
 
