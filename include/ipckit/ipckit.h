@@ -9,5 +9,6 @@
 #include "url.h"
 #include "chan.h"
 #include "mq.h"
+#include "shm.h"
 
 #endif /* IPCKIT_IPCKIT_H */
