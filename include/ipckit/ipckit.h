@@ -10,5 +10,6 @@
 #include "chan.h"
 #include "mq.h"
 #include "shm.h"
+#include "ring.h"
 
 #endif /* IPCKIT_IPCKIT_H */

@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ipckit/ring.h - the lock-free broadcast ring: one publisher, any number of
+ * subscribers, in shared memory, without a daemon.
+ *
+ * The publisher creates the ring (a POSIX shared-memory object "/name", or
+ * an anonymous memfd whose descriptors it hands on) and never waits for
+ * anyone: when the ring is full it overwrites the oldest messages.
+ * Subscribers map the feed read-only, so no subscriber can corrupt it or
+ * slow down another, and nothing about a subscriber is stored in shared
+ * memory: there is no limit on their number. A subscriber that falls more
+ * than a ring behind skips to the oldest message still there and
+ * ipk_ring_lost() says exactly how many it missed; it never delivers a torn
+ * or overwritten message (every read is validated after the copy).
+ *
+ * Two objects make a ring "/name":
+ *   /name       the feed: header + data, written only by the publisher
+ *               (subscribers open it O_RDONLY and map it PROT_READ).
+ *   /name-bell  the doorbell: one page holding a futex word and a count of
+ *               sleeping subscribers. Subscribers map it read-write; it
+ *               carries no data. Without write access to it a subscriber
+ *               still works, but waits by polling every millisecond.
+ * The publisher pays a FUTEX_WAKE only when the doorbell says someone
+ * sleeps; otherwise publishing makes no system call.
+ *
+ * Liveness: the header records the publisher's pid; subscribers watch it
+ * through a pidfd (kill(pid, 0) where pidfd_open() is missing: a reused pid
+ * then hides a death). A receive that has nothing left to deliver returns
+ * -EPIPE once the publisher is gone or has closed. A publisher that starts
+ * on a name whose previous publisher died takes the ring over in place and
+ * starts a new epoch: its subscribers' next receive returns -ECONNRESET
+ * once, then they continue on the same mapping; messages the dead publisher
+ * committed that they had not read yet are delivered while still intact,
+ * and counted as lost once overwritten.
+ *
+ * Queue mode (IPK_RING_QUEUE): a lossless single-producer single-consumer
+ * stream, for what must not drop (log records). A third object,
+ * "/name-cons", holds the consumer's position; the consumer
+ * (IPK_RING_CONSUMER; one at a time, -EBUSY for a second) maps it
+ * read-write and moves it after every message it takes. The producer never
+ * overwrites what the consumer has not read: ipk_ring_publish() and
+ * ipk_ring_reserve() return -EAGAIN while the queue is full, and
+ * ipk_ring_publish_wait() sleeps until there is room. A consumer that
+ * closes and comes back continues where it stopped. Ordinary subscribers
+ * may watch a queue too (read-only, lossy as usual). The guarantee holds
+ * within one publisher's life: after a takeover the consumer continues at
+ * the oldest record the new publisher kept.
+ *
+ * Threads: a publisher (ipk_ring) and a subscriber (ipk_ring_sub) are each
+ * used by one thread at a time; different objects are independent, also in
+ * one process.
+ */
+#ifndef IPCKIT_RING_H
+#define IPCKIT_RING_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ipk_ring ipk_ring;         /* the publisher's side */
+typedef struct ipk_ring_sub ipk_ring_sub; /* one subscriber */
+
+/* ipk_ring_opts.flags */
+#define IPK_RING_EXCL 0x1u  /* fail with -EEXIST if the name exists */
+#define IPK_RING_KEEP 0x2u  /* leave the name behind on close */
+#define IPK_RING_QUEUE 0x4u /* lossless queue mode (named rings only), see below */
+
+struct ipk_ring_opts {
+	uint64_t capacity; /* data bytes, a power of two >= 4096; 0 = 1 MiB */
+	uint32_t max_msg;  /* largest message; 0 = capacity / 4 - 16; at most
+			    * capacity / 2 - 16 */
+	uint32_t flags;    /* IPK_RING_* */
+	mode_t mode;       /* permission bits of new objects; 0 = 0600 */
+};
+
+/* ipk_ring_sub_opts.flags */
+#define IPK_RING_SPIN 0x1u     /* busy-spin while waiting, never sleep */
+#define IPK_RING_CONSUMER 0x2u /* the queue's one consumer (IPK_RING_QUEUE rings) */
+
+struct ipk_ring_sub_opts {
+	int64_t spin_ns; /* spin this long before sleeping on the futex (0 = none) */
+	uint32_t flags;  /* IPK_RING_SPIN */
+};
+
+/**
+ * ipk_ring_create() - create a ring and become its publisher
+ * @name: "/name" (POSIX shm rules: one leading slash, no other), or NULL
+ *        for an anonymous memfd ring (hand its descriptors to subscribers
+ *        with ipk_ring_fds())
+ * @opts: sizes and flags; NULL for the defaults
+ *
+ * If @name exists and its publisher is alive: -EBUSY. If it exists and its
+ * publisher is dead, the ring is taken over in place (new epoch) when the
+ * sizes agree, and replaced by a fresh object when they do not; with
+ * IPK_RING_EXCL it is -EEXIST instead. A memfd ring is sealed against
+ * resizing and against new writable mappings (F_SEAL_FUTURE_WRITE, where
+ * the kernel has it).
+ *
+ * Return: 0 and *@ret; -EINVAL (bad name or sizes); -EEXIST; -EBUSY;
+ * -EACCES; -ENOMEM; other -errno of shm_open/ftruncate/mmap.
+ * Blocking: no. Threads: safe.
+ */
+IPK_API int ipk_ring_create(const char *name, const struct ipk_ring_opts *opts, ipk_ring **ret);
+
+/**
+ * ipk_ring_close() - stop publishing; subscribers get -EPIPE once drained
+ *
+ * Removes the names unless IPK_RING_KEEP. Accepts NULL. Threads: not with
+ * other calls on @r.
+ */
+IPK_API void ipk_ring_close(ipk_ring *r);
+
+/**
+ * ipk_ring_publish() - copy one message of @len bytes into the ring
+ *
+ * Never waits: the oldest messages are overwritten when needed. Makes a
+ * FUTEX_WAKE only when a subscriber sleeps.
+ * Return: 0; -EMSGSIZE if @len > max_msg (nothing published); -EAGAIN if
+ * the queue is full (queue mode only). Blocking: no. Threads: one
+ * publishing thread.
+ */
+IPK_API int ipk_ring_publish(ipk_ring *r, const void *buf, size_t len);
+
+/**
+ * ipk_ring_publish_wait() - ipk_ring_publish(), waiting for room in a queue
+ * @timeout_ns: 0 = try once; negative = forever
+ *
+ * Same as ipk_ring_publish() for a lossy ring (which never waits).
+ * Return: 0; -EMSGSIZE; -EAGAIN (timeout 0 and the queue full);
+ * -ETIMEDOUT (the consumer did not make room in time, or is gone).
+ * Blocking: until there is room or the timeout. Threads: as publish.
+ */
+IPK_API int ipk_ring_publish_wait(ipk_ring *r, const void *buf, size_t len, int64_t timeout_ns);
+
+/**
+ * ipk_ring_reserve() - zero-copy publish, step 1: room for @len bytes
+ * @ret: set to where the message goes (16-byte aligned, writable until
+ *       ipk_ring_commit())
+ *
+ * The space is taken from the oldest messages at once; subscribers see
+ * nothing of it until the commit. A second reserve replaces the first.
+ * Return: 0; -EMSGSIZE if @len > max_msg; -EAGAIN if the queue is full
+ * (queue mode). Blocking: no.
+ */
+IPK_API int ipk_ring_reserve(ipk_ring *r, size_t len, void **ret);
+
+/**
+ * ipk_ring_commit() - zero-copy publish, step 2: publish @len bytes
+ * @len: at most what was reserved
+ *
+ * Return: 0; -EINVAL without a reservation or if @len is larger.
+ * Blocking: no.
+ */
+IPK_API int ipk_ring_commit(ipk_ring *r, size_t len);
+
+/**
+ * ipk_ring_fds() - the descriptors of the feed and the doorbell
+ *
+ * For memfd rings: send both to a subscriber (fork, SCM_RIGHTS), which
+ * attaches with ipk_ring_open_fd(). They stay owned by @r.
+ * Return: 0. Threads: safe.
+ */
+IPK_API int ipk_ring_fds(const ipk_ring *r, int *ring_fd, int *bell_fd);
+
+struct ipk_ring_stats {
+	uint64_t published; /* messages published by this publisher */
+	uint64_t wakes;     /* FUTEX_WAKE calls it made */
+	uint64_t epoch;     /* the ring's current epoch */
+	uint64_t max_msg;   /* largest message */
+	uint64_t capacity;  /* data bytes */
+};
+
+/* ipk_ring_stats() - counters of this publisher. Return: 0. */
+IPK_API int ipk_ring_stats(const ipk_ring *r, struct ipk_ring_stats *ret);
+
+/**
+ * ipk_ring_open() - subscribe to the ring "/name"
+ * @opts: how to wait; NULL: sleep at once
+ *
+ * The subscriber starts at the current end: it receives what is published
+ * from now on (if the publisher overwrites the ring faster than the
+ * subscriber can walk it to learn the next sequence number, losses are
+ * counted from its first message on); a queue's consumer starts where the last consumer stopped.
+ * The header is validated before anything else is used.
+ * Return: 0 and *@ret; -ENOENT; -EACCES; -EOPNOTSUPP (IPK_RING_CONSUMER on
+ * a ring that is not a queue); -EBUSY (the queue has a consumer); -EPROTO
+ * (not a ring, or another
+ * layout version, or not initialised yet); -EBADMSG (sizes or positions
+ * inconsistent with the object); -EINVAL.
+ * Blocking: no. Threads: safe.
+ */
+IPK_API int ipk_ring_open(const char *name, const struct ipk_ring_sub_opts *opts,
+			  ipk_ring_sub **ret);
+
+/**
+ * ipk_ring_open_fd() - subscribe through descriptors (memfd rings)
+ * @ring_fd: the feed; mapped read-only whatever its access mode
+ * @bell_fd: the doorbell, or -1 (then waiting polls every millisecond)
+ *
+ * Both are duplicated: the caller keeps its own. Queue consumers need a
+ * name: IPK_RING_CONSUMER here is -EINVAL.
+ * Return: as ipk_ring_open(); -EBADF.
+ */
+IPK_API int ipk_ring_open_fd(int ring_fd, int bell_fd, const struct ipk_ring_sub_opts *opts,
+			     ipk_ring_sub **ret);
+
+/* ipk_ring_sub_close() - unsubscribe; accepts NULL. */
+IPK_API void ipk_ring_sub_close(ipk_ring_sub *s);
+
+/**
+ * ipk_ring_recv() - copy the next message into @buf (@len bytes)
+ * @timeout_ns: 0 = try once; negative = forever
+ *
+ * Messages overwritten before they could be read are skipped and counted
+ * (ipk_ring_lost()); what is delivered is always whole and as published.
+ * Return: the message length (>= 0); -EAGAIN (timeout 0, nothing new);
+ * -ETIMEDOUT; -EMSGSIZE if larger than @len (nothing consumed;
+ * ipk_ring_msg_len() gives its size, though it may be overwritten before
+ * the next call); -EPIPE: nothing left and the publisher is gone;
+ * -ECONNRESET: a new publisher took over (once; then receive again);
+ * -EBADMSG: the ring's contents are inconsistent (a broken publisher).
+ * Blocking: until a message or the timeout. Threads: one at a time per @s.
+ */
+IPK_API ssize_t ipk_ring_recv(ipk_ring_sub *s, void *buf, size_t len, int64_t timeout_ns);
+
+/* ipk_ring_lost() - messages skipped so far because they were overwritten. */
+IPK_API uint64_t ipk_ring_lost(const ipk_ring_sub *s);
+
+/* ipk_ring_msg_len() - the size of the message the last -EMSGSIZE refused. */
+IPK_API size_t ipk_ring_msg_len(const ipk_ring_sub *s);
+
+/* A message seen in place; fields are for reading only. */
+struct ipk_ring_view {
+	const void *data; /* in the read-only mapping */
+	size_t len;
+	uint64_t seq;  /* the message's sequence number */
+	uint64_t pos_; /* private */
+};
+
+/**
+ * ipk_ring_view() - zero-copy receive: point @v at the next message
+ *
+ * The bytes may be overwritten while you read them: use them, then call
+ * ipk_ring_validate() and trust what you derived only if it returns 0.
+ * (Under ThreadSanitizer such reads are reported as races; the copying
+ * calls are race-free.)
+ * Return: 0; errors as ipk_ring_recv() except -EMSGSIZE.
+ */
+IPK_API int ipk_ring_view(ipk_ring_sub *s, struct ipk_ring_view *v, int64_t timeout_ns);
+
+/**
+ * ipk_ring_validate() - finish a view: was it intact until now?
+ *
+ * Return: 0 if no byte of it was overwritten; -ESTALE if it was (discard
+ * what you read; it counts as one lost message). The view is consumed
+ * either way.
+ */
+IPK_API int ipk_ring_validate(ipk_ring_sub *s, const struct ipk_ring_view *v);
+
+/**
+ * ipk_ring_fd() - a descriptor that polls readable while a receive would
+ * not wait (a message, or -EPIPE/-ECONNRESET to report)
+ *
+ * An eventfd fed by a helper thread of this subscriber, started by the
+ * first call; it stays readable until a receive returns -EAGAIN. Owned by
+ * @s. Return: the fd; -errno if the thread or eventfd cannot be made.
+ * Threads: call it from the thread that receives.
+ */
+IPK_API int ipk_ring_fd(ipk_ring_sub *s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* IPCKIT_RING_H */

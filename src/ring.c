@@ -1,0 +1,1720 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ring.c - the lock-free broadcast ring (ipckit/ring.h): shared layout,
+ * publish, validated receive, the doorbell, publisher liveness and the
+ * lossless queue mode.
+ *
+ * It maps its objects itself with shm_open()/memfd_create() + mmap() (to
+ * move onto ipk_shm later); the shm: channel transport and the CLI are
+ * left to others.
+ *
+ * Layout of the feed object (all offsets fixed, all integers fixed-width,
+ * every atomic naturally aligned, each control word on its own line):
+ *
+ *   0     line 0: magic, version, hdr_size, max_msg, capacity, map_size
+ *                 (written once, before magic is published)
+ *   64    line 1: epoch, pid, state, base_seq (rewritten at a takeover)
+ *   128   line 2: head, pub_seq (publisher, every publish)
+ *   192   line 3: tail (publisher, whenever it reuses space)
+ *   4096  data: capacity bytes, a power of two
+ *
+ * Positions are byte counts since the ring was made; they only grow (2^64
+ * bytes do not wrap in practice). Position p lives at data[p & mask].
+ * A record is a 16-byte header - word 0: len | kind << 32, word 1: seq -
+ * then the payload, padded to 16 bytes; so records are 16-byte aligned and
+ * never straddle the end of the data area: where the next one does not fit,
+ * a PAD record fills the rest of the lap.
+ *
+ * head: end of the last committed record. tail: start of the oldest record
+ * that is still intact - the "overwrite intent". Before the publisher
+ * writes over old bytes it moves tail past every record it is about to
+ * destroy. [tail, head) is therefore always a run of whole, committed
+ * records; head - tail <= capacity.
+ *
+ * The protocol is a seqlock per record, with tail as the sequence word:
+ *
+ *   publisher                         subscriber at position p < head
+ *   ---------                         -------------------------------
+ *   tail = t'          (relaxed)      h = head              (acquire) [A]
+ *   fence(release)                [F] read header and payload (relaxed)
+ *   write record bytes (relaxed)      fence(acquire)                  [G]
+ *   head = h'          (release)  [R] t = tail              (relaxed)
+ *                                     p >= t ? intact : overwritten
+ *
+ * [R]/[A]: whoever sees head past a record also sees its bytes. [F]/[G]:
+ * if any byte the subscriber read was written after the publisher moved
+ * tail past p, the release fence F synchronises with the acquire fence G,
+ * so the tail load after G sees that tail (or a later one) and the copy is
+ * thrown away. Every byte in shared memory is accessed through a 64-bit
+ * atomic (relaxed where the fences give the order), so the C11 program has
+ * no data race and ThreadSanitizer can check it. The zero-copy calls are
+ * the exception: the caller's own loads and stores are plain.
+ *
+ * A subscriber less than half a ring behind does not even need tail: see
+ * intact() for why the head it loads after G answers the question then.
+ *
+ * Queue mode adds a third object, the consumer's page, holding the one
+ * consumer's position; the producer never writes over what lies beyond
+ * it, so make_room() never moves tail past an unread record (queue_room()
+ * and consumer_done() give the pairs).
+ *
+ * Subscribers keep everything about themselves in their own memory: a
+ * position and the next sequence number they expect. A record whose seq is
+ * higher than expected means seq - expected messages were overwritten.
+ *
+ * Sleeping. Subscribers cannot write the feed, so the futex word and the
+ * count of sleepers live in a second, read-write object, the doorbell
+ * ("/name-bell", or a second memfd). It holds no data: a subscriber that
+ * scribbles on it can only cause spurious wake-ups or missed ones (the
+ * latter bounded by the sleep slice, WAIT_SLICE_NS). The store-load pairs:
+ *
+ *   publisher                         sleeping subscriber
+ *   head = h'          (release)      sleepers += 1         (seq_cst)
+ *   fence(seq_cst)                    fence(seq_cst)
+ *   n = sleepers       (relaxed)      w = futex             (acquire)
+ *   if n: futex += 1   (release)      if head == p: FUTEX_WAIT(futex, w)
+ *         FUTEX_WAKE                  sleepers -= 1         (release)
+ *
+ * The two seq_cst fences make it impossible that the publisher reads no
+ * sleeper while the subscriber reads the old head: one sees the other. If
+ * the subscriber read w after the increment, the release/acquire pair on
+ * the futex word hands it the new head too; if before, FUTEX_WAIT finds
+ * futex != w and returns at once, or is woken. With no sleeper the
+ * publisher pays one fence and one load of a line nobody writes: no
+ * system call.
+ *
+ * Liveness. The publisher holds flock(LOCK_EX) on the feed for its life:
+ * a second publisher gets -EBUSY, a successor of a dead one gets the lock
+ * and takes the ring over (new epoch, tail = head, seq continues from
+ * pub_seq). Subscribers watch the recorded pid through a pidfd (kill(pid, 0)
+ * without one) whenever they have nothing to read, at most every
+ * LIVENESS_NS while polling with timeout 0, and every WAIT_SLICE_NS while
+ * they sleep.
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/futex.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include <ipckit/ring.h>
+
+#include "internal.h"
+
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "lock-free 64-bit atomics in shared memory");
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "lock-free 32-bit atomics in shared memory");
+
+#define CACHELINE 64
+#define RING_MAGIC 0x474e5249u /* "IRNG" little-endian */
+#define BELL_MAGIC 0x4c4c4542u /* "BELL" */
+#define CONS_MAGIC 0x534e4f43u /* "CONS" */
+#define RING_VERSION 1u
+#define HDR_SIZE 4096u
+#define BELL_SIZE 4096u
+#define CONS_SIZE 4096u
+#define REC_HDR 16u
+#define REC_ALIGN 16u
+#define MIN_CAPACITY ((uint64_t)4096)
+#define MAX_CAPACITY ((uint64_t)1 << 40)
+#define DEFAULT_CAPACITY ((uint64_t)1 << 20)
+
+#define KIND_MSG 1u
+#define KIND_PAD 2u
+
+#define STATE_LIVE 1u
+#define STATE_CLOSED 2u
+
+#define WAIT_SLICE_NS (50 * IPK_MSEC) /* longest futex sleep between liveness checks */
+#define LIVENESS_NS (10 * IPK_MSEC)   /* pidfd checks while polling with timeout 0 */
+#define NOBELL_STEP_NS IPK_MSEC       /* how often a subscriber without doorbell looks */
+#define ATTACH_TRIES 16               /* walks of [tail, head) before giving up on counting */
+
+struct ring_hdr {
+	/* line 0: set once by the creator; magic is stored last (release) */
+	_Atomic uint32_t magic;
+	uint32_t version;
+	uint32_t hdr_size; /* offset of the data area */
+	uint32_t max_msg;  /* largest payload */
+	uint64_t capacity; /* data bytes, a power of two */
+	uint64_t map_size; /* hdr_size + capacity: the object's size */
+	/* line 1: who publishes; rewritten when a publisher takes over */
+	_Alignas(CACHELINE) _Atomic uint64_t epoch;
+	_Atomic int32_t pid;
+	_Atomic uint32_t state;    /* STATE_* */
+	_Atomic uint64_t base_seq; /* seq of the first record after tail == head */
+	/* line 2: the publisher's commit point */
+	_Alignas(CACHELINE) _Atomic uint64_t head;
+	_Atomic uint64_t pub_seq; /* next seq to publish; read by a successor */
+	/* line 3: the overwrite intent */
+	_Alignas(CACHELINE) _Atomic uint64_t tail;
+};
+
+_Static_assert(offsetof(struct ring_hdr, epoch) == 64, "layout");
+_Static_assert(offsetof(struct ring_hdr, head) == 128, "layout");
+_Static_assert(offsetof(struct ring_hdr, tail) == 192, "layout");
+_Static_assert(sizeof(struct ring_hdr) <= HDR_SIZE, "layout");
+
+struct ring_bell {
+	_Atomic uint32_t magic;
+	uint32_t version;
+	_Alignas(CACHELINE) _Atomic uint32_t futex;    /* bumped by the publisher */
+	_Alignas(CACHELINE) _Atomic uint32_t sleepers; /* subscribers in FUTEX_WAIT */
+};
+
+_Static_assert(offsetof(struct ring_bell, futex) == 64, "layout");
+_Static_assert(offsetof(struct ring_bell, sleepers) == 128, "layout");
+_Static_assert(sizeof(struct ring_bell) <= BELL_SIZE, "layout");
+
+/* Queue mode: the consumer's read-write page ("/name-cons"). */
+struct ring_cons {
+	_Atomic uint32_t magic;
+	uint32_t version;
+	_Alignas(CACHELINE) _Atomic uint64_t pos;   /* consumer: all before it is read */
+	_Alignas(CACHELINE) _Atomic uint32_t futex; /* bumped by the consumer */
+	_Atomic uint32_t waiting;                   /* a producer waits for room */
+};
+
+_Static_assert(offsetof(struct ring_cons, pos) == 64, "layout");
+_Static_assert(sizeof(struct ring_cons) <= CONS_SIZE, "layout");
+
+struct ipk_ring {
+	int fd; /* feed, read-write, flock(LOCK_EX) held */
+	int bell_fd;
+	int cons_fd;            /* queue mode */
+	struct ring_cons *cons; /* queue mode: the consumer's position */
+	struct ring_hdr *hdr;   /* the whole mapping, hdr->map_size bytes */
+	size_t map_size;
+	struct ring_bell *bell;
+	_Atomic uint64_t *data; /* capacity / 8 words */
+	uint64_t cap, mask, max_msg;
+	uint64_t head, tail, seq; /* the publisher's own copies of the shared words */
+	uint64_t resv_pos;        /* where the reserved record starts */
+	uint64_t resv_len;
+	bool reserved;
+	bool named;
+	uint32_t flags;
+	uint64_t published, wakes;
+	char name[NAME_MAX + 1];
+	char bell_name[NAME_MAX + 1];
+	char cons_name[NAME_MAX + 1];
+};
+
+struct ipk_ring_sub {
+	int fd, bell_fd, pidfd, cons_fd;
+	struct ring_cons *cons; /* queue mode consumer; else NULL */
+	bool seq_known;         /* next_seq is known (a consumer learns it) */
+	const struct ring_hdr *hdr;
+	size_t map_size;
+	struct ring_bell *bell; /* NULL: no doorbell, poll by sleeping */
+	const _Atomic uint64_t *data;
+	uint64_t cap, mask, max_msg;
+	uint64_t slack;      /* 2 * rec_size(max_msg): see intact() */
+	uint64_t pos;        /* next record to read */
+	uint64_t head_cache; /* last head seen: no need to load head below it */
+	uint64_t next_seq;   /* seq the record at pos should carry */
+	uint64_t lost;
+	uint64_t epoch;
+	int64_t next_check_ns; /* next liveness check while polling */
+	bool gone;             /* this epoch's publisher is dead (sticky) */
+	size_t msg_len;        /* the record -EMSGSIZE refused */
+	int64_t spin_ns;
+	uint32_t flags;
+	/* pollable fd: an eventfd fed by a helper thread */
+	int efd;
+	bool helper;
+	pthread_t thread;
+	_Atomic uint64_t seen_pos; /* helper: wake when head moves past this */
+	_Atomic uint64_t seen_epoch;
+	_Atomic uint32_t armed; /* process-private futex: 1 while the helper watches */
+	_Atomic bool stop;
+};
+
+/* ---- small helpers ----------------------------------------------------- */
+
+static inline uint64_t rec_size(uint64_t len)
+{
+	return REC_HDR + ((len + REC_ALIGN - 1) & ~(uint64_t)(REC_ALIGN - 1));
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+static int futex_wait(_Atomic uint32_t *word, uint32_t val, int64_t deadline_ns, bool private)
+{
+	struct timespec ts = { .tv_sec = deadline_ns / IPK_SEC, .tv_nsec = deadline_ns % IPK_SEC };
+	int op = FUTEX_WAIT_BITSET | (private ? FUTEX_PRIVATE_FLAG : 0);
+
+	/* Absolute CLOCK_MONOTONIC deadline: EINTR needs no recomputation. */
+	if (syscall(SYS_futex, word, op, val, &ts, NULL, FUTEX_BITSET_MATCH_ANY) < 0)
+		return errno == ETIMEDOUT ? -ETIMEDOUT : 0; /* EAGAIN, EINTR: look again */
+	return 0;
+}
+
+static void futex_wake(_Atomic uint32_t *word, bool private)
+{
+	(void)syscall(SYS_futex, word, FUTEX_WAKE | (private ? FUTEX_PRIVATE_FLAG : 0), INT_MAX,
+		      NULL, NULL, 0);
+}
+
+static int pidfd_open_compat(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	if (fd >= 0)
+		(void)fcntl(fd, F_SETFD, FD_CLOEXEC); /* pidfds are CLOEXEC already */
+	return fd;
+#else
+	(void)pid;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+/* "/name" with no other slash, short enough for "-bell". */
+static int check_name(const char *name)
+{
+	size_t n;
+
+	if (!name || name[0] != '/')
+		return -EINVAL;
+	n = strlen(name);
+	if (n < 2 || n + 5 > NAME_MAX || strchr(name + 1, '/'))
+		return -EINVAL;
+	return 0;
+}
+
+/* "/name" + "-bell" or "-cons"; check_name() left room for it. */
+static void name_with(const char *name, const char *suffix, char *buf)
+{
+	size_t n = strlen(name);
+
+	memcpy(buf, name, n);
+	memcpy(buf + n, suffix, 6);
+}
+
+/* Copy @len bytes into shared words: 64-bit relaxed stores (ordered by the
+ * release fence in make_room() before and the head release after). */
+static void copy_in(_Atomic uint64_t *dst, const void *src, size_t len)
+{
+	const unsigned char *s = src;
+	size_t n = len / 8, i;
+	uint64_t w;
+
+	for (i = 0; i < n; i++) {
+		memcpy(&w, s + i * 8, 8);
+		atomic_store_explicit(&dst[i], w, memory_order_relaxed);
+	}
+	if (len % 8) {
+		w = 0;
+		memcpy(&w, s + n * 8, len % 8);
+		atomic_store_explicit(&dst[n], w, memory_order_relaxed);
+	}
+}
+
+/* Copy @len bytes out of shared words: relaxed loads; the caller's acquire
+ * fence and tail check decide whether the result may be used. */
+static void copy_out(void *dst, const _Atomic uint64_t *src, size_t len)
+{
+	unsigned char *d = dst;
+	size_t n = len / 8, i;
+	uint64_t w;
+
+	for (i = 0; i < n; i++) {
+		w = atomic_load_explicit(&src[i], memory_order_relaxed);
+		memcpy(d + i * 8, &w, 8);
+	}
+	if (len % 8) {
+		w = atomic_load_explicit(&src[n], memory_order_relaxed);
+		memcpy(d + n * 8, &w, len % 8);
+	}
+}
+
+/*
+ * check_header() - validate a feed mapping of @size bytes before any of its
+ * values is used; the values are copied out once (the mapping may change
+ * under us).
+ * Return: 0; -EPROTO (magic, version); -EBADMSG (sizes, positions).
+ */
+static int check_header(const struct ring_hdr *h, size_t size, uint64_t *cap, uint64_t *max_msg)
+{
+	uint64_t c, m, head, tail;
+
+	if (size < HDR_SIZE)
+		return -EBADMSG;
+	/* Acquire: pairs with the creator's release store of magic, after
+	 * which the line-0 fields below are never written again. */
+	if (atomic_load_explicit(&h->magic, memory_order_acquire) != RING_MAGIC)
+		return -EPROTO;
+	if (h->version != RING_VERSION)
+		return -EPROTO;
+	if (h->hdr_size != HDR_SIZE)
+		return -EBADMSG;
+	c = h->capacity;
+	m = h->max_msg;
+	if (c < MIN_CAPACITY || c > MAX_CAPACITY || (c & (c - 1)) != 0)
+		return -EBADMSG;
+	if (h->map_size != HDR_SIZE + c || (uint64_t)size != HDR_SIZE + c)
+		return -EBADMSG;
+	if (rec_size(m) > c / 2)
+		return -EBADMSG;
+	/* Acquire on tail: pairs with the release store of tail at a takeover
+	 * (and the release fence after every move), so head read next is at
+	 * least as new; a snapshot that breaks the invariant is corrupt. */
+	tail = atomic_load_explicit(&h->tail, memory_order_acquire);
+	head = atomic_load_explicit(&h->head, memory_order_acquire);
+	if ((tail | head) % REC_ALIGN || head < tail || head - tail > c)
+		return -EBADMSG;
+	*cap = c;
+	*max_msg = m;
+	return 0;
+}
+
+/* ---- publisher --------------------------------------------------------- */
+
+/*
+ * Move tail past every record that a record ending at @end would overwrite.
+ * The publisher reads its own record headers (relaxed: it wrote them).
+ */
+static void make_room(ipk_ring *r, uint64_t end)
+{
+	uint64_t t = r->tail;
+
+	if (end - t <= r->cap)
+		return;
+	while (end - t > r->cap) {
+		uint64_t off = t & r->mask;
+		uint64_t w0 = atomic_load_explicit(&r->data[off / 8], memory_order_relaxed);
+
+		if ((w0 >> 32) == KIND_PAD)
+			t += r->cap - off;
+		else
+			t += rec_size((uint32_t)w0);
+	}
+	r->tail = t;
+	/* Relaxed store, then a release fence: F in the table above. Every
+	 * store that follows (the bytes we now overwrite) is ordered after
+	 * this tail, for any subscriber that reads one of them and then
+	 * issues its acquire fence G before re-reading tail. */
+	atomic_store_explicit(&r->hdr->tail, t, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+}
+
+static void write_rec_hdr(ipk_ring *r, uint64_t pos, uint32_t kind, uint64_t len, uint64_t seq)
+{
+	_Atomic uint64_t *w = &r->data[(pos & r->mask) / 8];
+
+	/* Relaxed: published by the release store of head in commit(). */
+	atomic_store_explicit(&w[0], len | (uint64_t)kind << 32, memory_order_relaxed);
+	atomic_store_explicit(&w[1], seq, memory_order_relaxed);
+}
+
+/* Where a record of @len bytes would end, with the PAD it may need. */
+static uint64_t record_end(const ipk_ring *r, uint64_t len)
+{
+	uint64_t need = rec_size(len);
+	uint64_t off = r->head & r->mask;
+
+	return r->head + (r->cap - off < need ? r->cap - off : 0) + need;
+}
+
+/*
+ * Queue mode: can a record ending at @end be written without destroying
+ * anything the consumer has not read?
+ */
+static bool queue_room(const ipk_ring *r, uint64_t end)
+{
+	/* Acquire: pairs with the consumer's release store of pos in
+	 * consumer_done(): its loads of everything before pos happen before
+	 * our stores over those bytes. */
+	uint64_t c = atomic_load_explicit(&r->cons->pos, memory_order_acquire);
+
+	if ((int64_t)(c - r->head) > 0)
+		c = r->head; /* nonsense from the consumer's page: it only hurts itself */
+	return end - c <= r->cap;
+}
+
+/* Return: 0 and *ret, where the payload goes; -EAGAIN (queue full). */
+static int reserve(ipk_ring *r, uint64_t len, _Atomic uint64_t **ret)
+{
+	uint64_t end = record_end(r, len);
+	uint64_t start = end - rec_size(len);
+
+	if (r->cons && !queue_room(r, end))
+		return -EAGAIN;
+	make_room(r, end);
+	if (start != r->head)
+		write_rec_hdr(r, r->head, KIND_PAD, 0, r->seq);
+	r->resv_pos = start;
+	r->resv_len = len;
+	r->reserved = true;
+	*ret = &r->data[((start & r->mask) + REC_HDR) / 8];
+	return 0;
+}
+
+static void ring_bell(ipk_ring *r)
+{
+	/* Wake whoever sleeps on the futex word: the increment makes a
+	 * FUTEX_WAIT that has not started yet return at once. Release: pairs
+	 * with the sleeper's acquire load of the word, so one that read the
+	 * new value also reads the new head. */
+	atomic_fetch_add_explicit(&r->bell->futex, 1, memory_order_release);
+	futex_wake(&r->bell->futex, false);
+	r->wakes++;
+}
+
+static void commit(ipk_ring *r, uint64_t len)
+{
+	uint64_t pos = r->resv_pos;
+
+	write_rec_hdr(r, pos, KIND_MSG, len, r->seq);
+	r->seq++;
+	r->head = pos + rec_size(len);
+	r->reserved = false;
+	r->published++;
+	/* Relaxed: read only by a successor publisher after we died (the
+	 * flock hand-over orders it). Stored before head so that a death in
+	 * between skips a seq number (counted as lost) but never reuses one. */
+	atomic_store_explicit(&r->hdr->pub_seq, r->seq, memory_order_relaxed);
+	/* Release: R in the table above; pairs with the subscribers' acquire
+	 * load of head (A): whoever sees the new head sees the record. */
+	atomic_store_explicit(&r->hdr->head, r->head, memory_order_release);
+	/* seq_cst fence: orders the head store before the sleepers load (the
+	 * store-load pair); pairs with the sleeper's fence after it counted
+	 * itself. Relaxed load: the fences give the order. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&r->bell->sleepers, memory_order_relaxed) != 0)
+		ring_bell(r);
+}
+
+int ipk_ring_publish(ipk_ring *r, const void *buf, size_t len)
+{
+	_Atomic uint64_t *p;
+	int rc;
+
+	IPK_CHECK_ARG(r && (buf || len == 0));
+	if (len > r->max_msg)
+		return -EMSGSIZE;
+	rc = reserve(r, len, &p);
+	if (rc < 0)
+		return rc;
+	copy_in(p, buf, len);
+	commit(r, len);
+	return 0;
+}
+
+/*
+ * Queue mode, queue full: sleep until the consumer moves or @deadline_ns.
+ * The doorbell protocol of wait_data() with the roles swapped:
+ *
+ *   consumer                          waiting producer
+ *   pos = p'           (release)      waiting += 1          (seq_cst)
+ *   fence(seq_cst)                    fence(seq_cst)
+ *   n = waiting        (relaxed)      w = futex             (acquire)
+ *   if n: futex += 1, FUTEX_WAKE      if no room: FUTEX_WAIT(futex, w)
+ *
+ * Return: 0 (look again); -EAGAIN; -ETIMEDOUT.
+ */
+static int wait_room(ipk_ring *r, uint64_t len, int64_t deadline_ns)
+{
+	int64_t now, wake;
+	uint32_t w;
+	int rc = 0;
+
+	if (deadline_ns == IPK__NOWAIT)
+		return -EAGAIN;
+	now = ipk__now_ns();
+	if (now >= deadline_ns)
+		return -ETIMEDOUT;
+	wake = deadline_ns - now > WAIT_SLICE_NS ? now + WAIT_SLICE_NS : deadline_ns;
+	atomic_fetch_add_explicit(&r->cons->waiting, 1, memory_order_seq_cst);
+	atomic_thread_fence(memory_order_seq_cst);
+	/* Acquire: pairs with the release increment in consumer_done(). */
+	w = atomic_load_explicit(&r->cons->futex, memory_order_acquire);
+	if (!queue_room(r, record_end(r, len)))
+		rc = futex_wait(&r->cons->futex, w, wake, false);
+	/* Release: keeps the count's RMW chain after our look at pos. */
+	atomic_fetch_sub_explicit(&r->cons->waiting, 1, memory_order_release);
+	return rc == -ETIMEDOUT && wake == deadline_ns ? -ETIMEDOUT : 0;
+}
+
+int ipk_ring_publish_wait(ipk_ring *r, const void *buf, size_t len, int64_t timeout_ns)
+{
+	int64_t deadline_ns = 0;
+	bool have_deadline = false;
+
+	IPK_CHECK_ARG(r && (buf || len == 0));
+	for (;;) {
+		int rc = ipk_ring_publish(r, buf, len);
+
+		if (rc != -EAGAIN)
+			return rc;
+		if (!have_deadline) {
+			deadline_ns = ipk__deadline(timeout_ns);
+			have_deadline = true;
+		}
+		rc = wait_room(r, len, deadline_ns);
+		if (rc < 0)
+			return rc;
+	}
+}
+
+int ipk_ring_reserve(ipk_ring *r, size_t len, void **ret)
+{
+	_Atomic uint64_t *p;
+	int rc;
+
+	IPK_CHECK_ARG(r && ret);
+	if (len > r->max_msg)
+		return -EMSGSIZE;
+	rc = reserve(r, len, &p);
+	if (rc < 0)
+		return rc;
+	*ret = (void *)p;
+	return 0;
+}
+
+int ipk_ring_commit(ipk_ring *r, size_t len)
+{
+	IPK_CHECK_ARG(r && r->reserved && len <= r->resv_len);
+	commit(r, len);
+	return 0;
+}
+
+int ipk_ring_fds(const ipk_ring *r, int *ring_fd, int *bell_fd)
+{
+	IPK_CHECK_ARG(r && ring_fd && bell_fd);
+	*ring_fd = r->fd;
+	*bell_fd = r->bell_fd;
+	return 0;
+}
+
+int ipk_ring_stats(const ipk_ring *r, struct ipk_ring_stats *ret)
+{
+	IPK_CHECK_ARG(r && ret);
+	ret->published = r->published;
+	ret->wakes = r->wakes;
+	ret->epoch = atomic_load_explicit(&r->hdr->epoch, memory_order_relaxed); /* ours */
+	ret->max_msg = r->max_msg;
+	ret->capacity = r->cap;
+	return 0;
+}
+
+/* Lay out a fresh feed; magic goes last so a half-made ring reads -EPROTO. */
+static void init_fresh(ipk_ring *r)
+{
+	struct ring_hdr *h = r->hdr;
+
+	h->version = RING_VERSION;
+	h->hdr_size = HDR_SIZE;
+	h->max_msg = (uint32_t)r->max_msg;
+	h->capacity = r->cap;
+	h->map_size = HDR_SIZE + r->cap;
+	/* Relaxed: all published by the release store of magic below. */
+	atomic_store_explicit(&h->epoch, 1, memory_order_relaxed);
+	atomic_store_explicit(&h->pid, (int32_t)getpid(), memory_order_relaxed);
+	atomic_store_explicit(&h->state, STATE_LIVE, memory_order_relaxed);
+	atomic_store_explicit(&h->base_seq, 0, memory_order_relaxed);
+	atomic_store_explicit(&h->head, 0, memory_order_relaxed);
+	atomic_store_explicit(&h->pub_seq, 0, memory_order_relaxed);
+	atomic_store_explicit(&h->tail, 0, memory_order_relaxed);
+	/* Release: pairs with the acquire load in check_header(). */
+	atomic_store_explicit(&h->magic, RING_MAGIC, memory_order_release);
+	r->head = r->tail = r->seq = 0;
+}
+
+/*
+ * Continue a ring whose publisher died: same positions and seq numbers,
+ * nothing before head is ours to walk (tail = head), new epoch. A slow
+ * subscriber still gets the dead publisher's records while they are
+ * intact, and counts them as lost once we overwrite them.
+ */
+static void take_over(ipk_ring *r)
+{
+	struct ring_hdr *h = r->hdr;
+	uint64_t head = atomic_load_explicit(&h->head, memory_order_relaxed); /* dead writer */
+
+	r->head = r->tail = head;
+	r->seq = atomic_load_explicit(&h->pub_seq, memory_order_relaxed);
+	/* Relaxed: published by the release store of tail just below. */
+	atomic_store_explicit(&h->base_seq, r->seq, memory_order_relaxed);
+	/* Release: pairs with the acquire load of tail in attach_position(),
+	 * which reads base_seq when it finds tail == head. */
+	atomic_store_explicit(&h->tail, head, memory_order_release);
+	atomic_store_explicit(&h->pid, (int32_t)getpid(), memory_order_relaxed);
+	atomic_store_explicit(&h->state, STATE_LIVE, memory_order_relaxed);
+	/* Release: pairs with the acquire load of epoch in check_publisher(),
+	 * which then reads pid and state. */
+	atomic_fetch_add_explicit(&h->epoch, 1, memory_order_release);
+	/* F for the tail stored above: our first records may overwrite what
+	 * a slow subscriber still reads of the dead publisher's. */
+	atomic_thread_fence(memory_order_release);
+}
+
+static int map_feed_rw(ipk_ring *r, size_t size)
+{
+	r->hdr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
+	if (r->hdr == MAP_FAILED) {
+		r->hdr = NULL;
+		return ipk__neg_errno();
+	}
+	r->map_size = size;
+	r->data = (_Atomic uint64_t *)((char *)r->hdr + HDR_SIZE);
+	return 0;
+}
+
+/* An existing named feed whose lock we now hold: take it over if the sizes
+ * agree. Return: 1 taken over; 0 incompatible (replace it); -errno. */
+static int adopt(ipk_ring *r)
+{
+	uint64_t cap, max_msg;
+	struct stat st;
+	int rc;
+
+	if (fstat(r->fd, &st) < 0)
+		return ipk__neg_errno();
+	if ((uint64_t)st.st_size != HDR_SIZE + r->cap)
+		return 0;
+	rc = map_feed_rw(r, (size_t)st.st_size);
+	if (rc < 0)
+		return rc;
+	if (check_header(r->hdr, r->map_size, &cap, &max_msg) < 0 || cap != r->cap ||
+	    max_msg != r->max_msg) {
+		(void)munmap(r->hdr, r->map_size);
+		r->hdr = NULL;
+		return 0;
+	}
+	take_over(r);
+	return 1;
+}
+
+static int open_named_feed(ipk_ring *r, mode_t mode, bool *fresh)
+{
+	for (int tries = 0; tries < 2; tries++) {
+		int rc;
+
+		r->fd = shm_open(r->name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+		if (r->fd >= 0) {
+			*fresh = true;
+			/* A stale doorbell may still hold old sleepers' counts. */
+			(void)shm_unlink(r->bell_name);
+			if (flock(r->fd, LOCK_EX | LOCK_NB) < 0)
+				return errno == EWOULDBLOCK ? -EBUSY : ipk__neg_errno();
+			if (fchmod(r->fd, mode) < 0)
+				return ipk__neg_errno();
+			return 0;
+		}
+		if (errno != EEXIST)
+			return ipk__neg_errno();
+		if (r->flags & IPK_RING_EXCL)
+			return -EEXIST;
+		r->fd = shm_open(r->name, O_RDWR | O_CLOEXEC, 0);
+		if (r->fd < 0)
+			return ipk__neg_errno();
+		/* The live publisher holds the lock for its whole life. */
+		if (flock(r->fd, LOCK_EX | LOCK_NB) < 0)
+			return errno == EWOULDBLOCK ? -EBUSY : ipk__neg_errno();
+		rc = adopt(r);
+		if (rc != 0)
+			return rc < 0 ? rc : 0;
+		/* Incompatible leftovers: replace them by a fresh object. */
+		ipk__close(r->fd);
+		r->fd = -1;
+		(void)shm_unlink(r->name);
+	}
+	return -EEXIST;
+}
+
+static int open_bell(ipk_ring *r, mode_t mode, bool fresh)
+{
+	struct stat st;
+
+	if (r->named) {
+		r->bell_fd = shm_open(r->bell_name, O_RDWR | O_CREAT | O_CLOEXEC, mode);
+		if (r->bell_fd < 0)
+			return ipk__neg_errno();
+		if (fresh && fchmod(r->bell_fd, mode) < 0)
+			return ipk__neg_errno();
+	} else {
+		r->bell_fd = memfd_create("ipk-ring-bell", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+		if (r->bell_fd < 0)
+			return ipk__neg_errno();
+	}
+	if (fstat(r->bell_fd, &st) < 0)
+		return ipk__neg_errno();
+	if (st.st_size < (off_t)BELL_SIZE && ftruncate(r->bell_fd, BELL_SIZE) < 0)
+		return ipk__neg_errno();
+	if (!r->named)
+		(void)fcntl(r->bell_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+	r->bell = mmap(NULL, BELL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, r->bell_fd, 0);
+	if (r->bell == MAP_FAILED) {
+		r->bell = NULL;
+		return ipk__neg_errno();
+	}
+	/* Relaxed: subscribers check magic only to reject a wrong object; the
+	 * words they use start at zero or carry on from before. */
+	atomic_store_explicit(&r->bell->magic, BELL_MAGIC, memory_order_relaxed);
+	r->bell->version = RING_VERSION;
+	return 0;
+}
+
+/*
+ * Queue mode: the consumer's page. A fresh ring gets a fresh page at
+ * position 0; a taken-over queue keeps its consumer's position (or starts
+ * one at head).
+ */
+static int open_cons(ipk_ring *r, mode_t mode, bool fresh)
+{
+	struct stat st;
+
+	if (fresh)
+		(void)shm_unlink(r->cons_name);
+	r->cons_fd = shm_open(r->cons_name, O_RDWR | O_CREAT | O_CLOEXEC, mode);
+	if (r->cons_fd < 0)
+		return ipk__neg_errno();
+	if (fstat(r->cons_fd, &st) < 0 || fchmod(r->cons_fd, mode) < 0)
+		return ipk__neg_errno();
+	if (st.st_size < (off_t)CONS_SIZE && ftruncate(r->cons_fd, CONS_SIZE) < 0)
+		return ipk__neg_errno();
+	r->cons = mmap(NULL, CONS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, r->cons_fd, 0);
+	if (r->cons == MAP_FAILED) {
+		r->cons = NULL;
+		return ipk__neg_errno();
+	}
+	/* Relaxed: no consumer can use the page before the ring's magic
+	 * (fresh) or before it finds this magic (takeover), and a consumer
+	 * only reads pos after taking the page's lock. */
+	if (atomic_load_explicit(&r->cons->magic, memory_order_relaxed) != CONS_MAGIC) {
+		atomic_store_explicit(&r->cons->pos, r->head, memory_order_relaxed);
+		r->cons->version = RING_VERSION;
+		atomic_store_explicit(&r->cons->magic, CONS_MAGIC, memory_order_release);
+	}
+	return 0;
+}
+
+int ipk_ring_create(const char *name, const struct ipk_ring_opts *opts, ipk_ring **ret)
+{
+	struct ipk_ring_opts o = { 0 };
+	bool fresh = !name; /* a memfd is always new; a name may be taken over */
+	mode_t mode;
+	ipk_ring *r;
+	int rc;
+
+	IPK_CHECK_ARG(ret);
+	if (opts)
+		o = *opts;
+	if (o.capacity == 0)
+		o.capacity = DEFAULT_CAPACITY;
+	IPK_CHECK_ARG(o.capacity >= MIN_CAPACITY && o.capacity <= MAX_CAPACITY &&
+		      (o.capacity & (o.capacity - 1)) == 0);
+	if (o.max_msg == 0)
+		o.max_msg = (uint32_t)(o.capacity / 4 - REC_HDR < UINT32_MAX - REC_ALIGN
+					       ? o.capacity / 4 - REC_HDR
+					       : UINT32_MAX - REC_ALIGN);
+	IPK_CHECK_ARG(o.max_msg <= UINT32_MAX - REC_ALIGN && rec_size(o.max_msg) <= o.capacity / 2);
+	IPK_CHECK_ARG((o.flags & ~(IPK_RING_EXCL | IPK_RING_KEEP | IPK_RING_QUEUE)) == 0);
+	IPK_CHECK_ARG(name || !(o.flags & IPK_RING_QUEUE)); /* the consumer opens by name */
+	if (name && check_name(name) < 0)
+		return -EINVAL;
+	mode = o.mode ? o.mode & 07777 : 0600;
+
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->fd = r->bell_fd = r->cons_fd = -1;
+	r->cap = o.capacity;
+	r->mask = o.capacity - 1;
+	r->max_msg = o.max_msg;
+	r->flags = o.flags;
+	if (name) {
+		r->named = true;
+		snprintf(r->name, sizeof(r->name), "%s", name);
+		name_with(name, "-bell", r->bell_name);
+		name_with(name, "-cons", r->cons_name);
+		rc = open_named_feed(r, mode, &fresh);
+		if (rc < 0)
+			goto fail;
+	} else {
+		r->fd = memfd_create("ipk-ring", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+		if (r->fd < 0)
+			goto fail_errno;
+	}
+	if (fresh) {
+		if (ftruncate(r->fd, (off_t)(HDR_SIZE + r->cap)) < 0)
+			goto fail_errno;
+		rc = map_feed_rw(r, HDR_SIZE + r->cap);
+		if (rc < 0)
+			goto fail;
+		init_fresh(r);
+	}
+	if (!r->named) {
+		/* Our writable mapping exists; from now on nobody gets another
+		 * one. Kernels before 5.1 lack F_SEAL_FUTURE_WRITE: seal what
+		 * they have (subscribers still map read-only). */
+		if (fcntl(r->fd, F_ADD_SEALS,
+			  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL) < 0 &&
+		    fcntl(r->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+			goto fail_errno;
+	}
+	rc = open_bell(r, mode, fresh);
+	if (rc < 0)
+		goto fail;
+	if (o.flags & IPK_RING_QUEUE) {
+		rc = open_cons(r, mode, fresh);
+		if (rc < 0)
+			goto fail;
+	}
+	*ret = r;
+	return 0;
+
+fail_errno:
+	rc = ipk__neg_errno();
+fail:
+	if (r->named && fresh && r->fd >= 0) {
+		(void)shm_unlink(r->name); /* only what we created */
+		(void)shm_unlink(r->bell_name);
+		if (r->flags & IPK_RING_QUEUE)
+			(void)shm_unlink(r->cons_name);
+	}
+	r->flags |= IPK_RING_KEEP; /* a taken-over ring is closed, not removed */
+	ipk_ring_close(r);
+	return rc;
+}
+
+void ipk_ring_close(ipk_ring *r)
+{
+	if (!r)
+		return;
+	if (r->hdr) {
+		/* Release: pairs with the acquire load of state in
+		 * check_publisher(): a subscriber that sees CLOSED sees every
+		 * record, so it drains before it reports -EPIPE. */
+		atomic_store_explicit(&r->hdr->state, STATE_CLOSED, memory_order_release);
+		if (r->bell) {
+			atomic_thread_fence(memory_order_seq_cst); /* as in commit() */
+			ring_bell(r);
+		}
+		(void)munmap(r->hdr, r->map_size);
+	}
+	if (r->bell)
+		(void)munmap(r->bell, BELL_SIZE);
+	if (r->cons)
+		(void)munmap(r->cons, CONS_SIZE);
+	if (r->named && !(r->flags & IPK_RING_KEEP)) {
+		(void)shm_unlink(r->name);
+		(void)shm_unlink(r->bell_name);
+		if (r->cons)
+			(void)shm_unlink(r->cons_name);
+	}
+	if (r->cons_fd >= 0)
+		ipk__close(r->cons_fd);
+	if (r->bell_fd >= 0)
+		ipk__close(r->bell_fd);
+	if (r->fd >= 0)
+		ipk__close(r->fd); /* releases the publisher lock */
+	free(r);
+}
+
+/* ---- subscriber -------------------------------------------------------- */
+
+/*
+ * Acquire fence G, then head or tail: was the record at @pos intact until
+ * now?
+ *
+ * Acquire fence: pairs with the publisher's release fence F after it moved
+ * tail (make_room()). If any byte we loaded came from a store after F,
+ * everything the publisher stored before F is visible to the loads below:
+ * the moved tail, and the head of its previous commit, h_prev. The record
+ * it is writing over ours ends at most a PAD plus a largest record past
+ * h_prev: 2 * rec_size(max_msg) = s->slack. So if even the head we see now
+ * plus the slack stays within a ring of @pos, nothing of ours can have
+ * been overwritten, and we skip the tail line, which the publisher writes
+ * on every publish once the ring is full (one cache-line transfer less per
+ * message for a subscriber that keeps up). Otherwise ask tail.
+ */
+static bool intact(const ipk_ring_sub *s, uint64_t pos)
+{
+	uint64_t h, t;
+
+	atomic_thread_fence(memory_order_acquire);
+	h = atomic_load_explicit(&s->hdr->head, memory_order_relaxed);
+	if (h >= pos && h - pos <= s->cap - s->slack)
+		return true;
+	t = atomic_load_explicit(&s->hdr->tail, memory_order_relaxed);
+	return (int64_t)(t - pos) <= 0;
+}
+
+/*
+ * We were overwritten: continue at the oldest intact record. The seq it
+ * carries tells how many we lost. Return: 0; -EBADMSG if tail is not a
+ * position the ring could hold.
+ */
+static int jump_to_tail(ipk_ring_sub *s)
+{
+	/* Acquire: pairs with the release fence after the publisher moved
+	 * tail (and the release store at a takeover); head is loaded again by
+	 * the caller before anything at the new position is read. */
+	uint64_t t = atomic_load_explicit(&s->hdr->tail, memory_order_acquire);
+
+	if (t % REC_ALIGN || (int64_t)(t - s->pos) <= 0)
+		return -EBADMSG;
+	s->pos = t;
+	s->head_cache = t;
+	return 0;
+}
+
+/*
+ * Find the next message at or after s->pos without consuming it: skips
+ * PAD records and jumps over what was overwritten.
+ * Return: 0 with *len, *seq and s->pos at the message; -EAGAIN if there
+ * is none yet; -EBADMSG.
+ */
+static int locate(ipk_ring_sub *s, uint64_t *len, uint64_t *seq)
+{
+	for (;;) {
+		uint64_t off, w0, need;
+		uint32_t kind;
+		int rc;
+
+		if (s->pos == s->head_cache) {
+			/* Acquire: A in the table; pairs with the release
+			 * store of head in commit(). */
+			uint64_t h = atomic_load_explicit(&s->hdr->head, memory_order_acquire);
+
+			if (h % REC_ALIGN || (int64_t)(h - s->pos) < 0)
+				return -EBADMSG;
+			/* Relaxed: a successor increments epoch (release)
+			 * before it publishes, so a head of its making,
+			 * loaded with acquire just above, brings the new
+			 * epoch: -ECONNRESET comes before its first message. */
+			if (atomic_load_explicit(&s->hdr->epoch, memory_order_relaxed) != s->epoch)
+				return -EAGAIN; /* wait_data() reports it */
+			if (h == s->pos)
+				return -EAGAIN;
+			if (h - s->pos > s->cap) {
+				/* Lapped. A tail we loaded after this head is
+				 * at least head - capacity, past us; one that
+				 * is not was never written by a publisher (and
+				 * would have us walk PAD records for ever). */
+				rc = jump_to_tail(s);
+				if (rc < 0)
+					return rc;
+				continue;
+			}
+			s->head_cache = h;
+		}
+		off = s->pos & s->mask;
+		w0 = atomic_load_explicit(&s->data[off / 8], memory_order_relaxed);
+		*seq = atomic_load_explicit(&s->data[off / 8 + 1], memory_order_relaxed);
+		kind = (uint32_t)(w0 >> 32);
+		*len = (uint32_t)w0;
+		if (kind == KIND_PAD)
+			need = s->cap - off;
+		else if (kind == KIND_MSG && *len <= s->max_msg)
+			need = rec_size(*len);
+		else
+			need = UINT64_MAX;
+		/* A header that makes no sense is corrupt only if it was not
+		 * overwritten while we read it. */
+		if (need > s->cap - off || need > s->head_cache - s->pos) {
+			if (intact(s, s->pos))
+				return -EBADMSG;
+			rc = jump_to_tail(s);
+			if (rc < 0)
+				return rc;
+			continue;
+		}
+		if (kind == KIND_MSG)
+			return 0;
+		if (!intact(s, s->pos)) {
+			rc = jump_to_tail(s);
+			if (rc < 0)
+				return rc;
+			continue;
+		}
+		s->pos += need; /* past the padding to the next lap */
+	}
+}
+
+/* Queue mode: tell the producer that everything before s->pos is read. */
+static void consumer_done(ipk_ring_sub *s)
+{
+	/* Release: pairs with the producer's acquire load in queue_room():
+	 * our loads of the records before pos happen before it reuses them. */
+	atomic_store_explicit(&s->cons->pos, s->pos, memory_order_release);
+	/* seq_cst fence: the store-load pair with wait_room(), which counts
+	 * itself in waiting before it looks at pos. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&s->cons->waiting, memory_order_relaxed) != 0) {
+		/* Release: pairs with the acquire load of futex in wait_room(). */
+		atomic_fetch_add_explicit(&s->cons->futex, 1, memory_order_release);
+		futex_wake(&s->cons->futex, false);
+	}
+}
+
+/* A validated message at s->pos with @seq and @len: count, step past it. */
+static int consume(ipk_ring_sub *s, uint64_t seq, uint64_t len)
+{
+	if (!s->seq_known) {
+		s->next_seq = seq; /* a consumer starts where its page says */
+		s->seq_known = true;
+	}
+	if (seq < s->next_seq)
+		return -EBADMSG; /* sequence numbers only grow */
+	s->lost += seq - s->next_seq;
+	s->next_seq = seq + 1;
+	s->pos += rec_size(len);
+	if (s->cons)
+		consumer_done(s);
+	return 0;
+}
+
+/*
+ * Where a new subscriber starts: at head, expecting the seq that the next
+ * record will carry: one past the last record in [tail, head), found by
+ * walking it, or base_seq if the ring is empty. A publisher that laps every
+ * walk leaves the count to the first message received.
+ */
+static int attach_position(ipk_ring_sub *s)
+{
+	for (int tries = 0; tries < ATTACH_TRIES; tries++) {
+		/* Acquire: pairs with the release store of tail at a takeover
+		 * (base_seq below) and the release fence after each move. */
+		uint64_t t = atomic_load_explicit(&s->hdr->tail, memory_order_acquire);
+		/* Acquire: pairs with the release store of head in commit(). */
+		uint64_t h = atomic_load_explicit(&s->hdr->head, memory_order_acquire);
+		uint64_t p = t, last = 0;
+		bool found = false, bad = false;
+
+		if ((t | h) % REC_ALIGN || h < t || h - t > s->cap)
+			return -EBADMSG;
+		if (t == h) {
+			s->next_seq = atomic_load_explicit(&s->hdr->base_seq, memory_order_relaxed);
+			s->seq_known = true;
+			s->pos = s->head_cache = h;
+			return 0;
+		}
+		while (p < h) {
+			uint64_t off = p & s->mask;
+			uint64_t w0 = atomic_load_explicit(&s->data[off / 8], memory_order_relaxed);
+			uint64_t len = (uint32_t)w0, need;
+
+			if ((w0 >> 32) == KIND_PAD) {
+				need = s->cap - off;
+			} else if ((w0 >> 32) == KIND_MSG && len <= s->max_msg) {
+				need = rec_size(len);
+				last = atomic_load_explicit(&s->data[off / 8 + 1],
+							    memory_order_relaxed);
+				found = true;
+			} else {
+				bad = true;
+				break;
+			}
+			if (need > s->cap - off || need > h - p) {
+				bad = true;
+				break;
+			}
+			p += need;
+		}
+		/* Every header we walked must have been intact: G and tail. */
+		if (!intact(s, t))
+			continue;
+		if (bad || !found)
+			return -EBADMSG;
+		s->next_seq = last + 1;
+		s->seq_known = true;
+		s->pos = s->head_cache = h;
+		return 0;
+	}
+	/* The publisher laps the walk every time: start at head and let the
+	 * first message received set the count (losses before it are not
+	 * counted). Acquire: pairs with the release store in commit(). */
+	s->pos = s->head_cache = atomic_load_explicit(&s->hdr->head, memory_order_acquire);
+	if (s->pos % REC_ALIGN)
+		return -EBADMSG;
+	s->seq_known = false;
+	return 0;
+}
+
+/*
+ * Queue mode: the consumer continues where the last one stopped. A position
+ * behind tail (only after a publisher takeover) continues at tail.
+ */
+static int consumer_position(ipk_ring_sub *s)
+{
+	/* Acquire: pairs with the release store of pos by the previous
+	 * consumer (or of magic by the producer); the page lock orders them. */
+	uint64_t p = atomic_load_explicit(&s->cons->pos, memory_order_acquire);
+	/* Acquire: as in attach_position(). */
+	uint64_t t = atomic_load_explicit(&s->hdr->tail, memory_order_acquire);
+	uint64_t h = atomic_load_explicit(&s->hdr->head, memory_order_acquire);
+
+	if (p % REC_ALIGN || (int64_t)(p - h) > 0)
+		return -EBADMSG;
+	if ((int64_t)(t - p) > 0)
+		p = t;
+	s->pos = s->head_cache = p;
+	s->seq_known = false; /* the first record says */
+	return 0;
+}
+
+static int open_cons_page(ipk_ring_sub *s, const char *name)
+{
+	char cons[NAME_MAX + 1];
+	struct stat st;
+
+	name_with(name, "-cons", cons);
+	s->cons_fd = shm_open(cons, O_RDWR | O_CLOEXEC, 0);
+	if (s->cons_fd < 0)
+		return errno == ENOENT ? -EOPNOTSUPP : ipk__neg_errno();
+	/* One consumer at a time: the lock dies with it. */
+	if (flock(s->cons_fd, LOCK_EX | LOCK_NB) < 0)
+		return errno == EWOULDBLOCK ? -EBUSY : ipk__neg_errno();
+	if (fstat(s->cons_fd, &st) < 0)
+		return ipk__neg_errno();
+	if (st.st_size < (off_t)CONS_SIZE)
+		return -EBADMSG;
+	s->cons = mmap(NULL, CONS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, s->cons_fd, 0);
+	if (s->cons == MAP_FAILED) {
+		s->cons = NULL;
+		return ipk__neg_errno();
+	}
+	/* Acquire: pairs with the release store of magic in open_cons(). */
+	if (atomic_load_explicit(&s->cons->magic, memory_order_acquire) != CONS_MAGIC)
+		return -EPROTO;
+	return 0;
+}
+
+static void reopen_pidfd(ipk_ring_sub *s)
+{
+	/* Relaxed: the caller's acquire load of epoch orders it. */
+	pid_t pid = atomic_load_explicit(&s->hdr->pid, memory_order_relaxed);
+
+	if (s->pidfd >= 0)
+		ipk__close(s->pidfd);
+	s->pidfd = pid > 0 ? pidfd_open_compat(pid) : -1;
+}
+
+/* Does the publisher still live? pidfd readable = exited. */
+static bool publisher_alive(const ipk_ring_sub *s)
+{
+	pid_t pid;
+
+	if (s->pidfd >= 0) {
+		struct pollfd pfd = { .fd = s->pidfd, .events = POLLIN };
+
+		return poll(&pfd, 1, 0) == 0;
+	}
+	/* Relaxed: pid changes only with epoch, which the caller checked. */
+	pid = atomic_load_explicit(&s->hdr->pid, memory_order_relaxed);
+	return pid > 0 && !(kill(pid, 0) < 0 && errno == ESRCH);
+}
+
+/*
+ * Called when there is nothing to read. Return: 0 (keep waiting);
+ * -ECONNRESET (new epoch, adopted); -EPIPE (publisher gone or closed).
+ * @now_ns: throttles the pidfd check when >= 0; -1 forces it.
+ */
+static int check_publisher(ipk_ring_sub *s, int64_t now_ns)
+{
+	/* Acquire: pairs with the release increment in take_over(); pid and
+	 * state read after it belong to the new publisher. */
+	uint64_t e = atomic_load_explicit(&s->hdr->epoch, memory_order_acquire);
+
+	if (e != s->epoch) {
+		s->epoch = e;
+		s->gone = false;
+		atomic_store_explicit(&s->seen_epoch, e,
+				      memory_order_relaxed); /* hint for helper */
+		reopen_pidfd(s);
+		return -ECONNRESET;
+	}
+	/* Acquire: pairs with the release store in ipk_ring_close(). */
+	if (atomic_load_explicit(&s->hdr->state, memory_order_acquire) != STATE_LIVE)
+		return -EPIPE;
+	if (s->gone)
+		return -EPIPE;
+	if (now_ns >= 0 && now_ns < s->next_check_ns)
+		return 0;
+	s->next_check_ns = (now_ns >= 0 ? now_ns : ipk__now_ns()) + LIVENESS_NS;
+	s->gone = !publisher_alive(s);
+	return s->gone ? -EPIPE : 0;
+}
+
+/*
+ * Nothing at s->pos: report a dead or replaced publisher, or wait until
+ * head moves or @deadline_ns. Return: 0 (look again); -EAGAIN; -ETIMEDOUT;
+ * -EPIPE; -ECONNRESET.
+ */
+static int wait_data(ipk_ring_sub *s, int64_t deadline_ns)
+{
+	int64_t now = ipk__now_ns();
+	/* Throttled: a spinning or polling receiver pays no system call here. */
+	int rc = check_publisher(s, now);
+
+	if (rc == -EPIPE) {
+		/* The death (pidfd, or the release store of state) is
+		 * ordered after its last commit: look at head once more. */
+		if (atomic_load_explicit(&s->hdr->head, memory_order_acquire) != s->pos)
+			return 0;
+	}
+	if (rc < 0)
+		return rc;
+	if (deadline_ns == IPK__NOWAIT)
+		return -EAGAIN;
+	if (deadline_ns != IPK__NEVER && now >= deadline_ns)
+		return -ETIMEDOUT;
+
+	if ((s->flags & IPK_RING_SPIN) || s->spin_ns > 0) {
+		int64_t until = (s->flags & IPK_RING_SPIN) || s->spin_ns > deadline_ns - now
+					? deadline_ns
+					: now + s->spin_ns;
+
+		if (until > deadline_ns)
+			until = deadline_ns;
+		for (;;) {
+			for (int i = 0; i < 256; i++) {
+				/* Acquire: pairs with the release store of
+				 * head in commit() (A). */
+				if (atomic_load_explicit(&s->hdr->head, memory_order_acquire) !=
+				    s->pos)
+					return 0;
+				cpu_relax();
+			}
+			now = ipk__now_ns();
+			if (now >= until)
+				break;
+			rc = check_publisher(s, now);
+			if (rc == -ECONNRESET)
+				return rc;
+			if (rc < 0)
+				return 0; /* -EPIPE: the next round drains, then reports */
+		}
+		if (now >= deadline_ns)
+			return -ETIMEDOUT;
+	}
+
+	int64_t wake = deadline_ns - now > WAIT_SLICE_NS ? now + WAIT_SLICE_NS : deadline_ns;
+
+	if (!s->bell)
+		return ipk__sleep_until(wake, NOBELL_STEP_NS) == -ETIMEDOUT ? -ETIMEDOUT : 0;
+
+	/* seq_cst increment and fence: pairs with the fence in commit()
+	 * after the head store (the store-load pair of the doorbell). */
+	atomic_fetch_add_explicit(&s->bell->sleepers, 1, memory_order_seq_cst);
+	atomic_thread_fence(memory_order_seq_cst);
+	/* Acquire: pairs with the release increment in ring_bell(). */
+	uint32_t w = atomic_load_explicit(&s->bell->futex, memory_order_acquire);
+
+	/* Acquire: pairs with the release store of head in commit(). */
+	if (atomic_load_explicit(&s->hdr->head, memory_order_acquire) == s->pos &&
+	    atomic_load_explicit(&s->hdr->state, memory_order_acquire) == STATE_LIVE)
+		rc = futex_wait(&s->bell->futex, w, wake, false);
+	/* Release: nothing to publish, but keeps the count's RMW chain
+	 * ordered after our last look at the ring. */
+	atomic_fetch_sub_explicit(&s->bell->sleepers, 1, memory_order_release);
+	if (rc == -ETIMEDOUT && wake == deadline_ns)
+		return -ETIMEDOUT;
+	return 0;
+}
+
+static int map_bell(ipk_ring_sub *s)
+{
+	struct stat st;
+
+	if (fstat(s->bell_fd, &st) < 0)
+		return ipk__neg_errno();
+	if (st.st_size < (off_t)BELL_SIZE)
+		return -EBADMSG;
+	s->bell = mmap(NULL, BELL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, s->bell_fd, 0);
+	if (s->bell == MAP_FAILED) {
+		s->bell = NULL;
+		return ipk__neg_errno();
+	}
+	if (atomic_load_explicit(&s->bell->magic, memory_order_relaxed) != BELL_MAGIC)
+		return -EPROTO;
+	return 0;
+}
+
+/* Map and validate; s->fd and s->bell_fd (or -1) are set. */
+static int attach(ipk_ring_sub *s)
+{
+	struct stat st;
+	void *map;
+	int rc;
+
+	if (fstat(s->fd, &st) < 0)
+		return ipk__neg_errno();
+	if (st.st_size < (off_t)HDR_SIZE || (uint64_t)st.st_size > HDR_SIZE + MAX_CAPACITY)
+		return -EBADMSG;
+	/* The whole feed, read-only: a subscriber cannot write it. */
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, s->fd, 0);
+	if (map == MAP_FAILED)
+		return ipk__neg_errno();
+	s->hdr = map;
+	s->map_size = (size_t)st.st_size;
+	rc = check_header(s->hdr, s->map_size, &s->cap, &s->max_msg);
+	if (rc < 0)
+		return rc;
+	s->mask = s->cap - 1;
+	s->slack = 2 * rec_size(s->max_msg); /* <= cap: check_header() */
+	s->data = (const _Atomic uint64_t *)((const char *)map + HDR_SIZE);
+	if (s->bell_fd >= 0) {
+		rc = map_bell(s);
+		if (rc < 0)
+			return rc;
+	}
+	/* Acquire: pairs with the release increment in take_over(). */
+	s->epoch = atomic_load_explicit(&s->hdr->epoch, memory_order_acquire);
+	atomic_store_explicit(&s->seen_epoch, s->epoch, memory_order_relaxed);
+	reopen_pidfd(s);
+	rc = s->cons ? consumer_position(s) : attach_position(s);
+	if (rc < 0)
+		return rc;
+	atomic_store_explicit(&s->seen_pos, s->pos, memory_order_relaxed);
+	return 0;
+}
+
+static int new_sub(const struct ipk_ring_sub_opts *opts, ipk_ring_sub **ret)
+{
+	ipk_ring_sub *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	s->fd = s->bell_fd = s->pidfd = s->efd = s->cons_fd = -1;
+	if (opts) {
+		s->spin_ns = opts->spin_ns;
+		s->flags = opts->flags;
+	}
+	*ret = s;
+	return 0;
+}
+
+int ipk_ring_open(const char *name, const struct ipk_ring_sub_opts *opts, ipk_ring_sub **ret)
+{
+	char bell[NAME_MAX + 1];
+	ipk_ring_sub *s;
+	int rc;
+
+	IPK_CHECK_ARG(ret && check_name(name) == 0);
+	IPK_CHECK_ARG(!opts || (opts->flags & ~(IPK_RING_SPIN | IPK_RING_CONSUMER)) == 0);
+	rc = new_sub(opts, &s);
+	if (rc < 0)
+		return rc;
+	s->fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+	if (s->fd < 0) {
+		rc = ipk__neg_errno();
+		goto fail;
+	}
+	/* Without write access to the doorbell we wait by polling. */
+	name_with(name, "-bell", bell);
+	s->bell_fd = shm_open(bell, O_RDWR | O_CLOEXEC, 0);
+	if (opts && (opts->flags & IPK_RING_CONSUMER)) {
+		rc = open_cons_page(s, name);
+		if (rc < 0)
+			goto fail;
+	}
+	rc = attach(s);
+	if (rc < 0)
+		goto fail;
+	*ret = s;
+	return 0;
+
+fail:
+	ipk_ring_sub_close(s);
+	return rc;
+}
+
+int ipk_ring_open_fd(int ring_fd, int bell_fd, const struct ipk_ring_sub_opts *opts,
+		     ipk_ring_sub **ret)
+{
+	ipk_ring_sub *s;
+	int rc;
+
+	IPK_CHECK_ARG(ret);
+	IPK_CHECK_ARG(!opts || (opts->flags & ~IPK_RING_SPIN) == 0);
+	if (ring_fd < 0)
+		return -EBADF;
+	rc = new_sub(opts, &s);
+	if (rc < 0)
+		return rc;
+	s->fd = fcntl(ring_fd, F_DUPFD_CLOEXEC, 0);
+	if (s->fd < 0 || (bell_fd >= 0 && (s->bell_fd = fcntl(bell_fd, F_DUPFD_CLOEXEC, 0)) < 0)) {
+		rc = ipk__neg_errno();
+		goto fail;
+	}
+	rc = attach(s);
+	if (rc < 0)
+		goto fail;
+	*ret = s;
+	return 0;
+
+fail:
+	ipk_ring_sub_close(s);
+	return rc;
+}
+
+/* After a receive found nothing: clear the eventfd, then let the helper
+ * watch from here (clear first, or a wake-up in between would be lost). */
+static void rearm_helper(ipk_ring_sub *s)
+{
+	uint64_t v;
+
+	if (!s->helper)
+		return;
+	while (read(s->efd, &v, sizeof(v)) < 0 && errno == EINTR)
+		;
+	/* Relaxed: the helper reads it after its acquire load of armed. */
+	atomic_store_explicit(&s->seen_pos, s->pos, memory_order_relaxed);
+	/* Release: pairs with the helper's acquire load of armed. */
+	atomic_store_explicit(&s->armed, 1, memory_order_release);
+	futex_wake(&s->armed, true);
+}
+
+/* The next message, waiting up to @timeout_ns; the deadline is computed
+ * only when there is something to wait for (no clock read per message). */
+static int next_message(ipk_ring_sub *s, uint64_t *len, uint64_t *seq, int64_t timeout_ns)
+{
+	int64_t deadline_ns = 0;
+	bool have_deadline = false;
+
+	for (;;) {
+		int rc = locate(s, len, seq);
+
+		if (rc != -EAGAIN)
+			return rc;
+		if (!have_deadline) {
+			deadline_ns = ipk__deadline(timeout_ns);
+			have_deadline = true;
+		}
+		rc = wait_data(s, deadline_ns);
+		if (rc == -EAGAIN || rc == -ETIMEDOUT)
+			rearm_helper(s);
+		if (rc < 0)
+			return rc;
+	}
+}
+
+ssize_t ipk_ring_recv(ipk_ring_sub *s, void *buf, size_t len, int64_t timeout_ns)
+{
+	IPK_CHECK_ARG(s && (buf || len == 0));
+	for (;;) {
+		uint64_t mlen, seq;
+		int rc = next_message(s, &mlen, &seq, timeout_ns);
+
+		if (rc < 0)
+			return rc;
+		if (mlen <= len)
+			copy_out(buf, &s->data[((s->pos & s->mask) + REC_HDR) / 8], mlen);
+		if (!intact(s, s->pos)) {
+			rc = jump_to_tail(s);
+			if (rc < 0)
+				return rc;
+			continue;
+		}
+		if (mlen > len) {
+			s->msg_len = mlen;
+			return -EMSGSIZE;
+		}
+		rc = consume(s, seq, mlen);
+		return rc < 0 ? rc : (ssize_t)mlen;
+	}
+}
+
+uint64_t ipk_ring_lost(const ipk_ring_sub *s)
+{
+	return s ? s->lost : 0;
+}
+
+size_t ipk_ring_msg_len(const ipk_ring_sub *s)
+{
+	return s ? s->msg_len : 0;
+}
+
+int ipk_ring_view(ipk_ring_sub *s, struct ipk_ring_view *v, int64_t timeout_ns)
+{
+	uint64_t mlen, seq;
+	int rc;
+
+	IPK_CHECK_ARG(s && v);
+	for (;;) {
+		rc = next_message(s, &mlen, &seq, timeout_ns);
+		if (rc < 0)
+			return rc;
+		/* Do not hand out what is already overwritten. */
+		if (intact(s, s->pos))
+			break;
+		rc = jump_to_tail(s);
+		if (rc < 0)
+			return rc;
+	}
+	v->data = (const char *)s->data + (s->pos & s->mask) + REC_HDR;
+	v->len = mlen;
+	v->seq = seq;
+	v->pos_ = s->pos;
+	return 0;
+}
+
+int ipk_ring_validate(ipk_ring_sub *s, const struct ipk_ring_view *v)
+{
+	int rc;
+
+	IPK_CHECK_ARG(s && v && v->pos_ == s->pos);
+	if (!intact(s, s->pos)) {
+		/* v->seq may be torn too: leave next_seq alone; the next
+		 * intact record's seq counts this message among the lost. */
+		rc = jump_to_tail(s);
+		return rc < 0 ? rc : -ESTALE;
+	}
+	rc = consume(s, v->seq, v->len);
+	return rc;
+}
+
+/* ---- pollable descriptor ------------------------------------------------ */
+
+/*
+ * The helper thread turns "head moved past seen_pos, or the publisher is
+ * gone or replaced" into a readable eventfd. It then disarms itself until a
+ * receive finds nothing (rearm_helper()). It keeps its own pidfd and epoch
+ * so it shares nothing with the receiving thread but the atomics.
+ */
+static void *helper_main(void *arg)
+{
+	ipk_ring_sub *s = arg;
+	uint64_t epoch = atomic_load_explicit(&s->seen_epoch, memory_order_relaxed);
+	pid_t pid = atomic_load_explicit(&s->hdr->pid, memory_order_relaxed);
+	int pidfd = pid > 0 ? pidfd_open_compat(pid) : -1;
+	const uint64_t one = 1;
+
+	/* Relaxed: close() sets it and then wakes us; a late look is fine. */
+	while (!atomic_load_explicit(&s->stop, memory_order_relaxed)) {
+		int64_t wake = ipk__now_ns() + WAIT_SLICE_NS;
+		bool fire;
+
+		/* Acquire: pairs with the release store in rearm_helper(). */
+		if (!atomic_load_explicit(&s->armed, memory_order_acquire)) {
+			(void)futex_wait(&s->armed, 0, wake, true);
+			continue;
+		}
+		uint64_t seen = atomic_load_explicit(&s->seen_pos, memory_order_relaxed);
+		/* Acquire: pairs with the release increment in take_over(). */
+		uint64_t e = atomic_load_explicit(&s->hdr->epoch, memory_order_acquire);
+		bool dead = false;
+
+		if (e != epoch) {
+			epoch = e;
+			if (pidfd >= 0)
+				ipk__close(pidfd);
+			pid = atomic_load_explicit(&s->hdr->pid, memory_order_relaxed);
+			pidfd = pid > 0 ? pidfd_open_compat(pid) : -1;
+		}
+		if (pidfd >= 0) {
+			struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+
+			dead = poll(&pfd, 1, 0) != 0;
+		}
+		/* Acquire (both): pair with the release stores of head in
+		 * commit() and of state in ipk_ring_close(). */
+		fire = atomic_load_explicit(&s->hdr->head, memory_order_acquire) != seen ||
+		       e != atomic_load_explicit(&s->seen_epoch, memory_order_relaxed) ||
+		       atomic_load_explicit(&s->hdr->state, memory_order_acquire) != STATE_LIVE ||
+		       dead;
+		if (fire) {
+			atomic_store_explicit(&s->armed, 0, memory_order_relaxed);
+			while (write(s->efd, &one, sizeof(one)) < 0 && errno == EINTR)
+				;
+			continue;
+		}
+		if (!s->bell) {
+			(void)ipk__sleep_until(wake, NOBELL_STEP_NS);
+			continue;
+		}
+		/* The doorbell protocol of wait_data(). */
+		atomic_fetch_add_explicit(&s->bell->sleepers, 1, memory_order_seq_cst);
+		atomic_thread_fence(memory_order_seq_cst);
+		uint32_t w = atomic_load_explicit(&s->bell->futex, memory_order_acquire);
+
+		if (atomic_load_explicit(&s->hdr->head, memory_order_acquire) == seen &&
+		    !atomic_load_explicit(&s->stop, memory_order_relaxed))
+			(void)futex_wait(&s->bell->futex, w, wake, false);
+		atomic_fetch_sub_explicit(&s->bell->sleepers, 1, memory_order_release);
+	}
+	if (pidfd >= 0)
+		ipk__close(pidfd);
+	return NULL;
+}
+
+int ipk_ring_fd(ipk_ring_sub *s)
+{
+	int rc;
+
+	IPK_CHECK_ARG(s);
+	if (s->helper)
+		return s->efd;
+	s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->efd < 0)
+		return ipk__neg_errno();
+	atomic_store_explicit(&s->seen_pos, s->pos, memory_order_relaxed);
+	/* Relaxed: pthread_create() orders everything before it. */
+	atomic_store_explicit(&s->armed, 1, memory_order_relaxed);
+	rc = pthread_create(&s->thread, NULL, helper_main, s);
+	if (rc != 0) {
+		ipk__close(s->efd);
+		s->efd = -1;
+		return -rc;
+	}
+	s->helper = true;
+	return s->efd;
+}
+
+void ipk_ring_sub_close(ipk_ring_sub *s)
+{
+	if (!s)
+		return;
+	if (s->helper) {
+		atomic_store_explicit(&s->stop, true, memory_order_relaxed);
+		atomic_store_explicit(&s->armed, 1, memory_order_relaxed);
+		futex_wake(&s->armed, true);
+		if (s->bell) {
+			/* Spurious wake-ups for other sleepers are harmless. */
+			atomic_fetch_add_explicit(&s->bell->futex, 1, memory_order_relaxed);
+			futex_wake(&s->bell->futex, false);
+		}
+		(void)pthread_join(s->thread, NULL);
+	}
+	if (s->efd >= 0)
+		ipk__close(s->efd);
+	if (s->cons)
+		(void)munmap(s->cons, CONS_SIZE);
+	if (s->cons_fd >= 0)
+		ipk__close(s->cons_fd); /* releases the consumer lock */
+	if (s->bell)
+		(void)munmap(s->bell, BELL_SIZE);
+	if (s->hdr)
+		(void)munmap((void *)s->hdr, s->map_size);
+	if (s->pidfd >= 0)
+		ipk__close(s->pidfd);
+	if (s->bell_fd >= 0)
+		ipk__close(s->bell_fd);
+	if (s->fd >= 0)
+		ipk__close(s->fd);
+	free(s);
+}

@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * basic.c - the ring's API in one process and with one forked peer: a round
+ * trip of every size up to the maximum (memfd ring), -EMSGSIZE both ways,
+ * timeouts (-EAGAIN, -ETIMEDOUT), reserve/commit, view/validate (intact
+ * and overwritten), exact loss counts after being lapped, no FUTEX_WAKE
+ * while nobody sleeps, a sleeping subscriber in another process woken,
+ * the pollable descriptor with epoll, and a memfd ring handed to a child.
+ */
+#include <sys/epoll.h>
+
+#include "ringt.h"
+
+static unsigned char big[1 << 16], got[1 << 16];
+
+static void round_trip_every_size(void)
+{
+	struct ipk_ring_opts o = { .capacity = 1 << 16 };
+	struct ipk_ring_stats st;
+	ipk_ring_sub *s;
+	int rfd, bfd;
+	ipk_ring *r;
+
+	T_OK(ipk_ring_create(NULL, &o, &r));
+	T_OK(ipk_ring_stats(r, &st));
+	T_EQ(st.max_msg, (1 << 16) / 4 - 16);
+	T_OK(ipk_ring_fds(r, &rfd, &bfd));
+	T_OK(ipk_ring_open_fd(rfd, bfd, NULL, &s));
+	for (size_t len = 0; len <= st.max_msg; len++) {
+		for (size_t i = 0; i < len; i++)
+			big[i] = (unsigned char)(len + i * 7);
+		T_OK(ipk_ring_publish(r, big, len));
+		T_EQ(ipk_ring_recv(s, got, sizeof(got), 0), len);
+		T_MEMEQ(got, big, len);
+	}
+	T_EQ(ipk_ring_recv(s, got, sizeof(got), 0), -EAGAIN);
+	T_EQ(ipk_ring_lost(s), 0);
+	T_EQ(ipk_ring_publish(r, big, st.max_msg + 1), -EMSGSIZE);
+	T_EQ(ipk_ring_recv(s, got, sizeof(got), 0), -EAGAIN);
+	ipk_ring_sub_close(s);
+	ipk_ring_close(r);
+}
+
+static void errors_and_timeouts(void)
+{
+	struct ipk_ring_opts o = { .capacity = 4096, .max_msg = 1000 };
+	char name[64];
+	ipk_ring_sub *s;
+	ipk_ring *r;
+	void *p;
+
+	rt_name(name, sizeof(name), "basic");
+	T_EQ(ipk_ring_open(name, NULL, &s), -ENOENT);
+	T_EQ(ipk_ring_create("noslash", &o, &r), -EINVAL);
+	T_EQ(ipk_ring_create("/a/b", &o, &r), -EINVAL);
+	o.capacity = 5000;
+	T_EQ(ipk_ring_create(name, &o, &r), -EINVAL); /* not a power of two */
+	o.capacity = 4096;
+	o.max_msg = 2048;
+	T_EQ(ipk_ring_create(name, &o, &r), -EINVAL); /* two must fit in half */
+	o.max_msg = 1000;
+	T_OK(ipk_ring_create(name, &o, &r));
+	T_OK(ipk_ring_open(name, NULL, &s));
+
+	T_EQ(ipk_ring_recv(s, got, sizeof(got), 0), -EAGAIN);
+	T_EQ(ipk_ring_recv(s, got, sizeof(got), 20 * IPK_MSEC), -ETIMEDOUT);
+
+	rt_fill(big, 100, 1);
+	T_OK(ipk_ring_publish(r, big, 100));
+	T_EQ(ipk_ring_recv(s, got, 50, 0), -EMSGSIZE);
+	T_EQ(ipk_ring_msg_len(s), 100);
+	T_EQ(ipk_ring_recv(s, got, 100, 0), 100); /* nothing was consumed */
+	T_MEMEQ(got, big, 100);
+	T_EQ(ipk_ring_publish(r, big, 1001), -EMSGSIZE);
+
+	/* zero-copy publish, committing less than reserved */
+	T_OK(ipk_ring_reserve(r, 200, &p));
+	T_EQ((uintptr_t)p % 16, 0);
+	memset(p, 0x5a, 200);
+	T_OK(ipk_ring_commit(r, 60));
+	T_EQ(ipk_ring_commit(r, 60), -EINVAL); /* nothing reserved */
+	T_EQ(ipk_ring_recv(s, got, sizeof(got), 0), 60);
+	for (int i = 0; i < 60; i++)
+		T_EQ(got[i], 0x5a);
+
+	/* zero-copy read: intact */
+	struct ipk_ring_view v;
+
+	T_OK(ipk_ring_publish(r, "hello", 5));
+	T_OK(ipk_ring_view(s, &v, 0));
+	T_EQ(v.len, 5);
+	T_MEMEQ(v.data, "hello", 5);
+	T_EQ(ipk_ring_validate(s, &v), 0);
+	T_EQ(ipk_ring_view(s, &v, 0), -EAGAIN);
+
+	/* zero-copy read overwritten under the reader: -ESTALE, counted */
+	T_OK(ipk_ring_publish(r, "first", 5));
+	T_OK(ipk_ring_view(s, &v, 0));
+	for (int i = 0; i < 100; i++)
+		T_OK(ipk_ring_publish(r, big, 100));
+	T_EQ(ipk_ring_validate(s, &v), -ESTALE);
+	uint64_t delivered = 0; /* the stale view counts as lost, not delivered */
+	ssize_t n;
+
+	while ((n = ipk_ring_recv(s, got, sizeof(got), 0)) >= 0)
+		delivered++;
+	T_EQ(n, -EAGAIN);
+	T_EQ(delivered + ipk_ring_lost(s), 101);
+	T_TRUE(ipk_ring_lost(s) > 1);
+
+	ipk_ring_sub_close(s);
+	ipk_ring_close(r);
+	T_EQ(ipk_ring_open(name, NULL, &s), -ENOENT); /* the creator removed it */
+}
+
+/* Lapped many times over: delivered + lost == published, seq increasing. */
+static void lapped_exactly(void)
+{
+	struct ipk_ring_opts o = { .capacity = 8192 };
+	uint64_t last = 0, delivered = 0, published = 0;
+	ipk_ring_sub *s;
+	int rfd, bfd;
+	ipk_ring *r;
+	ssize_t n;
+
+	T_OK(ipk_ring_create(NULL, &o, &r));
+	T_OK(ipk_ring_fds(r, &rfd, &bfd));
+	T_OK(ipk_ring_open_fd(rfd, bfd, NULL, &s));
+	for (int round = 0; round < 50; round++) {
+		int burst = round % 5 == 0 ? 1000 : round % 7; /* some laps, some not */
+
+		for (int i = 0; i < burst; i++) {
+			size_t len = rt_len(published + 1, 2000);
+
+			rt_fill(big, len, ++published);
+			T_OK(ipk_ring_publish(r, big, len));
+		}
+		while ((n = ipk_ring_recv(s, got, sizeof(got), 0)) >= 0) {
+			uint64_t seq = rt_check(got, (size_t)n);
+
+			T_TRUE(seq > last);
+			last = seq;
+			delivered++;
+		}
+		T_EQ(n, -EAGAIN);
+		T_EQ(delivered + ipk_ring_lost(s), published);
+	}
+	T_TRUE(ipk_ring_lost(s) > 0);
+	ipk_ring_sub_close(s);
+	ipk_ring_close(r);
+}
+
+static int ready_fd;
+
+static int blocked_receiver(void *arg)
+{
+	const char *name = arg;
+	ipk_ring_sub *s;
+	char buf[64];
+
+	T_OK(ipk_ring_open(name, NULL, &s));
+	for (int i = 0; i < 100; i++) {
+		int out = 1;
+
+		/* tell the parent we are about to wait, then wait forever */
+		T_EQ(write(ready_fd, &out, sizeof(out)), sizeof(out));
+		T_EQ(ipk_ring_recv(s, buf, sizeof(buf), IPK_FOREVER), 4);
+		T_EQ(memcmp(buf, &i, 4), 0);
+	}
+	T_EQ(ipk_ring_recv(s, buf, sizeof(buf), IPK_FOREVER), -EPIPE); /* closed */
+	ipk_ring_sub_close(s);
+	return 0;
+}
+
+/* No sleeper: no wake. A sleeper in another process: woken each time. */
+static void doorbell(void)
+{
+	struct ipk_ring_stats st;
+	char name[64];
+	ipk_ring_sub *s;
+	int p[2], in;
+	ipk_ring *r;
+	pid_t pid;
+
+	rt_name(name, sizeof(name), "bell");
+	T_OK(ipk_ring_create(name, NULL, &r));
+	T_OK(ipk_ring_open(name, NULL, &s)); /* attached, never waiting */
+	for (int i = 0; i < 100000; i++)
+		T_OK(ipk_ring_publish(r, &i, sizeof(i)));
+	T_OK(ipk_ring_stats(r, &st));
+	T_EQ(st.published, 100000);
+	T_EQ(st.wakes, 0);
+	ipk_ring_sub_close(s);
+
+	T_SYS(pipe(p));
+	ready_fd = p[1];
+	pid = t_fork(blocked_receiver, name);
+	close(p[1]);
+	for (int i = 0; i < 100; i++) {
+		T_EQ(read(p[0], &in, sizeof(in)), sizeof(in));
+		T_OK(ipk_ring_publish(r, &i, 4));
+	}
+	T_OK(ipk_ring_stats(r, &st));
+	printf("doorbell: %llu wakes for 100 messages to a blocking receiver\n",
+	       (unsigned long long)st.wakes);
+	T_TRUE(st.wakes <= 100);
+	ipk_ring_close(r);
+	t_wait_exit(pid, 0);
+	close(p[0]);
+}
+
+static void pollable(void)
+{
+	struct epoll_event ev = { .events = EPOLLIN }, out;
+	char name[64], buf[16];
+	ipk_ring_sub *s;
+	ipk_ring *r;
+	int ep, fd;
+
+	rt_name(name, sizeof(name), "poll");
+	T_OK(ipk_ring_create(name, NULL, &r));
+	T_OK(ipk_ring_open(name, NULL, &s));
+	fd = (int)T_OK(ipk_ring_fd(s));
+	T_EQ(ipk_ring_fd(s), fd);
+	ep = (int)T_SYS(epoll_create1(EPOLL_CLOEXEC));
+	T_SYS(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev));
+	for (int i = 0; i < 200; i++) {
+		T_EQ(ipk_ring_recv(s, buf, sizeof(buf), 0), -EAGAIN);
+		T_EQ(epoll_wait(ep, &out, 1, 0), 0);
+		T_OK(ipk_ring_publish(r, &i, sizeof(i)));
+		T_EQ(epoll_wait(ep, &out, 1, 10000), 1);
+		T_EQ(ipk_ring_recv(s, buf, sizeof(buf), 0), sizeof(i));
+		T_EQ(memcmp(buf, &i, sizeof(i)), 0);
+	}
+	T_EQ(ipk_ring_recv(s, buf, sizeof(buf), 0), -EAGAIN);
+	ipk_ring_close(r); /* closed: readable, and -EPIPE */
+	T_EQ(epoll_wait(ep, &out, 1, 10000), 1);
+	T_EQ(ipk_ring_recv(s, buf, sizeof(buf), 0), -EPIPE);
+	close(ep);
+	ipk_ring_sub_close(s);
+}
+
+struct fds {
+	int rfd, bfd, ready;
+};
+
+static int memfd_child(void *arg)
+{
+	struct fds *f = arg;
+	ipk_ring_sub *s;
+	char buf[16];
+
+	T_OK(ipk_ring_open_fd(f->rfd, f->bfd, NULL, &s));
+	T_EQ(write(f->ready, "r", 1), 1);
+	for (int i = 0; i < 1000; i++) {
+		T_EQ(ipk_ring_recv(s, buf, sizeof(buf), RT_TIMEOUT), sizeof(i));
+		T_EQ(memcmp(buf, &i, sizeof(i)), 0);
+	}
+	T_EQ(ipk_ring_lost(s), 0);
+	ipk_ring_sub_close(s);
+	return 0;
+}
+
+static void memfd_to_child(void)
+{
+	struct fds f;
+	ipk_ring *r;
+	int p[2];
+	char c;
+	pid_t pid;
+
+	T_OK(ipk_ring_create(NULL, NULL, &r));
+	T_OK(ipk_ring_fds(r, &f.rfd, &f.bfd));
+	T_SYS(pipe(p));
+	f.ready = p[1];
+	pid = t_fork(memfd_child, &f);
+	close(p[1]);
+	T_EQ(read(p[0], &c, 1), 1);
+	for (int i = 0; i < 1000; i++)
+		T_OK(ipk_ring_publish(r, &i, sizeof(i)));
+	t_wait_exit(pid, 0);
+	ipk_ring_close(r);
+	close(p[0]);
+}
+
+int main(void)
+{
+	round_trip_every_size();
+	errors_and_timeouts();
+	lapped_exactly();
+	doorbell();
+	pollable();
+	memfd_to_child();
+	return 0;
+}

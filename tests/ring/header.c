@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * header.c - a feed that is not what it claims is refused with the exact
+ * error and never crashes the subscriber: wrong magic or version (-EPROTO),
+ * truncated object, wrong header size, capacity, map size or max_msg,
+ * impossible head/tail (-EBADMSG), a doorbell that is not one (-EPROTO);
+ * and corrupt records met while receiving (-EBADMSG).
+ */
+#include <stddef.h>
+#include <sys/mman.h>
+
+#include "ringt.h"
+
+#define CAP 4096
+#define SIZE (4096 + CAP)
+
+/* Offsets of the layout (src/ring.c), which this test pins down. */
+#define O_MAGIC 0
+#define O_VERSION 4
+#define O_HDR_SIZE 8
+#define O_MAX_MSG 12
+#define O_CAPACITY 16
+#define O_MAP_SIZE 24
+#define O_HEAD 128
+#define O_TAIL 192
+
+static unsigned char good[SIZE];
+
+/* A valid image: one publisher created it and published three messages. */
+static void make_good(void)
+{
+	struct ipk_ring_opts o = { .capacity = CAP, .flags = 0 };
+	ipk_ring *r;
+	int rfd, bfd;
+
+	T_OK(ipk_ring_create(NULL, &o, &r));
+	for (int i = 0; i < 3; i++)
+		T_OK(ipk_ring_publish(r, "abcdefgh", 8));
+	T_OK(ipk_ring_fds(r, &rfd, &bfd));
+	T_EQ(pread(rfd, good, SIZE, 0), SIZE);
+	ipk_ring_close(r);
+}
+
+/* Open a private copy of @img (@len bytes) as a feed. */
+static int try_open(const unsigned char *img, size_t len, ipk_ring_sub **ret)
+{
+	int fd = memfd_create("hdr-test", MFD_CLOEXEC), r;
+
+	T_SYS(fd);
+	T_EQ(write(fd, img, len), (ssize_t)len);
+	r = ipk_ring_open_fd(fd, -1, NULL, ret);
+	close(fd);
+	return r;
+}
+
+static int open_with(size_t off, const void *val, size_t n)
+{
+	static unsigned char img[SIZE];
+	ipk_ring_sub *s = NULL;
+	int r;
+
+	memcpy(img, good, SIZE);
+	memcpy(img + off, val, n);
+	r = try_open(img, SIZE, &s);
+	if (r == 0)
+		ipk_ring_sub_close(s);
+	return r;
+}
+
+static int open_u32(size_t off, uint32_t v)
+{
+	return open_with(off, &v, 4);
+}
+
+static int open_u64(size_t off, uint64_t v)
+{
+	return open_with(off, &v, 8);
+}
+
+int main(void)
+{
+	ipk_ring_sub *s;
+	uint64_t head;
+	char buf[64];
+	int fd;
+
+	make_good();
+	memcpy(&head, good + O_HEAD, 8);
+	T_EQ(head, 3 * 32);
+
+	T_EQ(open_u32(O_MAGIC, 0), -EPROTO); /* also: not initialised yet */
+	T_EQ(open_u32(O_MAGIC, 0x12345678), -EPROTO);
+	T_EQ(open_u32(O_VERSION, 2), -EPROTO);
+	T_EQ(open_u32(O_HDR_SIZE, 64), -EBADMSG);
+	T_EQ(open_u64(O_CAPACITY, 8192), -EBADMSG); /* larger than the object */
+	T_EQ(open_u64(O_CAPACITY, 3000), -EBADMSG); /* not a power of two */
+	T_EQ(open_u64(O_CAPACITY, 0), -EBADMSG);
+	T_EQ(open_u64(O_MAP_SIZE, 1 << 20), -EBADMSG);
+	T_EQ(open_u32(O_MAX_MSG, 4096), -EBADMSG);   /* two records must fit */
+	T_EQ(open_u64(O_HEAD, 17), -EBADMSG);        /* misaligned */
+	T_EQ(open_u64(O_TAIL, head + 16), -EBADMSG); /* tail past head */
+	T_EQ(open_u64(O_HEAD, 1 << 20), -EBADMSG);   /* more than a ring apart */
+	T_EQ(open_u64(O_HEAD, head + 16), -EBADMSG); /* a record that is not there */
+	T_EQ(open_u32(O_MAX_MSG, 4), -EBADMSG);      /* records longer than max */
+
+	/* truncated: at every size below the real one */
+	for (size_t len = 0; len < SIZE; len += len < 4200 ? 1 : 512)
+		T_EQ(try_open(good, len, &s), -EBADMSG);
+
+	/* a doorbell that is not one */
+	{
+		int rfd = memfd_create("feed", MFD_CLOEXEC);
+		int bfd = memfd_create("bell", MFD_CLOEXEC);
+
+		T_EQ(write(rfd, good, SIZE), SIZE);
+		T_SYS(ftruncate(bfd, 4096));
+		T_EQ(ipk_ring_open_fd(rfd, bfd, NULL, &s), -EPROTO);
+		T_SYS(ftruncate(bfd, 100));
+		T_EQ(ipk_ring_open_fd(rfd, bfd, NULL, &s), -EBADMSG);
+		T_EQ(ipk_ring_open_fd(-1, bfd, NULL, &s), -EBADF);
+		close(rfd);
+		close(bfd);
+	}
+
+	/* corruption met while receiving: the next record's header lies */
+	fd = memfd_create("live", MFD_CLOEXEC);
+	T_EQ(write(fd, good, SIZE), SIZE);
+	T_OK(ipk_ring_open_fd(fd, -1, NULL, &s));
+	{
+		uint64_t w0 = (uint64_t)1 << 32 | 4000; /* KIND_MSG, len > max */
+		uint64_t nh = head + 32;
+
+		T_EQ(pwrite(fd, &w0, 8, 4096 + head), 8);
+		T_EQ(pwrite(fd, &nh, 8, O_HEAD), 8);
+		T_EQ(ipk_ring_recv(s, buf, sizeof(buf), 0), -EBADMSG);
+		w0 = (uint64_t)7 << 32 | 8; /* unknown kind */
+		T_EQ(pwrite(fd, &w0, 8, 4096 + head), 8);
+		T_EQ(ipk_ring_recv(s, buf, sizeof(buf), 0), -EBADMSG);
+		nh = head - 32; /* head going backwards */
+		T_EQ(pwrite(fd, &nh, 8, O_HEAD), 8);
+		T_EQ(ipk_ring_recv(s, buf, sizeof(buf), 0), -EBADMSG);
+	}
+	ipk_ring_sub_close(s);
+	close(fd);
+	return 0;
+}

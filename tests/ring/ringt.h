@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/ring/ringt.h - what the ring tests share: unique ring names, a
+ * start-up handshake over a pipe, and self-checking messages (sequence
+ * number, length and checksum inside the payload).
+ */
+#ifndef IPCKIT_TESTS_RINGT_H
+#define IPCKIT_TESTS_RINGT_H
+
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <sys/mman.h>
+
+#include "../harness.h"
+
+#define RT_TIMEOUT (10 * IPK_SEC)
+
+/* "/ipk-ring-<tag>-<pid>"; also removes leftovers of an earlier run. */
+static inline const char *rt_name(char *buf, size_t len, const char *tag)
+{
+	char bell[300];
+
+	snprintf(buf, len, "/ipk-ring-%s-%d", tag, (int)getpid());
+	snprintf(bell, sizeof(bell), "%s-bell", buf);
+	(void)shm_unlink(buf);
+	(void)shm_unlink(bell);
+	return buf;
+}
+
+static inline int64_t rt_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * IPK_SEC + ts.tv_nsec;
+}
+
+/* One-byte handshakes between processes: rt_signal() / rt_await(). */
+struct rt_step {
+	int fd[2];
+};
+
+static inline void rt_step_init(struct rt_step *s)
+{
+	T_SYS(pipe(s->fd));
+}
+
+static inline void rt_signal(struct rt_step *s)
+{
+	T_EQ(write(s->fd[1], "x", 1), 1);
+}
+
+static inline void rt_await(struct rt_step *s)
+{
+	char c;
+
+	T_EQ(read(s->fd[0], &c, 1), 1);
+}
+
+static inline uint64_t rt_hash(uint64_t h, const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/* Message @seq of length @len (>= 16): seq, checksum, then a pattern. */
+static inline void rt_fill(unsigned char *buf, size_t len, uint64_t seq)
+{
+	uint64_t h;
+
+	for (size_t i = 16; i < len; i++)
+		buf[i] = (unsigned char)(seq * 31 + i);
+	memcpy(buf, &seq, 8);
+	h = rt_hash(0xcbf29ce484222325ull ^ seq ^ len, buf + 16, len - 16);
+	memcpy(buf + 8, &h, 8);
+}
+
+/* Return the message's seq if it is intact; aborts the test if not. */
+static inline uint64_t rt_check(const unsigned char *buf, size_t len)
+{
+	uint64_t seq, h, want;
+
+	if (len < 16)
+		T_FAIL("message of %zu bytes: too short to carry a checksum", len);
+	memcpy(&seq, buf, 8);
+	memcpy(&h, buf + 8, 8);
+	want = rt_hash(0xcbf29ce484222325ull ^ seq ^ len, buf + 16, len - 16);
+	if (h != want)
+		T_FAIL("message seq %llu len %zu: torn (checksum)", (unsigned long long)seq, len);
+	return seq;
+}
+
+/* A length between 16 and @max that varies with @seq. */
+static inline size_t rt_len(uint64_t seq, size_t max)
+{
+	return 16 + (size_t)((seq * 7919u) % (max - 15));
+}
+
+#endif /* IPCKIT_TESTS_RINGT_H */
