@@ -206,6 +206,8 @@ int ipk__sock_accept_one(struct ipk_chan *ch, const struct ipk_url *url, int64_t
 
 void ipk__listener_url_opts(struct ipk_listener *l, int n, const struct ipk_url *url)
 {
-	if (url->set[IPK__OPT_MSGSIZE] && n > 0 && (size_t)n < sizeof(l->url))
-		(void)snprintf(l->url + n, sizeof(l->url) - (size_t)n, "?msgsize=%zu", l->max_msg);
+	size_t used = n > 0 ? (size_t)n : sizeof(l->url);
+
+	if (url->set[IPK__OPT_MSGSIZE] && used < sizeof(l->url))
+		(void)snprintf(&l->url[used], sizeof(l->url) - used, "?msgsize=%zu", l->max_msg);
 }

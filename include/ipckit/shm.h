@@ -44,6 +44,7 @@
 #define IPCKIT_SHM_H
 
 #include <stddef.h>
+#include <sys/ipc.h> /* key_t, also without POSIX feature macros */
 #include <sys/types.h>
 
 #include "common.h"
