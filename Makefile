@@ -7,6 +7,8 @@
 #   make format         apply .clang-format to every C file
 #   make fuzz           libFuzzer targets in build-fuzz/, FUZZ_SECONDS (60) each
 #   make install-check  install into a scratch DESTDIR and build a program with pkg-config
+#   make soak           the ring under a full-speed publisher and slow subscribers for
+#                       SOAK_MESSAGES (10^9) messages, every one checksummed (not in make test)
 #   make clean          remove every build directory
 #
 # Every target that builds first installs missing Debian packages
@@ -14,8 +16,9 @@
 # build-tsan and build-fuzz; scripts/setup-build knows their options.
 
 FUZZ_SECONDS ?= 60
+SOAK_MESSAGES ?= 1000000000
 
-.PHONY: all build test bench lint format fuzz install-check clean deps
+.PHONY: all build test bench lint format fuzz install-check soak clean deps
 
 all: build
 
@@ -43,6 +46,9 @@ fuzz: deps
 
 install-check: build
 	@scripts/install-check build
+
+soak: build
+	IPK_RING_STRESS_N=$(SOAK_MESSAGES) build/tests/ring/test-ring_slow
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz
