@@ -7,6 +7,7 @@
 #   make format         apply .clang-format to every C file
 #   make fuzz           libFuzzer targets in build-fuzz/, FUZZ_SECONDS (60) each
 #   make install-check  install into a scratch DESTDIR and build a program with pkg-config
+#   make arm-test       unit and ring tests built for aarch64, run under qemu-user
 #   make soak           the ring under a full-speed publisher and slow subscribers for
 #                       SOAK_MESSAGES (10^9) messages, every one checksummed (not in make test)
 #   make clean          remove every build directory
@@ -18,7 +19,7 @@
 FUZZ_SECONDS ?= 60
 SOAK_MESSAGES ?= 1000000000
 
-.PHONY: all build test bench lint format fuzz install-check soak clean deps
+.PHONY: all build test bench lint format fuzz install-check soak arm-test clean deps
 
 all: build
 
@@ -47,8 +48,13 @@ fuzz: deps
 install-check: build
 	@scripts/install-check build
 
+arm-test: deps
+	@scripts/setup-build arm
+	@meson compile -C build-arm
+	meson test -C build-arm --suite unit --suite ring --timeout-multiplier 3 --print-errorlogs
+
 soak: build
 	IPK_RING_STRESS_N=$(SOAK_MESSAGES) build/tests/ring/test-ring_slow
 
 clean:
-	rm -rf build build-asan build-tsan build-fuzz
+	rm -rf build build-asan build-tsan build-fuzz build-arm
