@@ -274,19 +274,11 @@ static void futex_wake(_Atomic uint32_t *word, bool private)
 		      NULL, NULL, 0);
 }
 
+/* A descriptor that polls readable once @pid exits (always close-on-exec);
+ * -1 on kernels before 5.3, where the callers fall back to kill(pid, 0). */
 static int pidfd_open_compat(pid_t pid)
 {
-#ifdef SYS_pidfd_open
-	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
-
-	if (fd >= 0)
-		(void)fcntl(fd, F_SETFD, FD_CLOEXEC); /* pidfds are CLOEXEC already */
-	return fd;
-#else
-	(void)pid;
-	errno = ENOSYS;
-	return -1;
-#endif
+	return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
 /* "/name" with no other slash, short enough for "-bell". */
