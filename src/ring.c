@@ -1168,10 +1168,28 @@ static int consumer_position(ipk_ring_sub *s)
 	return 0;
 }
 
+/* Map @size bytes of @fd read-write, once the object is known to hold them. */
+static int map_rw(int fd, size_t size, void **ret)
+{
+	struct stat st;
+	void *p;
+
+	if (fstat(fd, &st) < 0)
+		return ipk__neg_errno();
+	if (st.st_size < (off_t)size)
+		return -EBADMSG;
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return ipk__neg_errno();
+	*ret = p;
+	return 0;
+}
+
 static int open_cons_page(ipk_ring_sub *s, const char *name)
 {
 	char cons[NAME_MAX + 1];
-	struct stat st;
+	void *page;
+	int r;
 
 	name_with(name, "-cons", cons);
 	s->cons_fd = shm_open(cons, O_RDWR | O_CLOEXEC, 0);
@@ -1180,15 +1198,10 @@ static int open_cons_page(ipk_ring_sub *s, const char *name)
 	/* One consumer at a time: the lock dies with it. */
 	if (flock(s->cons_fd, LOCK_EX | LOCK_NB) < 0)
 		return errno == EWOULDBLOCK ? -EBUSY : ipk__neg_errno();
-	if (fstat(s->cons_fd, &st) < 0)
-		return ipk__neg_errno();
-	if (st.st_size < (off_t)CONS_SIZE)
-		return -EBADMSG;
-	s->cons = mmap(NULL, CONS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, s->cons_fd, 0);
-	if (s->cons == MAP_FAILED) {
-		s->cons = NULL;
-		return ipk__neg_errno();
-	}
+	r = map_rw(s->cons_fd, CONS_SIZE, &page);
+	if (r < 0)
+		return r;
+	s->cons = page;
 	/* Acquire: pairs with the release store of magic in open_cons(). */
 	if (atomic_load_explicit(&s->cons->magic, memory_order_acquire) != CONS_MAGIC)
 		return -EPROTO;
@@ -1330,17 +1343,13 @@ static int wait_data(ipk_ring_sub *s, int64_t deadline_ns)
 
 static int map_bell(ipk_ring_sub *s)
 {
-	struct stat st;
+	void *page;
+	int r;
 
-	if (fstat(s->bell_fd, &st) < 0)
-		return ipk__neg_errno();
-	if (st.st_size < (off_t)BELL_SIZE)
-		return -EBADMSG;
-	s->bell = mmap(NULL, BELL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, s->bell_fd, 0);
-	if (s->bell == MAP_FAILED) {
-		s->bell = NULL;
-		return ipk__neg_errno();
-	}
+	r = map_rw(s->bell_fd, BELL_SIZE, &page);
+	if (r < 0)
+		return r;
+	s->bell = page;
 	if (atomic_load_explicit(&s->bell->magic, memory_order_relaxed) != BELL_MAGIC)
 		return -EPROTO;
 	return 0;
