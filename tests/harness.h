@@ -9,7 +9,9 @@
 #ifndef IPCKIT_TESTS_HARNESS_H
 #define IPCKIT_TESTS_HARNESS_H
 
+#include <dirent.h>
 #include <errno.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +124,33 @@ static inline void t_wait_exit(pid_t pid, int code)
 		       WIFSIGNALED(st) ? WTERMSIG(st) : -1, code);
 	if (WEXITSTATUS(st) != code)
 		T_FAIL("child %d: exit %d, want %d", (int)pid, WEXITSTATUS(st), code);
+}
+
+/* Become uid/gid 65534 if root (for permission tests, in a child).
+ * Return: 0 (also when not root: nothing to drop); -1 if it failed. */
+static inline int t_drop_root(void)
+{
+	if (geteuid() != 0)
+		return 0;
+	if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+		return -1;
+	return geteuid() == 65534 && getegid() == 65534 ? 0 : -1;
+}
+
+/* Number of open descriptors of this process. */
+static inline int t_count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		T_FAIL("opendir /proc/self/fd: %s", strerror(errno));
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1; /* the directory's own descriptor */
 }
 
 #endif /* IPCKIT_TESTS_HARNESS_H */

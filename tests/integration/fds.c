@@ -27,7 +27,7 @@ static void snapshot(void)
 			base_set[fd] = 1;
 	}
 	closedir(d);
-	base_count = it_count_fds();
+	base_count = t_count_fds();
 }
 
 /* Every descriptor opened since the snapshot is close-on-exec; returns how
@@ -61,7 +61,7 @@ static int check_new_cloexec(const char *what)
 
 #define CHECK_NO_LEAK(what)                                                                 \
 	do {                                                                                \
-		int n_ = it_count_fds();                                                    \
+		int n_ = t_count_fds();                                                     \
 		if (n_ != base_count)                                                       \
 			T_FAIL("%s: %d descriptors open, %d before", what, n_, base_count); \
 	} while (0)
@@ -274,6 +274,6 @@ int main(void)
 	}
 
 	failures();
-	T_EQ(it_count_fds(), base_count);
+	T_EQ(t_count_fds(), base_count);
 	return 0;
 }

@@ -287,20 +287,4 @@ static inline void it_sync_post(int fd)
 	it_write_all(fd, "!", 1);
 }
 
-/* Number of open descriptors of this process. */
-static inline int it_count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		T_FAIL("opendir /proc/self/fd: %s", strerror(errno));
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1; /* the directory's own descriptor */
-}
-
 #endif /* IPCKIT_TESTS_IT_H */

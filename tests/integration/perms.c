@@ -32,9 +32,7 @@ static int intruder(void *arg)
 	int drop = *(int *)arg;
 
 	if (drop) {
-		if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
-			return 77;
-		if (geteuid() != 65534 || getegid() != 65534)
+		if (geteuid() != 0 || t_drop_root() < 0)
 			return 77;
 	}
 	expect_eacces(fifo_url, IPK_CHAN_WRONLY);

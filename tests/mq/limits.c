@@ -67,7 +67,7 @@ static int unprivileged(void *arg)
 	ipk_chan *ch = NULL;
 
 	(void)arg;
-	if (mqt_drop_root() < 0)
+	if (t_drop_root() < 0)
 		return 77;
 	T_OK(ipk_mq_limits(&l));
 
@@ -104,6 +104,6 @@ int main(void)
 	mqt_need_mq();
 	values();
 	table();
-	mqt_run_child(unprivileged, NULL, "kernel limits");
+	mqt_run_child(unprivileged, NULL, NULL, "kernel limits");
 	return 0;
 }

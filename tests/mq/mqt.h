@@ -42,16 +42,6 @@ static inline int64_t mqt_now_ns(void)
 	return (int64_t)ts.tv_sec * IPK_SEC + ts.tv_nsec;
 }
 
-/* Drop to uid/gid 65534 if root. Return: 0; -1 if that is impossible. */
-static inline int mqt_drop_root(void)
-{
-	if (geteuid() != 0)
-		return 0;
-	if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
-		return -1;
-	return geteuid() == 65534 ? 0 : -1;
-}
-
 /* Lock-step between two processes: one byte per step over a pipe. */
 struct mqt_step {
 	int fd[2];
@@ -91,9 +81,9 @@ static inline int mqt_readable(int fd, int timeout_ms)
 
 /* Run @fn in a child and close @ch after it; a child that exits 77 (could
  * not drop privileges) makes the whole test skip with @what. */
-static inline void mqt_run_child(int (*fn)(void *), ipk_chan *ch, const char *what)
+static inline void mqt_run_child(int (*fn)(void *), void *arg, ipk_chan *ch, const char *what)
 {
-	pid_t pid = t_fork(fn, NULL);
+	pid_t pid = t_fork(fn, arg);
 	int st;
 
 	while (waitpid(pid, &st, 0) < 0)
@@ -102,6 +92,22 @@ static inline void mqt_run_child(int (*fn)(void *), ipk_chan *ch, const char *wh
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 77)
 		T_SKIP("%s: cannot drop privileges to uid/gid 65534", what);
 	T_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* Run in a child by mqt_run_child(): the queue @url, made 0600 (0000 when
+ * not root), refuses a process of another user every way it may be opened. */
+static inline int mqt_intruder(void *url)
+{
+	ipk_chan *ch = NULL;
+
+	if (t_drop_root() < 0)
+		return 77;
+	T_EQ(ipk_chan_open(url, 0, 0, &ch), -EACCES);
+	T_EQ(ipk_chan_open(url, IPK_CHAN_RDONLY, 0, &ch), -EACCES);
+	T_EQ(ipk_chan_open(url, IPK_CHAN_WRONLY, 0, &ch), -EACCES);
+	T_EQ(ipk_chan_open(url, IPK_CHAN_CREATE, 0, &ch), -EACCES);
+	T_TRUE(ch == NULL);
+	return 0;
 }
 
 /* SKIP unless the kernel has System V message queues. */

@@ -240,27 +240,13 @@ static void epoll_ready(void)
 	ipk_chan_close(ch);
 }
 
-static int intruder(void *arg)
-{
-	ipk_chan *ch = NULL;
-
-	(void)arg;
-	if (mqt_drop_root() < 0)
-		return 77;
-	T_EQ(ipk_chan_open(url, 0, 0, &ch), -EACCES);
-	T_EQ(ipk_chan_open(url, IPK_CHAN_RDONLY, 0, &ch), -EACCES);
-	T_EQ(ipk_chan_open(url, IPK_CHAN_CREATE, 0, &ch), -EACCES);
-	T_TRUE(ch == NULL);
-	return 0;
-}
-
 static void permission_denied(void)
 {
 	ipk_chan *ch;
 
 	mqt_mq_url(url, sizeof(url), "perm", geteuid() == 0 ? "" : "?mode=0000");
 	T_OK(ipk_chan_open(url, IPK_CHAN_CREATE, 0, &ch));
-	mqt_run_child(intruder, ch, "permission denied");
+	mqt_run_child(mqt_intruder, url, ch, "permission denied");
 }
 
 int main(void)

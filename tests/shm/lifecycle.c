@@ -145,7 +145,7 @@ static void exercise(enum ipk_shm_kind kind)
 
 int main(void)
 {
-	int fds = shmt_count_fds();
+	int fds = t_count_fds();
 	enum ipk_shm_kind named[] = { IPK_SHM_POSIX, IPK_SHM_SYSV, IPK_SHM_FILE };
 
 	for (unsigned i = 0; i < 3; i++) {
@@ -156,6 +156,6 @@ int main(void)
 	}
 	for (int k = IPK_SHM_POSIX; k <= IPK_SHM_FILE; k++)
 		exercise((enum ipk_shm_kind)k);
-	T_EQ(shmt_count_fds(), fds);
+	T_EQ(t_count_fds(), fds);
 	return 0;
 }

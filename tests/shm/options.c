@@ -130,7 +130,7 @@ static int over_limit(void *arg)
 	const char *h;
 
 	(void)arg;
-	if (shmt_drop_root() < 0)
+	if (t_drop_root() < 0)
 		return 77;
 	T_SYS(setrlimit(RLIMIT_MEMLOCK, &rl));
 	T_OK(ipk_shm_create(&ref, 1024 * 1024, 0, 0, &s));

@@ -31,7 +31,7 @@ static int stranger(void *arg)
 	ipk_shm *s = (ipk_shm *)0x1;
 	void *base;
 
-	if (shmt_drop_root() < 0)
+	if (t_drop_root() < 0)
 		return 77;
 	T_EQ(ipk_shm_open(&ref, SIZE, 0, &s), -EACCES);
 	if (!readable) {

@@ -116,31 +116,6 @@ static inline void shmt_unlink(const struct ipk_shm_ref *r)
 	}
 }
 
-/* Drop to uid/gid 65534 if root. Return: 0; -1 if that is impossible. */
-static inline int shmt_drop_root(void)
-{
-	if (geteuid() != 0)
-		return 0;
-	if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
-		return -1;
-	return geteuid() == 65534 ? 0 : -1;
-}
-
-static inline int shmt_count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		T_FAIL("opendir /proc/self/fd: %s", strerror(errno));
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1; /* the directory's own */
-}
-
 /* Wait for @pid and assert that signal @sig killed it. */
 static inline void shmt_wait_signal(pid_t pid, int sig)
 {
