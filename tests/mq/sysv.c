@@ -297,7 +297,11 @@ static void permission_denied(void)
 {
 	ipk_chan *ch;
 
-	snprintf(url, sizeof(url), "sysvmq:%u%s", mqt_key(5), geteuid() == 0 ? "" : "?mode=0000");
+	/* Without root there is no second user, and a mode-0000 System V queue
+	 * refuses even its owner's IPC_STAT, so the creator could not open it. */
+	if (geteuid() != 0)
+		T_SKIP("permission denied: needs root to run a child as another user");
+	snprintf(url, sizeof(url), "sysvmq:%u", mqt_key(5));
 	T_OK(ipk_chan_open(url, IPK_CHAN_CREATE, 0, &ch));
 	mqt_run_child(mqt_intruder, url, ch, "permission denied");
 }
