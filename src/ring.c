@@ -1550,6 +1550,11 @@ size_t ipk_ring_msg_len(const ipk_ring_sub *s)
 	return s ? s->msg_len : 0;
 }
 
+size_t ipk_ring_sub_max_msg(const ipk_ring_sub *s)
+{
+	return s ? (size_t)s->max_msg : 0;
+}
+
 int ipk_ring_view(ipk_ring_sub *s, struct ipk_ring_view *v, int64_t timeout_ns)
 {
 	uint64_t mlen, seq;

@@ -235,6 +235,9 @@ IPK_API uint64_t ipk_ring_lost(const ipk_ring_sub *s);
 /* ipk_ring_msg_len() - the size of the message the last -EMSGSIZE refused. */
 IPK_API size_t ipk_ring_msg_len(const ipk_ring_sub *s);
 
+/* ipk_ring_sub_max_msg() - the largest message the ring carries. */
+IPK_API size_t ipk_ring_sub_max_msg(const ipk_ring_sub *s);
+
 /* A message seen in place; fields are for reading only. */
 struct ipk_ring_view {
 	const void *data; /* in the read-only mapping */
