@@ -19,6 +19,8 @@
 
 mode_t ipk__url_mode(const struct ipk_url *url)
 {
+	if (url->set[IPK__OPT_PERM])
+		return (mode_t)url->num[IPK__OPT_PERM];
 	return (mode_t)ipk__url_num(url, IPK__OPT_MODE, 0600);
 }
 
@@ -233,7 +235,14 @@ IPK_API int ipk_chan_flush(ipk_chan *ch, int64_t timeout_ns)
 IPK_API int ipk_chan_fd(const ipk_chan *ch)
 {
 	IPK_CHECK_ARG(ch);
-	return ch->fd;
+	/* The channel is const to the caller; making a descriptor on first
+	 * use changes only the transport's own state. */
+	return ch->tp->fd((ipk_chan *)ch);
+}
+
+IPK_API uint64_t ipk_chan_lost(const ipk_chan *ch)
+{
+	return ch ? ch->lost : 0;
 }
 
 IPK_API size_t ipk_chan_max_msg(const ipk_chan *ch)
@@ -269,6 +278,11 @@ int ipk__no_flush(struct ipk_chan *ch, int64_t deadline_ns)
 	(void)ch;
 	(void)deadline_ns;
 	return 0;
+}
+
+int ipk__fd_plain(struct ipk_chan *ch)
+{
+	return ch->fd;
 }
 
 IPK_API int ipk_listen(const char *url, unsigned flags, ipk_listener **ret)

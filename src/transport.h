@@ -24,6 +24,7 @@ struct ipk_chan {
 	unsigned flags;  /* IPK_CHAN_* as opened */
 	size_t max_msg;  /* msgsize= */
 	size_t next_len; /* length refused by the last -EMSGSIZE receive */
+	uint64_t lost;   /* messages a lossy transport skipped (shm: rings) */
 };
 
 struct ipk_listener {
@@ -63,6 +64,9 @@ struct ipk_transport {
 			  int64_t deadline_ns);
 	int (*recv_batch)(struct ipk_chan *ch, struct ipk_msg *m, unsigned n, int64_t deadline_ns);
 	int (*flush)(struct ipk_chan *ch, int64_t deadline_ns);
+	/* What ipk_chan_fd() returns: ipk__fd_plain (ch->fd) unless the
+	 * descriptor is made on first use. */
+	int (*fd)(struct ipk_chan *ch);
 	/* Release everything, half-open state too; never blocks or fails. */
 	void (*close)(struct ipk_chan *ch);
 	/* Listening transports only; ipk__no_listen where there is none. */
@@ -80,6 +84,7 @@ extern const struct ipk_transport ipk__transport_unix_seqpacket;
 extern const struct ipk_transport ipk__transport_tcp;
 extern const struct ipk_transport ipk__transport_mq;
 extern const struct ipk_transport ipk__transport_sysvmq;
+extern const struct ipk_transport ipk__transport_shm;
 
 /* Generic batches: one message after the other through the single ops. */
 int ipk__send_batch_loop(struct ipk_chan *ch, const struct ipk_msg *m, unsigned n,
@@ -96,6 +101,9 @@ ssize_t ipk__recv_untagged(struct ipk_chan *ch, void *buf, size_t len, long sele
 int ipk__no_listen(struct ipk_listener *l, const struct ipk_url *url);
 int ipk__no_accept(struct ipk_listener *l, struct ipk_chan *ch, int64_t deadline_ns);
 int ipk__no_flush(struct ipk_chan *ch, int64_t deadline_ns);
+
+/* The fd op of transports whose descriptor exists from open on. */
+int ipk__fd_plain(struct ipk_chan *ch);
 
 /* pipe.c: both ends of an anonymous pipe (ipk_chan_pipe()). */
 int ipk__pipe_pair(struct ipk_chan *rd, struct ipk_chan *wr, const struct ipk_url *url);

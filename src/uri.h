@@ -34,8 +34,15 @@ enum ipk__opt {
 	IPK__OPT_MAXMSG,
 	IPK__OPT_QUEUE,
 	IPK__OPT_STREAM,
+	IPK__OPT_CAPACITY,
+	IPK__OPT_KIND,
+	IPK__OPT_PERM,
 	IPK__NOPTS,
 };
+
+/* shm: says mode=ring or mode=queue (IPK__OPT_KIND) and takes its
+ * permission bits as perm= (IPK__OPT_PERM). */
+enum ipk__shm_kind { IPK__SHM_RING, IPK__SHM_QUEUE };
 
 enum ipk__sysv_key { IPK__SYSV_KEY, IPK__SYSV_FTOK, IPK__SYSV_PRIVATE };
 

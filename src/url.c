@@ -34,7 +34,7 @@ static const struct {
 	{ "nats", IPK__NATS },
 };
 
-enum opt_type { NUM, OCTAL, STR };
+enum opt_type { NUM, OCTAL, STR, KIND };
 
 static const struct {
 	const char *key;
@@ -43,7 +43,7 @@ static const struct {
 	uint64_t min, max;
 } opts[IPK__NOPTS] = {
 	[IPK__OPT_MSGSIZE] = { "msgsize", NUM, ALL, 1, IPK_CHAN_MSGSIZE_MAX },
-	[IPK__OPT_MODE] = { "mode", OCTAL, NAMED, 0, 0777 },
+	[IPK__OPT_MODE] = { "mode", OCTAL, NAMED & ~BIT(IPK__SHM), 0, 0777 },
 	[IPK__OPT_PIPESIZE] = { "pipesize", NUM, BIT(IPK__PIPE) | BIT(IPK__FIFO), 1, 1u << 30 },
 	[IPK__OPT_BACKLOG] = { "backlog", NUM,
 			       BIT(IPK__UNIX) | BIT(IPK__UNIX_SEQPACKET) | BIT(IPK__TCP), 1,
@@ -51,6 +51,9 @@ static const struct {
 	[IPK__OPT_MAXMSG] = { "maxmsg", NUM, BIT(IPK__MQ), 1, 65536 },
 	[IPK__OPT_QUEUE] = { "queue", STR, BIT(IPK__NATS), 1, 127 },
 	[IPK__OPT_STREAM] = { "stream", STR, BIT(IPK__NATS), 1, 127 },
+	[IPK__OPT_CAPACITY] = { "capacity", NUM, BIT(IPK__SHM), 4096, (uint64_t)1 << 40 },
+	[IPK__OPT_KIND] = { "mode", KIND, BIT(IPK__SHM), 0, 0 },
+	[IPK__OPT_PERM] = { "perm", OCTAL, BIT(IPK__SHM), 0, 0777 },
 };
 
 /* Where parsing stopped, and why: the first error wins. */
@@ -233,6 +236,7 @@ static int parse_nats(struct ctx *c, struct ipk_url *u, const char *s, size_t n)
 static int parse_opt(struct ctx *c, struct ipk_url *u, const char *s, size_t n)
 {
 	const char *eq = memchr(s, '=', n);
+	bool known = false;
 	size_t klen, vlen;
 	const char *v;
 
@@ -244,11 +248,20 @@ static int parse_opt(struct ctx *c, struct ipk_url *u, const char *s, size_t n)
 	for (int i = 0; i < IPK__NOPTS; i++) {
 		if (strlen(opts[i].key) != klen || memcmp(opts[i].key, s, klen) != 0)
 			continue;
-		if (!(opts[i].schemes & BIT(u->scheme)))
-			return bad(c, s, "option not accepted by this scheme");
+		if (!(opts[i].schemes & BIT(u->scheme))) {
+			known = true; /* a key may mean different things per scheme */
+			continue;
+		}
 		if (u->set[i])
 			return bad(c, s, "option given twice");
-		if (opts[i].type == STR) {
+		if (opts[i].type == KIND) {
+			if (vlen == 4 && !memcmp(v, "ring", 4))
+				u->num[i] = IPK__SHM_RING;
+			else if (vlen == 5 && !memcmp(v, "queue", 5))
+				u->num[i] = IPK__SHM_QUEUE;
+			else
+				return bad(c, v, "mode must be 'ring' or 'queue' (permissions: perm=)");
+		} else if (opts[i].type == STR) {
 			if (vlen < opts[i].min || vlen > opts[i].max)
 				return bad(c, v, "option value empty or too long");
 			memcpy(u->str[i], v, vlen);
@@ -262,11 +275,13 @@ static int parse_opt(struct ctx *c, struct ipk_url *u, const char *s, size_t n)
 						     : "value must be a number");
 			if (u->num[i] < opts[i].min || u->num[i] > opts[i].max)
 				return bad(c, v, "value out of range");
+			if (i == IPK__OPT_CAPACITY && (u->num[i] & (u->num[i] - 1)))
+				return bad(c, v, "capacity must be a power of two");
 		}
 		u->set[i] = true;
 		return 0;
 	}
-	return bad(c, s, "unknown option");
+	return bad(c, s, known ? "option not accepted by this scheme" : "unknown option");
 }
 
 int ipk__url_parse(const char *text, struct ipk_url *u, size_t *where, const char **why)

@@ -14,6 +14,10 @@
  *   mq:/name                      POSIX message queue (priorities: mq.h)
  *   sysvmq:KEY  sysvmq:/path:PROJ  sysvmq:private
  *                                 System V message queue (types)
+ *   shm:/name                     shared-memory broadcast ring (ring.h):
+ *                                 the creating end publishes, every other
+ *                                 end subscribes; mode=queue for the
+ *                                 lossless queue and its one consumer
  *
  * Options follow a '?' as key=value pairs joined by '&':
  *   msgsize=N   largest message, in bytes (default 65536)
@@ -21,6 +25,18 @@
  *   pipesize=N  kernel pipe buffer (pipe:, fifo:; F_SETPIPE_SZ)
  *   maxmsg=N    messages a created POSIX queue holds (mq:)
  *   backlog=N   listen backlog (stream and seqpacket sockets, tcp)
+ *   capacity=N  ring data bytes, a power of two >= 4096 (shm:; 1 MiB)
+ *   mode=ring|queue  what shm: creates or expects (default ring); shm:
+ *               takes its permission bits as perm=0OOO instead
+ *
+ * On shm: the creator's msgsize= sets the ring's largest message (default:
+ * capacity / 4 - 16) and a subscriber's is the ring's own. The publisher
+ * of a ring never waits: subscribers that fall a ring behind lose the
+ * oldest messages and ipk_chan_lost() counts them; a queue's sends wait
+ * for room instead. A subscriber's open waits (up to its timeout) for the
+ * ring to appear; its receive returns -EPIPE once the publisher has
+ * closed or died and everything has been read, and -ECONNRESET once when
+ * a new publisher took the name over (then receive again).
  *
  * Messages are whole: a receive returns one complete message or an error,
  * never part of one. On byte streams (pipe, fifo, unix stream, tcp) each
@@ -282,9 +298,25 @@ IPK_API int ipk_chan_flush(ipk_chan *ch, int64_t timeout_ns);
  * ipk_mq(3)). The descriptor stays owned by the channel: do not read,
  * write or close it.
  *
- * Return: a descriptor >= 0. Threads: safe.
+ * On shm: a subscriber's descriptor is an eventfd fed by a helper thread
+ * that the first call starts (see ipk_ring_fd()); a publisher has none
+ * (it never waits).
+ *
+ * Return: a descriptor >= 0; -EOPNOTSUPP (shm: publisher); -errno if a
+ * shm: subscriber's descriptor cannot be made. Threads: safe, except that
+ * on shm: the first call belongs to the receiving thread.
  */
 IPK_API int ipk_chan_fd(const ipk_chan *ch);
+
+/**
+ * ipk_chan_lost() - messages this receiving end lost so far
+ *
+ * Only a lossy transport loses messages: an shm: ring subscriber that fell
+ * more than a ring behind (each one counted). Every other transport
+ * delivers everything or fails the call, and returns 0 here.
+ * Return: the count. Threads: safe.
+ */
+IPK_API uint64_t ipk_chan_lost(const ipk_chan *ch);
 
 /**
  * ipk_chan_max_msg() - the largest message this channel sends or receives

@@ -290,6 +290,7 @@ const struct ipk_transport ipk__transport_mq = {
 	.send_batch = ipk__send_batch_loop,
 	.recv_batch = ipk__recv_batch_loop,
 	.flush = ipk__no_flush,
+	.fd = ipk__fd_plain,
 	.close = mq_close_chan,
 	.listen = ipk__no_listen,
 	.accept = ipk__no_accept,

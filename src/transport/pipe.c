@@ -59,6 +59,7 @@ const struct ipk_transport ipk__transport_pipe = {
 	.send_batch = ipk__send_batch_loop,
 	.recv_batch = ipk__recv_batch_loop,
 	.flush = ipk__stream_flush,
+	.fd = ipk__fd_plain,
 	.close = ipk__stream_close,
 	.listen = ipk__no_listen,
 	.accept = ipk__no_accept,

@@ -16,6 +16,7 @@ static const struct ipk_transport *const transports[IPK__NSCHEMES] = {
 	[IPK__TCP] = &ipk__transport_tcp,
 	[IPK__MQ] = &ipk__transport_mq,
 	[IPK__SYSVMQ] = &ipk__transport_sysvmq,
+	[IPK__SHM] = &ipk__transport_shm,
 };
 
 const struct ipk_transport *ipk__transport_find(enum ipk__scheme scheme)

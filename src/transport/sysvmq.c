@@ -740,6 +740,7 @@ const struct ipk_transport ipk__transport_sysvmq = {
 	.send_batch = ipk__send_batch_loop,
 	.recv_batch = ipk__recv_batch_loop,
 	.flush = ipk__no_flush,
+	.fd = ipk__fd_plain,
 	.close = sysv_close,
 	.listen = ipk__no_listen,
 	.accept = ipk__no_accept,

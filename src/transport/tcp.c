@@ -135,6 +135,7 @@ const struct ipk_transport ipk__transport_tcp = {
 	.send_batch = ipk__send_batch_loop,
 	.recv_batch = ipk__recv_batch_loop,
 	.flush = ipk__stream_flush,
+	.fd = ipk__fd_plain,
 	.close = ipk__stream_close,
 	.listen = tcp_listen,
 	.accept = tcp_accept,

@@ -154,7 +154,7 @@ static void failures(void)
 	T_EQ(ipk_chan_open("fifo:/x?msgsize=0", IPK_CHAN_RDONLY, 0, &ch), -EINVAL);
 	T_EQ(ipk_listen("unix:", 0, &l), -EINVAL);
 	T_EQ(ipk_chan_pipe("pipe:?pipesize=x", 0, &rd, &ch), -EINVAL);
-	T_EQ(ipk_chan_open("shm:/ipk-fds", 0, 0, &ch), -EPROTONOSUPPORT);
+	T_EQ(ipk_chan_open("nats://127.0.0.1:1/ipk-fds", 0, 0, &ch), -EPROTONOSUPPORT);
 	CHECK_NO_LEAK("malformed URLs");
 
 	/* Names too long. */

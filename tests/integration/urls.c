@@ -98,15 +98,14 @@ static const char *const good_urls[] = {
 	"sysvmq:/tmp:7",
 	"sysvmq:private",
 	"shm:/x",
+	"shm:/x?mode=queue&capacity=65536&msgsize=100&perm=0640",
 	"nats://127.0.0.1:4222/subj",
 	"nats://a:4222,b:4223/subj.x",
 };
 
-/* Parsed, but opened by a transport this build does not have yet (mq: and
- * sysvmq: have theirs now). Drop an entry when its transport lands. */
+/* Parsed, but opened by a transport this build does not have yet. Drop an
+ * entry when its transport lands. */
 static const char *const unopenable[] = {
-	"shm:/ipk-never",
-	"shm:/ipk-never?msgsize=1024",
 	"nats://127.0.0.1:4222/subj",
 	"nats://a:4222,b:4223/subj.x",
 };

@@ -47,6 +47,16 @@ int main(void)
 	T_TRUE(!strcmp(u.str[IPK__OPT_QUEUE], "workers"));
 	T_EQ(ipk__url_parse("pipe:?pipesize=65536", &u, NULL, NULL), 0);
 	T_EQ(ipk_url_check("shm:/feed", NULL, NULL), 0);
+	/* shm: says ring or queue with mode=, its permissions with perm= */
+	T_EQ(ipk__url_parse("shm:/feed?mode=queue&perm=0640&capacity=8192", &u, NULL, NULL), 0);
+	T_EQ(ipk__url_num(&u, IPK__OPT_KIND, IPK__SHM_RING), IPK__SHM_QUEUE);
+	T_EQ(ipk__url_num(&u, IPK__OPT_PERM, 0), 0640);
+	T_EQ(ipk__url_num(&u, IPK__OPT_CAPACITY, 0), 8192);
+	T_TRUE(!u.set[IPK__OPT_MODE]);
+	T_EQ(ipk__url_parse("shm:/feed?mode=ring", &u, NULL, NULL), 0);
+	T_EQ(ipk__url_num(&u, IPK__OPT_KIND, IPK__SHM_QUEUE), IPK__SHM_RING);
+	T_EQ(ipk__url_parse("mq:/q?mode=0640", &u, NULL, NULL), 0);
+	T_EQ(ipk__url_num(&u, IPK__OPT_MODE, 0), 0640);
 	T_EQ(ipk_url_check("fifo:relative/path", NULL, NULL), 0);
 
 	/* offsets point at the offending part */
@@ -77,6 +87,13 @@ int main(void)
 	bad("unix:/x?msgsize=1&msgsize=2", 18);
 	bad("unix:/x?msgsize=12k", 16);
 	bad("unix:/x?msgsize=0", 16);
+	bad("shm:/x?mode=0600", 12);      /* shm: permissions are perm= */
+	bad("shm:/x?mode=fast", 12);
+	bad("shm:/x?capacity=5000", 16);  /* not a power of two */
+	bad("shm:/x?capacity=2048", 16);  /* under 4096 */
+	bad("mq:/q?mode=queue", 11);      /* elsewhere mode= is octal */
+	bad("mq:/q?perm=0600", 6);        /* perm= is shm:'s alone */
+	bad("unix:/x?capacity=4096", 8);
 	bad("unix:/x?msgsize=999999999999", 16);
 	bad("unix:/x?mode=0800", 13);
 	bad("tcp:h:1?mode=0600", 8);

@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * transport/shm.c - shm:/name, the broadcast ring (ring.h) as a channel.
+ *
+ * The creating end (IPK_CHAN_CREATE) is the publisher and only sends; every
+ * other end is a subscriber and only receives. With mode=queue the ring is
+ * the lossless queue, and the opening end is its one consumer. Nothing here
+ * touches shared memory itself: it is all ipk_ring calls, so the channel
+ * costs one indirect call over the ring API.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <ipckit/ring.h>
+
+#include "internal.h"
+#include "transport.h"
+
+struct shm_chan {
+	ipk_ring *pub;     /* the publisher's end, or NULL */
+	ipk_ring_sub *sub; /* a subscriber's end, or NULL */
+	bool queue;        /* mode=queue: sends wait for room */
+	char *gather;      /* max_msg bytes for multi-part sends (publisher) */
+};
+
+/* A ring call's relative timeout for an absolute deadline. */
+static int64_t timeout_of(int64_t deadline_ns)
+{
+	int64_t left;
+
+	if (deadline_ns == IPK__NOWAIT)
+		return 0;
+	if (deadline_ns == IPK__NEVER)
+		return IPK_FOREVER;
+	left = deadline_ns - ipk__now_ns();
+	return left > 0 ? left : 1; /* passed: the ring says -ETIMEDOUT */
+}
+
+static void shm_free(struct shm_chan *t)
+{
+	if (!t)
+		return;
+	ipk_ring_close(t->pub);
+	ipk_ring_sub_close(t->sub);
+	free(t->gather);
+	free(t);
+}
+
+static int open_pub(struct ipk_chan *ch, struct shm_chan *t, const struct ipk_url *url)
+{
+	struct ipk_ring_opts o = {
+		.capacity = ipk__url_num(url, IPK__OPT_CAPACITY, 0),
+		.mode = ipk__url_mode(url),
+	};
+	struct ipk_ring_stats st;
+	int r;
+
+	if (ch->flags & IPK_CHAN_RDONLY)
+		return -EINVAL; /* a publisher only sends */
+	/* msgsize= left out means the ring's own default, not 64 KiB. */
+	if (url->set[IPK__OPT_MSGSIZE]) {
+		if (url->num[IPK__OPT_MSGSIZE] > UINT32_MAX)
+			return -EINVAL;
+		o.max_msg = (uint32_t)url->num[IPK__OPT_MSGSIZE];
+	}
+	if (ch->flags & IPK_CHAN_EXCL)
+		o.flags |= IPK_RING_EXCL;
+	if (ch->flags & IPK_CHAN_KEEP)
+		o.flags |= IPK_RING_KEEP;
+	if (t->queue)
+		o.flags |= IPK_RING_QUEUE;
+	r = ipk_ring_create(url->path, &o, &t->pub);
+	if (r < 0)
+		return r;
+	(void)ipk_ring_stats(t->pub, &st);
+	ch->max_msg = (size_t)st.max_msg;
+	t->gather = malloc(ch->max_msg ? ch->max_msg : 1);
+	return t->gather ? 0 : -ENOMEM;
+}
+
+/* A subscriber waits for the ring to appear, as a connector waits for its
+ * server: a missing name, or one whose publisher has not finished setting
+ * it up, is retried until the deadline (-ETIMEDOUT); with none, the first
+ * answer counts (-ENOENT). */
+static int open_sub(struct ipk_chan *ch, struct shm_chan *t, const struct ipk_url *url,
+		    int64_t deadline_ns)
+{
+	struct ipk_ring_sub_opts o = { .flags = t->queue ? IPK_RING_CONSUMER : 0 };
+	int r;
+
+	if (ch->flags & (IPK_CHAN_WRONLY | IPK_CHAN_EXCL | IPK_CHAN_KEEP))
+		return -EINVAL; /* a subscriber only receives, and creates nothing */
+	for (;;) {
+		r = ipk_ring_open(url->path, &o, &t->sub);
+		if ((r != -ENOENT && r != -EPROTO) || deadline_ns == IPK__NOWAIT)
+			break;
+		r = ipk__sleep_until(deadline_ns, 1000000); /* -ETIMEDOUT at the end */
+		if (r < 0)
+			return r;
+	}
+	if (r < 0)
+		return r;
+	ch->max_msg = ipk_ring_sub_max_msg(t->sub);
+	return 0;
+}
+
+static int shm_open_chan(struct ipk_chan *ch, const struct ipk_url *url, int64_t deadline_ns)
+{
+	struct shm_chan *t = calloc(1, sizeof(*t));
+	int r;
+
+	if (!t)
+		return -ENOMEM;
+	t->queue = ipk__url_num(url, IPK__OPT_KIND, IPK__SHM_RING) == IPK__SHM_QUEUE;
+	if (ch->flags & IPK_CHAN_CREATE)
+		r = open_pub(ch, t, url);
+	else
+		r = open_sub(ch, t, url, deadline_ns);
+	if (r < 0) {
+		shm_free(t);
+		return r;
+	}
+	ch->t = t;
+	return 0;
+}
+
+static int shm_send(struct ipk_chan *ch, const struct iovec *iov, int iovcnt, size_t len,
+		    int64_t deadline_ns)
+{
+	struct shm_chan *t = ch->t;
+	const void *buf = iovcnt > 0 ? iov[0].iov_base : "";
+
+	if (!t->pub)
+		return -EBADF; /* a subscriber's end */
+	if (iovcnt > 1) {
+		char *p = t->gather;
+
+		for (int i = 0; i < iovcnt; i++) {
+			memcpy(p, iov[i].iov_base, iov[i].iov_len);
+			p += iov[i].iov_len;
+		}
+		buf = t->gather;
+	}
+	if (!t->queue)
+		return ipk_ring_publish(t->pub, buf, len); /* never waits */
+	return ipk_ring_publish_wait(t->pub, buf, len, timeout_of(deadline_ns));
+}
+
+static ssize_t shm_recv(struct ipk_chan *ch, void *buf, size_t len, int64_t deadline_ns)
+{
+	struct shm_chan *t = ch->t;
+	ssize_t n;
+
+	if (!t->sub)
+		return -EBADF; /* the publisher's end */
+	n = ipk_ring_recv(t->sub, buf, len, timeout_of(deadline_ns));
+	ch->lost = ipk_ring_lost(t->sub);
+	if (n == -EMSGSIZE)
+		ch->next_len = ipk_ring_msg_len(t->sub);
+	return n;
+}
+
+static int shm_fd(struct ipk_chan *ch)
+{
+	struct shm_chan *t = ch->t;
+
+	/* The publisher never waits for anyone: there is nothing to poll. */
+	return t->sub ? ipk_ring_fd(t->sub) : -EOPNOTSUPP;
+}
+
+static void shm_close(struct ipk_chan *ch)
+{
+	shm_free(ch->t);
+	ch->t = NULL;
+}
+
+const struct ipk_transport ipk__transport_shm = {
+	.scheme = "shm",
+	.open = shm_open_chan,
+	.send = shm_send,
+	.recv = shm_recv,
+	.send_tag = ipk__send_untagged,
+	.recv_tag = ipk__recv_untagged,
+	.send_batch = ipk__send_batch_loop,
+	.recv_batch = ipk__recv_batch_loop,
+	.flush = ipk__no_flush,
+	.fd = shm_fd,
+	.close = shm_close,
+	.listen = ipk__no_listen,
+	.accept = ipk__no_accept,
+};
