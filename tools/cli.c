@@ -221,24 +221,67 @@ int cli_opt_count(const char *arg, unsigned long max, unsigned long *out)
 }
 
 static const struct option chan_longopts[] = {
-	{ "listen", no_argument, NULL, 'l' },         { "connect", no_argument, NULL, 'c' },
-	{ "timeout", required_argument, NULL, 't' },  { "keep", no_argument, NULL, 'k' },
-	{ "excl", no_argument, NULL, 'x' },           { "raw", no_argument, NULL, 'r' },
-	{ "count", required_argument, NULL, 'n' },    { "type", required_argument, NULL, 'T' },
-	{ "priority", required_argument, NULL, 'P' }, { "show-meta", no_argument, NULL, 'M' },
-	{ "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
+	{ "listen", no_argument, NULL, 'l' },
+	{ "connect", no_argument, NULL, 'c' },
+	{ "timeout", required_argument, NULL, 't' },
+	{ "keep", no_argument, NULL, 'k' },
+	{ "excl", no_argument, NULL, 'x' },
+	{ "raw", no_argument, NULL, 'r' },
+	{ "count", required_argument, NULL, 'n' },
+	{ "type", required_argument, NULL, 'T' },
+	{ "priority", required_argument, NULL, 'P' },
+	{ "show-meta", no_argument, NULL, 'M' },
+	{ "rate", required_argument, NULL, 'R' },
+	{ "size", required_argument, NULL, 's' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
 };
 
-int cli_chan_parse(int argc, char **argv, const char *usage, bool is_recv, int max_rest,
+/* Which command takes which of the options that not all of them share. */
+static bool takes(enum cli_role role, int opt)
+{
+	switch (opt) {
+	case 'r':
+	case 'T':
+	case 'P':
+		return role == CLI_SEND || role == CLI_RECV;
+	case 'M':
+		return role == CLI_RECV;
+	case 'n':
+		return role != CLI_SEND;
+	case 'R':
+	case 's':
+		return role == CLI_PUB;
+	case 'q':
+		return role == CLI_SUB;
+	default:
+		return true;
+	}
+}
+
+static const char *long_name(int opt)
+{
+	for (const struct option *lo = chan_longopts; lo->name; lo++)
+		if (lo->val == opt)
+			return lo->name;
+	return "?";
+}
+
+int cli_chan_parse(int argc, char **argv, const char *usage, enum cli_role role, int max_rest,
 		   struct cli_chan_opts *o)
 {
+	bool is_recv = role == CLI_RECV;
 	int c, r;
 
 	memset(o, 0, sizeof(*o));
 	o->timeout_ns = IPK_FOREVER;
+	o->size = 64;
 	opterr = 0;
 	optind = 0; /* 0, not 1: glibc then also forgets a half-parsed cluster */
-	while ((c = getopt_long(argc, argv, ":lct:rn:h", chan_longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":lct:rn:R:s:qh", chan_longopts, NULL)) != -1) {
+		if (c != '?' && c != ':' && !takes(role, c))
+			return cli_usage_error("unknown option '--%s'", long_name(c));
 		switch (c) {
 		case 'l':
 			o->listen = true;
@@ -267,16 +310,27 @@ int cli_chan_parse(int argc, char **argv, const char *usage, bool is_recv, int m
 				return r;
 			break;
 		case 'M':
-			if (!is_recv)
-				return cli_usage_error("unknown option '--show-meta'");
 			o->show_meta = true;
 			break;
 		case 'n':
-			if (!is_recv)
-				return cli_usage_error("unknown option '--count'");
 			r = cli_opt_count(optarg, ULONG_MAX, &o->count);
 			if (r)
 				return r;
+			break;
+		case 'R':
+			if (cli_parse_ulong(optarg, 0, 1000000000, &o->rate) < 0)
+				return cli_usage_error("bad --rate '%s': want messages per second, "
+						       "0 (as fast as possible) to 1000000000",
+						       optarg);
+			o->synthetic = true;
+			break;
+		case 's':
+			if (cli_parse_ulong(optarg, 32, IPK_CHAN_MSGSIZE_MAX, &o->size) < 0)
+				return cli_usage_error("bad --size '%s': want 32 to %zu bytes",
+						       optarg, IPK_CHAN_MSGSIZE_MAX);
+			break;
+		case 'q':
+			o->quiet = true;
 			break;
 		case 'h':
 			fputs(usage, stdout);

@@ -68,7 +68,11 @@ int cli_parse_long(const char *s, long min, long max, long *out);
 int cli_opt_timeout(const char *arg, int64_t *ns);
 int cli_opt_count(const char *arg, unsigned long max, unsigned long *out);
 
-/* Options shared by send and recv, parsed by cli_chan_parse(). */
+/* The commands that open one channel; cli_chan_parse() accepts each one's
+ * options. */
+enum cli_role { CLI_SEND, CLI_RECV, CLI_PUB, CLI_SUB };
+
+/* Options of send, recv, pub and sub, parsed by cli_chan_parse(). */
 struct cli_chan_opts {
 	bool listen;         /* -l: this end creates or listens */
 	bool connect;        /* -c: this end opens or connects */
@@ -77,6 +81,10 @@ struct cli_chan_opts {
 	bool raw;            /* --raw: bytes as they are, one message */
 	bool show_meta;      /* --show-meta: print each message's tag first */
 	long tag;            /* send: --type/--priority; recv: --type selector */
+	bool quiet;          /* sub --quiet: print only the summary */
+	bool synthetic;      /* pub --rate given: make messages, not read stdin */
+	unsigned long rate;  /* pub --rate: messages/s, 0 = as fast as possible */
+	unsigned long size;  /* pub --size: bytes of a synthetic message (64) */
 	unsigned long count; /* --count: 0 = no limit */
 	int64_t timeout_ns;  /* --timeout: IPK_FOREVER by default */
 	const char *url;
@@ -85,16 +93,17 @@ struct cli_chan_opts {
 };
 
 /*
- * cli_chan_parse() - parse argv of send or recv
+ * cli_chan_parse() - parse argv of send, recv, pub or sub
  * @usage: printed on stdout for --help
- * @is_recv: recv takes --count, --show-meta and a --type selector; send
- *           takes --type or --priority as the message's tag
+ * @role: which command: recv takes --show-meta and a --type selector; send
+ *        takes --type or --priority as the message's tag; pub takes --rate
+ *        and --size, sub --quiet; all but send take --count
  * @max_rest: how many operands may follow the URL
  *
  * Return: -1 to go on; otherwise the exit status (CLI_OK after --help,
  * CLI_USAGE after a message on stderr).
  */
-int cli_chan_parse(int argc, char **argv, const char *usage, bool is_recv, int max_rest,
+int cli_chan_parse(int argc, char **argv, const char *usage, enum cli_role role, int max_rest,
 		   struct cli_chan_opts *o);
 
 /* The IPK_CHAN_* flags @o asks for, given this command's default role and
@@ -109,5 +118,7 @@ int cmd_send(int argc, char **argv);
 int cmd_recv(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_mq(int argc, char **argv);
+int cmd_pub(int argc, char **argv);
+int cmd_sub(int argc, char **argv);
 
 #endif /* IPCKIT_TOOLS_CLI_H */

@@ -42,7 +42,7 @@ int cmd_recv(int argc, char **argv)
 	size_t max;
 	int r;
 
-	r = cli_chan_parse(argc, argv, usage, true, 0, &o);
+	r = cli_chan_parse(argc, argv, usage, CLI_RECV, 0, &o);
 	if (r >= 0)
 		return r;
 	r = cli_chan_open(&o, cli_chan_flags(&o, true, IPK_CHAN_RDONLY), &ch);

@@ -114,7 +114,7 @@ int cmd_send(int argc, char **argv)
 	ipk_chan *ch = NULL;
 	int r;
 
-	r = cli_chan_parse(argc, argv, usage, false, 1, &o);
+	r = cli_chan_parse(argc, argv, usage, CLI_SEND, 1, &o);
 	if (r >= 0)
 		return r;
 	if (o.raw && o.nrest)

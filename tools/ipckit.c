@@ -14,6 +14,8 @@ static const struct cli_cmd cmds[] = {
 	{ "recv", cmd_recv, "receive messages from a channel and print them" },
 	{ "demo", cmd_demo, "ping-pong over every channel transport and print a table" },
 	{ "mq", cmd_mq, "message-queue utilities: mq limits [--json]" },
+	{ "pub", cmd_pub, "publish lines or a synthetic rate (shm: rings)" },
+	{ "sub", cmd_sub, "print a feed's messages, then the lost count" },
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tools/cmd_sub.c - `ipckit sub URL`: print each message of a feed, one per
+ * line, until the publisher closes, --count or SIGINT/SIGTERM; then say how
+ * many arrived and how many were lost.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage[] =
+	"Usage: ipckit sub [OPTIONS] URL\n"
+	"\n"
+	"Subscribe and print each message on its own line until the publisher\n"
+	"closes, --count messages arrived, or SIGINT/SIGTERM. Made for shm:/NAME\n"
+	"rings: waits for the ring to appear, and reports a publisher that\n"
+	"restarted. On exit prints \"N messages, M lost\" on standard error (M:\n"
+	"messages overwritten before this subscriber could read them).\n"
+	"\n"
+	"Options:\n"
+	"  -n, --count N      stop after N messages\n"
+	"  -q, --quiet        print only the summary\n"
+	"  -c, --connect      open the object or connect (the default)\n"
+	"  -l, --listen       create the object or listen\n"
+	"  -t, --timeout SEC  limit for opening and for each message (default: forever)\n"
+	"      --keep, --excl as for recv, with --listen\n"
+	"  -h, --help         show this help\n"
+	"\n"
+	"Example: ipckit sub shm:/quotes --count 10\n";
+
+/* How long one receive waits before looking at the stop flag. */
+#define SLICE_NS (100 * IPK_MSEC)
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void catch_stop(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGINT, &sa, NULL);
+	(void)sigaction(SIGTERM, &sa, NULL);
+}
+
+/* One message within @o->timeout_ns, in slices so that a signal ends the
+ * wait: the library itself retries EINTR. -EINTR when stopped. */
+static ssize_t recv_one(const struct cli_chan_opts *o, ipk_chan *ch, char *buf, size_t max)
+{
+	int64_t left = o->timeout_ns;
+
+	for (;;) {
+		int64_t slice = left < 0 || left > SLICE_NS ? SLICE_NS : left;
+		ssize_t n = ipk_chan_recv(ch, buf, max, slice);
+
+		if (n != -ETIMEDOUT || (left >= 0 && (left -= slice) <= 0))
+			return n;
+		if (stop)
+			return -EINTR;
+	}
+}
+
+int cmd_sub(int argc, char **argv)
+{
+	struct cli_chan_opts o;
+	unsigned long got = 0;
+	ipk_chan *ch = NULL;
+	char *buf = NULL;
+	size_t max;
+	int r;
+
+	r = cli_chan_parse(argc, argv, usage, CLI_SUB, 0, &o);
+	if (r >= 0)
+		return r;
+	catch_stop();
+	r = cli_chan_open(&o, cli_chan_flags(&o, false, IPK_CHAN_RDONLY), &ch);
+	if (r)
+		return r;
+	max = ipk_chan_max_msg(ch);
+	buf = malloc(max ? max : 1);
+	if (!buf) {
+		r = cli_fail(o.url, ENOMEM);
+		goto out;
+	}
+	r = CLI_OK;
+	while (!stop && (!o.count || got < o.count)) {
+		ssize_t n = recv_one(&o, ch, buf, max);
+
+		if (n == -EPIPE || n == -EINTR)
+			break; /* the publisher closed, or we were told to stop */
+		if (n == -ECONNRESET) {
+			cli_msg("%s: the publisher restarted (a new epoch); continuing", o.url);
+			continue;
+		}
+		if (n == -EMSGSIZE) {
+			cli_msg("%s: %s (EMSGSIZE): a %zu-byte message is over this end's "
+				"maximum of %zu (raise it with ?msgsize=)",
+				o.url, strerror(EMSGSIZE), ipk_chan_next_len(ch), max);
+			r = CLI_FAIL;
+			break;
+		}
+		if (n < 0) {
+			r = cli_fail_op(o.url, (int)n, IPK_OP_RECV);
+			break;
+		}
+		got++;
+		if (!o.quiet && (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n ||
+				 putchar('\n') == EOF || fflush(stdout) == EOF)) {
+			r = cli_fail("standard output", errno);
+			break;
+		}
+	}
+	fprintf(stderr, "%s: %lu messages, %llu lost\n", cli_prog, got,
+		(unsigned long long)ipk_chan_lost(ch));
+out:
+	free(buf);
+	ipk_chan_close(ch);
+	return r;
+}
