@@ -1364,6 +1364,8 @@ static int attach(ipk_ring_sub *s)
 
 	if (fstat(s->fd, &st) < 0)
 		return ipk__neg_errno();
+	if (st.st_size == 0)
+		return -EPROTO; /* created but not sized yet: not initialised */
 	if (st.st_size < (off_t)HDR_SIZE || (uint64_t)st.st_size > HDR_SIZE + MAX_CAPACITY)
 		return -EBADMSG;
 	/* The whole feed, read-only: a subscriber cannot write it. */

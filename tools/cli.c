@@ -279,7 +279,7 @@ int cli_chan_parse(int argc, char **argv, const char *usage, enum cli_role role,
 	o->size = 64;
 	opterr = 0;
 	optind = 0; /* 0, not 1: glibc then also forgets a half-parsed cluster */
-	while ((c = getopt_long(argc, argv, ":lct:rn:R:s:qh", chan_longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":lct:rn:R:qh", chan_longopts, NULL)) != -1) {
 		if (c != '?' && c != ':' && !takes(role, c))
 			return cli_usage_error("unknown option '--%s'", long_name(c));
 		switch (c) {

@@ -26,7 +26,7 @@ static const char usage[] =
 	"\n"
 	"Options:\n"
 	"  -R, --rate N       N synthetic messages per second (0: as fast as possible)\n"
-	"  -s, --size N       bytes per synthetic message (default 64, at least 32)\n"
+	"      --size N       bytes per synthetic message (default 64, at least 32)\n"
 	"  -n, --count N      stop after N messages\n"
 	"  -l, --listen       create the object or listen (the default)\n"
 	"  -c, --connect      open an existing object or connect\n"

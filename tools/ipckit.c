@@ -35,7 +35,7 @@ static void usage(FILE *f)
 	fputs("\n"
 	      "Channel URLs: fifo:/path  unix:/path  unix:@abstract  unix+dgram:/path\n"
 	      "              unix+seqpacket:/path  tcp:HOST:PORT  mq:/name  sysvmq:KEY\n"
-	      "              (options: ?msgsize=N&mode=0600)\n"
+	      "              shm:/name (options: ?msgsize=N&mode=0600; see ipckit(1))\n"
 	      "\n"
 	      "Run 'ipckit COMMAND --help' for a command's options; see ipckit(1).\n"
 	      "Exit status: 0 ok, 1 runtime failure, 2 usage error.\n",

@@ -15,9 +15,11 @@
  *     while the queue is full and a blocking send waits for room;
  *   - wrong use: send on a subscriber / receive on the publisher (-EBADF),
  *     a publisher opened read-only (-EINVAL), a subscriber of a missing
- *     ring (-ENOENT at once, -ETIMEDOUT after its timeout), the publisher's
+ *     ring (-ENOENT at once, -ETIMEDOUT after its timeout) or of one not
+ *     yet sized by its creator (-EPROTO, then waited for), the publisher's
  *     descriptor (-EOPNOTSUPP), perm= on the created objects.
  */
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "it.h"
@@ -247,15 +249,25 @@ static void test_queue(void)
 
 static void test_errors(void)
 {
-	char missing[128];
+	char missing[128], empty[160];
 	ipk_chan *ch = NULL;
 	int64_t t0;
+	int fd;
 
 	snprintf(missing, sizeof(missing), "shm:/ipk-chan-shm-none-%d", (int)getpid());
 	T_EQ(ipk_chan_open(missing, 0, 0, &ch), -ENOENT);
 	t0 = it_now_ns();
 	T_EQ(ipk_chan_open(missing, 0, 50 * IPK_MSEC, &ch), -ETIMEDOUT);
 	T_TRUE(it_ms_since(t0) >= 50);
+	/* A name whose publisher has created but not yet sized it: waited for. */
+	snprintf(missing, sizeof(missing), "/ipk-chan-shm-empty-%d", (int)getpid());
+	fd = shm_open(missing, O_RDWR | O_CREAT | O_EXCL, 0600);
+	T_SYS(fd);
+	snprintf(empty, sizeof(empty), "shm:%s", missing);
+	T_EQ(ipk_chan_open(empty, 0, 0, &ch), -EPROTO);
+	T_EQ(ipk_chan_open(empty, 0, 30 * IPK_MSEC, &ch), -ETIMEDOUT);
+	T_SYS(shm_unlink(missing));
+	close(fd);
 	T_EQ(ipk_chan_open(url, IPK_CHAN_CREATE | IPK_CHAN_RDONLY, 0, &ch), -EINVAL);
 	T_EQ(ipk_chan_open(url, IPK_CHAN_WRONLY, 0, &ch), -EINVAL);
 	T_EQ(ch, NULL);
