@@ -9,7 +9,8 @@
 #   make install-check  install into a scratch DESTDIR and build a program with pkg-config
 #   make arm-test       unit and ring tests built for aarch64, run under qemu-user
 #   make soak           the ring under a full-speed publisher and slow subscribers for
-#                       SOAK_MESSAGES (10^9) messages, every one checksummed (not in make test)
+#                       SOAK_MESSAGES (10^9) messages, every one checksummed (not in make test);
+#                       then the sync crash tests for SOAK_SYNC_ROUNDS (10^5) killed holders each
 #   make clean          remove every build directory
 #
 # Every target that builds first installs missing Debian packages
@@ -18,6 +19,7 @@
 
 FUZZ_SECONDS ?= 60
 SOAK_MESSAGES ?= 1000000000
+SOAK_SYNC_ROUNDS ?= 100000
 
 .PHONY: all build test bench lint format fuzz install-check soak arm-test clean deps
 
@@ -55,6 +57,8 @@ arm-test: deps
 
 soak: build
 	IPK_RING_STRESS_N=$(SOAK_MESSAGES) build/tests/ring/test-ring_slow
+	IPK_SYNC_ROUNDS=$(SOAK_SYNC_ROUNDS) build/tests/sync/test-sync_mutex_crash
+	IPK_SYNC_ROUNDS=$(SOAK_SYNC_ROUNDS) build/tests/sync/test-sync_sem_crash
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz build-arm

@@ -11,5 +11,8 @@
 #include "mq.h"
 #include "shm.h"
 #include "ring.h"
+#include "mutex.h"
+#include "sem.h"
+#include "flock.h"
 
 #endif /* IPCKIT_IPCKIT_H */
