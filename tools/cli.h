@@ -120,5 +120,7 @@ int cmd_demo(int argc, char **argv);
 int cmd_mq(int argc, char **argv);
 int cmd_pub(int argc, char **argv);
 int cmd_sub(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_signal(int argc, char **argv);
 
 #endif /* IPCKIT_TOOLS_CLI_H */

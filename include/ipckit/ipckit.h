@@ -14,5 +14,8 @@
 #include "mutex.h"
 #include "sem.h"
 #include "flock.h"
+#include "sig.h"
+#include "notify.h"
+#include "loop.h"
 
 #endif /* IPCKIT_IPCKIT_H */
