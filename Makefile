@@ -36,7 +36,7 @@ test: deps
 	@scripts/run-tests
 
 bench: build
-	build/tools/ipckit demo
+	build/tools/ipckit bench
 
 lint: deps
 	@scripts/lint

@@ -16,6 +16,7 @@ static const struct cli_cmd cmds[] = {
 	{ "mq", cmd_mq, "message-queue utilities: mq limits [--json]" },
 	{ "pub", cmd_pub, "publish lines or a synthetic rate (shm: rings)" },
 	{ "sub", cmd_sub, "print a feed's messages, then the lost count" },
+	{ "bench", cmd_bench, "measure every mechanism against raw syscalls and the limit" },
 	{ "signal", cmd_signal, "send a signal with a value, or wait and print signals" },
 };
 

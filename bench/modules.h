@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench/modules.h - the registry of benchmark modules: one line per module,
+ * in the order their rows appear. See bench/bench.h for how to add one.
+ * (Included twice, with different BENCH_MODULE definitions.)
+ */
+BENCH_MODULE(ref)
+BENCH_MODULE(ring)
+BENCH_MODULE(chan)
+BENCH_MODULE(rawchan)
+BENCH_MODULE(wake)
+BENCH_MODULE(notify)
+BENCH_MODULE(sync)

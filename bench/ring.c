@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench/ring.c - the shared-memory ring rows (ipk_ring, ring.h).
+ *
+ *   shm-ring       broadcast ring, subscriber sleeps on the futex at once
+ *                  (the default); raw twin futex-raw
+ *   shm-ring-spin  broadcast ring, subscriber spins (IPK_RING_SPIN); raw
+ *                  twin limit
+ *   shm-queue      the lossless queue (IPK_RING_QUEUE, one consumer),
+ *                  publish_wait, consumer sleeping; raw twin futex-raw
+ *                  (an SPSC stream whose sides sleep on a futex)
+ *
+ * A round trip uses two rings, one published by each side. The broadcast
+ * ring never waits for a subscriber, so a one-way stream through it
+ * measures how much the subscriber loses, not a throughput: its throughput
+ * cases are "n/a", and shm-queue is the ring's stream.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/mman.h>
+
+#include <ipckit/ring.h>
+
+#include "bench.h"
+
+enum ring_mode {
+	RING_SLEEP,
+	RING_SPIN,
+	RING_QUEUE,
+};
+
+struct ring_end {
+	ipk_ring *pub;
+	ipk_ring_sub *sub;
+	bool queue;
+};
+
+static int ring_check(const struct bench_env *env)
+{
+	const enum ring_mode *mode = env->mech->arg;
+
+	if (env->kind == BENCH_TPUT && *mode != RING_QUEUE)
+		return bench_na(env, "the broadcast ring never waits for a subscriber: a stream "
+				     "measures losses (see shm-queue)");
+	return 0;
+}
+
+static void ring_name(const struct bench_env *env, enum bench_side side, char *buf, size_t len)
+{
+	snprintf(buf, len, "/%s-%c", env->tag, side == BENCH_A ? 'a' : 'b');
+}
+
+static uint64_t capacity_for(size_t size)
+{
+	uint64_t cap = (uint64_t)1 << 20;
+
+	/* max_msg may be at most capacity / 2 - 16; keep a few messages. */
+	while (cap / 4 < (uint64_t)size + 16)
+		cap <<= 1;
+	return cap;
+}
+
+static void ring_close(void *end, enum bench_side side)
+{
+	struct ring_end *e = end;
+
+	(void)side;
+	if (!e)
+		return;
+	ipk_ring_sub_close(e->sub);
+	ipk_ring_close(e->pub);
+	free(e);
+}
+
+static int ring_open(const struct bench_env *env, void *shared, enum bench_side side, void **end)
+{
+	const enum ring_mode *mode = env->mech->arg;
+	struct ipk_ring_opts ro = { .capacity = capacity_for(env->size),
+				    .max_msg = (uint32_t)env->size,
+				    .flags = IPK_RING_EXCL };
+	struct ipk_ring_sub_opts so = { 0 };
+	int64_t deadline = bench_deadline(env->timeout_ns);
+	char mine[96], theirs[96];
+	struct ring_end *e;
+	int r;
+
+	(void)shared;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->queue = *mode == RING_QUEUE;
+	if (e->queue) {
+		ro.flags |= IPK_RING_QUEUE;
+		so.flags |= IPK_RING_CONSUMER;
+	}
+	if (*mode == RING_SPIN)
+		so.flags |= IPK_RING_SPIN;
+	ring_name(env, side, mine, sizeof(mine));
+	ring_name(env, (enum bench_side) !side, theirs, sizeof(theirs));
+	r = ipk_ring_create(mine, &ro, &e->pub);
+	if (r < 0)
+		goto fail;
+	/* The peer creates its ring at the same time: wait for it. */
+	for (;;) {
+		struct timespec ts = { 0, 100000 };
+
+		r = ipk_ring_open(theirs, &so, &e->sub);
+		/* While the peer is still creating its ring, ipk_ring_open()
+		 * also sees -EBADMSG (the feed not grown to its size yet) and,
+		 * for a queue, -EOPNOTSUPP (its "-cons" object not made yet):
+		 * retry those too, and report the last one at the deadline. */
+		if (r != -ENOENT && r != -EPROTO && r != -EACCES && r != -EBADMSG &&
+		    !(e->queue && r == -EOPNOTSUPP))
+			break;
+		if (bench_now_ns() > deadline)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	if (r < 0)
+		goto fail;
+	*end = e;
+	return 0;
+fail:
+	ring_close(e, side);
+	return r;
+}
+
+static int ring_send(void *end, const void *buf, size_t len)
+{
+	struct ring_end *e = end;
+
+	if (e->queue)
+		return ipk_ring_publish_wait(e->pub, buf, len, IPK_FOREVER);
+	return ipk_ring_publish(e->pub, buf, len);
+}
+
+static int ring_recv(void *end, void *buf, size_t len)
+{
+	struct ring_end *e = end;
+	ssize_t n = ipk_ring_recv(e->sub, buf, len, IPK_FOREVER);
+
+	if (n < 0)
+		return (int)n;
+	if ((size_t)n != len || ipk_ring_lost(e->sub) != 0)
+		return -EPROTO;
+	return 0;
+}
+
+/* Removes what a killed side may have left. */
+static void ring_destroy(const struct bench_env *env, void *shared)
+{
+	static const char *const suffix[] = { "", "-bell", "-cons" };
+	char name[128];
+	int side, i;
+
+	(void)shared;
+	for (side = 0; side < 2; side++) {
+		for (i = 0; i < 3; i++) {
+			char base[96];
+
+			ring_name(env, (enum bench_side)side, base, sizeof(base));
+			snprintf(name, sizeof(name), "%s%s", base, suffix[i]);
+			(void)shm_unlink(name);
+		}
+	}
+}
+
+static const struct bench_ops ops = {
+	.check = ring_check,
+	.open = ring_open,
+	.send = ring_send,
+	.recv = ring_recv,
+	.close = ring_close,
+	.destroy = ring_destroy,
+};
+
+static const enum ring_mode sleep_mode = RING_SLEEP, spin_mode = RING_SPIN, queue_mode = RING_QUEUE;
+
+static const struct bench_mech mechs[] = {
+	{ .name = "shm-ring-spin",
+	  .raw = "limit",
+	  .flags = BENCH_SPIN,
+	  .kinds = BENCH_RTT | BENCH_TPUT,
+	  .desc = "broadcast ring (ipk_ring), subscriber spinning",
+	  .ops = &ops,
+	  .arg = &spin_mode },
+	{ .name = "shm-ring",
+	  .raw = "futex-raw",
+	  .kinds = BENCH_RTT | BENCH_TPUT,
+	  .desc = "broadcast ring (ipk_ring), subscriber sleeping on the futex",
+	  .ops = &ops,
+	  .arg = &sleep_mode },
+	{ .name = "shm-queue",
+	  .raw = "futex-raw",
+	  .kinds = BENCH_RTT | BENCH_TPUT,
+	  .desc = "lossless ring queue (IPK_RING_QUEUE), consumer sleeping",
+	  .ops = &ops,
+	  .arg = &queue_mode },
+};
+
+BENCH_DEFINE_MODULE(ring, mechs);

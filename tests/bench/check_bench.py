@@ -1,0 +1,268 @@
+#!/usr/bin/env python3
+# tests/bench/check_bench.py IPCKIT SCHEMA [--sanitized]
+#
+# Runs the real `ipckit bench --quick --json FILE` and checks what it wrote:
+# the JSON validates against docs/bench-schema.json (a small validator of the
+# keywords the schema uses, so no jsonschema package is needed), every row
+# of `ipckit bench --list` has a record for every size and kind it declares,
+# none failed, every row produced numbers for at least one case, anything
+# not applicable says why, percentiles are ordered, rates are consistent.
+# Then --csv, --same-cpu, quiet stderr off a terminal, and the usage errors
+# (unknown mechanism, size 0, a CPU that does not exist ...) exit 2 with a
+# message naming the problem. --sanitized (ASan builds): the quick run may
+# take up to 60 s instead of 20 s.
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+IPCKIT, SCHEMA = sys.argv[1], sys.argv[2]
+SANITIZED = "--sanitized" in sys.argv[3:]
+failures = []
+
+
+quiet = False
+
+
+def fail(msg):
+    failures.append(msg)
+    if not quiet:
+        print("FAIL: " + msg, file=sys.stderr)
+
+
+def run(args, timeout=120):
+    return subprocess.run([IPCKIT, "bench"] + args, capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+# ---- a validator for the JSON Schema keywords docs/bench-schema.json uses
+TYPES = {
+    "object": dict, "array": list, "string": str, "boolean": bool,
+    "null": type(None),
+}
+
+
+def is_type(v, t):
+    if t == "integer":
+        return isinstance(v, int) and not isinstance(v, bool)
+    if t == "number":
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+    return isinstance(v, TYPES[t])
+
+
+KNOWN = {"$schema", "$id", "title", "description", "type", "required", "additionalProperties",
+         "properties", "const", "items", "minItems", "maxItems", "minimum", "exclusiveMinimum",
+         "enum", "pattern", "$ref", "$defs"}
+
+
+def validate(v, s, root, path="$"):
+    for k in s:
+        if k not in KNOWN:
+            raise SystemExit("schema keyword %r not supported by this checker" % k)
+    if "$ref" in s:
+        ref = s["$ref"]
+        assert ref.startswith("#/$defs/"), ref
+        validate(v, root["$defs"][ref[len("#/$defs/"):]], root, path)
+    if "type" in s:
+        ts = s["type"] if isinstance(s["type"], list) else [s["type"]]
+        if not any(is_type(v, t) for t in ts):
+            fail("%s: %r is not of type %s" % (path, v, ts))
+            return
+    if "const" in s and v != s["const"]:
+        fail("%s: %r != %r" % (path, v, s["const"]))
+    if "enum" in s and v not in s["enum"]:
+        fail("%s: %r not in %s" % (path, v, s["enum"]))
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        if "minimum" in s and v < s["minimum"]:
+            fail("%s: %r < minimum %r" % (path, v, s["minimum"]))
+        if "exclusiveMinimum" in s and v <= s["exclusiveMinimum"]:
+            fail("%s: %r <= exclusiveMinimum %r" % (path, v, s["exclusiveMinimum"]))
+    if isinstance(v, str) and "pattern" in s and not re.search(s["pattern"], v):
+        fail("%s: %r does not match %s" % (path, v, s["pattern"]))
+    if isinstance(v, dict):
+        for k in s.get("required", []):
+            if k not in v:
+                fail("%s: missing %r" % (path, k))
+        props = s.get("properties", {})
+        for k, x in v.items():
+            if k in props:
+                validate(x, props[k], root, path + "." + k)
+            elif s.get("additionalProperties") is False:
+                fail("%s: unexpected property %r" % (path, k))
+    if isinstance(v, list):
+        if "minItems" in s and len(v) < s["minItems"]:
+            fail("%s: fewer than %d items" % (path, s["minItems"]))
+        if "maxItems" in s and len(v) > s["maxItems"]:
+            fail("%s: more than %d items" % (path, s["maxItems"]))
+        if "items" in s:
+            for i, x in enumerate(v):
+                validate(x, s["items"], root, "%s[%d]" % (path, i))
+
+
+with open(SCHEMA) as f:
+    schema = json.load(f)
+
+# The validator must catch a broken document, or its silence means nothing.
+before = len(failures)
+quiet = True
+validate({"schema": "ipckit-bench/2", "results": [{"kind": "rtt", "p50_ns": -1}]}, schema, schema)
+caught = len(failures) - before
+del failures[before:]
+quiet = False
+if caught < 3:
+    raise SystemExit("the schema checker does not catch a broken document")
+
+# ---- the rows and what they declare
+lst = run(["--list"])
+if lst.returncode != 0:
+    raise SystemExit("ipckit bench --list: exit %d: %s" % (lst.returncode, lst.stderr))
+rows = {}
+for line in lst.stdout.splitlines():
+    name, cls, kinds = line.split()[:3]
+    rows[name] = (cls, kinds.split(","))
+for must in ("limit", "shm-ring", "unix-stream"):
+    if must not in rows:
+        fail("--list has no row %r" % must)
+
+# ---- the quick run
+with tempfile.TemporaryDirectory() as tmp:
+    out = os.path.join(tmp, "bench.json")
+    t0 = time.monotonic()
+    p = run(["--quick", "--json", out])
+    elapsed = time.monotonic() - t0
+    limit_s = 60 if SANITIZED else 20
+    print("quick run: %.1f s, exit %d" % (elapsed, p.returncode))
+    if p.returncode != 0:
+        fail("--quick exit %d: %s" % (p.returncode, p.stderr.strip()))
+    if elapsed > limit_s:
+        fail("--quick took %.1f s (limit %d s)" % (elapsed, limit_s))
+    if p.stderr:
+        fail("stderr is not a terminal, yet something was written: %r" % p.stderr[:200])
+    for size in (64, 4096, 65536):
+        if "== %d bytes, round trip ==" % size not in p.stdout:
+            fail("table has no round-trip group for %d bytes" % size)
+    with open(out) as f:
+        doc = json.load(f)
+
+validate(doc, schema, schema)
+if doc["config"]["sizes"] != [64, 4096, 65536]:
+    fail("default sizes: %r" % doc["config"]["sizes"])
+m = doc["machine"]
+if m["cpus"] == [m["cpus"][0]] * 2 and m["online_cpus"] > 1:
+    fail("default run on one CPU although %d are online" % m["online_cpus"])
+
+recs = {}
+for r in doc["results"]:
+    key = (r["mechanism"], r["size"], r["kind"])
+    if key in recs:
+        fail("duplicate record %r" % (key,))
+    recs[key] = r
+ok_rows = set()
+for name, (cls, kinds) in rows.items():
+    for size in (64, 4096, 65536):
+        for kind in kinds:
+            r = recs.get((name, size, kind))
+            if r is None:
+                fail("no record for %s %d %s" % (name, size, kind))
+                continue
+            if r["class"] != cls:
+                fail("%s: class %s, --list says %s" % (name, r["class"], cls))
+            if r["status"] == "failed":
+                fail("%s %d %s failed: %s" % (name, size, kind, r.get("reason")))
+            elif r["status"] == "n/a":
+                if not r.get("reason"):
+                    fail("%s %d %s: n/a without a reason" % (name, size, kind))
+            else:
+                ok_rows.add(name)
+for name in rows:
+    if name not in ok_rows:
+        fail("row %s produced no numbers at all" % name)
+
+for (name, size, kind), r in sorted(recs.items()):
+    if r["status"] != "ok":
+        for k in ("p50_ns", "msgs_per_s", "samples"):
+            if r[k] is not None:
+                fail("%s %d %s: %s set although %s" % (name, size, kind, k, r["status"]))
+        continue
+    if r["samples"] < 1 or r["msgs_per_s"] <= 0:
+        fail("%s %d %s: no samples or no rate" % (name, size, kind))
+    if abs(r["mb_per_s"] - r["msgs_per_s"] * size / 1e6) > 0.01 * r["mb_per_s"] + 0.01:
+        fail("%s %d %s: MB/s %r does not match msgs/s %r" % (name, size, kind, r["mb_per_s"],
+                                                            r["msgs_per_s"]))
+    if kind == "rtt":
+        chain = [r["min_ns"], r["p50_ns"], r["p90_ns"], r["p99_ns"], r["p999_ns"], r["max_ns"]]
+        if chain != sorted(chain) or chain[0] <= 0:
+            fail("%s %d: percentiles not ordered: %r" % (name, size, chain))
+        if r["samples"] < 100:
+            fail("%s %d: only %d round trips" % (name, size, r["samples"]))
+    else:
+        if r["p50_ns"] is not None:
+            fail("%s %d throughput: has percentiles" % (name, size))
+    if r["class"] == "library" and r["raw"]:
+        twin = recs.get((r["raw"], size, kind))
+        if twin and twin["status"] == "ok" and r["ratio_raw"] is None:
+            fail("%s %d %s: no ratio to its raw twin %s" % (name, size, kind, r["raw"]))
+    if name != "limit" and recs.get(("limit", size, kind), {}).get("status") == "ok" \
+            and r["ratio_limit"] is None:
+        fail("%s %d %s: no ratio to the limit" % (name, size, kind))
+
+# ---- --csv and --same-cpu, a small run
+p = run(["--same-cpu", "--only", "limit,pipe,shm-queue", "--sizes", "64", "--time", "0.005",
+         "--csv"])
+if p.returncode != 0:
+    fail("--same-cpu --csv: exit %d: %s" % (p.returncode, p.stderr))
+else:
+    lines = p.stdout.strip().splitlines()
+    if not lines[0].startswith("mechanism,size,kind,status,p50_ns"):
+        fail("--csv header: %r" % lines[0])
+    if len(lines) != 1 + 6:
+        fail("--csv: %d records, want 6: %r" % (len(lines) - 1, lines))
+    for line in lines[1:]:
+        if ",ok," not in line:
+            fail("--csv --same-cpu: %r" % line)
+
+# ---- usage errors: exit 2, one message naming the problem, nothing run
+cpus = os.sched_getaffinity(0)
+bad_cpu = max(cpus) + 1
+usage = [
+    (["--only", "nosuch"], r"unknown mechanism 'nosuch'"),
+    (["--only", "limit,nosuch"], r"unknown mechanism 'nosuch'"),
+    (["--sizes", "0"], r"bad size '0'"),
+    (["--sizes", "64,0"], r"bad size '0'"),
+    (["--sizes", "abc"], r"bad size 'abc'"),
+    (["--cpus", "0,%d" % bad_cpu], r"CPU %d does not exist" % bad_cpu),
+    (["--cpus", "%d,0" % bad_cpu], r"CPU %d does not exist" % bad_cpu),
+    (["--cpus", "zero"], r"bad --cpus 'zero'"),
+    (["--plot", "out.txt"], r"bad --plot 'out.txt'"),
+    (["--time", "0"], r"bad --time '0'"),
+    (["--bogus"], r"unknown option '--bogus'"),
+    (["extra"], r"unexpected operand 'extra'"),
+]
+for args, pattern in usage:
+    p = run(args)
+    if p.returncode != 2:
+        fail("%s: exit %d, want 2" % (args, p.returncode))
+    if not re.search(r"^ipckit bench: .*" + pattern, p.stderr):
+        fail("%s: message %r does not match %r" % (args, p.stderr, pattern))
+    if p.stdout:
+        fail("%s: printed on stdout: %r" % (args, p.stdout[:100]))
+
+# A --json path that cannot be written fails at once (exit 1), not after the run.
+t0 = time.monotonic()
+p = run(["--json", "/nonexistent-dir/bench.json"])
+if p.returncode != 1 or "/nonexistent-dir/bench.json: No such file or directory" not in p.stderr:
+    fail("--json to a missing directory: exit %d, %r" % (p.returncode, p.stderr))
+if time.monotonic() - t0 > 5:
+    fail("--json to a missing directory: ran the benchmark before failing")
+
+p = run(["--help"])
+if p.returncode != 0 or not p.stdout.startswith("Usage: ipckit bench"):
+    fail("--help: exit %d %r" % (p.returncode, p.stdout[:80]))
+
+if failures:
+    print("%d failures" % len(failures), file=sys.stderr)
+    sys.exit(1)
+print("ok: %d records, %d rows" % (len(recs), len(rows)))

@@ -1,0 +1,390 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tools/cmd_bench.c - `ipckit bench`: parse the options, pick the rows from
+ * the registry, run the engine (bench/engine.c) and print what was asked
+ * for. The measuring itself lives in bench/.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "engine.h"
+
+int cmd_bench(int argc, char **argv);
+
+#define MAX_SIZE ((size_t)16 << 20)
+
+static const char usage[] =
+	"Usage: ipckit bench [OPTIONS]\n"
+	"\n"
+	"Measure every IPC mechanism side by side: round-trip latency (p50, p90,\n"
+	"p99, p99.9, max) and one-way throughput between two processes pinned to\n"
+	"two CPUs, for the library's rows, the same loops in raw system calls, and\n"
+	"the hardware limit (raw shared memory). See ipckit-bench(1).\n"
+	"\n"
+	"Options:\n"
+	"  -s, --sizes LIST     message sizes in bytes (default 64,4096,65536)\n"
+	"      --cpus A,B       the two CPUs (default: the first two this process may use)\n"
+	"      --same-cpu       both processes on CPU A\n"
+	"      --only LIST      only these rows (names as in --list)\n"
+	"      --list           print the rows and exit\n"
+	"  -q, --quick          short cases: the whole run in well under 20 s\n"
+	"      --time SEC       measured time per case (default 0.3; --quick 0.015)\n"
+	"      --json FILE      write the results as JSON (docs/bench-schema.json);\n"
+	"                       '-' for stdout (then no table)\n"
+	"      --csv            CSV on stdout instead of the table\n"
+	"      --plot FILE      draw FILE.svg or FILE.png with gnuplot\n"
+	"  -t, --timeout SEC    a step that takes longer is a hang (default 10)\n"
+	"  -h, --help           show this help\n"
+	"\n"
+	"Exit status: 0 every case ran or is not applicable here, 1 a case failed,\n"
+	"2 usage error.\n";
+
+struct args {
+	struct bench_opts o;
+	bool same_cpu, cpus_given, list, csv, quick;
+	const char *json, *plot, *only;
+	int64_t time_ns;
+};
+
+static int parse_sizes(const char *arg, struct bench_opts *o)
+{
+	char *copy = strdup(arg), *tok, *save = NULL;
+	int r = 0;
+
+	if (!copy)
+		return cli_fail("sizes", ENOMEM);
+	o->nsizes = 0;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		unsigned long v;
+
+		if (cli_parse_ulong(tok, 1, MAX_SIZE, &v) < 0) {
+			r = cli_usage_error("bad size '%s' in --sizes: want 1 to %zu bytes", tok,
+					    MAX_SIZE);
+			goto out;
+		}
+		if (o->nsizes == BENCH_MAX_SIZES) {
+			r = cli_usage_error("--sizes: at most %d sizes", BENCH_MAX_SIZES);
+			goto out;
+		}
+		o->sizes[o->nsizes++] = v;
+	}
+	if (o->nsizes == 0)
+		r = cli_usage_error("--sizes: empty list");
+out:
+	free(copy);
+	return r;
+}
+
+static int cpu_usable(int cpu, const cpu_set_t *allowed)
+{
+	return cpu >= 0 && cpu < CPU_SETSIZE && CPU_ISSET(cpu, allowed);
+}
+
+static void allowed_list(const cpu_set_t *allowed, char *buf, size_t len)
+{
+	size_t used = 0;
+	int c;
+
+	buf[0] = 0;
+	for (c = 0; c < CPU_SETSIZE && used + 8 < len; c++)
+		if (CPU_ISSET(c, allowed))
+			used += (size_t)snprintf(buf + used, len - used, "%s%d", used ? "," : "",
+						 c);
+}
+
+static int parse_cpus(struct args *a, const char *arg)
+{
+	cpu_set_t allowed;
+	char list[128];
+	long v[2];
+	int i, n = 0;
+
+	CPU_ZERO(&allowed);
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
+		return cli_fail("sched_getaffinity", errno);
+	allowed_list(&allowed, list, sizeof(list));
+	if (arg) {
+		char buf[64], *comma;
+
+		snprintf(buf, sizeof(buf), "%s", arg);
+		comma = strchr(buf, ',');
+		if (comma)
+			*comma = 0;
+		if (cli_parse_long(buf, 0, 1000000, &v[0]) < 0 ||
+		    (comma && cli_parse_long(comma + 1, 0, 1000000, &v[1]) < 0) ||
+		    (!comma && !a->same_cpu))
+			return cli_usage_error("bad --cpus '%s': want two CPU numbers, A,B", arg);
+		if (!comma)
+			v[1] = v[0];
+		for (i = 0; i < 2; i++)
+			if (!cpu_usable((int)v[i], &allowed))
+				return cli_usage_error("CPU %ld does not exist or may not be used "
+						       "here (usable: %s)",
+						       v[i], list);
+		a->o.cpu[0] = (int)v[0];
+		a->o.cpu[1] = a->same_cpu ? (int)v[0] : (int)v[1];
+		return 0;
+	}
+	for (i = 0; i < CPU_SETSIZE && n < 2; i++)
+		if (CPU_ISSET(i, &allowed))
+			a->o.cpu[n++] = i;
+	if (n == 1 || a->same_cpu) {
+		if (n == 1 && !a->same_cpu)
+			cli_msg("only CPU %d may be used: both processes run on it", a->o.cpu[0]);
+		a->o.cpu[1] = a->o.cpu[0];
+	}
+	return 0;
+}
+
+/* The rows: all, or those --only names, in registry order. */
+static int pick_rows(struct args *a)
+{
+	const struct bench_mech *m;
+	size_t i, total = 0;
+	char *copy = NULL, *tok, *save = NULL;
+	int r = 0;
+
+	while (bench_mech_at(total))
+		total++;
+	a->o.mech = calloc(total ? total : 1, sizeof(*a->o.mech));
+	if (!a->o.mech)
+		return cli_fail("rows", ENOMEM);
+	if (!a->only) {
+		for (i = 0; i < total; i++)
+			a->o.mech[a->o.nmech++] = bench_mech_at(i);
+		return 0;
+	}
+	copy = strdup(a->only);
+	if (!copy)
+		return cli_fail("rows", ENOMEM);
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!bench_mech_find(tok)) {
+			r = cli_usage_error("unknown mechanism '%s' in --only (see --list)", tok);
+			goto out;
+		}
+	}
+	free(copy);
+	copy = NULL;
+	/* Registry order, each row once, however --only lists them. */
+	for (i = 0; i < total; i++) {
+		char *p;
+		size_t len;
+
+		m = bench_mech_at(i);
+		len = strlen(m->name);
+		for (p = strstr(a->only, m->name); p; p = strstr(p + 1, m->name))
+			if ((p == a->only || p[-1] == ',') && (p[len] == ',' || p[len] == 0))
+				break;
+		if (p)
+			a->o.mech[a->o.nmech++] = m;
+	}
+	if (a->o.nmech == 0)
+		r = cli_usage_error("--only: empty list");
+out:
+	free(copy);
+	return r;
+}
+
+static void print_list(void)
+{
+	const struct bench_mech *m;
+	size_t i;
+
+	for (i = 0; (m = bench_mech_at(i)); i++)
+		printf("%-24s %-7s %-15s %s%s%s\n", m->name,
+		       m->flags & BENCH_REF   ? "limit"
+		       : m->flags & BENCH_RAW ? "raw"
+					      : "library",
+		       m->kinds == (BENCH_RTT | BENCH_TPUT) ? "rtt,throughput"
+		       : m->kinds & BENCH_RTT               ? "rtt"
+							    : "throughput",
+		       m->desc, m->raw ? "; raw twin: " : "", m->raw ? m->raw : "");
+}
+
+static int parse(int argc, char **argv, struct args *a)
+{
+	enum { O_CPUS = 256, O_SAME, O_ONLY, O_LIST, O_TIME, O_JSON, O_CSV, O_PLOT };
+	static const struct option longopts[] = {
+		{ "sizes", required_argument, NULL, 's' },
+		{ "cpus", required_argument, NULL, O_CPUS },
+		{ "same-cpu", no_argument, NULL, O_SAME },
+		{ "only", required_argument, NULL, O_ONLY },
+		{ "list", no_argument, NULL, O_LIST },
+		{ "quick", no_argument, NULL, 'q' },
+		{ "time", required_argument, NULL, O_TIME },
+		{ "json", required_argument, NULL, O_JSON },
+		{ "csv", no_argument, NULL, O_CSV },
+		{ "plot", required_argument, NULL, O_PLOT },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *cpus = NULL, *ext;
+	int c, r;
+
+	a->o.sizes[0] = 64;
+	a->o.sizes[1] = 4096;
+	a->o.sizes[2] = 65536;
+	a->o.nsizes = 3;
+	a->o.timeout_ns = 10 * IPK_SEC;
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":s:qt:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			if ((r = parse_sizes(optarg, &a->o)) != 0)
+				return r;
+			break;
+		case O_CPUS:
+			cpus = optarg;
+			a->cpus_given = true;
+			break;
+		case O_SAME:
+			a->same_cpu = true;
+			break;
+		case O_ONLY:
+			a->only = optarg;
+			break;
+		case O_LIST:
+			a->list = true;
+			break;
+		case 'q':
+			a->quick = true;
+			break;
+		case O_TIME:
+			if (cli_parse_seconds(optarg, &a->time_ns) < 0 || a->time_ns <= 0 ||
+			    a->time_ns > 60 * IPK_SEC)
+				return cli_usage_error("bad --time '%s': want seconds, more than 0 "
+						       "and at most 60",
+						       optarg);
+			break;
+		case O_JSON:
+			a->json = optarg;
+			break;
+		case O_CSV:
+			a->csv = true;
+			break;
+		case O_PLOT:
+			ext = strrchr(optarg, '.');
+			if (!ext || (strcmp(ext, ".svg") && strcmp(ext, ".png")))
+				return cli_usage_error("bad --plot '%s': the name must end in .svg "
+						       "or .png",
+						       optarg);
+			a->plot = optarg;
+			break;
+		case 't':
+			if ((r = cli_opt_timeout(optarg, &a->o.timeout_ns)) != 0)
+				return r;
+			if (a->o.timeout_ns <= 0)
+				return cli_usage_error("bad --timeout '%s': want more than 0",
+						       optarg);
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return CLI_OK;
+		default:
+			return cli_bad_option(c, argv, longopts);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error("unexpected operand '%s'", argv[optind]);
+	if (a->csv && a->json && !strcmp(a->json, "-"))
+		return cli_usage_error("--csv and --json - both want stdout");
+	if ((r = parse_cpus(a, cpus)) != 0)
+		return r;
+	if ((r = pick_rows(a)) != 0)
+		return r;
+	a->o.budget_ns = a->time_ns ? a->time_ns : a->quick ? 15 * IPK_MSEC : 300 * IPK_MSEC;
+	a->o.warmup_ns = a->quick ? 5 * IPK_MSEC : 50 * IPK_MSEC;
+	a->o.progress = isatty(STDERR_FILENO);
+	return -1;
+}
+
+/* @f: the --json file, opened before the run so that a bad path fails
+ * before minutes of measuring; closed here. */
+static int write_json(const struct args *a, FILE *f, const struct bench_machine *m,
+		      const struct bench_result *res, size_t n)
+{
+	int r;
+
+	r = bench_write_json(f, m, &a->o, res, n);
+	if (f == stdout) {
+		if (fflush(f) != 0 && r == 0)
+			r = -EIO;
+	} else if (fclose(f) != 0 && r == 0) {
+		r = -errno;
+	}
+	return r < 0 ? cli_fail(a->json, r) : 0;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+	struct args a;
+	struct bench_machine m;
+	struct bench_result *res = NULL;
+	FILE *json = NULL;
+	size_t n = 0, i;
+	int r, status = CLI_OK;
+
+	memset(&a, 0, sizeof(a));
+	r = parse(argc, argv, &a);
+	if (r >= 0)
+		goto out;
+	if (a.list) {
+		print_list();
+		r = CLI_OK;
+		goto out;
+	}
+	if (a.json) {
+		json = strcmp(a.json, "-") ? fopen(a.json, "we") : stdout;
+		if (!json) {
+			r = cli_fail(a.json, errno);
+			goto out;
+		}
+	}
+	bench_machine_info(&a.o, &m);
+	r = bench_run(&a.o, &res, &n);
+	if (r < 0) {
+		r = cli_fail("bench", r);
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		if (res[i].status < 0) {
+			cli_msg("%s, %zu bytes, %s: %s", res[i].mech->name, res[i].size,
+				res[i].kind == BENCH_RTT ? "rtt" : "throughput", res[i].why);
+			status = CLI_FAIL;
+		}
+	if (a.csv)
+		bench_write_csv(stdout, res, n);
+	else if (!a.json || strcmp(a.json, "-"))
+		bench_print_table(stdout, &m, res, n);
+	if (json) {
+		if (write_json(&a, json, &m, res, n) != 0)
+			status = CLI_FAIL;
+		json = NULL;
+	}
+	if (a.plot) {
+		r = bench_plot(a.plot, &m, res, n);
+		if (r == -ENOENT) {
+			cli_msg("--plot %s: gnuplot not found (Debian: apt-get install "
+				"gnuplot-nox)",
+				a.plot);
+			status = CLI_FAIL;
+		} else if (r < 0) {
+			cli_fail(a.plot, r);
+			status = CLI_FAIL;
+		}
+	}
+	r = status;
+out:
+	if (json && json != stdout)
+		fclose(json);
+	free(res);
+	free(a.o.mech);
+	return r;
+}
