@@ -35,8 +35,10 @@
  *   the watcher fires. A typed receive arms the watcher once (so it wakes on
  *   the first arrival), then retries with a back-off: 50 us doubling to 5 ms
  *   (it is woken early whenever the watcher fires). A send to a full queue
- *   backs off the same way. Removal (IPC_RMID) is seen at the next attempt:
- *   -EIDRM within 5 ms, at once for a receive with selector 0.
+ *   backs off the same way, except without a deadline: then it blocks in
+ *   msgsnd, which the kernel wakes as soon as there is room. Removal
+ *   (IPC_RMID) is seen at the next attempt: -EIDRM within 5 ms, at once for
+ *   a receive with selector 0 or a send blocked in msgsnd.
  *
  * Close stops the watcher with pthread_cancel(); cancellation is enabled
  * only inside its msgrcv, which takes nothing but a zero-length message (one
@@ -495,11 +497,22 @@ static int send_type(struct sysvq *s, size_t len, long type, int64_t deadline_ns
 			return snd_einval(s);
 		if (errno != EAGAIN)
 			return ipk__neg_errno();
+		if (deadline_ns == IPK__NEVER)
+			break; /* no limit: let the kernel wake us when there is room */
 		r = ipk__sleep_until(deadline_ns, step); /* full: msgsnd cannot be polled */
 		if (r < 0)
 			return r;
 		step = step * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS : step * 2;
 	}
+	while (msgsnd(s->id, s->sbuf, len, 0) < 0) {
+		if (errno == EIDRM)
+			return -EIDRM;
+		if (errno == EINVAL)
+			return snd_einval(s);
+		if (errno != EINTR)
+			return ipk__neg_errno();
+	}
+	return 0;
 }
 
 static int sysv_send(struct ipk_chan *ch, const struct iovec *iov, int iovcnt, size_t len,

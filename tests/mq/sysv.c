@@ -198,6 +198,24 @@ static void no_truncation(void)
 
 /* ---- full queue, limits, keep ------------------------------------------- */
 
+static int full_id;
+
+static int take_one_later(void *arg)
+{
+	static char buf[sizeof(long) + (1 << 16)];
+
+	(void)arg;
+	usleep(50000);
+	return msgrcv(full_id, buf, sizeof(buf) - sizeof(long), 0, 0) < 0;
+}
+
+static int remove_later(void *arg)
+{
+	(void)arg;
+	usleep(50000);
+	return msgctl(full_id, IPC_RMID, NULL) < 0;
+}
+
 static void full_and_limits(void)
 {
 	struct ipk_mq_limits l;
@@ -207,6 +225,7 @@ static void full_and_limits(void)
 	ipk_chan *ch;
 	size_t max, n = 0;
 	int id, r;
+	pid_t kid;
 
 	T_OK(ipk_mq_limits(&l));
 	snprintf(url, sizeof(url), "sysvmq:%u", mqt_key(3));
@@ -223,10 +242,20 @@ static void full_and_limits(void)
 	hint = ipk_limit_hint(r, url, IPK_OP_SEND);
 	T_TRUE(hint && strstr(hint, "kernel.msgmnb"));
 	T_EQ(ipk_chan_send(ch, big, max, 20 * IPK_MSEC), -ETIMEDOUT);
-	ipk_chan_close(ch); /* KEEP: still there */
+	/* Without a deadline the send waits in the kernel: room made by a
+	 * reader lets it through; removing the queue ends it with -EIDRM. */
+	full_id = id;
+	kid = t_fork(take_one_later, NULL);
+	T_OK(ipk_chan_send(ch, big, max, IPK_FOREVER));
+	t_wait_exit(kid, 0);
 	T_SYS(msgctl(id, IPC_STAT, &ds));
 	T_EQ(ds.msg_qnum, n);
-	T_SYS(msgctl(id, IPC_RMID, NULL));
+	ipk_chan_close(ch); /* KEEP: still there */
+	kid = t_fork(remove_later, NULL);
+	T_OK(ipk_chan_open(url, 0, 0, &ch));
+	T_EQ(ipk_chan_send(ch, big, max, IPK_FOREVER), -EIDRM);
+	t_wait_exit(kid, 0);
+	ipk_chan_close(ch);
 
 	/* msgsize= over kernel.msgmax: -EINVAL, and the hint names it */
 	if (l.msgmax > 0 && l.msgmax < (int64_t)IPK_CHAN_MSGSIZE_MAX) {
