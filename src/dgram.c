@@ -8,6 +8,7 @@
  * receive, with one recvmsg on the fast path), batches go to the kernel in
  * one sendmmsg/recvmmsg, and a datagram server answers the last sender.
  */
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,6 @@
 #include "internal.h"
 
 #define BATCH_MAX 64
-#define SERVER_RETRY_NS (200 * IPK_USEC)
 
 int ipk__dgram_new(int fd, bool seqpacket, bool server, size_t max, struct ipk__dgram **ret)
 {
@@ -60,19 +60,58 @@ static int send_error(int err)
 	return -err;
 }
 
-/*
- * Wait until the socket may take a message. A server's socket is not
- * connected, so poll() cannot see the receiver's full queue: retry on a
- * short timer instead.
- */
+/* Wait until a connected socket may take a message. */
 static int wait_room(struct ipk__dgram *d, int64_t deadline_ns)
 {
-	int r;
+	int r = ipk__wait_fd(d->fd, POLLOUT, deadline_ns);
 
-	if (d->server)
-		return ipk__sleep_until(deadline_ns, SERVER_RETRY_NS);
-	r = ipk__wait_fd(d->fd, POLLOUT, deadline_ns);
 	return r < 0 ? r : 0;
+}
+
+/*
+ * Send one message from a server, whose peer's queue is full. The server's
+ * socket is not connected, so poll() cannot see room in the peer's queue;
+ * only a blocking send waits for it (the kernel wakes it as the peer
+ * reads). So on this slow path the socket blocks for one sendmsg, bounded
+ * by SO_SNDTIMEO; every other call passes MSG_DONTWAIT and is unaffected.
+ * Return: 0; -EAGAIN (no waiting allowed); -ETIMEDOUT; -EPIPE; -errno.
+ */
+static int send_waiting(struct ipk__dgram *d, const struct msghdr *mh, int64_t deadline_ns)
+{
+	int fl, r = 0;
+
+	if (deadline_ns == IPK__NOWAIT)
+		return -EAGAIN;
+	fl = fcntl(d->fd, F_GETFL);
+	if (fl < 0 || fcntl(d->fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+		return ipk__neg_errno();
+	for (;;) {
+		struct timeval tv = { 0, 0 }; /* no limit */
+
+		if (deadline_ns != IPK__NEVER) {
+			int64_t left = deadline_ns - ipk__now_ns();
+
+			if (left <= 0) {
+				r = -ETIMEDOUT;
+				break;
+			}
+			left = (left + 999) / 1000; /* microseconds, rounded up */
+			tv.tv_sec = left / 1000000;
+			tv.tv_usec = left % 1000000;
+		}
+		if (setsockopt(d->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) {
+			r = ipk__neg_errno();
+			break;
+		}
+		if (sendmsg(d->fd, mh, MSG_NOSIGNAL) >= 0)
+			break;
+		if (errno == EINTR)
+			continue;
+		r = errno == EAGAIN ? -ETIMEDOUT : send_error(errno); /* EAGAIN: timed out */
+		break;
+	}
+	(void)fcntl(d->fd, F_SETFL, fl);
+	return r;
 }
 
 static void address_reply(struct ipk__dgram *d, struct msghdr *mh)
@@ -103,6 +142,8 @@ int ipk__dgram_send(struct ipk_chan *ch, const struct iovec *iov, int iovcnt, si
 			continue;
 		if (errno != EAGAIN)
 			return send_error(errno);
+		if (d->server)
+			return send_waiting(d, &mh, deadline_ns);
 		r = wait_room(d, deadline_ns);
 		if (r < 0)
 			return r;
@@ -236,10 +277,14 @@ int ipk__dgram_send_batch(struct ipk_chan *ch, const struct ipk_msg *m, unsigned
 		}
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r < 0 && errno != EAGAIN)
+		if (r < 0 && errno != EAGAIN) {
 			r = send_error(errno);
-		else
+		} else if (d->server) {
+			r = send_waiting(d, &vec[0].msg_hdr, deadline_ns);
+			sent += r == 0;
+		} else {
 			r = wait_room(d, deadline_ns);
+		}
 		if (r < 0)
 			return sent ? (int)sent : r;
 	}

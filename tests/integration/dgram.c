@@ -3,7 +3,8 @@
  * dgram.c - a unix+dgram server (IPK_CHAN_CREATE) has no peer until a
  * message arrives (-EDESTADDRREQ), then replies to the sender of the last
  * message received: two client processes each get only their own replies.
- * A client with an abstract-name server works the same way.
+ * A client with an abstract-name server works the same way. A server
+ * whose client's queue is full waits for room within its deadline.
  */
 #include "it.h"
 
@@ -99,6 +100,51 @@ static void run(const char *name)
 	ipk_chan_close(srv);
 }
 
+static ipk_chan *drain_me;
+
+static int drain_later(void *arg)
+{
+	char buf[64];
+
+	(void)arg;
+	it_nap_ms(100);
+	return ipk_chan_recv(drain_me, buf, sizeof(buf), 0) == 64 ? 0 : 1;
+}
+
+/* The server's socket is not connected, so it cannot poll for room in a
+ * client's full queue: its send waits in the kernel instead, within the
+ * deadline, and goes through as soon as the client reads. */
+static void server_full(const char *abs)
+{
+	char u[160], buf[64] = { 0 };
+	ipk_chan *srv, *cli;
+	int64_t t0;
+	int n = 0, r;
+	pid_t kid;
+
+	snprintf(u, sizeof(u), "unix+dgram:%s-full", abs);
+	T_OK(ipk_chan_open(u, IPK_CHAN_CREATE, 0, &srv));
+	T_OK(ipk_chan_open(u, 0, IPK_SEC, &cli));
+	T_OK(ipk_chan_send(cli, "hi", 2, 0));
+	T_EQ(ipk_chan_recv(srv, buf, sizeof(buf), IPK_SEC), 2);
+	while ((r = ipk_chan_send(srv, buf, sizeof(buf), 0)) == 0)
+		n++;
+	T_EQ(r, -EAGAIN);
+	T_TRUE(n > 0);
+	t0 = it_now_ns();
+	T_EQ(ipk_chan_send(srv, buf, sizeof(buf), 50 * IPK_MSEC), -ETIMEDOUT);
+	T_TRUE(it_ms_since(t0) >= 49);
+	drain_me = cli;
+	kid = t_fork(drain_later, NULL);
+	T_OK(ipk_chan_send(srv, buf, sizeof(buf), 5 * IPK_SEC));
+	t_wait_exit(kid, 0);
+	/* the queue is full again: a batch sends nothing more in time */
+	T_EQ(ipk_chan_send_batch(srv, &(struct ipk_msg){ .buf = buf, .len = 64 }, 1, 20 * IPK_MSEC),
+	     -ETIMEDOUT);
+	ipk_chan_close(cli);
+	ipk_chan_close(srv);
+}
+
 int main(void)
 {
 	char path[128], abs[128];
@@ -109,5 +155,6 @@ int main(void)
 	run(path);
 	T_EQ(access(path, F_OK), -1);
 	run(abs);
+	server_full(abs);
 	return 0;
 }
