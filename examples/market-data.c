@@ -75,6 +75,7 @@ static int subscriber(int id, const char *name, int ready_fd, size_t expect, boo
 	r = ipk_ring_open(name, &o, &s);
 	if (r < 0) {
 		fprintf(stderr, "sub %d: ipk_ring_open: %s\n", id, strerror(-r));
+		free(lat);
 		return 1;
 	}
 	(void)!write(ready_fd, "r", 1);

@@ -260,7 +260,8 @@ static int parse_opt(struct ctx *c, struct ipk_url *u, const char *s, size_t n)
 			else if (vlen == 5 && !memcmp(v, "queue", 5))
 				u->num[i] = IPK__SHM_QUEUE;
 			else
-				return bad(c, v, "mode must be 'ring' or 'queue' (permissions: perm=)");
+				return bad(c, v,
+					   "mode must be 'ring' or 'queue' (permissions: perm=)");
 		} else if (opts[i].type == STR) {
 			if (vlen < opts[i].min || vlen > opts[i].max)
 				return bad(c, v, "option value empty or too long");

@@ -41,8 +41,9 @@ grep -Eq '^ipckit pub: published [0-9]+ messages$' "$T/pub.err" || fail "pub: $(
 
 # Losses: a 4 KiB ring, a publisher at full speed, and a subscriber whose
 # standard output is a pipe nobody reads until the publisher is done. The
-# newest message survives, and from the subscriber's first message on,
-# delivered + lost counts every message exactly.
+# newest message survives, and delivered + lost accounts for every message
+# from the subscriber's first on (and, when it was overrun before that
+# first message, for those since it joined: never more than published).
 mkfifo "$T/slow"
 "$IPCKIT" sub "$url" --timeout 10 >"$T/slow" 2>"$T/sub.err" &
 sub=$!
@@ -60,8 +61,8 @@ last=$(tail -1 "$T/sub.out" | cut -d' ' -f1)
 [ "$(wc -l <"$T/sub.out")" -eq "$got" ] || fail "printed $(wc -l <"$T/sub.out"), said $got"
 [ "$last" = 1999999 ] || fail "last message $last, want 1999999"
 [ "$lost" -gt 0 ] || fail "a blocked subscriber of a 4 KiB ring lost nothing"
-[ $((got + lost)) -eq $((last - first + 1)) ] ||
-	fail "got $got + lost $lost != messages $first..$last"
+[ $((got + lost)) -ge $((last - first + 1)) ] && [ $((got + lost)) -le 2000000 ] ||
+	fail "got $got + lost $lost: not the messages $first..$last (of 2000000)"
 
 # SIGINT: a subscriber waiting on a silent publisher, and that publisher
 # waiting for input, both end with their summaries.

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * header.c - a feed that is not what it claims is refused with the exact
- * error and never crashes the subscriber: wrong magic or version (-EPROTO),
+ * error and never crashes the subscriber: wrong magic or version, or an
+ * empty object not initialised yet (-EPROTO),
  * truncated object, wrong header size, capacity, map size or max_msg,
  * impossible head/tail (-EBADMSG), a doorbell that is not one (-EPROTO);
  * and corrupt records met while receiving (-EBADMSG).
@@ -103,8 +104,10 @@ int main(void)
 	T_EQ(open_u64(O_HEAD, head + 16), -EBADMSG); /* a record that is not there */
 	T_EQ(open_u32(O_MAX_MSG, 4), -EBADMSG);      /* records longer than max */
 
-	/* truncated: at every size below the real one */
-	for (size_t len = 0; len < SIZE; len += len < 4200 ? 1 : 512)
+	/* empty: created but not sized yet, so not initialised (-EPROTO) */
+	T_EQ(try_open(good, 0, &s), -EPROTO);
+	/* truncated: at every other size below the real one */
+	for (size_t len = 1; len < SIZE; len += len < 4200 ? 1 : 512)
 		T_EQ(try_open(good, len, &s), -EBADMSG);
 
 	/* a doorbell that is not one */

@@ -87,12 +87,12 @@ int main(void)
 	bad("unix:/x?msgsize=1&msgsize=2", 18);
 	bad("unix:/x?msgsize=12k", 16);
 	bad("unix:/x?msgsize=0", 16);
-	bad("shm:/x?mode=0600", 12);      /* shm: permissions are perm= */
+	bad("shm:/x?mode=0600", 12); /* shm: permissions are perm= */
 	bad("shm:/x?mode=fast", 12);
-	bad("shm:/x?capacity=5000", 16);  /* not a power of two */
-	bad("shm:/x?capacity=2048", 16);  /* under 4096 */
-	bad("mq:/q?mode=queue", 11);      /* elsewhere mode= is octal */
-	bad("mq:/q?perm=0600", 6);        /* perm= is shm:'s alone */
+	bad("shm:/x?capacity=5000", 16); /* not a power of two */
+	bad("shm:/x?capacity=2048", 16); /* under 4096 */
+	bad("mq:/q?mode=queue", 11);     /* elsewhere mode= is octal */
+	bad("mq:/q?perm=0600", 6);       /* perm= is shm:'s alone */
 	bad("unix:/x?capacity=4096", 8);
 	bad("unix:/x?msgsize=999999999999", 16);
 	bad("unix:/x?mode=0800", 13);
