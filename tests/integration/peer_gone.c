@@ -86,12 +86,14 @@ static void send_to_gone(const char *kind)
 	T_SYS(pipe2(c.sync, O_CLOEXEC));
 	rpid = t_fork(early_receiver, &c);
 	close(c.sync[1]);
+	/* This process keeps no copy of either end: the receiving end goes
+	 * before the sender starts, or the sender could still write to it. */
+	ipk_chan_close(p.rx);
+	p.rx = NULL;
 	spid = t_fork(late_sender, &c);
 	close(c.sync[0]);
-	/* This process keeps no copy of either end. */
-	ipk_chan_close(p.rx);
 	ipk_chan_close(p.tx);
-	p.rx = p.tx = NULL;
+	p.tx = NULL;
 	t_wait_exit(rpid, 0);
 	t_wait_exit(spid, 0); /* "killed by signal 13" if SIGPIPE got through */
 	it_pair_close(&p);
