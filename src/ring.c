@@ -13,9 +13,9 @@
  *
  *   0     line 0: magic, version, hdr_size, max_msg, capacity, map_size
  *                 (written once, before magic is published)
- *   64    line 1: epoch, pid, state, base_seq (rewritten at a takeover)
+ *   64    line 1: epoch, pid, state, base_seq, start (rewritten at a takeover)
  *   128   line 2: head, pub_seq (publisher, every publish)
- *   192   line 3: tail (publisher, whenever it reuses space)
+ *   192   line 3: tail (publisher, every TAIL_STEP bytes of reused space)
  *   4096  data: capacity bytes, a power of two
  *
  * Positions are byte counts since the ring was made; they only grow (2^64
@@ -50,8 +50,12 @@
  * no data race and ThreadSanitizer can check it. The zero-copy calls are
  * the exception: the caller's own loads and stores are plain.
  *
- * A subscriber less than half a ring behind does not even need tail: see
- * intact() for why the head it loads after G answers the question then.
+ * tail moves in steps (TAIL_STEP: the publisher gives up a sixteenth of the
+ * ring at a time, not a record per publish), so the line a subscriber loads
+ * after G changes rarely and stays in its cache; head is loaded only when
+ * the subscriber has caught up with the head it saw last. One cache-line
+ * transfer less per message than a tail moved on every publish; see
+ * intact().
  *
  * Queue mode adds a third object, the consumer's page, holding the one
  * consumer's position; the producer never writes over what lies beyond
@@ -69,19 +73,22 @@
  * latter bounded by the sleep slice, WAIT_SLICE_NS). The store-load pairs:
  *
  *   publisher                         sleeping subscriber
- *   head = h'          (release)      sleepers += 1         (seq_cst)
- *   fence(seq_cst)                    fence(seq_cst)
- *   n = sleepers       (relaxed)      w = futex             (acquire)
+ *   head = h' (seq_cst exchange)      sleepers += 1         (seq_cst)
+ *                                     fence(seq_cst)
+ *   n = sleepers       (seq_cst)      w = futex             (acquire)
  *   if n: futex += 1   (release)      if head == p: FUTEX_WAIT(futex, w)
  *         FUTEX_WAKE                  sleepers -= 1         (release)
  *
- * The two seq_cst fences make it impossible that the publisher reads no
- * sleeper while the subscriber reads the old head: one sees the other. If
+ * The seq_cst operations and fence make it impossible that the publisher
+ * reads no sleeper while the subscriber reads the old head: one sees the
+ * other (the exchange precedes the sleepers load in the single total order;
+ * a load that misses the increment precedes it, and so precedes the fence
+ * after it). If
  * the subscriber read w after the increment, the release/acquire pair on
  * the futex word hands it the new head too; if before, FUTEX_WAIT finds
  * futex != w and returns at once, or is woken. With no sleeper the
- * publisher pays one fence and one load of a line nobody writes: no
- * system call.
+ * publisher pays one locked instruction and one load of a line nobody
+ * writes: no system call.
  *
  * Liveness. The publisher holds flock(LOCK_EX) on the feed for its life:
  * a second publisher gets -EBUSY, a successor of a dead one gets the lock
@@ -89,7 +96,11 @@
  * pub_seq). Subscribers watch the recorded pid through a pidfd (kill(pid, 0)
  * without one) whenever they have nothing to read, at most every
  * LIVENESS_NS while polling with timeout 0, and every WAIT_SLICE_NS while
- * they sleep.
+ * they sleep. The header also records the publisher's start time (from
+ * /proc/PID/task/PID/stat): a pid that now names a process with another
+ * start time belongs to a stranger that reused it, and the publisher is
+ * dead - with a pidfd too, which names whoever has the pid when it is
+ * opened.
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -139,6 +150,8 @@ _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "lock-free 32-bit atomics in shared me
 #define WAIT_SLICE_NS (50 * IPK_MSEC) /* longest futex sleep between liveness checks */
 #define LIVENESS_NS (10 * IPK_MSEC)   /* pidfd checks while polling with timeout 0 */
 #define NOBELL_STEP_NS IPK_MSEC       /* how often a subscriber without doorbell looks */
+#define TAIL_STEP(cap) ((cap) / 16)   /* how far tail moves beyond need */
+#define PRECHECK_LEN 1024u            /* recv: check tail before copying this much */
 #define ATTACH_TRIES 16               /* walks of [tail, head) before giving up on counting */
 
 struct ring_hdr {
@@ -154,6 +167,7 @@ struct ring_hdr {
 	_Atomic int32_t pid;
 	_Atomic uint32_t state;    /* STATE_* */
 	_Atomic uint64_t base_seq; /* seq of the first record after tail == head */
+	_Atomic uint64_t start;    /* the publisher's start time (proc_start_time()), or 0 */
 	/* line 2: the publisher's commit point */
 	_Alignas(CACHELINE) _Atomic uint64_t head;
 	_Atomic uint64_t pub_seq; /* next seq to publish; read by a successor */
@@ -213,6 +227,10 @@ struct ipk_ring {
 
 struct ipk_ring_sub {
 	int fd, bell_fd, pidfd, cons_fd;
+	pid_t pid;              /* this epoch's publisher */
+	uint64_t pstart;        /* and its start time (0: unknown) */
+	bool stranger;          /* pid already reused when we looked: the publisher is dead */
+	bool no_pidfd;          /* tests: IPK_RING_TEST_NO_PIDFD forces the fallback */
 	struct ring_cons *cons; /* queue mode consumer; else NULL */
 	bool seq_known;         /* next_seq is known (a consumer learns it) */
 	const struct ring_hdr *hdr;
@@ -275,10 +293,73 @@ static void futex_wake(_Atomic uint32_t *word, bool private)
 }
 
 /* A descriptor that polls readable once @pid exits (always close-on-exec);
- * -1 on kernels before 5.3, where the callers fall back to kill(pid, 0). */
-static int pidfd_open_compat(pid_t pid)
+ * -1 on kernels before 5.3 (or when a test forces it with @off), where the
+ * callers fall back to pid_alive()'s kill(pid, 0) and start time. */
+static int pidfd_open_compat(pid_t pid, bool off)
 {
-	return (int)syscall(SYS_pidfd_open, pid, 0);
+	return off || pid <= 0 ? -1 : (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+/*
+ * Field 22 of /proc/PID/task/PID/stat: when the process (its first thread)
+ * started, in clock ticks since boot. With the pid it names one process for
+ * good: a process that reuses a dead publisher's pid has another start
+ * time. The task/ path, not /proc/PID/stat, because qemu-user fakes the
+ * latter for the emulated process itself (with another start time).
+ * Return: 0 and *ret; -errno (no /proc, no such process, unparsable).
+ */
+static int proc_start_time(pid_t pid, uint64_t *ret)
+{
+	char path[64], buf[1024];
+	const char *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ipk__neg_errno();
+	n = read(fd, buf, sizeof(buf) - 1);
+	ipk__close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	/* The command name (field 2) may hold spaces and parentheses: count
+	 * fields from the last ')'. */
+	p = strrchr(buf, ')');
+	for (int field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || p[1] < '0' || p[1] > '9')
+		return -EIO;
+	*ret = strtoull(p + 1, NULL, 10);
+	return 0;
+}
+
+/*
+ * Does the publisher @pid (started at @start, 0 if unknown) live? With a
+ * pidfd: readable = exited. Without: kill(pid, 0), and a live pid whose
+ * start time differs is a stranger that reuses the number of a dead one.
+ */
+static bool pid_alive(pid_t pid, uint64_t start, int pidfd)
+{
+	uint64_t now;
+
+	if (pidfd >= 0) {
+		struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+
+		return poll(&pfd, 1, 0) == 0;
+	}
+	if (pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH))
+		return false;
+	return start == 0 || proc_start_time(pid, &now) < 0 || now == start;
+}
+
+/* Our own start time for the header; 0 if /proc cannot tell. */
+static uint64_t own_start_time(void)
+{
+	uint64_t t;
+
+	return proc_start_time(getpid(), &t) == 0 ? t : 0;
 }
 
 /* "/name" with no other slash, short enough for "-bell". */
@@ -303,21 +384,32 @@ static void name_with(const char *name, const char *suffix, char *buf)
 	memcpy(buf + n, suffix, 6);
 }
 
+/* An 8-byte word of the caller's buffer, at any alignment (plain loads and
+ * stores: the buffer is private). */
+typedef uint64_t __attribute__((may_alias, aligned(1))) unaligned_u64;
+
 /* Copy @len bytes into shared words: 64-bit relaxed stores (ordered by the
- * release fence in make_room() before and the head release after). */
+ * release fence in make_room() before and the head release after), four
+ * words a round. */
 static void copy_in(_Atomic uint64_t *dst, const void *src, size_t len)
 {
-	const unsigned char *s = src;
-	size_t n = len / 8, i;
+	const unaligned_u64 *s = src;
+	size_t n = len / 8, i = 0;
 	uint64_t w;
 
-	for (i = 0; i < n; i++) {
-		memcpy(&w, s + i * 8, 8);
-		atomic_store_explicit(&dst[i], w, memory_order_relaxed);
+	for (; i + 4 <= n; i += 4) {
+		uint64_t a = s[i], b = s[i + 1], c = s[i + 2], d = s[i + 3];
+
+		atomic_store_explicit(&dst[i], a, memory_order_relaxed);
+		atomic_store_explicit(&dst[i + 1], b, memory_order_relaxed);
+		atomic_store_explicit(&dst[i + 2], c, memory_order_relaxed);
+		atomic_store_explicit(&dst[i + 3], d, memory_order_relaxed);
 	}
+	for (; i < n; i++)
+		atomic_store_explicit(&dst[i], s[i], memory_order_relaxed);
 	if (len % 8) {
 		w = 0;
-		memcpy(&w, s + n * 8, len % 8);
+		memcpy(&w, (const unsigned char *)src + n * 8, len % 8);
 		atomic_store_explicit(&dst[n], w, memory_order_relaxed);
 	}
 }
@@ -326,17 +418,26 @@ static void copy_in(_Atomic uint64_t *dst, const void *src, size_t len)
  * fence and tail check decide whether the result may be used. */
 static void copy_out(void *dst, const _Atomic uint64_t *src, size_t len)
 {
-	unsigned char *d = dst;
-	size_t n = len / 8, i;
+	unaligned_u64 *d = dst;
+	size_t n = len / 8, i = 0;
 	uint64_t w;
 
-	for (i = 0; i < n; i++) {
-		w = atomic_load_explicit(&src[i], memory_order_relaxed);
-		memcpy(d + i * 8, &w, 8);
+	for (; i + 4 <= n; i += 4) {
+		uint64_t a = atomic_load_explicit(&src[i], memory_order_relaxed);
+		uint64_t b = atomic_load_explicit(&src[i + 1], memory_order_relaxed);
+		uint64_t c = atomic_load_explicit(&src[i + 2], memory_order_relaxed);
+		uint64_t e = atomic_load_explicit(&src[i + 3], memory_order_relaxed);
+
+		d[i] = a;
+		d[i + 1] = b;
+		d[i + 2] = c;
+		d[i + 3] = e;
 	}
+	for (; i < n; i++)
+		d[i] = atomic_load_explicit(&src[i], memory_order_relaxed);
 	if (len % 8) {
 		w = atomic_load_explicit(&src[n], memory_order_relaxed);
-		memcpy(d + n * 8, &w, len % 8);
+		memcpy((unsigned char *)dst + n * 8, &w, len % 8);
 	}
 }
 
@@ -382,31 +483,50 @@ static int check_header(const struct ring_hdr *h, size_t size, uint64_t *cap, ui
 
 /* ---- publisher --------------------------------------------------------- */
 
-/*
- * Move tail past every record that a record ending at @end would overwrite.
- * The publisher reads its own record headers (relaxed: it wrote them).
- */
-static void make_room(ipk_ring *r, uint64_t end)
+/* The position after the record at @t (a PAD runs to the end of its lap). */
+static uint64_t next_rec(const ipk_ring *r, uint64_t t)
 {
-	uint64_t t = r->tail;
+	uint64_t off = t & r->mask;
+	uint64_t w0 = atomic_load_explicit(&r->data[off / 8], memory_order_relaxed);
+
+	return (w0 >> 32) == KIND_PAD ? t + (r->cap - off) : t + rec_size((uint32_t)w0);
+}
+
+/*
+ * Move tail past every record that a record ending at @end would overwrite,
+ * and then on by up to TAIL_STEP(cap) bytes more (whole records, never past
+ * @limit): tail moves in steps, so its line changes once every cap / 16
+ * bytes, not on every publish, and subscribers validating against it keep
+ * it cached. The publisher reads its own record headers (relaxed: it wrote
+ * them).
+ */
+static void make_room(ipk_ring *r, uint64_t end, uint64_t limit)
+{
+	uint64_t t = r->tail, want;
 
 	if (end - t <= r->cap)
 		return;
-	while (end - t > r->cap) {
-		uint64_t off = t & r->mask;
-		uint64_t w0 = atomic_load_explicit(&r->data[off / 8], memory_order_relaxed);
+	while (end - t > r->cap)
+		t = next_rec(r, t);
+	want = end - r->cap + TAIL_STEP(r->cap);
+	while ((int64_t)(want - t) > 0 && (int64_t)(limit - t) > 0) {
+		uint64_t n = next_rec(r, t);
 
-		if ((w0 >> 32) == KIND_PAD)
-			t += r->cap - off;
-		else
-			t += rec_size((uint32_t)w0);
+		if ((int64_t)(n - limit) >= 0)
+			break; /* the step keeps a record: tail == head is rare */
+		t = n;
 	}
 	r->tail = t;
-	/* Relaxed store, then a release fence: F in the table above. Every
-	 * store that follows (the bytes we now overwrite) is ordered after
-	 * this tail, for any subscriber that reads one of them and then
-	 * issues its acquire fence G before re-reading tail. */
-	atomic_store_explicit(&r->hdr->tail, t, memory_order_relaxed);
+	/* Nothing left in [tail, head): a subscriber that attaches now takes
+	 * its first seq from base_seq (attach_position()). Relaxed: published
+	 * by the release store of tail below. */
+	if (t == r->head)
+		atomic_store_explicit(&r->hdr->base_seq, r->seq, memory_order_relaxed);
+	/* Release store (base_seq), then a release fence: F in the table
+	 * above. Every store that follows (the bytes we now overwrite) is
+	 * ordered after this tail, for any subscriber that reads one of them
+	 * and then issues its acquire fence G before re-reading tail. */
+	atomic_store_explicit(&r->hdr->tail, t, memory_order_release);
 	atomic_thread_fence(memory_order_release);
 }
 
@@ -432,7 +552,7 @@ static uint64_t record_end(const ipk_ring *r, uint64_t len)
  * Queue mode: can a record ending at @end be written without destroying
  * anything the consumer has not read?
  */
-static bool queue_room(const ipk_ring *r, uint64_t end)
+static bool queue_room(const ipk_ring *r, uint64_t end, uint64_t *cons_pos)
 {
 	/* Acquire: pairs with the consumer's release store of pos in
 	 * consumer_done(): its loads of everything before pos happen before
@@ -441,6 +561,7 @@ static bool queue_room(const ipk_ring *r, uint64_t end)
 
 	if ((int64_t)(c - r->head) > 0)
 		c = r->head; /* nonsense from the consumer's page: it only hurts itself */
+	*cons_pos = c;
 	return end - c <= r->cap;
 }
 
@@ -450,9 +571,12 @@ static int reserve(ipk_ring *r, uint64_t len, _Atomic uint64_t **ret)
 	uint64_t end = record_end(r, len);
 	uint64_t start = end - rec_size(len);
 
-	if (r->cons && !queue_room(r, end))
+	uint64_t limit = r->head;
+
+	/* Queue mode: tail never passes what the consumer has not read. */
+	if (r->cons && !queue_room(r, end, &limit))
 		return -EAGAIN;
-	make_room(r, end);
+	make_room(r, end, limit);
 	if (start != r->head)
 		write_rec_hdr(r, r->head, KIND_PAD, 0, r->seq);
 	r->resv_pos = start;
@@ -486,14 +610,14 @@ static void commit(ipk_ring *r, uint64_t len)
 	 * flock hand-over orders it). Stored before head so that a death in
 	 * between skips a seq number (counted as lost) but never reuses one. */
 	atomic_store_explicit(&r->hdr->pub_seq, r->seq, memory_order_relaxed);
-	/* Release: R in the table above; pairs with the subscribers' acquire
-	 * load of head (A): whoever sees the new head sees the record. */
-	atomic_store_explicit(&r->hdr->head, r->head, memory_order_release);
-	/* seq_cst fence: orders the head store before the sleepers load (the
-	 * store-load pair); pairs with the sleeper's fence after it counted
-	 * itself. Relaxed load: the fences give the order. */
-	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&r->bell->sleepers, memory_order_relaxed) != 0)
+	/* seq_cst exchange: a release store (R in the table above; pairs with
+	 * the subscribers' acquire load of head (A): whoever sees the new head
+	 * sees the record) that is also ordered before the seq_cst load of
+	 * sleepers below - the store-load pair of the doorbell, with the
+	 * sleeper's seq_cst increment and head load. One locked instruction
+	 * on x86 (cheaper than a store and a full fence). */
+	(void)atomic_exchange_explicit(&r->hdr->head, r->head, memory_order_seq_cst);
+	if (atomic_load_explicit(&r->bell->sleepers, memory_order_seq_cst) != 0)
 		ring_bell(r);
 }
 
@@ -528,6 +652,7 @@ int ipk_ring_publish(ipk_ring *r, const void *buf, size_t len)
 static int wait_room(ipk_ring *r, uint64_t len, int64_t deadline_ns)
 {
 	int64_t now, wake;
+	uint64_t c;
 	uint32_t w;
 	int rc = 0;
 
@@ -541,7 +666,7 @@ static int wait_room(ipk_ring *r, uint64_t len, int64_t deadline_ns)
 	atomic_thread_fence(memory_order_seq_cst);
 	/* Acquire: pairs with the release increment in consumer_done(). */
 	w = atomic_load_explicit(&r->cons->futex, memory_order_acquire);
-	if (!queue_room(r, record_end(r, len)))
+	if (!queue_room(r, record_end(r, len), &c))
 		rc = futex_wait(&r->cons->futex, w, wake, false);
 	/* Release: keeps the count's RMW chain after our look at pos. */
 	atomic_fetch_sub_explicit(&r->cons->waiting, 1, memory_order_release);
@@ -623,6 +748,7 @@ static void init_fresh(ipk_ring *r)
 	/* Relaxed: all published by the release store of magic below. */
 	atomic_store_explicit(&h->epoch, 1, memory_order_relaxed);
 	atomic_store_explicit(&h->pid, (int32_t)getpid(), memory_order_relaxed);
+	atomic_store_explicit(&h->start, own_start_time(), memory_order_relaxed);
 	atomic_store_explicit(&h->state, STATE_LIVE, memory_order_relaxed);
 	atomic_store_explicit(&h->base_seq, 0, memory_order_relaxed);
 	atomic_store_explicit(&h->head, 0, memory_order_relaxed);
@@ -652,6 +778,7 @@ static void take_over(ipk_ring *r)
 	 * which reads base_seq when it finds tail == head. */
 	atomic_store_explicit(&h->tail, head, memory_order_release);
 	atomic_store_explicit(&h->pid, (int32_t)getpid(), memory_order_relaxed);
+	atomic_store_explicit(&h->start, own_start_time(), memory_order_relaxed);
 	atomic_store_explicit(&h->state, STATE_LIVE, memory_order_relaxed);
 	/* Release: pairs with the acquire load of epoch in check_publisher(),
 	 * which then reads pid and state. */
@@ -928,30 +1055,33 @@ void ipk_ring_close(ipk_ring *r)
 /* ---- subscriber -------------------------------------------------------- */
 
 /*
- * Acquire fence G, then head or tail: was the record at @pos intact until
- * now?
+ * Acquire fence G, then tail (and maybe head): was the record at @pos
+ * intact until now?
  *
  * Acquire fence: pairs with the publisher's release fence F after it moved
  * tail (make_room()). If any byte we loaded came from a store after F,
  * everything the publisher stored before F is visible to the loads below:
- * the moved tail, and the head of its previous commit, h_prev. The record
- * it is writing over ours ends at most a PAD plus a largest record past
- * h_prev: 2 * rec_size(max_msg) = s->slack. So if even the head we see now
- * plus the slack stays within a ring of @pos, nothing of ours can have
- * been overwritten, and we skip the tail line, which the publisher writes
- * on every publish once the ring is full (one cache-line transfer less per
- * message for a subscriber that keeps up). Otherwise ask tail.
+ * the moved tail, past @pos. Tail moves in steps of TAIL_STEP (make_room()),
+ * so for a subscriber that keeps up this load hits its own cache: no
+ * cache-line transfer per message.
+ *
+ * Failing that, head: the same fence makes the head of the publisher's
+ * previous commit, h_prev, visible. The record it is writing over ours ends
+ * at most a PAD plus a largest record past h_prev: 2 * rec_size(max_msg) =
+ * s->slack. So if even the head we see now plus the slack stays within a
+ * ring of @pos, no byte of ours was overwritten yet (tail ran ahead of the
+ * bytes: a taken-over ring, or the step).
  */
 static bool intact(const ipk_ring_sub *s, uint64_t pos)
 {
 	uint64_t h, t;
 
 	atomic_thread_fence(memory_order_acquire);
-	h = atomic_load_explicit(&s->hdr->head, memory_order_relaxed);
-	if (h >= pos && h - pos <= s->cap - s->slack)
-		return true;
 	t = atomic_load_explicit(&s->hdr->tail, memory_order_relaxed);
-	return (int64_t)(t - pos) <= 0;
+	if ((int64_t)(t - pos) <= 0)
+		return true;
+	h = atomic_load_explicit(&s->hdr->head, memory_order_relaxed);
+	return h >= pos && h - pos <= s->cap - s->slack;
 }
 
 /*
@@ -1210,27 +1340,22 @@ static int open_cons_page(ipk_ring_sub *s, const char *name)
 
 static void reopen_pidfd(ipk_ring_sub *s)
 {
-	/* Relaxed: the caller's acquire load of epoch orders it. */
-	pid_t pid = atomic_load_explicit(&s->hdr->pid, memory_order_relaxed);
-
+	/* Relaxed: the caller's acquire load of epoch orders them (pid and
+	 * start change only with epoch). */
+	s->pid = atomic_load_explicit(&s->hdr->pid, memory_order_relaxed);
+	s->pstart = atomic_load_explicit(&s->hdr->start, memory_order_relaxed);
 	if (s->pidfd >= 0)
 		ipk__close(s->pidfd);
-	s->pidfd = pid > 0 ? pidfd_open_compat(pid) : -1;
+	s->pidfd = pidfd_open_compat(s->pid, s->no_pidfd);
+	/* A pidfd names whoever has the pid now: make sure that it is the
+	 * publisher, not a stranger that reused the pid after its death. */
+	s->stranger = !pid_alive(s->pid, s->pstart, -1);
 }
 
-/* Does the publisher still live? pidfd readable = exited. */
+/* Does the publisher still live? */
 static bool publisher_alive(const ipk_ring_sub *s)
 {
-	pid_t pid;
-
-	if (s->pidfd >= 0) {
-		struct pollfd pfd = { .fd = s->pidfd, .events = POLLIN };
-
-		return poll(&pfd, 1, 0) == 0;
-	}
-	/* Relaxed: pid changes only with epoch, which the caller checked. */
-	pid = atomic_load_explicit(&s->hdr->pid, memory_order_relaxed);
-	return pid > 0 && !(kill(pid, 0) < 0 && errno == ESRCH);
+	return !s->stranger && pid_alive(s->pid, s->pstart, s->pidfd);
 }
 
 /*
@@ -1322,8 +1447,8 @@ static int wait_data(ipk_ring_sub *s, int64_t deadline_ns)
 	if (!s->bell)
 		return ipk__sleep_until(wake, NOBELL_STEP_NS) == -ETIMEDOUT ? -ETIMEDOUT : 0;
 
-	/* seq_cst increment and fence: pairs with the fence in commit()
-	 * after the head store (the store-load pair of the doorbell). */
+	/* seq_cst increment and fence: against the seq_cst exchange of head
+	 * and load of sleepers in commit() (the store-load pair). */
 	atomic_fetch_add_explicit(&s->bell->sleepers, 1, memory_order_seq_cst);
 	atomic_thread_fence(memory_order_seq_cst);
 	/* Acquire: pairs with the release increment in ring_bell(). */
@@ -1403,6 +1528,7 @@ static int new_sub(const struct ipk_ring_sub_opts *opts, ipk_ring_sub **ret)
 	if (!s)
 		return -ENOMEM;
 	s->fd = s->bell_fd = s->pidfd = s->efd = s->cons_fd = -1;
+	s->no_pidfd = getenv("IPK_RING_TEST_NO_PIDFD") != NULL;
 	if (opts) {
 		s->spin_ns = opts->spin_ns;
 		s->flags = opts->flags;
@@ -1525,6 +1651,15 @@ ssize_t ipk_ring_recv(ipk_ring_sub *s, void *buf, size_t len, int64_t timeout_ns
 
 		if (rc < 0)
 			return rc;
+		/* A large record that tail has already passed is not worth
+		 * copying: a lapped subscriber would only fight the publisher
+		 * for lines it is rewriting (tail runs ahead of the writes). */
+		if (mlen >= PRECHECK_LEN && !intact(s, s->pos)) {
+			rc = jump_to_tail(s);
+			if (rc < 0)
+				return rc;
+			continue;
+		}
 		if (mlen <= len)
 			copy_out(buf, &s->data[((s->pos & s->mask) + REC_HDR) / 8], mlen);
 		if (!intact(s, s->pos)) {
@@ -1609,7 +1744,9 @@ static void *helper_main(void *arg)
 	ipk_ring_sub *s = arg;
 	uint64_t epoch = atomic_load_explicit(&s->seen_epoch, memory_order_relaxed);
 	pid_t pid = atomic_load_explicit(&s->hdr->pid, memory_order_relaxed);
-	int pidfd = pid > 0 ? pidfd_open_compat(pid) : -1;
+	uint64_t start = atomic_load_explicit(&s->hdr->start, memory_order_relaxed);
+	int pidfd = pidfd_open_compat(pid, s->no_pidfd);
+	bool stranger = !pid_alive(pid, start, -1); /* as in reopen_pidfd() */
 	const uint64_t one = 1;
 
 	/* Relaxed: close() sets it and then wakes us; a late look is fine. */
@@ -1625,20 +1762,18 @@ static void *helper_main(void *arg)
 		uint64_t seen = atomic_load_explicit(&s->seen_pos, memory_order_relaxed);
 		/* Acquire: pairs with the release increment in take_over(). */
 		uint64_t e = atomic_load_explicit(&s->hdr->epoch, memory_order_acquire);
-		bool dead = false;
+		bool dead;
 
 		if (e != epoch) {
 			epoch = e;
 			if (pidfd >= 0)
 				ipk__close(pidfd);
 			pid = atomic_load_explicit(&s->hdr->pid, memory_order_relaxed);
-			pidfd = pid > 0 ? pidfd_open_compat(pid) : -1;
+			start = atomic_load_explicit(&s->hdr->start, memory_order_relaxed);
+			pidfd = pidfd_open_compat(pid, s->no_pidfd);
+			stranger = !pid_alive(pid, start, -1);
 		}
-		if (pidfd >= 0) {
-			struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
-
-			dead = poll(&pfd, 1, 0) != 0;
-		}
+		dead = stranger || !pid_alive(pid, start, pidfd);
 		/* Acquire (both): pair with the release stores of head in
 		 * commit() and of state in ipk_ring_close(). */
 		fire = atomic_load_explicit(&s->hdr->head, memory_order_acquire) != seen ||
@@ -1725,4 +1860,82 @@ void ipk_ring_sub_close(ipk_ring_sub *s)
 	if (s->fd >= 0)
 		ipk__close(s->fd);
 	free(s);
+}
+
+/* ---- inspection (ipckit ls/stat/gc) ------------------------------------ */
+
+int ipk_ring_info(const char *name, struct ipk_ring_info *ret)
+{
+	char cons_name[NAME_MAX + 1];
+	struct ipk_ring_info info;
+	const struct ring_hdr *h;
+	uint64_t cap, max_msg, start;
+	struct stat st;
+	void *map;
+	int fd, cfd, rc;
+
+	IPK_CHECK_ARG(ret && check_name(name) == 0);
+	fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return ipk__neg_errno();
+	if (fstat(fd, &st) < 0) {
+		rc = ipk__neg_errno();
+		goto out_fd;
+	}
+	if (st.st_size < (off_t)HDR_SIZE || (uint64_t)st.st_size > HDR_SIZE + MAX_CAPACITY) {
+		rc = st.st_size < (off_t)HDR_SIZE ? -EPROTO : -EBADMSG;
+		goto out_fd;
+	}
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED) {
+		rc = ipk__neg_errno();
+		goto out_fd;
+	}
+	h = map;
+	rc = check_header(h, (size_t)st.st_size, &cap, &max_msg);
+	if (rc < 0)
+		goto out_map;
+	memset(&info, 0, sizeof(info));
+	info.capacity = cap;
+	info.max_msg = max_msg;
+	/* Acquire: pairs with the release increment at a takeover, after
+	 * which pid, start and state belong to this epoch. */
+	info.epoch = atomic_load_explicit(&h->epoch, memory_order_acquire);
+	info.pid = atomic_load_explicit(&h->pid, memory_order_relaxed);
+	start = atomic_load_explicit(&h->start, memory_order_relaxed);
+	info.closed = atomic_load_explicit(&h->state, memory_order_relaxed) == STATE_CLOSED;
+	info.published = atomic_load_explicit(&h->pub_seq, memory_order_relaxed);
+	info.head = atomic_load_explicit(&h->head, memory_order_relaxed);
+	info.tail = atomic_load_explicit(&h->tail, memory_order_relaxed);
+	info.alive = pid_alive(info.pid, start, -1);
+	name_with(name, "-cons", cons_name);
+	cfd = shm_open(cons_name, O_RDONLY | O_CLOEXEC, 0);
+	if (cfd >= 0) {
+		struct stat cst;
+		const struct ring_cons *c;
+
+		info.queue = 1;
+		if (fstat(cfd, &cst) == 0 && cst.st_size >= (off_t)CONS_SIZE) {
+			c = mmap(NULL, CONS_SIZE, PROT_READ, MAP_SHARED, cfd, 0);
+			if (c != MAP_FAILED) {
+				uint64_t pos = atomic_load_explicit(&c->pos, memory_order_relaxed);
+
+				if (atomic_load_explicit(&c->magic, memory_order_acquire) ==
+					    CONS_MAGIC &&
+				    pos <= info.head) {
+					info.consumer_lag = info.head - pos;
+					info.has_consumer_lag = 1;
+				}
+				(void)munmap((void *)c, CONS_SIZE);
+			}
+		}
+		ipk__close(cfd);
+	}
+	*ret = info;
+	rc = 0;
+out_map:
+	(void)munmap(map, (size_t)st.st_size);
+out_fd:
+	ipk__close(fd);
+	return rc;
 }

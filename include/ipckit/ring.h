@@ -9,7 +9,8 @@
  * Subscribers map the feed read-only, so no subscriber can corrupt it or
  * slow down another, and nothing about a subscriber is stored in shared
  * memory: there is no limit on their number. A subscriber that falls more
- * than a ring behind skips to the oldest message still there and
+ * than a ring behind (15/16 of one at worst: old messages are given up in
+ * steps of capacity / 16) skips to the oldest message still there and
  * ipk_ring_lost() says exactly how many it missed; it never delivers a torn
  * or overwritten message (every read is validated after the copy).
  *
@@ -23,15 +24,17 @@
  * The publisher pays a FUTEX_WAKE only when the doorbell says someone
  * sleeps; otherwise publishing makes no system call.
  *
- * Liveness: the header records the publisher's pid; subscribers watch it
- * through a pidfd (kill(pid, 0) where pidfd_open() is missing: a reused pid
- * then hides a death). A receive that has nothing left to deliver returns
- * -EPIPE once the publisher is gone or has closed. A publisher that starts
- * on a name whose previous publisher died takes the ring over in place and
- * starts a new epoch: its subscribers' next receive returns -ECONNRESET
- * once, then they continue on the same mapping; messages the dead publisher
- * committed that they had not read yet are delivered while still intact,
- * and counted as lost once overwritten.
+ * Liveness: the header records the publisher's pid and start time;
+ * subscribers watch it through a pidfd (kill(pid, 0) where pidfd_open() is
+ * missing), and a pid that now names a process with another start time - a
+ * stranger reusing a dead publisher's number - counts as dead. A receive
+ * that has nothing left to deliver returns -EPIPE once the publisher is
+ * gone or has closed. A publisher that starts on a name whose previous
+ * publisher died takes the ring over in place and starts a new epoch: its
+ * subscribers' next receive returns -ECONNRESET once, then they continue on
+ * the same mapping; messages the dead publisher committed that they had not
+ * read yet are delivered while still intact, and counted as lost once
+ * overwritten.
  *
  * Queue mode (IPK_RING_QUEUE): a lossless single-producer single-consumer
  * stream, for what must not drop (log records). A third object,
@@ -276,6 +279,36 @@ IPK_API int ipk_ring_validate(ipk_ring_sub *s, const struct ipk_ring_view *v);
  * Threads: call it from the thread that receives.
  */
 IPK_API int ipk_ring_fd(ipk_ring_sub *s);
+
+/* What ipk_ring_info() reads from a ring's header (a snapshot). */
+struct ipk_ring_info {
+	pid_t pid;             /* this epoch's publisher */
+	int alive;             /* 1: its process lives (same start time) */
+	int closed;            /* 1: it closed the ring (IPK_RING_KEEP left it) */
+	int queue;             /* 1: a queue ("/name-cons" exists) */
+	int has_consumer_lag;  /* 1: consumer_lag is known */
+	uint64_t epoch;        /* 1 for the first publisher, +1 per takeover */
+	uint64_t published;    /* messages published since the ring was made */
+	uint64_t capacity;     /* data bytes */
+	uint64_t max_msg;      /* largest message */
+	uint64_t head;         /* bytes written since the ring was made */
+	uint64_t tail;         /* start of the oldest intact record */
+	uint64_t consumer_lag; /* queue: bytes the consumer has not taken yet */
+};
+
+/**
+ * ipk_ring_info() - read the state of the ring "/name" without subscribing
+ *
+ * Maps the feed read-only, validates the header as ipk_ring_open() does
+ * and copies out the publisher's pid and liveness, epoch, counters and
+ * sizes. Subscribers keep nothing in shared memory, so their lag is not
+ * known; a queue's consumer lag is. Takes no lock: a publisher starting
+ * at the same moment is not disturbed.
+ * Return: 0 and *@ret; -EINVAL (bad name); -ENOENT; -EACCES; -EPROTO (not
+ * a ring, or not initialised yet); -EBADMSG (inconsistent header).
+ * Blocking: no. Threads: safe.
+ */
+IPK_API int ipk_ring_info(const char *name, struct ipk_ring_info *ret);
 
 #ifdef __cplusplus
 }

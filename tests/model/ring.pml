@@ -40,9 +40,16 @@ active proctype publisher()
 	do
 	:: s < N ->
 #ifndef BUG_ORDER
-		/* make_room(): tail first, then (release fence) the bytes */
+		/* make_room(): tail first, then (release fence) the bytes; tail
+		 * moves past what the record needs, or on by up to a step more
+		 * (TAIL_STEP in ring.c), never past head */
 		if
-		:: s + 1 > SLOTS -> tail = s + 1 - SLOTS
+		:: s + 1 > SLOTS ->
+			tail = s + 1 - SLOTS;
+			if
+			:: tail < s -> tail++
+			:: skip
+			fi
 		:: else -> skip
 		fi;
 #endif
@@ -62,8 +69,8 @@ active proctype publisher()
 		fi;
 		head = s + 1;
 #else
-		head = s + 1; /* commit(): release store of head */
-		/* seq_cst fence, then the sleepers count */
+		head = s + 1; /* commit(): seq_cst exchange of head */
+		/* then the sleepers count (seq_cst load) */
 		if
 		:: sleepers > 0 -> futex++ /* + FUTEX_WAKE */
 		:: else -> skip
@@ -87,21 +94,21 @@ active proctype subscriber()
 			/* copy the record (relaxed loads) */
 			a = w0[p % SLOTS];
 			b = w1[p % SLOTS];
-			/* intact(): acquire fence, then head, then maybe tail */
-			h = head;
-#ifdef BUG_SLACK
+			/* intact(): acquire fence, then tail, then maybe head */
+			t = tail;
 			if
-			:: h - p <= SLOTS ->
-#else
-			if
-			:: h - p <= SLOTS - SLACK ->
-#endif
+			:: t <= p ->
 				assert(a == p && b == p);
 				p++
 			:: else ->
-				t = tail;
+				h = head;
+#ifdef BUG_SLACK
 				if
-				:: t <= p ->
+				:: h - p <= SLOTS ->
+#else
+				if
+				:: h - p <= SLOTS - SLACK ->
+#endif
 					assert(a == p && b == p);
 					p++
 				:: else ->

@@ -1,25 +1,47 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * bench.c - bench-ring: a measurement, not a test (not installed, not run
- * by meson test). Two processes pinned to CPUs 0 and 1:
- *   1. raw shared-memory spin ping-pong of 64 bytes (the hardware limit),
- *   2. ring ping-pong: two rings, each side publishes 64 bytes and
- *      spin-receives the answer (IPK_RING_SPIN),
- * round trip p50/p99 of each, in the same run; then
- *   3. one-way ring throughput at 64 bytes, the subscriber reading every
- *      byte (it checks the sequence number in each message).
- * Usage: bench-ring [ROUNDS]   (default 200000 round trips)
+ * by meson test). It measures the ring against raw references in ONE run,
+ * repeats every measurement REPS times and prints the medians and the
+ * ratios to the issue's targets:
+ *
+ *   round trip (two processes pinned to CPUs 0 and 1, p50/p99):
+ *     raw shared-memory spin ping-pong vs ring spin (IPK_RING_SPIN), 64 B
+ *       and 4 KiB (raw: a sequence word and size - 8 payload bytes, so
+ *       both move the same bytes);
+ *     raw futex ping-pong (a FUTEX_WAKE per send, FUTEX_WAIT per receive)
+ *       vs ring blocking (subscribers sleep on the doorbell's futex), 64 B;
+ *     Unix stream socket (socketpair) vs ring spin, 64 B;
+ *   one-way throughput (pinned; the receiver copies every byte out and
+ *   checks the sequence number in each message): a raw single-producer
+ *   single-consumer byte stream with batched position updates (cached
+ *   positions, a store per 2 KiB) vs the ring, at 64 B, 4 KiB and 64 KiB;
+ *   fan-out: 1 -> 8 and 1 -> 32 blocking subscriber processes (unpinned:
+ *   they share the two CPUs) at a modest rate; lossless subscribers and
+ *   per-subscriber throughput.
+ *
+ * Usage: bench-ring [REPS [ROUNDS [PART]]]   (defaults 5, 100000 round
+ * trips (the blocking and socket ones use ROUNDS / 5), and all parts; PART
+ * "spin" runs only the spin round trips, "tputSIZE" only the one-way pair
+ * at SIZE bytes, for quick comparisons)
  */
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <linux/futex.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 
 #include "ringt.h"
 
-#define MSG 64
+#define WARM 1000
+#define MAXREPS 15
 
-static long rounds = 200000;
+static long rounds = 100000;
+static int reps = 5;
 
 static void pin(int cpu)
 {
@@ -31,6 +53,16 @@ static void pin(int cpu)
 		fprintf(stderr, "bench-ring: cannot pin to CPU %d: %s\n", cpu, strerror(errno));
 }
 
+static void unpin(void)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	for (int i = 0; i < CPU_SETSIZE; i++)
+		CPU_SET(i, &set);
+	(void)sched_setaffinity(0, sizeof(set), &set);
+}
+
 static int cmp64(const void *a, const void *b)
 {
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -38,173 +70,650 @@ static int cmp64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void report(const char *what, int64_t *rt, long n)
+static int cmpd(const void *a, const void *b)
 {
-	qsort(rt, (size_t)n, sizeof(*rt), cmp64);
-	printf("%-28s p50 %6lld ns   p99 %6lld ns\n", what, (long long)rt[n / 2],
-	       (long long)rt[n * 99 / 100]);
-	fflush(stdout); /* before the next fork() */
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
 }
 
-/* 1. raw: one cache line each way holding a counter and the payload */
-struct raw_line {
-	_Alignas(64) _Atomic uint64_t seq;
-	unsigned char payload[MSG - 8];
+static int64_t median64(int64_t *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp64);
+	return v[n / 2];
+}
+
+static double mediand(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmpd);
+	return v[n / 2];
+}
+
+static void *shared(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	T_TRUE(p != MAP_FAILED);
+	return p;
+}
+
+static void futex_wait(_Atomic uint32_t *w, uint32_t val)
+{
+	(void)syscall(SYS_futex, w, FUTEX_WAIT, val, NULL, NULL, 0);
+}
+
+static void futex_wake(_Atomic uint32_t *w)
+{
+	(void)syscall(SYS_futex, w, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+/* ---- round trips --------------------------------------------------------- */
+
+enum kind { RAW_SPIN, RING_SPIN, RAW_FUTEX, RING_BLOCK, SOCKET };
+
+/* raw: one slot per direction, a sequence word then the payload */
+struct slot {
+	_Alignas(64) union {
+		_Atomic uint64_t seq;  /* spin variant */
+		_Atomic uint32_t word; /* futex variant */
+	};
+	unsigned char payload[];
 };
 
-static void raw_pingpong(int64_t *rt)
+struct pp {
+	enum kind kind;
+	size_t size;
+	struct slot *out, *in;             /* raw */
+	ipk_ring *r;                       /* ring: ours */
+	ipk_ring_sub *s;                   /* ring: the other side's */
+	int fd;                            /* socket */
+	unsigned char buf[64 * 1024 + 64]; /* what we send and receive */
+};
+
+static void pp_send(struct pp *c, uint64_t i)
 {
-	struct raw_line *l =
-		mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	pid_t pid;
+	ssize_t n;
 
-	T_TRUE(l != MAP_FAILED);
-	pid = fork();
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		pin(1);
-		for (uint64_t i = 1; i <= (uint64_t)rounds + 1000; i++) {
-			while (atomic_load_explicit(&l[0].seq, memory_order_acquire) != i)
-				;
-			memcpy(l[1].payload, l[0].payload, sizeof(l[0].payload));
-			atomic_store_explicit(&l[1].seq, i, memory_order_release);
-		}
-		_exit(0);
+	switch (c->kind) {
+	case RAW_SPIN:
+		memcpy(c->out->payload, c->buf, c->size - 8);
+		atomic_store_explicit(&c->out->seq, i, memory_order_release);
+		break;
+	case RAW_FUTEX:
+		memcpy(c->out->payload, c->buf, c->size - 8);
+		atomic_store_explicit(&c->out->word, (uint32_t)i, memory_order_release);
+		futex_wake(&c->out->word);
+		break;
+	case RING_SPIN:
+	case RING_BLOCK:
+		memcpy(c->buf, &i, 8);
+		T_OK(ipk_ring_publish(c->r, c->buf, c->size));
+		break;
+	case SOCKET:
+		n = write(c->fd, c->buf, c->size);
+		T_EQ(n, (ssize_t)c->size);
+		break;
 	}
-	pin(0);
-	for (uint64_t i = 1; i <= (uint64_t)rounds + 1000; i++) {
-		int64_t t0 = rt_now();
+}
 
-		memset(l[0].payload, (int)i, sizeof(l[0].payload));
-		atomic_store_explicit(&l[0].seq, i, memory_order_release);
-		while (atomic_load_explicit(&l[1].seq, memory_order_acquire) != i)
+static void pp_recv(struct pp *c, uint64_t i)
+{
+	size_t got = 0;
+	uint32_t w;
+
+	switch (c->kind) {
+	case RAW_SPIN:
+		while (atomic_load_explicit(&c->in->seq, memory_order_acquire) != i)
 			;
-		if (i > 1000)
-			rt[i - 1001] = rt_now() - t0;
+		memcpy(c->buf, c->in->payload, c->size - 8);
+		break;
+	case RAW_FUTEX:
+		while ((w = atomic_load_explicit(&c->in->word, memory_order_acquire)) !=
+		       (uint32_t)i)
+			futex_wait(&c->in->word, w);
+		memcpy(c->buf, c->in->payload, c->size - 8);
+		break;
+	case RING_SPIN:
+	case RING_BLOCK:
+		T_EQ(ipk_ring_recv(c->s, c->buf, sizeof(c->buf), RT_TIMEOUT), (ssize_t)c->size);
+		break;
+	case SOCKET:
+		while (got < c->size) {
+			ssize_t n = read(c->fd, c->buf + got, c->size - got);
+
+			T_TRUE(n > 0);
+			got += (size_t)n;
+		}
+		break;
 	}
-	t_wait_exit(pid, 0);
-	munmap(l, 4096);
 }
 
-static char ping[64], pong[64];
+static const char *kind_name[] = { "raw spin", "ring spin", "raw futex", "ring blocking",
+				   "unix stream socket" };
 
-static void ring_pingpong(int64_t *rt)
+/* One ping-pong run of @n round trips; p50 and p99 in *p50, *p99. */
+static void pingpong(enum kind kind, size_t size, long n, int64_t *rt, int64_t *p50, int64_t *p99)
 {
-	struct ipk_ring_sub_opts spin = { .flags = IPK_RING_SPIN };
-	struct ipk_ring_opts o = { .capacity = 1 << 16 };
-	unsigned char buf[MSG];
+	struct ipk_ring_sub_opts sopt = { .flags = kind == RING_SPIN ? IPK_RING_SPIN : 0 };
+	struct ipk_ring_opts ro = { .capacity = 1 << 20 };
+	static char ping[64], pong[64];
+	static struct pp c;
 	struct rt_step ready;
-	ipk_ring_sub *s;
-	ipk_ring *r;
+	struct slot *slots = NULL;
+	size_t slot_len = 64 + ((size + 63) & ~(size_t)63);
+	int sv[2] = { -1, -1 };
 	pid_t pid;
 
-	rt_name(ping, sizeof(ping), "bping");
-	rt_name(pong, sizeof(pong), "bpong");
+	memset(&c, 0, sizeof(c));
+	c.kind = kind;
+	c.size = size;
+	memset(c.buf, 7, size);
 	rt_step_init(&ready);
-	T_OK(ipk_ring_create(ping, &o, &r));
+	if (kind == RAW_SPIN || kind == RAW_FUTEX)
+		slots = shared(2 * slot_len);
+	if (kind == SOCKET)
+		T_SYS(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+	if (kind == RING_SPIN || kind == RING_BLOCK) {
+		rt_name(ping, sizeof(ping), "bping");
+		rt_name(pong, sizeof(pong), "bpong");
+		T_OK(ipk_ring_create(ping, &ro, &c.r));
+	}
 	pid = fork();
+	T_SYS(pid);
 	if (pid == 0) {
-		ipk_ring *r2;
-		ipk_ring_sub *s2;
-
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		pin(1);
-		T_OK(ipk_ring_create(pong, &o, &r2));
-		T_OK(ipk_ring_open(ping, &spin, &s2));
-		rt_signal(&ready);
-		for (long i = 0; i < rounds + 1000; i++) {
-			T_EQ(ipk_ring_recv(s2, buf, sizeof(buf), RT_TIMEOUT), MSG);
-			T_OK(ipk_ring_publish(r2, buf, MSG));
+		c.out = (struct slot *)((char *)slots + slot_len);
+		c.in = slots;
+		c.fd = sv[1];
+		if (c.r) {
+			/* The parent's publisher: not ours to close. */
+			T_OK(ipk_ring_create(pong, &ro, &c.r));
+			T_OK(ipk_ring_open(ping, &sopt, &c.s));
 		}
-		T_EQ(ipk_ring_recv(s2, buf, sizeof(buf), RT_TIMEOUT), -EPIPE);
-		ipk_ring_sub_close(s2);
-		ipk_ring_close(r2);
+		rt_signal(&ready);
+		for (uint64_t i = 1; i <= (uint64_t)(n + WARM); i++) {
+			pp_recv(&c, i);
+			pp_send(&c, i);
+		}
+		if (c.r) {
+			ipk_ring_sub_close(c.s);
+			ipk_ring_close(c.r);
+		}
 		_exit(0);
 	}
 	pin(0);
+	c.out = slots;
+	c.in = (struct slot *)((char *)slots + slot_len);
+	c.fd = sv[0];
 	rt_await(&ready);
-	T_OK(ipk_ring_open(pong, &spin, &s));
-	memset(buf, 7, sizeof(buf));
-	for (long i = 0; i < rounds + 1000; i++) {
+	if (c.r)
+		T_OK(ipk_ring_open(pong, &sopt, &c.s));
+	for (uint64_t i = 1; i <= (uint64_t)(n + WARM); i++) {
 		int64_t t0 = rt_now();
 
-		T_OK(ipk_ring_publish(r, buf, MSG));
-		T_EQ(ipk_ring_recv(s, buf, sizeof(buf), RT_TIMEOUT), MSG);
-		if (i >= 1000)
-			rt[i - 1000] = rt_now() - t0;
+		pp_send(&c, i);
+		pp_recv(&c, i);
+		if (i > WARM)
+			rt[i - WARM - 1] = rt_now() - t0;
 	}
-	ipk_ring_close(r);
 	t_wait_exit(pid, 0);
-	ipk_ring_sub_close(s);
+	if (c.r) {
+		ipk_ring_sub_close(c.s);
+		ipk_ring_close(c.r);
+	}
+	if (slots)
+		munmap(slots, 2 * slot_len);
+	if (sv[0] >= 0) {
+		close(sv[0]);
+		close(sv[1]);
+	}
+	close(ready.fd[0]);
+	close(ready.fd[1]);
+	qsort(rt, (size_t)n, sizeof(*rt), cmp64);
+	*p50 = rt[n / 2];
+	*p99 = rt[n * 99 / 100];
 }
 
-static void throughput(void)
+struct rtres {
+	int64_t p50, p99;
+};
+
+/* REPS runs; the medians of p50 and p99. */
+static struct rtres rt_median(enum kind kind, size_t size, long n, int64_t *rt)
+{
+	int64_t a[MAXREPS], b[MAXREPS];
+	struct rtres res;
+
+	printf("  %-20s %5zu B p50/p99 per run:", kind_name[kind], size);
+	for (int k = 0; k < reps; k++) {
+		pingpong(kind, size, n, rt, &a[k], &b[k]);
+		printf(" %lld/%lld", (long long)a[k], (long long)b[k]);
+	}
+	res.p50 = median64(a, reps);
+	res.p99 = median64(b, reps);
+	printf("\n");
+	fflush(stdout);
+	return res;
+}
+
+static void rt_compare(const char *what, struct rtres raw, struct rtres ring, double p50_max,
+		       double p99_max)
+{
+	double r50 = (double)ring.p50 / (double)raw.p50, r99 = (double)ring.p99 / (double)raw.p99;
+
+	printf("%-34s raw p50 %6lld p99 %6lld ns | ring p50 %6lld p99 %6lld ns | ratio p50 %.2f",
+	       what, (long long)raw.p50, (long long)raw.p99, (long long)ring.p50,
+	       (long long)ring.p99, r50);
+	if (p50_max > 0)
+		printf(" (target <= %.1f: %s)", p50_max, r50 <= p50_max ? "met" : "MISSED");
+	printf(" p99 %.2f", r99);
+	if (p99_max > 0)
+		printf(" (target <= %.1f: %s)", p99_max, r99 <= p99_max ? "met" : "MISSED");
+	printf("\n");
+	fflush(stdout);
+}
+
+/* ---- one-way throughput -------------------------------------------------- */
+
+#define STREAM_CAP ((uint64_t)8 << 20)
+#define STREAM_BATCH 2048 /* bytes between position stores in the raw stream */
+
+struct stream {
+	_Alignas(64) _Atomic uint64_t prod; /* producer: bytes written */
+	_Alignas(64) _Atomic uint64_t cons; /* consumer: bytes read */
+	_Alignas(64) _Atomic int64_t t_start;
+	int64_t t_end;
+	uint64_t got, lost, bad;
+	_Alignas(4096) unsigned char data[];
+};
+
+static uint64_t msgs_for(size_t size)
+{
+	return size <= 64 ? 10000000 : (uint64_t)(1600u << 20) / size;
+}
+
+static void raw_producer(struct stream *st, size_t size, uint64_t n)
+{
+	unsigned char buf[64 * 1024];
+	uint64_t head = 0, shown = 0, cons = 0;
+
+	memset(buf, 3, size);
+	atomic_store_explicit(&st->t_start, rt_now(), memory_order_relaxed);
+	for (uint64_t i = 1; i <= n; i++) {
+		while (head + size - cons > STREAM_CAP) {
+			if (shown != head) {
+				/* Release: the bytes before head are written. */
+				atomic_store_explicit(&st->prod, head, memory_order_release);
+				shown = head;
+			}
+			/* Acquire: the consumer is done with what lies before. */
+			cons = atomic_load_explicit(&st->cons, memory_order_acquire);
+		}
+		memcpy(buf, &i, 8);
+		memcpy(st->data + (head % STREAM_CAP), buf, size);
+		head += size;
+		if (head - shown >= STREAM_BATCH) {
+			atomic_store_explicit(&st->prod, head, memory_order_release);
+			shown = head;
+		}
+	}
+	atomic_store_explicit(&st->prod, head, memory_order_release);
+}
+
+static void raw_consumer(struct stream *st, size_t size, uint64_t n)
+{
+	unsigned char buf[64 * 1024];
+	uint64_t pos = 0, prod = 0, shown = 0, seq;
+
+	for (uint64_t i = 1; i <= n; i++) {
+		while (pos == prod)
+			prod = atomic_load_explicit(&st->prod, memory_order_acquire);
+		memcpy(buf, st->data + (pos % STREAM_CAP), size);
+		memcpy(&seq, buf, 8);
+		st->bad += seq != i;
+		pos += size;
+		if (pos - shown >= STREAM_BATCH || pos == prod) {
+			atomic_store_explicit(&st->cons, pos, memory_order_release);
+			shown = pos;
+		}
+	}
+	st->t_end = rt_now();
+	st->got = n;
+}
+
+static void ring_producer(ipk_ring *r, struct stream *st, size_t size, uint64_t n)
+{
+	unsigned char buf[64 * 1024];
+
+	memset(buf, 3, size);
+	atomic_store_explicit(&st->t_start, rt_now(), memory_order_relaxed);
+	for (uint64_t i = 1; i <= n; i++) {
+		memcpy(buf, &i, 8);
+		T_OK(ipk_ring_publish(r, buf, size));
+	}
+}
+
+static void ring_consumer(ipk_ring_sub *s, struct stream *st, size_t size, uint64_t n)
+{
+	static unsigned char buf[64 * 1024];
+	uint64_t seq, last = 0;
+	ssize_t len;
+
+	while ((len = ipk_ring_recv(s, buf, sizeof(buf), RT_TIMEOUT)) == (ssize_t)size) {
+		memcpy(&seq, buf, 8);
+		st->bad += seq <= last;
+		last = seq;
+		st->got++;
+		if (seq == n)
+			break;
+	}
+	st->t_end = rt_now();
+	st->lost = ipk_ring_lost(s);
+	T_TRUE(len == (ssize_t)size || len == -EPIPE);
+}
+
+/* One run; messages/s delivered (first publish to last receive). */
+static double oneway(bool ring, size_t size, uint64_t *lost)
 {
 	struct ipk_ring_sub_opts spin = { .flags = IPK_RING_SPIN };
-	struct ipk_ring_opts o = { .capacity = 1 << 22 };
-	const uint64_t n = 20000000;
-	unsigned char buf[MSG] = { 0 };
-	struct rt_step ready, done;
+	struct ipk_ring_opts o = { .capacity = STREAM_CAP };
+	size_t len = sizeof(struct stream) + (ring ? 0 : STREAM_CAP);
+	struct stream *st = shared(len);
+	uint64_t n = msgs_for(size);
+	struct rt_step ready;
+	ipk_ring *r = NULL;
 	char name[64];
-	ipk_ring *r;
-	int64_t t0;
+	double rate;
 	pid_t pid;
 
-	rt_name(name, sizeof(name), "btput");
 	rt_step_init(&ready);
-	rt_step_init(&done);
-	T_OK(ipk_ring_create(name, &o, &r));
+	if (ring) {
+		rt_name(name, sizeof(name), "btput");
+		T_OK(ipk_ring_create(name, &o, &r));
+	}
 	pid = fork();
+	T_SYS(pid);
 	if (pid == 0) {
-		uint64_t got = 0, sum = 0, seq;
-		ipk_ring_sub *s;
-		ssize_t len;
+		ipk_ring_sub *s = NULL;
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		pin(1);
-		T_OK(ipk_ring_open(name, &spin, &s));
+		if (ring)
+			T_OK(ipk_ring_open(name, &spin, &s));
 		rt_signal(&ready);
-		while ((len = ipk_ring_recv(s, buf, sizeof(buf), RT_TIMEOUT)) == MSG) {
-			memcpy(&seq, buf, 8);
-			sum += seq;
-			got++;
-		}
-		T_EQ(len, -EPIPE);
-		printf("one-way 64 B: subscriber received %llu, lost %llu\n",
-		       (unsigned long long)got, (unsigned long long)ipk_ring_lost(s));
-		fflush(stdout);
-		(void)sum;
+		if (ring)
+			ring_consumer(s, st, size, n);
+		else
+			raw_consumer(st, size, n);
 		ipk_ring_sub_close(s);
 		_exit(0);
 	}
 	pin(0);
 	rt_await(&ready);
-	t0 = rt_now();
-	for (uint64_t i = 1; i <= n; i++) {
-		memcpy(buf, &i, 8);
-		T_OK(ipk_ring_publish(r, buf, MSG));
-	}
-	double secs = (double)(rt_now() - t0) / 1e9;
-
-	printf("one-way 64 B: published %.1f M msg/s\n", (double)n / secs / 1e6);
-	fflush(stdout);
-	ipk_ring_close(r);
+	if (ring)
+		ring_producer(r, st, size, n);
+	else
+		raw_producer(st, size, n);
+	if (r)
+		ipk_ring_close(r);
 	t_wait_exit(pid, 0);
+	if (st->bad)
+		T_FAIL("%s %zu B: %llu messages out of order", ring ? "ring" : "raw", size,
+		       (unsigned long long)st->bad);
+	rate = (double)st->got / ((double)(st->t_end - st->t_start) / 1e9);
+	*lost = st->lost;
+	munmap(st, len);
+	close(ready.fd[0]);
+	close(ready.fd[1]);
+	return rate;
+}
+
+static double oneway_median(bool ring, size_t size, uint64_t *lost_total)
+{
+	double v[MAXREPS];
+
+	*lost_total = 0;
+	printf("  %-4s %5zu B M msg/s per run:", ring ? "ring" : "raw", size);
+	for (int k = 0; k < reps; k++) {
+		uint64_t lost;
+
+		v[k] = oneway(ring, size, &lost) / 1e6;
+		*lost_total += lost;
+		printf(" %.2f", v[k]);
+		if (lost)
+			printf(" (lost %llu)", (unsigned long long)lost);
+	}
+	printf("\n");
+	fflush(stdout);
+	return mediand(v, reps);
+}
+
+/* ---- fan-out ------------------------------------------------------------- */
+
+#define FAN_RATE 10000 /* messages per second */
+#define FAN_MSGS 10000
+#define FAN_MAX 32
+
+struct fan {
+	uint64_t got[FAN_MAX], lost[FAN_MAX], bad[FAN_MAX];
+	int64_t t_first[FAN_MAX], t_last[FAN_MAX];
+};
+
+static void fan_sub(const char *name, struct fan *f, int k, struct rt_step *ready)
+{
+	unsigned char buf[64];
+	uint64_t seq, last = 0;
+	ipk_ring_sub *s;
+	ssize_t len;
+
+	T_OK(ipk_ring_open(name, NULL, &s)); /* blocking: sleeps on the futex */
+	rt_signal(ready);
+	while ((len = ipk_ring_recv(s, buf, sizeof(buf), RT_TIMEOUT)) == 64) {
+		memcpy(&seq, buf, 8);
+		f->bad[k] += seq <= last;
+		last = seq;
+		if (f->got[k]++ == 0)
+			f->t_first[k] = rt_now();
+		f->t_last[k] = rt_now();
+	}
+	f->lost[k] = ipk_ring_lost(s);
+	T_EQ(len, -EPIPE);
+	ipk_ring_sub_close(s);
+}
+
+/* One run with @nsub subscribers: how many were lossless; per-subscriber
+ * throughput (messages/s, first publish to its last message), the
+ * publisher's achieved rate. */
+static int fanout(int nsub, double *per_sub_min, double *per_sub_med, double *pub_rate)
+{
+	struct ipk_ring_opts o = { .capacity = 1 << 20 };
+	struct fan *f = shared(sizeof(*f));
+	double rates[FAN_MAX];
+	unsigned char buf[64] = { 0 };
+	struct rt_step ready;
+	pid_t pids[FAN_MAX];
+	int64_t t0, t1;
+	int lossless = 0;
+	char name[64];
+	ipk_ring *r;
+
+	unpin();
+	rt_name(name, sizeof(name), "bfan");
+	rt_step_init(&ready);
+	T_OK(ipk_ring_create(name, &o, &r));
+	for (int k = 0; k < nsub; k++) {
+		pids[k] = fork();
+		T_SYS(pids[k]);
+		if (pids[k] == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			fan_sub(name, f, k, &ready);
+			_exit(0);
+		}
+	}
+	for (int k = 0; k < nsub; k++)
+		rt_await(&ready);
+	/* FAN_RATE messages per second, in bursts every millisecond */
+	t0 = rt_now();
+	for (uint64_t i = 1; i <= FAN_MSGS; i++) {
+		memcpy(buf, &i, 8);
+		T_OK(ipk_ring_publish(r, buf, sizeof(buf)));
+		if (i % (FAN_RATE / 1000) == 0) {
+			int64_t due = t0 + (int64_t)(i * IPK_SEC / FAN_RATE);
+			struct timespec ts = { .tv_sec = due / IPK_SEC, .tv_nsec = due % IPK_SEC };
+
+			while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+				;
+		}
+	}
+	t1 = rt_now();
+	ipk_ring_close(r);
+	for (int k = 0; k < nsub; k++)
+		t_wait_exit(pids[k], 0);
+	for (int k = 0; k < nsub; k++) {
+		if (f->bad[k])
+			T_FAIL("fan-out: subscriber %d got messages out of order", k);
+		if (f->got[k] + f->lost[k] != FAN_MSGS)
+			T_FAIL("fan-out: subscriber %d: got %llu + lost %llu != %d", k,
+			       (unsigned long long)f->got[k], (unsigned long long)f->lost[k],
+			       FAN_MSGS);
+		lossless += f->lost[k] == 0;
+		/* from the first publish to its last message */
+		rates[k] = (double)f->got[k] / ((double)(f->t_last[k] - t0) / 1e9);
+	}
+	qsort(rates, (size_t)nsub, sizeof(rates[0]), cmpd);
+	*per_sub_min = rates[0];
+	*per_sub_med = rates[nsub / 2];
+	*pub_rate = FAN_MSGS / ((double)(t1 - t0) / 1e9);
+	munmap(f, sizeof(*f));
+	close(ready.fd[0]);
+	close(ready.fd[1]);
+	return lossless;
+}
+
+static void loadavg(const char *when)
+{
+	char buf[128] = "?";
+	FILE *fp = fopen("/proc/loadavg", "r");
+
+	if (fp) {
+		if (!fgets(buf, sizeof(buf), fp))
+			buf[0] = 0;
+		fclose(fp);
+	}
+	printf("load average %s: %s", when, buf);
+	fflush(stdout);
 }
 
 int main(int argc, char **argv)
 {
+	struct rtres raw64, ring64, raw4k, ring4k, fx, rb, sock;
+	static const size_t tput_sizes[] = { 64, 4096, 65536 };
 	int64_t *rt;
 
 	if (argc > 1)
-		rounds = atol(argv[1]);
+		reps = atoi(argv[1]);
+	if (argc > 2)
+		rounds = atol(argv[2]);
+	if (argc > 3 && strncmp(argv[3], "tput", 4) == 0) {
+		size_t size = (size_t)atol(argv[3] + 4);
+		uint64_t l;
+
+		if (size < 16 || size > 65536)
+			T_FAIL("tputSIZE: SIZE from 16 to 65536");
+		printf("raw %.2f ring %.2f M msg/s\n", oneway_median(false, size, &l),
+		       oneway_median(true, size, &l));
+		return 0;
+	}
+	if (reps < 1 || reps > MAXREPS || rounds < 100)
+		T_FAIL("usage: bench-ring [REPS (1-%d) [ROUNDS (>= 100)]]", MAXREPS);
 	rt = calloc((size_t)rounds, sizeof(*rt));
 	T_TRUE(rt);
-	raw_pingpong(rt);
-	report("raw shm spin ping-pong 64 B", rt, rounds);
-	ring_pingpong(rt);
-	report("ring spin ping-pong 64 B", rt, rounds);
-	throughput();
+	if (argc > 3 && strcmp(argv[3], "spin") == 0) {
+		raw64 = rt_median(RAW_SPIN, 64, rounds, rt);
+		ring64 = rt_median(RING_SPIN, 64, rounds, rt);
+		raw4k = rt_median(RAW_SPIN, 4096, rounds, rt);
+		ring4k = rt_median(RING_SPIN, 4096, rounds, rt);
+		rt_compare("spin round trip 64 B", raw64, ring64, 1.2, 2.0);
+		rt_compare("spin round trip 4 KiB", raw4k, ring4k, 1.2, 2.0);
+		free(rt);
+		return 0;
+	}
+	loadavg("at start");
+	printf("every figure: the median of %d runs; round trips pinned to CPUs 0 and 1\n", reps);
+
+	printf("round trips (%ld each; blocking and socket %ld):\n", rounds, rounds / 5);
+	raw64 = rt_median(RAW_SPIN, 64, rounds, rt);
+	ring64 = rt_median(RING_SPIN, 64, rounds, rt);
+	raw4k = rt_median(RAW_SPIN, 4096, rounds, rt);
+	ring4k = rt_median(RING_SPIN, 4096, rounds, rt);
+	fx = rt_median(RAW_FUTEX, 64, rounds / 5, rt);
+	rb = rt_median(RING_BLOCK, 64, rounds / 5, rt);
+	sock = rt_median(SOCKET, 64, rounds / 5, rt);
+
+	printf("one-way throughput (receiver copies every byte):\n");
+	double raw_t[3], ring_t[3];
+	uint64_t lost[3], lost_raw;
+
+	for (int i = 0; i < 3; i++) {
+		raw_t[i] = oneway_median(false, tput_sizes[i], &lost_raw);
+		ring_t[i] = oneway_median(true, tput_sizes[i], &lost[i]);
+	}
+
+	printf("fan-out, 64 B at %d msg/s, %d messages, blocking subscribers, unpinned:\n",
+	       FAN_RATE, FAN_MSGS);
+	static const int fans[] = { 8, 32 };
+	int lossless[2];
+	double fmin[2], fmed[2];
+
+	for (int i = 0; i < 2; i++) {
+		int ll[MAXREPS];
+		double mn[MAXREPS], md[MAXREPS], pr;
+
+		for (int k = 0; k < reps && k < 3; k++) {
+			ll[k] = fanout(fans[i], &mn[k], &md[k], &pr);
+			printf("  1 -> %2d run %d: %d/%d lossless, per subscriber min %.0f median "
+			       "%.0f "
+			       "msg/s, published at %.0f msg/s\n",
+			       fans[i], k + 1, ll[k], fans[i], mn[k], md[k], pr);
+			fflush(stdout);
+		}
+		int n = reps < 3 ? reps : 3;
+		int64_t l64[MAXREPS];
+
+		for (int k = 0; k < n; k++)
+			l64[k] = ll[k];
+		lossless[i] = (int)median64(l64, n);
+		fmin[i] = mediand(mn, n);
+		fmed[i] = mediand(md, n);
+	}
+
+	printf("\n==== summary (medians of %d runs) ====\n", reps);
+	rt_compare("spin round trip 64 B", raw64, ring64, 1.2, 2.0);
+	rt_compare("spin round trip 4 KiB", raw4k, ring4k, 1.2, 2.0);
+	rt_compare("blocking round trip 64 B (futex)", fx, rb, 1.3, 0);
+	printf("%-34s socket p50 %6lld p99 %6lld ns | ring spin p50 %lld ns: socket/ring %.1fx\n",
+	       "unix stream socket round trip 64 B", (long long)sock.p50, (long long)sock.p99,
+	       (long long)ring64.p50, (double)sock.p50 / (double)ring64.p50);
+	for (int i = 0; i < 3; i++) {
+		double ratio = ring_t[i] / raw_t[i];
+		double gbs = ring_t[i] * 1e6 * (double)tput_sizes[i] / 1e9;
+
+		printf("one-way %5zu B: raw %7.2f M msg/s | ring %7.2f M msg/s (%.2f GB/s, lost "
+		       "%llu "
+		       "in all runs) | ring/raw %.2f",
+		       tput_sizes[i], raw_t[i], ring_t[i], gbs, (unsigned long long)lost[i], ratio);
+		if (i == 0)
+			printf(" (target >= 30 M msg/s: %s)", ring_t[i] >= 30 ? "met" : "MISSED");
+		if (i == 2)
+			printf(" (target >= 0.90: %s)", ratio >= 0.9 ? "met" : "MISSED");
+		printf("%s\n", ratio >= 1.0 ? "" : " (below raw)");
+	}
+	for (int i = 0; i < 2; i++)
+		printf("fan-out 1 -> %2d: %d/%d subscribers lossless; per subscriber %.0f msg/s "
+		       "median, %.0f min (offered %d)\n",
+		       fans[i], lossless[i], fans[i], fmed[i], fmin[i], FAN_RATE);
+	loadavg("at end");
 	free(rt);
 	return 0;
 }
