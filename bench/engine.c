@@ -17,7 +17,7 @@
  * call, or a release/acquire pair in shared memory). A round-trip case
  * that runs four times over its budget lowers the total the same way, so a
  * busy machine cannot stretch a run without bound; it keeps at least
- * MIN_SAMPLES samples.
+ * MIN_SAMPLES samples (MIN_FEW for messages of many megabytes).
  */
 #include <errno.h>
 #include <sched.h>
@@ -38,6 +38,7 @@
 #include "hist.h"
 
 #define MIN_SAMPLES 100
+#define MIN_FEW 10 /* for messages so large that 100 take too long */
 #define MAX_SAMPLES 5000000ul
 #define ERR_MAX 200
 
@@ -136,14 +137,18 @@ static int do_recv_many(struct side_ctx *c, unsigned long n)
 	return 0;
 }
 
-/* How many more messages fill the budget, from @done messages in @ns. */
+/* How many more messages fill the budget, from @done messages in @ns: at
+ * least MIN_SAMPLES, unless that many would take over four budgets (huge
+ * messages); then at least MIN_FEW. */
 static unsigned long plan(const struct bench_opts *o, uint64_t done, int64_t ns)
 {
 	double per = ns > 0 && done > 0 ? (double)ns / (double)done : 1.0;
 	double n = (double)o->budget_ns / per;
 
-	if (n < MIN_SAMPLES)
+	if (n < MIN_SAMPLES && per * MIN_SAMPLES <= 4.0 * (double)o->budget_ns)
 		return MIN_SAMPLES;
+	if (n < MIN_FEW)
+		return MIN_FEW;
 	if (n > (double)MAX_SAMPLES)
 		return MAX_SAMPLES;
 	return (unsigned long)n;

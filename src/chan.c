@@ -363,5 +363,6 @@ IPK_API void ipk_listener_close(ipk_listener *l)
 	ipk__close(l->fd);
 	if (!(l->flags & IPK_CHAN_KEEP))
 		ipk__ownfile_remove(&l->file);
+	ipk__access_free(l->access);
 	free(l);
 }

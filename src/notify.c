@@ -28,6 +28,7 @@
 #include <sys/timerfd.h>
 
 #include <ipckit/notify.h>
+#include <ipckit/unix.h>
 
 #include "internal.h"
 
@@ -362,158 +363,27 @@ IPK_API void ipk_pidwatch_close(ipk_pidwatch *w)
 /* --- one descriptor and a payload over a Unix socket -------------------- */
 
 /*
- * Send @len bytes with @fd in SCM_RIGHTS attached to the first byte. On a
- * stream socket a short first sendmsg() is finished with plain sends: the
- * descriptor has gone with the first part.
- */
-static int fd_send(int sock, int fd, const void *buf, size_t len, int64_t deadline)
-{
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	const char *p = buf;
-	bool fd_sent = false;
-
-	while (len > 0) {
-		struct iovec iov = { (void *)p, len };
-		struct msghdr mh;
-		ssize_t n;
-
-		memset(&mh, 0, sizeof(mh));
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		if (!fd_sent) {
-			struct cmsghdr *c;
-
-			memset(&u, 0, sizeof(u));
-			mh.msg_control = u.buf;
-			mh.msg_controllen = sizeof(u.buf);
-			c = CMSG_FIRSTHDR(&mh);
-			c->cmsg_level = SOL_SOCKET;
-			c->cmsg_type = SCM_RIGHTS;
-			c->cmsg_len = CMSG_LEN(sizeof(int));
-			memcpy(CMSG_DATA(c), &fd, sizeof(int));
-		}
-		n = sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n > 0) {
-			fd_sent = true;
-			p += n;
-			len -= (size_t)n;
-			continue;
-		}
-		if (n == 0)
-			return -EIO;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN)
-			return ipk__neg_errno();
-		int r = ipk__wait_fd(sock, POLLOUT, deadline);
-
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-static void close_rights(struct msghdr *mh)
-{
-	struct cmsghdr *c;
-
-	for (c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-		size_t i, n;
-
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (i = 0; i < n; i++) {
-			int fd;
-
-			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			ipk__close(fd);
-		}
-	}
-}
-
-/*
  * Receive exactly @len bytes and at most one descriptor (*@ret_fd, -1 if
- * none came). A truncated control message (more descriptors than one, or
- * anything else with them) closes what arrived and fails with -EPROTO, as
- * does a datagram of the wrong size.
+ * none came), through ipk_fd_recv() (unix.c). More descriptors than one
+ * are closed and reported as -EPROTO, as is a datagram of the wrong size.
  */
-static int fd_recv(int sock, void *buf, size_t len, int64_t deadline, int *ret_fd)
+static int fd_recv(int sock, void *buf, size_t len, int64_t timeout_ns, int *ret_fd)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	char *p = buf;
-	size_t got = 0;
-	int fd = -1, r;
-	bool stream = false;
-	int type;
-	socklen_t tl = sizeof(type);
+	int fd = -1;
+	struct ipk_fdmsg m = { .fds = &fd, .max_fds = 1 };
+	ssize_t n = ipk_fd_recv(sock, buf, len, &m, timeout_ns);
 
-	if (getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &tl) < 0)
-		return ipk__neg_errno();
-	stream = type == SOCK_STREAM;
-	while (got < len) {
-		struct iovec iov = { p + got, len - got };
-		struct msghdr mh;
-		struct cmsghdr *c;
-		ssize_t n;
-
-		memset(&mh, 0, sizeof(mh));
-		memset(&u, 0, sizeof(u));
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		mh.msg_control = u.buf;
-		mh.msg_controllen = sizeof(u.buf);
-		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN) {
-				r = ipk__neg_errno();
-				goto fail;
-			}
-			r = ipk__wait_fd(sock, POLLIN, deadline);
-			if (r < 0)
-				goto fail;
-			continue;
-		}
-		if (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) {
-			close_rights(&mh);
-			r = -EPROTO;
-			goto fail;
-		}
-		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-				continue;
-			if (c->cmsg_len != CMSG_LEN(sizeof(int)) || fd >= 0) {
-				close_rights(&mh);
-				r = -EPROTO;
-				goto fail;
-			}
-			memcpy(&fd, CMSG_DATA(c), sizeof(int));
-		}
-		if (n == 0) {
-			r = got == 0 ? -EPIPE : -EPROTO;
-			goto fail;
-		}
-		got += (size_t)n;
-		if (!stream && got != len) {
-			r = -EPROTO; /* a datagram is the whole header or nothing */
-			goto fail;
-		}
+	if (n == -ETOOMANYREFS)
+		return -EPROTO;
+	if (n < 0)
+		return (int)n;
+	if ((size_t)n != len) {
+		if (m.nfds)
+			ipk__close(fd);
+		return -EPROTO; /* a datagram is the whole header or nothing */
 	}
-	*ret_fd = fd;
+	*ret_fd = m.nfds ? fd : -1;
 	return 0;
-
-fail:
-	if (fd >= 0)
-		ipk__close(fd);
-	return r;
 }
 
 /* --- sealed memfd blobs ------------------------------------------------- */
@@ -624,7 +494,7 @@ IPK_API int ipk_blob_send(const ipk_blob *b, int sock, int64_t timeout_ns)
 	h.magic = BLOB_MAGIC;
 	h.version = BLOB_VERSION;
 	h.size = b->size;
-	return fd_send(sock, b->fd, &h, sizeof(h), ipk__deadline(timeout_ns));
+	return ipk_fd_send(sock, &h, sizeof(h), &b->fd, 1, timeout_ns);
 }
 
 /* The checks a received descriptor must pass before it is mapped. */
@@ -655,10 +525,10 @@ IPK_API int ipk_blob_recv(int sock, size_t max_size, int64_t timeout_ns, ipk_blo
 	struct blob_hdr h;
 	ipk_blob *b;
 	void *m;
-	int fd, r;
+	int fd = -1, r;
 
 	IPK_CHECK_ARG(sock >= 0 && ret);
-	r = fd_recv(sock, &h, sizeof(h), ipk__deadline(timeout_ns), &fd);
+	r = fd_recv(sock, &h, sizeof(h), timeout_ns, &fd);
 	if (r < 0)
 		return r;
 	if (fd < 0)

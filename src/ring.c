@@ -918,9 +918,10 @@ static int open_cons(ipk_ring *r, mode_t mode, bool fresh)
 		r->cons = NULL;
 		return ipk__neg_errno();
 	}
-	/* Relaxed: no consumer can use the page before the ring's magic
-	 * (fresh) or before it finds this magic (takeover), and a consumer
-	 * only reads pos after taking the page's lock. */
+	/* Relaxed: no consumer can use the page before the ring's magic,
+	 * stored after this (fresh), or before it finds this magic
+	 * (takeover), and a consumer only reads pos after taking the page's
+	 * lock. */
 	if (atomic_load_explicit(&r->cons->magic, memory_order_relaxed) != CONS_MAGIC) {
 		atomic_store_explicit(&r->cons->pos, r->head, memory_order_relaxed);
 		r->cons->version = RING_VERSION;
@@ -982,7 +983,6 @@ int ipk_ring_create(const char *name, const struct ipk_ring_opts *opts, ipk_ring
 		rc = map_feed_rw(r, HDR_SIZE + r->cap);
 		if (rc < 0)
 			goto fail;
-		init_fresh(r);
 	}
 	if (!r->named) {
 		/* Our writable mapping exists; from now on nobody gets another
@@ -1001,6 +1001,10 @@ int ipk_ring_create(const char *name, const struct ipk_ring_opts *opts, ipk_ring
 		if (rc < 0)
 			goto fail;
 	}
+	/* Magic last, after the doorbell and the consumer page exist: a
+	 * subscriber that finds the feed initialised finds them complete. */
+	if (fresh)
+		init_fresh(r);
 	*ret = r;
 	return 0;
 

@@ -144,6 +144,18 @@ fail_errno:
 	return r;
 }
 
+/* A file at a Unix path that is not a socket: connect() says only
+ * ECONNREFUSED, as for a stale socket file. */
+static bool not_a_socket(const struct sockaddr *sa)
+{
+	const struct sockaddr_un *un = (const struct sockaddr_un *)sa;
+	struct stat st;
+
+	if (un->sun_path[0] == '\0')
+		return false; /* abstract */
+	return stat(un->sun_path, &st) == 0 && !S_ISSOCK(st.st_mode);
+}
+
 int ipk__sock_connect(int domain, int type, const struct sockaddr *sa, socklen_t len, bool autobind,
 		      int64_t deadline_ns, int *ret_fd)
 {
@@ -152,6 +164,8 @@ int ipk__sock_connect(int domain, int type, const struct sockaddr *sa, socklen_t
 	for (;;) {
 		int r = connect_once(domain, type, sa, len, autobind, deadline_ns, ret_fd);
 
+		if (r == -ECONNREFUSED && domain == AF_UNIX && not_a_socket(sa))
+			return -ENOTSOCK; /* waiting would not help */
 		if (r == 0 || !not_there_yet(-r) || deadline_ns == IPK__NOWAIT)
 			return r;
 		r = ipk__sleep_until(deadline_ns, step);

@@ -34,6 +34,8 @@ struct ipk_listener {
 	size_t max_msg;
 	struct ipk__ownfile file; /* the socket file it bound */
 	char url[IPK__URL_MAX];   /* what a peer connects to */
+	/* unix.c: ipk_listener_set_access(); NULL: everyone */
+	struct ipk__access *access;
 };
 
 /*
@@ -85,6 +87,8 @@ extern const struct ipk_transport ipk__transport_tcp;
 extern const struct ipk_transport ipk__transport_mq;
 extern const struct ipk_transport ipk__transport_sysvmq;
 extern const struct ipk_transport ipk__transport_shm;
+extern const struct ipk_transport ipk__transport_nats; /* IPK_HAVE_NATS builds */
+extern const struct ipk_transport ipk__transport_dbus;
 
 /* Generic batches: one message after the other through the single ops. */
 int ipk__send_batch_loop(struct ipk_chan *ch, const struct ipk_msg *m, unsigned n,
@@ -107,6 +111,9 @@ int ipk__fd_plain(struct ipk_chan *ch);
 
 /* pipe.c: both ends of an anonymous pipe (ipk_chan_pipe()). */
 int ipk__pipe_pair(struct ipk_chan *rd, struct ipk_chan *wr, const struct ipk_url *url);
+
+/* unix.c: free a listener's access policy (NULL too). */
+void ipk__access_free(struct ipk__access *a);
 
 /* The mode= option or 0600. */
 mode_t ipk__url_mode(const struct ipk_url *url);

@@ -22,6 +22,7 @@ enum ipk__scheme {
 	IPK__SYSVMQ,
 	IPK__SHM,
 	IPK__NATS,
+	IPK__DBUS, /* dbus:BUSNAME/NAME, a ring offered on D-Bus (bus.h) */
 	IPK__NSCHEMES,
 };
 
@@ -37,6 +38,7 @@ enum ipk__opt {
 	IPK__OPT_CAPACITY,
 	IPK__OPT_KIND,
 	IPK__OPT_PERM,
+	IPK__OPT_BUS, /* dbus: bus=session|system */
 	IPK__NOPTS,
 };
 
@@ -56,7 +58,8 @@ struct ipk_url {
 	char path[PATH_MAX];
 	size_t path_len;
 	bool abstract;
-	/* tcp: host (brackets removed) and port; nats: servers, subject */
+	/* tcp: host (brackets removed) and port; nats: servers, subject;
+	 * dbus: the bus name in host, the ring name in path */
 	char host[256];
 	uint16_t port;
 	char servers[1024];

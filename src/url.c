@@ -32,6 +32,7 @@ static const struct {
 	{ "sysvmq", IPK__SYSVMQ },
 	{ "shm", IPK__SHM },
 	{ "nats", IPK__NATS },
+	{ "dbus", IPK__DBUS },
 };
 
 enum opt_type { NUM, OCTAL, STR, KIND };
@@ -51,9 +52,11 @@ static const struct {
 	[IPK__OPT_MAXMSG] = { "maxmsg", NUM, BIT(IPK__MQ), 1, 65536 },
 	[IPK__OPT_QUEUE] = { "queue", STR, BIT(IPK__NATS), 1, 127 },
 	[IPK__OPT_STREAM] = { "stream", STR, BIT(IPK__NATS), 1, 127 },
-	[IPK__OPT_CAPACITY] = { "capacity", NUM, BIT(IPK__SHM), 4096, (uint64_t)1 << 40 },
+	[IPK__OPT_CAPACITY] = { "capacity", NUM, BIT(IPK__SHM) | BIT(IPK__DBUS), 4096,
+				(uint64_t)1 << 40 },
 	[IPK__OPT_KIND] = { "mode", KIND, BIT(IPK__SHM), 0, 0 },
 	[IPK__OPT_PERM] = { "perm", OCTAL, BIT(IPK__SHM), 0, 0777 },
+	[IPK__OPT_BUS] = { "bus", STR, BIT(IPK__DBUS), 1, 127 },
 };
 
 /* Where parsing stopped, and why: the first error wins. */
@@ -233,6 +236,51 @@ static int parse_nats(struct ctx *c, struct ipk_url *u, const char *s, size_t n)
 			"subject too long");
 }
 
+/* dbus:BUSNAME/NAME: a bus name as D-Bus defines it (unique ":1.42" or
+ * well-known "org.example.Feed") and a ring name of [A-Za-z0-9_]. */
+static int parse_dbus(struct ctx *c, struct ipk_url *u, const char *s, size_t n)
+{
+	static const char word[] =
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_";
+	const char *slash = memchr(s, '/', n), *p, *end = s + n;
+	bool uniq = n > 0 && *s == ':';
+	size_t elems = 0;
+
+	if (!slash)
+		return bad(c, end, "expected dbus:BUSNAME/NAME");
+	if (slash == s)
+		return bad(c, s, "missing bus name");
+	if (slash - s > 255)
+		return bad(c, s, "bus name longer than 255");
+	for (p = uniq ? s + 1 : s; p <= slash; p++) {
+		const char *q = p;
+
+		while (q < slash && *q != '.')
+			q++;
+		if (q == p)
+			return bad(c, p, "empty element in the bus name");
+		if (!uniq && *p >= '0' && *p <= '9')
+			return bad(c, p, "a bus name element may not start with a digit");
+		for (; p < q; p++)
+			if (*p != '-' && !memchr(word, *p, sizeof(word) - 1))
+				return bad(c, p, "bus names hold only [A-Za-z0-9_-] and '.'");
+		elems++;
+	}
+	if (elems < 2)
+		return bad(c, s, "a bus name has at least two elements (org.example)");
+	if (slash + 1 == end)
+		return bad(c, end, "missing ring name after '/'");
+	if ((size_t)(end - slash - 1) > 200)
+		return bad(c, slash + 1, "ring name longer than 200");
+	for (p = slash + 1; p < end; p++)
+		if (!memchr(word, *p, sizeof(word) - 1))
+			return bad(c, p, "a ring name holds only [A-Za-z0-9_]");
+	if (copy_str(c, u->host, sizeof(u->host), s, (size_t)(slash - s), "bus name too long") < 0)
+		return -EINVAL;
+	u->path_len = (size_t)(end - slash - 1);
+	return copy_str(c, u->path, sizeof(u->path), slash + 1, u->path_len, "name too long");
+}
+
 static int parse_opt(struct ctx *c, struct ipk_url *u, const char *s, size_t n)
 {
 	const char *eq = memchr(s, '=', n);
@@ -267,6 +315,9 @@ static int parse_opt(struct ctx *c, struct ipk_url *u, const char *s, size_t n)
 				return bad(c, v, "option value empty or too long");
 			memcpy(u->str[i], v, vlen);
 			u->str[i][vlen] = '\0';
+			if (i == IPK__OPT_BUS && strcmp(u->str[i], "session") != 0 &&
+			    strcmp(u->str[i], "system") != 0)
+				return bad(c, v, "bus must be 'session' or 'system'");
 		} else {
 			int base = opts[i].type == OCTAL ? 8 : 10;
 
@@ -347,6 +398,9 @@ int ipk__url_parse(const char *text, struct ipk_url *u, size_t *where, const cha
 		break;
 	case IPK__NATS:
 		r = parse_nats(&c, u, addr, alen);
+		break;
+	case IPK__DBUS:
+		r = parse_dbus(&c, u, addr, alen);
 		break;
 	case IPK__NSCHEMES:
 		break;

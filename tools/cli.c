@@ -234,6 +234,7 @@ static const struct option chan_longopts[] = {
 	{ "rate", required_argument, NULL, 'R' },
 	{ "size", required_argument, NULL, 's' },
 	{ "quiet", no_argument, NULL, 'q' },
+	{ "bus", no_argument, NULL, 'B' }, /* pub: a ring offered on D-Bus */
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -252,6 +253,7 @@ static bool takes(enum cli_role role, int opt)
 		return role != CLI_SEND;
 	case 'R':
 	case 's':
+	case 'B':
 		return role == CLI_PUB;
 	case 'q':
 		return role == CLI_SUB;
@@ -331,6 +333,9 @@ int cli_chan_parse(int argc, char **argv, const char *usage, enum cli_role role,
 			break;
 		case 'q':
 			o->quiet = true;
+			break;
+		case 'B':
+			o->bus = true;
 			break;
 		case 'h':
 			fputs(usage, stdout);

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <ipckit/ipckit.h>
 
@@ -82,6 +83,7 @@ struct cli_chan_opts {
 	bool show_meta;      /* --show-meta: print each message's tag first */
 	long tag;            /* send: --type/--priority; recv: --type selector */
 	bool quiet;          /* sub --quiet: print only the summary */
+	bool bus;            /* pub --bus: offer a memfd ring on D-Bus (dbus: URL) */
 	bool synthetic;      /* pub --rate given: make messages, not read stdin */
 	unsigned long rate;  /* pub --rate: messages/s, 0 = as fast as possible */
 	unsigned long size;  /* pub --size: bytes of a synthetic message (64) */
@@ -122,5 +124,22 @@ int cmd_pub(int argc, char **argv);
 int cmd_sub(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_signal(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
+int cmd_stat(int argc, char **argv);
+int cmd_gc(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
+
+/* Shared by ls, stat and gc (tools/cmd_ls.c). */
+int ls_parse_types(const char *arg, unsigned *kinds); /* 0, or CLI_USAGE after a message */
+/* ipk_inspect_scan(); without an mqueue mount, as root, again with a
+ * private one (in a mount namespace of this process's own). */
+int ls_scan(unsigned kinds, ipk_inspect **ret);
+const char *ls_user_name(uid_t uid, char *buf, size_t len);
+void ls_json_str(FILE *f, const char *s);
+void ls_json_obj(FILE *f, const struct ipk_obj *o); /* one docs/ls-schema.json object */
+const char *ls_size(uint64_t v, char *buf, size_t len);
+void ls_details(const struct ipk_obj *o, char *buf, size_t len);
+void ls_report_denied(const ipk_inspect *in); /* on stderr, if any */
+int cmd_bridge(int argc, char **argv);
 
 #endif /* IPCKIT_TOOLS_CLI_H */

@@ -16,7 +16,7 @@
 
 int cmd_bench(int argc, char **argv);
 
-#define MAX_SIZE ((size_t)16 << 20)
+#define MAX_SIZE ((size_t)64 << 20)
 
 static const char usage[] =
 	"Usage: ipckit bench [OPTIONS]\n"

@@ -4,13 +4,20 @@
  * or (--rate) synthetic messages at a steady rate, until EOF, --count or
  * SIGINT/SIGTERM; then close, so subscribers see the end, and say how many
  * were published.
+ *
+ * With --bus and a dbus:BUSNAME/NAME URL the messages go into a memfd ring
+ * that is offered on D-Bus (ipk_bus_ring_offer): the command owns BUSNAME
+ * and serves the bus between messages, and `ipckit sub dbus:BUSNAME/NAME`
+ * subscribes through it.
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -33,9 +40,29 @@ static const char usage[] =
 	"  -t, --timeout SEC  limit for opening and for each message (default: forever)\n"
 	"      --keep         leave the created object behind\n"
 	"      --excl         fail if the object already exists\n"
+	"      --bus          offer a ring on D-Bus: URL is dbus:BUSNAME/NAME[?OPTIONS]\n"
+	"                     (options capacity=, msgsize=, bus=session|system);\n"
+	"                     this command owns BUSNAME and serves the ring object\n"
+	"                     /org/ipckit/ring/NAME; subscribe with ipckit sub URL\n"
 	"  -h, --help         show this help\n"
 	"\n"
-	"Example: ipckit pub 'shm:/quotes?capacity=1048576' --rate 100000 --size 64\n";
+	"Example: ipckit pub 'shm:/quotes?capacity=1048576' --rate 100000 --size 64\n"
+	"         ipckit pub --bus dbus:org.example.Quotes/quotes --rate 1000\n";
+
+/* Where messages go: a channel, or (--bus) a ring offered on the bus. */
+struct out {
+	ipk_chan *ch;
+	ipk_ring *ring;
+	ipk_bus *bus;
+	ipk_bus_ring *offer;
+	size_t max;
+	unsigned long n;
+	/* --bus line reader */
+	char *buf;
+	size_t len, cap;
+	size_t used; /* bytes of the line returned last */
+	bool eof;
+};
 
 static volatile sig_atomic_t stop;
 
@@ -64,30 +91,135 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * IPK_SEC + ts.tv_nsec;
 }
 
-static int publish(const struct cli_chan_opts *o, ipk_chan *ch, const void *buf, size_t len)
+/* Answer what the bus has for us (subscribers calling Open). */
+static int serve_bus(const struct cli_chan_opts *o, struct out *out)
 {
-	int r = ipk_chan_send(ch, buf, len, o->timeout_ns);
+	int r = ipk_bus_process(out->bus);
 
+	return r < 0 ? cli_fail(o->url, r) : CLI_OK;
+}
+
+static int publish(const struct cli_chan_opts *o, struct out *out, const void *buf, size_t len)
+{
+	int r;
+
+	if (out->ring)
+		r = ipk_ring_publish(out->ring, buf, len);
+	else
+		r = ipk_chan_send(out->ch, buf, len, o->timeout_ns);
 	if (r == -EMSGSIZE) {
 		cli_msg("%s: %s (EMSGSIZE): %zu bytes, over the channel's maximum of %zu "
 			"(raise it with ?msgsize=)",
-			o->url, strerror(EMSGSIZE), len, ipk_chan_max_msg(ch));
+			o->url, strerror(EMSGSIZE), len,
+			out->ring ? out->max : ipk_chan_max_msg(out->ch));
 		return CLI_FAIL;
 	}
-	return r < 0 ? cli_fail_op(o->url, r, IPK_OP_SEND) : CLI_OK;
+	if (r < 0)
+		return cli_fail_op(o->url, r, IPK_OP_SEND);
+	/* flat out, the bus is looked at every 256 messages */
+	if (out->bus && (!o->synthetic || o->rate || (++out->n & 255) == 0))
+		return serve_bus(o, out);
+	return CLI_OK;
 }
 
-static int pub_lines(const struct cli_chan_opts *o, ipk_chan *ch, unsigned long *sent)
+/* --bus: wait for standard input or the deadline (INT64_MAX: none) while
+ * serving the bus. Return: 1 stdin readable, 0 deadline (or stop), -1
+ * after an error was reported. */
+static int bus_wait(const struct cli_chan_opts *o, struct out *out, bool in, int64_t due)
+{
+	for (;;) {
+		struct pollfd pf[2] = { { .fd = ipk_bus_fd(out->bus), .events = POLLIN },
+					{ .fd = in ? 0 : -1, .events = POLLIN } };
+		int ms = -1, n;
+
+		if (due != INT64_MAX) {
+			int64_t left = due - now_ns();
+
+			if (left <= 0)
+				return 0;
+			ms = (int)((left + IPK_MSEC - 1) / IPK_MSEC);
+		}
+		n = poll(pf, 2, ms);
+		if (n < 0 && errno != EINTR)
+			return cli_fail("poll", errno), -1;
+		if (stop)
+			return 0;
+		if (n > 0 && pf[0].revents && serve_bus(o, out))
+			return -1;
+		if (n > 0 && pf[1].revents)
+			return 1;
+	}
+}
+
+/* --bus: the next line of standard input, read without stdio so that the
+ * bus is served while no line is complete. Return: its length; -1 at the
+ * end (or stop); -2 after an error was reported. */
+static ssize_t bus_getline(const struct cli_chan_opts *o, struct out *out, char **line)
+{
+	if (out->used) {
+		memmove(out->buf, out->buf + out->used, out->len - out->used);
+		out->len -= out->used;
+		out->used = 0;
+	}
+	for (;;) {
+		char *nl = out->len ? memchr(out->buf, '\n', out->len) : NULL;
+		ssize_t n;
+		int w;
+
+		if (nl || (out->eof && out->len)) {
+			size_t l = nl ? (size_t)(nl - out->buf) : out->len;
+
+			out->used = nl ? l + 1 : l;
+			*line = out->buf;
+			return (ssize_t)l;
+		}
+		if (out->eof || stop)
+			return -1;
+		if (out->cap - out->len < 4096) {
+			char *b = realloc(out->buf, out->cap * 2 + 4096);
+
+			if (!b)
+				return cli_fail("standard input", ENOMEM), -2;
+			out->buf = b;
+			out->cap = out->cap * 2 + 4096;
+		}
+		w = bus_wait(o, out, true, INT64_MAX);
+		if (w < 0)
+			return -2;
+		if (w == 0)
+			return -1;
+		n = read(0, out->buf + out->len, out->cap - out->len);
+		if (n < 0 && errno != EINTR)
+			return cli_fail("standard input", errno), -2;
+		if (n == 0)
+			out->eof = true;
+		if (n > 0)
+			out->len += (size_t)n;
+	}
+}
+
+static int pub_lines(const struct cli_chan_opts *o, struct out *out, unsigned long *sent)
 {
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
 	int r = CLI_OK;
 
+	if (out->bus) {
+		n = 0;
+		while (!stop && (!o->count || *sent < o->count) &&
+		       (n = bus_getline(o, out, &line)) >= 0) {
+			r = publish(o, out, line, (size_t)n);
+			if (r)
+				return r;
+			++*sent;
+		}
+		return n == -2 ? CLI_FAIL : CLI_OK;
+	}
 	while (!stop && (!o->count || *sent < o->count) && (n = getline(&line, &cap, stdin)) >= 0) {
 		if (n > 0 && line[n - 1] == '\n')
 			n--;
-		r = publish(o, ch, line, (size_t)n);
+		r = publish(o, out, line, (size_t)n);
 		if (r)
 			break;
 		++*sent;
@@ -100,7 +232,7 @@ static int pub_lines(const struct cli_chan_opts *o, ipk_chan *ch, unsigned long 
 
 /* Message i is due at t0 + i / rate: behind schedule it publishes at once,
  * so the average rate holds even where sleeps are coarse. */
-static int pub_synthetic(const struct cli_chan_opts *o, ipk_chan *ch, unsigned long *sent)
+static int pub_synthetic(const struct cli_chan_opts *o, struct out *out, unsigned long *sent)
 {
 	int64_t t0 = now_ns();
 	char *buf;
@@ -117,6 +249,13 @@ static int pub_synthetic(const struct cli_chan_opts *o, ipk_chan *ch, unsigned l
 			int64_t due = t0 + (int64_t)((double)*sent * 1e9 / (double)o->rate);
 			struct timespec ts = { due / IPK_SEC, due % IPK_SEC };
 
+			if (out->bus && due > now_ns()) {
+				if (bus_wait(o, out, false, due) < 0) {
+					r = CLI_FAIL;
+					break;
+				}
+				continue;
+			}
 			if (due > now_ns() &&
 			    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
 				continue;
@@ -125,7 +264,7 @@ static int pub_synthetic(const struct cli_chan_opts *o, ipk_chan *ch, unsigned l
 		if (n < 0 || (size_t)n >= o->size)
 			n = (int)o->size - 1;
 		buf[n] = ' '; /* the padding goes on where the number ends */
-		r = publish(o, ch, buf, o->size);
+		r = publish(o, out, buf, o->size);
 		if (r)
 			break;
 		++*sent;
@@ -134,11 +273,90 @@ static int pub_synthetic(const struct cli_chan_opts *o, ipk_chan *ch, unsigned l
 	return r;
 }
 
+/* The value of option @key in the query of @url, or NULL. */
+static const char *url_opt(const char *url, const char *key, char *val, size_t cap)
+{
+	const char *q = strchr(url, '?');
+	size_t kl = strlen(key);
+
+	while (q) {
+		const char *amp;
+		size_t vl;
+
+		q++;
+		amp = strchr(q, '&');
+		if (!strncmp(q, key, kl) && q[kl] == '=') {
+			vl = (size_t)((amp ? amp : q + strlen(q)) - (q + kl + 1));
+			if (vl >= cap)
+				vl = cap - 1;
+			memcpy(val, q + kl + 1, vl);
+			val[vl] = '\0';
+			return val;
+		}
+		q = amp;
+	}
+	return NULL;
+}
+
+/* --bus: dbus:BUSNAME/NAME[?capacity=&msgsize=&bus=] (checked already). */
+static int open_bus(const struct cli_chan_opts *o, struct out *out)
+{
+	struct ipk_ring_opts ro = { 0 };
+	struct ipk_ring_stats st;
+	char busname[256], name[256], val[64];
+	const char *addr = "session", *a = o->url + 5, *slash = strchr(a, '/');
+	size_t nl;
+	int r;
+
+	if (strncmp(o->url, "dbus:", 5) != 0 || !slash)
+		return cli_usage_error("--bus publishes to a dbus:BUSNAME/NAME URL, not '%s'",
+				       o->url);
+	if (o->keep || o->excl || o->connect)
+		return cli_usage_error("--bus takes no --keep, --excl or --connect");
+	snprintf(busname, sizeof(busname), "%.*s", (int)(slash - a), a);
+	nl = strcspn(slash + 1, "?");
+	snprintf(name, sizeof(name), "%.*s", (int)nl, slash + 1);
+	if (url_opt(o->url, "capacity", val, sizeof(val)))
+		ro.capacity = strtoull(val, NULL, 10);
+	if (url_opt(o->url, "msgsize", val, sizeof(val)))
+		ro.max_msg = (uint32_t)strtoul(val, NULL, 10);
+	if (url_opt(o->url, "bus", val, sizeof(val)))
+		addr = !strcmp(val, "system") ? "system" : "session";
+	r = ipk_ring_create(NULL, &ro, &out->ring);
+	if (r < 0)
+		return cli_fail(o->url, r);
+	(void)ipk_ring_stats(out->ring, &st);
+	out->max = (size_t)st.max_msg;
+	r = ipk_bus_open(addr, &out->bus);
+	if (r < 0) {
+		cli_msg("%s: cannot connect to the %s bus: %s (%s)", o->url, addr, strerror(-r),
+			ipk_errname(r));
+		return CLI_FAIL;
+	}
+	r = ipk_bus_request_name(out->bus, busname, 0);
+	if (r == -EEXIST) {
+		cli_msg("%s: the bus name %s is taken by another connection", o->url, busname);
+		return CLI_FAIL;
+	}
+	if (r < 0)
+		return cli_fail(busname, r);
+	r = ipk_bus_ring_offer(out->bus, name, out->ring, NULL, &out->offer);
+	return r < 0 ? cli_fail(o->url, r) : CLI_OK;
+}
+
+static void close_bus(struct out *out)
+{
+	ipk_bus_ring_withdraw(out->offer);
+	ipk_bus_close(out->bus);
+	ipk_ring_close(out->ring);
+	free(out->buf);
+}
+
 int cmd_pub(int argc, char **argv)
 {
 	struct cli_chan_opts o;
+	struct out out = { 0 };
 	unsigned long sent = 0;
-	ipk_chan *ch = NULL;
 	int r;
 
 	r = cli_chan_parse(argc, argv, usage, CLI_PUB, 0, &o);
@@ -146,18 +364,31 @@ int cmd_pub(int argc, char **argv)
 		return r;
 	if (!o.synthetic && o.size != 64)
 		return cli_usage_error("--size applies to synthetic messages (--rate)");
+	if (!o.bus && !strncmp(o.url, "dbus:", 5))
+		return cli_usage_error("publishing to a dbus: URL needs --bus");
 	catch_stop();
-	r = cli_chan_open(&o, cli_chan_flags(&o, true, IPK_CHAN_WRONLY), &ch);
-	if (r)
-		return r;
-	r = o.synthetic ? pub_synthetic(&o, ch, &sent) : pub_lines(&o, ch, &sent);
-	if (r == CLI_OK) {
-		int f = ipk_chan_flush(ch, o.timeout_ns);
+	if (o.bus) {
+		r = cli_check_url(o.url);
+		if (r == 0)
+			r = open_bus(&o, &out);
+		if (r) {
+			close_bus(&out);
+			return r;
+		}
+	} else {
+		r = cli_chan_open(&o, cli_chan_flags(&o, true, IPK_CHAN_WRONLY), &out.ch);
+		if (r)
+			return r;
+	}
+	r = o.synthetic ? pub_synthetic(&o, &out, &sent) : pub_lines(&o, &out, &sent);
+	if (r == CLI_OK && out.ch) {
+		int f = ipk_chan_flush(out.ch, o.timeout_ns);
 
 		if (f < 0)
 			r = cli_fail(o.url, f);
 	}
-	ipk_chan_close(ch);
+	ipk_chan_close(out.ch);
+	close_bus(&out);
 	fprintf(stderr, "%s: published %lu messages\n", cli_prog, sent);
 	return r;
 }

@@ -17,7 +17,8 @@ static const char usage[] =
 	"\n"
 	"Subscribe and print each message on its own line until the publisher\n"
 	"closes, --count messages arrived, or SIGINT/SIGTERM. Made for shm:/NAME\n"
-	"rings: waits for the ring to appear, and reports a publisher that\n"
+	"rings and rings offered on D-Bus (dbus:BUSNAME/NAME, see ipckit pub --bus):\n"
+	"waits for the ring to appear, and reports a publisher that\n"
 	"restarted. On exit prints \"N messages, M lost\" on standard error (M:\n"
 	"messages overwritten before this subscriber could read them).\n"
 	"\n"
@@ -30,7 +31,8 @@ static const char usage[] =
 	"      --keep, --excl as for recv, with --listen\n"
 	"  -h, --help         show this help\n"
 	"\n"
-	"Example: ipckit sub shm:/quotes --count 10\n";
+	"Example: ipckit sub shm:/quotes --count 10\n"
+	"         ipckit sub dbus:org.example.Quotes/quotes?bus=session\n";
 
 /* How long one receive waits before looking at the stop flag. */
 #define SLICE_NS (100 * IPK_MSEC)

@@ -18,6 +18,11 @@ static const struct cli_cmd cmds[] = {
 	{ "sub", cmd_sub, "print a feed's messages, then the lost count" },
 	{ "bench", cmd_bench, "measure every mechanism against raw syscalls and the limit" },
 	{ "signal", cmd_signal, "send a signal with a value, or wait and print signals" },
+	{ "ls", cmd_ls, "list every IPC object on the host with its holders" },
+	{ "stat", cmd_stat, "everything about one object; --watch for rates" },
+	{ "gc", cmd_gc, "list (or --yes remove) objects dead processes left" },
+	{ "rm", cmd_rm, "remove IPC objects by URL" },
+	{ "bridge", cmd_bridge, "forward every message of one URL to another (rings <-> NATS)" },
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))

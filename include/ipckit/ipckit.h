@@ -17,5 +17,9 @@
 #include "sig.h"
 #include "notify.h"
 #include "loop.h"
+#include "inspect.h"
+#include "unix.h"
+#include "handoff.h"
+#include "bus.h"
 
 #endif /* IPCKIT_IPCKIT_H */

@@ -17,6 +17,10 @@ static const struct ipk_transport *const transports[IPK__NSCHEMES] = {
 	[IPK__MQ] = &ipk__transport_mq,
 	[IPK__SYSVMQ] = &ipk__transport_sysvmq,
 	[IPK__SHM] = &ipk__transport_shm,
+	[IPK__DBUS] = &ipk__transport_dbus,
+#ifdef IPK_HAVE_NATS
+	[IPK__NATS] = &ipk__transport_nats,
+#endif
 };
 
 const struct ipk_transport *ipk__transport_find(enum ipk__scheme scheme)

@@ -84,6 +84,12 @@ static int unix_accept(struct ipk_listener *l, struct ipk_chan *ch, int64_t dead
 	r = ipk__sock_accept(l->fd, deadline_ns, &fd);
 	if (r < 0)
 		return r;
+	/* before a byte of the peer's is read: a refused peer sees EOF */
+	r = ipk__access_check(l, fd);
+	if (r < 0) {
+		ipk__close(fd);
+		return r;
+	}
 	return adopt(ch, fd, false);
 }
 

@@ -154,7 +154,13 @@ static void failures(void)
 	T_EQ(ipk_chan_open("fifo:/x?msgsize=0", IPK_CHAN_RDONLY, 0, &ch), -EINVAL);
 	T_EQ(ipk_listen("unix:", 0, &l), -EINVAL);
 	T_EQ(ipk_chan_pipe("pipe:?pipesize=x", 0, &rd, &ch), -EINVAL);
-	T_EQ(ipk_chan_open("nats://127.0.0.1:1/ipk-fds", 0, 0, &ch), -EPROTONOSUPPORT);
+	/* nothing on port 1: refused with the nats transport, unsupported
+	 * without it (-Dnats=disabled); no descriptor or thread's fd stays */
+	{
+		int nr = ipk_chan_open("nats://127.0.0.1:1/ipk-fds", 0, 0, &ch);
+
+		T_TRUE(nr == -ECONNREFUSED || nr == -EPROTONOSUPPORT);
+	}
 	CHECK_NO_LEAK("malformed URLs");
 
 	/* Names too long. */

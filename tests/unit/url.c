@@ -58,6 +58,18 @@ int main(void)
 	T_EQ(ipk__url_parse("mq:/q?mode=0640", &u, NULL, NULL), 0);
 	T_EQ(ipk__url_num(&u, IPK__OPT_MODE, 0), 0640);
 	T_EQ(ipk_url_check("fifo:relative/path", NULL, NULL), 0);
+	/* dbus:BUSNAME/NAME: the bus name in host, the ring name in path */
+	T_EQ(ipk__url_parse("dbus:org.example.Feed/quotes_1?bus=system&msgsize=512", &u, NULL,
+			    NULL),
+	     0);
+	T_EQ(u.scheme, IPK__DBUS);
+	T_TRUE(!strcmp(u.host, "org.example.Feed") && !strcmp(u.path, "quotes_1"));
+	T_TRUE(!strcmp(u.str[IPK__OPT_BUS], "system"));
+	T_EQ(ipk__url_num(&u, IPK__OPT_MSGSIZE, 0), 512);
+	T_EQ(ipk__url_parse("dbus::1.42/feed?capacity=65536", &u, NULL, NULL), 0);
+	T_TRUE(!strcmp(u.host, ":1.42") && !strcmp(u.path, "feed"));
+	T_EQ(ipk__url_num(&u, IPK__OPT_CAPACITY, 0), 65536);
+	T_EQ(ipk_url_check("dbus:a-b.c_d/x", NULL, NULL), 0);
 
 	/* offsets point at the offending part */
 	bad("", 0);
@@ -99,6 +111,16 @@ int main(void)
 	bad("tcp:h:1?mode=0600", 8);
 	bad("unix:/x?pipesize=4096", 8);
 	bad("fifo:/x?msgsize=1&", 18);
+	bad("dbus:org.example.Feed", 21); /* no /NAME */
+	bad("dbus:/feed", 5);             /* no bus name */
+	bad("dbus:org/feed", 5);          /* one element */
+	bad("dbus:org..x/feed", 9);       /* empty element */
+	bad("dbus:org.9x/feed", 9);       /* element starts with a digit */
+	bad("dbus:org.e$x/feed", 10);
+	bad("dbus:org.x/", 11);                /* no ring name */
+	bad("dbus:org.x/a-b", 12);             /* ring names: [A-Za-z0-9_] */
+	bad("dbus:org.x/a?bus=elsewhere", 17); /* session or system */
+	bad("dbus:org.x/a?mode=0600", 13);
 	T_EQ(ipk_url_check(NULL, NULL, NULL), -EINVAL);
 	return 0;
 }

@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ipckit/inspect.h - every IPC object visible on this host, who holds it,
+ * and which of them dead processes left behind (behind `ipckit ls`,
+ * `ipckit stat` and `ipckit gc`).
+ *
+ * ipk_inspect_scan() takes one snapshot: System V queues, segments and
+ * semaphore sets (/proc/sysvipc), POSIX message queues (the mqueue
+ * mount), POSIX shared memory, named semaphores and ipckit rings
+ * (/dev/shm), bound Unix domain sockets (/proc/net/unix), and the FIFOs
+ * and memfds some process holds open. Holders are found by reading every
+ * /proc/PID/fd and /proc/PID/maps once; a process whose entries may not be
+ * read is listed in ipk_inspect_denied(), never skipped silently. Objects
+ * and processes that vanish while the scan runs are left out without an
+ * error.
+ *
+ * Threads: a snapshot is read-only once made; any number of threads may
+ * read one. Different snapshots are independent.
+ */
+#ifndef IPCKIT_INSPECT_H
+#define IPCKIT_INSPECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common.h"
+#include "ring.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ipk_inspect ipk_inspect; /* one snapshot of the host */
+
+/* The kinds of object; IPK_OBJ_BIT(kind) makes the mask of a scan. */
+enum ipk_obj_kind {
+	IPK_OBJ_SYSV_MSG, /* System V message queue */
+	IPK_OBJ_SYSV_SHM, /* System V shared-memory segment */
+	IPK_OBJ_SYSV_SEM, /* System V semaphore set */
+	IPK_OBJ_MQ,       /* POSIX message queue */
+	IPK_OBJ_SHM,      /* POSIX shared memory (/dev/shm), not a ring */
+	IPK_OBJ_SEM,      /* POSIX named semaphore (/dev/shm/sem.NAME) */
+	IPK_OBJ_RING,     /* ipckit ring or queue (with its -bell/-cons) */
+	IPK_OBJ_UNIX,     /* bound Unix domain socket */
+	IPK_OBJ_FIFO,     /* named pipe held open by a process */
+	IPK_OBJ_MEMFD,    /* memfd held open or mapped by a process */
+	IPK_OBJ_NKINDS
+};
+
+#define IPK_OBJ_BIT(kind) (1u << (kind))
+#define IPK_OBJ_ALL ((1u << IPK_OBJ_NKINDS) - 1)
+
+/* ipk_holder.how */
+#define IPK_HOLD_FD 0x1u  /* has a descriptor open */
+#define IPK_HOLD_MAP 0x2u /* has it mapped (or a System V segment attached) */
+
+/* A live process that holds an object. */
+struct ipk_holder {
+	pid_t pid;
+	uid_t uid;     /* owner of /proc/PID: its effective uid */
+	unsigned how;  /* IPK_HOLD_* */
+	int fd;        /* its lowest descriptor of the object, or -1 */
+	char comm[16]; /* /proc/PID/comm */
+};
+
+/* One object. Fields that do not apply are 0, pids unknown are -1. */
+struct ipk_obj {
+	enum ipk_obj_kind kind;
+	char name[288]; /* "/name" (mq, shm, sem, ring), socket or fifo path,
+			 * "@abstract", "memfd:NAME", "0x%08x" key (System V) */
+	int64_t key;    /* System V key (0 = IPC_PRIVATE) */
+	int64_t id;     /* System V id; -1 otherwise */
+	uid_t uid;      /* owner */
+	gid_t gid;
+	uint32_t mode;             /* permission bits */
+	uint64_t size;             /* bytes: segment/object size, or bytes queued */
+	uint64_t count;            /* messages queued (queues), attaches (System V
+				    * segments), semaphores (System V sets) */
+	uint64_t max_msg;          /* POSIX mq: mq_maxmsg; ring: largest message */
+	uint64_t msg_size;         /* POSIX mq: mq_msgsize */
+	pid_t cpid;                /* creator (System V msg, shm) or -1 */
+	pid_t lpid;                /* last sender (msg), attacher (shm), semop (sem; a
+				    * live one if any), or -1; 0: none yet */
+	pid_t lrpid;               /* System V msg: last receiver; 0: none yet */
+	uint64_t dev, ino;         /* of the file (0 for System V queues, semaphores) */
+	int sock_type;             /* unix: SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET */
+	int sock_state;            /* unix: 1 unconnected, 2 connecting, 3 connected,
+				    * 4 disconnecting (SS_* of the kernel) */
+	int listening;             /* unix: 1 if a listening socket */
+	int sock_conns;            /* unix: accepted sockets sharing its address */
+	int ring_err;              /* ring: 0 if @ring is valid, else ipk_ring_info()'s error */
+	struct ipk_ring_info ring; /* IPK_OBJ_RING */
+	int ipckit;                /* 1: made by ipckit (ring, or its -bell/-cons page) */
+	size_t nholders;
+	const struct ipk_holder *holders; /* sorted by pid */
+	size_t npeers;
+	const struct ipk_holder *peers; /* unix: processes holding the other end of
+					 * its connections (sock_diag), by pid */
+};
+
+/**
+ * ipk_inspect_scan() - take a snapshot of the host's IPC objects
+ * @kinds: IPK_OBJ_BIT() mask of what to list; 0 = IPK_OBJ_ALL
+ *
+ * Reads /proc/sysvipc/{msg,shm,sem}, the mqueue mount, /dev/shm,
+ * /proc/net/unix and every /proc/PID/{fd,maps,comm}. Sources that do not
+ * exist (no mqueue mount) are left out; ipk_inspect_mqueue() tells.
+ * Return: 0 and *@ret; -EINVAL (bad @kinds); -ENOMEM; -errno of opening
+ * /proc. Blocking: no (reads /proc only). Threads: safe.
+ */
+IPK_API int ipk_inspect_scan(unsigned kinds, ipk_inspect **ret);
+
+/* ipk_inspect_free() - release a snapshot; accepts NULL. */
+IPK_API void ipk_inspect_free(ipk_inspect *in);
+
+/* ipk_inspect_count() - the number of objects, in kind order. */
+IPK_API size_t ipk_inspect_count(const ipk_inspect *in);
+
+/* ipk_inspect_obj() - object @i (< ipk_inspect_count()), or NULL. */
+IPK_API const struct ipk_obj *ipk_inspect_obj(const ipk_inspect *in, size_t i);
+
+/**
+ * ipk_inspect_denied() - processes whose fds or maps could not be read
+ * @pids: set to an array of the returned length (owned by @in)
+ *
+ * Their holds are missing from the snapshot: run as root to see them.
+ * Return: the number of such processes.
+ */
+IPK_API size_t ipk_inspect_denied(const ipk_inspect *in, const pid_t **pids);
+
+/* ipk_inspect_procs() - the number of processes scanned. */
+IPK_API size_t ipk_inspect_procs(const ipk_inspect *in);
+
+/* ipk_inspect_mqueue() - where the mqueue filesystem is mounted, or NULL
+ * if it is not (POSIX queues are then not listed; mount it with
+ * "mount -t mqueue none /dev/mqueue"). */
+IPK_API const char *ipk_inspect_mqueue(const ipk_inspect *in);
+
+/* ipk_obj_kind_name() - "sysv-msg", "sysv-shm", "sysv-sem", "mq", "shm",
+ * "sem", "ring", "unix", "fifo", "memfd"; NULL for anything else. */
+IPK_API const char *ipk_obj_kind_name(enum ipk_obj_kind kind);
+
+/* ipk_obj_kind_parse() - the kind named @name (as above).
+ * Return: the kind (>= 0); -EINVAL for an unknown name. */
+IPK_API int ipk_obj_kind_parse(const char *name);
+
+/**
+ * ipk_inspect_find() - the object a URL names in the snapshot
+ * @url: "shm:/name" (ring or shared memory), "mq:/name", "sem:/name",
+ *       "sysvmq:KEY", "sysvshm:KEY", "sysvsem:KEY" (KEY decimal or 0x-hex;
+ *       "id=N" for the id instead), "unix:/path", "unix:@name",
+ *       "fifo:/path", "memfd:NAME"
+ *
+ * Return: 0 and *@ret (points into @in); -EINVAL (a URL of no such form);
+ * -ENOENT (well-formed, but nothing by that name).
+ */
+IPK_API int ipk_inspect_find(const ipk_inspect *in, const char *url, const struct ipk_obj **ret);
+
+/**
+ * ipk_obj_orphan() - did dead processes leave @o behind?
+ *
+ * True for: an ipckit ring whose publisher process is gone and that no
+ * live process holds or maps (nor its -bell/-cons); a lone -bell/-cons page
+ * of ipckit that nobody holds; a System V queue whose creator and last
+ * user are dead; a System V segment nobody has attached whose creator and
+ * last attacher are dead; a System V semaphore set whose every semaphore
+ * was last operated on by a now dead process. Never for anything a live
+ * process holds, nor for objects whose creator cannot be known (POSIX
+ * queues, plain shared memory, sockets, FIFOs).
+ * Return: 1 orphan, 0 not.
+ */
+IPK_API int ipk_obj_orphan(const struct ipk_obj *o);
+
+/**
+ * ipk_obj_remove() - remove @o from the system
+ *
+ * shm_unlink (a ring with its -bell and -cons), mq_unlink, sem_unlink,
+ * IPC_RMID, or unlink of a socket's or FIFO's path. Processes that hold
+ * it keep what they have. Memfds and abstract sockets have no name to
+ * remove: -EOPNOTSUPP.
+ * Return: 0; -ENOENT (already gone); -EPERM/-EACCES; -EOPNOTSUPP.
+ * Blocking: no.
+ */
+IPK_API int ipk_obj_remove(const struct ipk_obj *o);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* IPCKIT_INSPECT_H */

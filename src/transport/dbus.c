@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * transport/dbus.c - dbus:BUSNAME/NAME, a ring offered on D-Bus
+ * (ipk_bus_ring_offer()) as a channel. Subscriber only: it calls the ring
+ * object's Open method, checks that the descriptor it gets is a sealed,
+ * read-only memfd, and maps it with ipk_ring_open_fd(); every message then
+ * comes from shared memory, the bus is not involved. Publishing goes
+ * through ipk_bus_ring_offer() (`ipckit pub --bus`).
+ *
+ * When the ring reports its publisher gone, the bus is asked once whether
+ * a new publisher offers the ring under the same name: if so the channel
+ * moves over to it and the receive says -ECONNRESET (a new epoch), as a
+ * shm: ring taken over in place does.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <ipckit/bus.h>
+#include <ipckit/ring.h>
+
+#include "internal.h"
+#include "transport.h"
+
+struct dbus_chan {
+	ipk_bus *bus;
+	ipk_ring_sub *sub;
+	char busname[256];
+	char name[PATH_MAX];
+};
+
+static int64_t timeout_of(int64_t deadline_ns)
+{
+	int64_t left;
+
+	if (deadline_ns == IPK__NOWAIT)
+		return 0;
+	if (deadline_ns == IPK__NEVER)
+		return IPK_FOREVER;
+	left = deadline_ns - ipk__now_ns();
+	return left > 0 ? left : 1;
+}
+
+static void dbus_free(struct dbus_chan *t)
+{
+	if (!t)
+		return;
+	ipk_ring_sub_close(t->sub);
+	ipk_bus_close(t->bus);
+	free(t);
+}
+
+static int dbus_open(struct ipk_chan *ch, const struct ipk_url *url, int64_t deadline_ns)
+{
+	const char *addr = url->set[IPK__OPT_BUS] ? url->str[IPK__OPT_BUS] : "session";
+	struct dbus_chan *t;
+	int r;
+
+	/* a subscriber only receives, and creates nothing */
+	if (ch->flags & (IPK_CHAN_CREATE | IPK_CHAN_WRONLY | IPK_CHAN_EXCL | IPK_CHAN_KEEP))
+		return -EINVAL;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	memcpy(t->busname, url->host, sizeof(t->busname));
+	memcpy(t->name, url->path, sizeof(t->name));
+	r = ipk_bus_open(addr, &t->bus);
+	if (r == 0)
+		r = ipk_bus_ring_open(t->bus, t->busname, t->name, NULL, timeout_of(deadline_ns),
+				      NULL, &t->sub);
+	if (r < 0) {
+		dbus_free(t);
+		return r;
+	}
+	ch->max_msg = ipk_ring_sub_max_msg(t->sub);
+	ch->t = t;
+	return 0;
+}
+
+static int dbus_send(struct ipk_chan *ch, const struct iovec *iov, int iovcnt, size_t len,
+		     int64_t deadline_ns)
+{
+	(void)ch;
+	(void)iov;
+	(void)iovcnt;
+	(void)len;
+	(void)deadline_ns;
+	return -EBADF; /* a subscriber's end */
+}
+
+static ssize_t dbus_recv(struct ipk_chan *ch, void *buf, size_t len, int64_t deadline_ns)
+{
+	struct dbus_chan *t = ch->t;
+	ipk_ring_sub *fresh = NULL;
+	ssize_t n;
+
+	n = ipk_ring_recv(t->sub, buf, len, timeout_of(deadline_ns));
+	ch->lost = ipk_ring_lost(t->sub);
+	if (n == -EMSGSIZE)
+		ch->next_len = ipk_ring_msg_len(t->sub);
+	if (n != -EPIPE)
+		return n;
+	/* The publisher is gone: has another one offered the ring since? */
+	(void)ipk_bus_process(t->bus); /* drop what queued up meanwhile */
+	if (ipk_bus_ring_open(t->bus, t->busname, t->name, NULL, 0, NULL, &fresh) < 0)
+		return -EPIPE;
+	ipk_ring_sub_close(t->sub);
+	t->sub = fresh;
+	ch->max_msg = ipk_ring_sub_max_msg(fresh);
+	return -ECONNRESET;
+}
+
+static int dbus_fd(struct ipk_chan *ch)
+{
+	struct dbus_chan *t = ch->t;
+
+	return ipk_ring_fd(t->sub);
+}
+
+static void dbus_close(struct ipk_chan *ch)
+{
+	dbus_free(ch->t);
+	ch->t = NULL;
+}
+
+const struct ipk_transport ipk__transport_dbus = {
+	.scheme = "dbus",
+	.open = dbus_open,
+	.send = dbus_send,
+	.recv = dbus_recv,
+	.send_tag = ipk__send_untagged,
+	.recv_tag = ipk__recv_untagged,
+	.send_batch = ipk__send_batch_loop,
+	.recv_batch = ipk__recv_batch_loop,
+	.flush = ipk__no_flush,
+	.fd = dbus_fd,
+	.close = dbus_close,
+	.listen = ipk__no_listen,
+	.accept = ipk__no_accept,
+};

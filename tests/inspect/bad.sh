@@ -1,0 +1,111 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# tests/inspect/bad.sh IPCKIT HOLDER: bad input to ls/stat/gc/rm; objects and
+# processes that vanish while being listed; /proc entries we may not read.
+set -u
+B=$1
+H=$2
+HERE=$(dirname "$0")
+. "$HERE/lib.sh"
+E=$TMPD/err
+
+# Unknown --type: usage error naming it.
+"$B" ls --type bogus >/dev/null 2>"$E"
+[ $? = 2 ] || fail "ls --type bogus: want exit 2"
+grep -q "unknown --type 'bogus'" "$E" || fail "ls --type bogus: $(cat "$E")"
+"$B" gc --type ring,nope >/dev/null 2>"$E"
+[ $? = 2 ] || fail "gc --type ring,nope: want exit 2"
+"$B" ls --pid 0 >/dev/null 2>&1
+[ $? = 2 ] || fail "ls --pid 0: want exit 2"
+"$B" gc --yes --dry-run >/dev/null 2>&1
+[ $? = 2 ] || fail "gc --yes --dry-run: want exit 2"
+
+# A URL naming nothing: exit 1 with the name and ENOENT.
+for cmd in stat rm; do
+	urls="shm:/ipk-none-$$ sysvmq:$((0x7ead0000 + $$ % 65536))"
+	[ $cmd = stat ] && urls="$urls mq:/ipk-none-$$ unix:@ipk-none-$$ memfd:none-$$"
+	for url in $urls; do
+		"$B" $cmd "$url" >/dev/null 2>"$E"
+		[ $? = 1 ] || fail "$cmd $url: want exit 1"
+		grep -q "$url.*ENOENT" "$E" || fail "$cmd $url: $(cat "$E")"
+	done
+	# Not an object URL at all: usage error.
+	"$B" $cmd tcp:localhost:1 >/dev/null 2>"$E"
+	[ $? = 2 ] || fail "$cmd tcp:...: want exit 2"
+	"$B" $cmd >/dev/null 2>&1
+	[ $? = 2 ] || fail "$cmd without URL: want exit 2"
+done
+# rm with one malformed URL among good ones removes nothing.
+: >/dev/shm/ipk-bad-keep-$$
+"$B" rm shm:/ipk-bad-keep-$$ bogus >/dev/null 2>"$E"
+[ $? = 2 ] || fail "rm GOOD bogus: want exit 2"
+[ -e /dev/shm/ipk-bad-keep-$$ ] || fail "rm GOOD bogus removed GOOD"
+"$B" rm shm:/ipk-bad-keep-$$ >/dev/null || fail "rm shm"
+[ -e /dev/shm/ipk-bad-keep-$$ ] && fail "rm shm: still there"
+
+# Objects and processes that vanish while being listed: no error, no crash.
+churn() {
+	local i=0
+	while [ ! -e "$TMPD/stop" ]; do
+		i=$((i + 1))
+		"$H" ring /ipk-vanish-$$-$i >/dev/null 2>&1 &
+		local p=$!
+		: >/dev/shm/ipk-vanish-shm-$$-$i
+		sleep 0.005
+		kill -9 $p 2>/dev/null
+		wait $p 2>/dev/null
+		rm -f /dev/shm/ipk-vanish-$$-$i /dev/shm/ipk-vanish-$$-$i-bell \
+			/dev/shm/ipk-vanish-shm-$$-$i
+	done
+}
+churn &
+CHURN=$!
+HOLDERS="$HOLDERS $CHURN"
+for i in $(seq 5); do
+	"$B" ls --json >"$TMPD/v.json" 2>"$E" || fail "ls while objects vanish: $(cat "$E")"
+	python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$TMPD/v.json" ||
+		fail "ls --json while objects vanish: not JSON"
+	"$B" gc >/dev/null 2>"$E" || fail "gc while objects vanish: $(cat "$E")"
+done
+touch "$TMPD/stop"
+wait $CHURN 2>/dev/null
+ls /dev/shm | grep -q "^ipk-vanish-.*$$-" && fail "churn left objects behind"
+
+# POSIX queues without an mqueue mount: as root ipckit mounts a private
+# one (in its own mount namespace) and lists them; otherwise it says how.
+start mq /ipk-bad-mq-$$
+P_MQ=$PID
+if [ "$(id -u)" = 0 ]; then
+	mounts=$(grep -c " - mqueue " /proc/self/mountinfo)
+	"$B" ls --type mq --json >"$TMPD/mq.json" 2>"$E" || fail "ls --type mq: $(cat "$E")"
+	python3 "$HERE/check.py" holder "$TMPD/mq.json" mq /ipk-bad-mq-$$ $P_MQ ||
+		fail "mq not listed with its holder"
+	[ "$(grep -c " - mqueue " /proc/self/mountinfo)" = "$mounts" ] ||
+		fail "ipckit ls left an mqueue mount behind"
+fi
+if ! grep -q " - mqueue " /proc/self/mountinfo && command -v setpriv >/dev/null &&
+	[ "$(id -u)" = 0 ]; then
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$B" ls --type mq \
+		>/dev/null 2>"$E" || fail "ls --type mq as nobody"
+	grep -q "mqueue filesystem is not mounted (mount -t mqueue none /dev/mqueue" "$E" ||
+		fail "no word about the missing mqueue mount: $(cat "$E")"
+fi
+kill9 $P_MQ
+"$B" rm mq:/ipk-bad-mq-$$ >/dev/null || fail "rm mq"
+
+# /proc entries we may not read: listed as such, exit 0.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	start unix "$TMPD/held.sock"
+	chmod 755 "$TMPD"
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$B" ls --json \
+		>"$TMPD/nobody.json" 2>"$E" || fail "ls as nobody: $(cat "$E")"
+	grep -q "could not be inspected" "$E" || fail "ls as nobody: no report of unreadable /proc"
+	python3 - "$TMPD/nobody.json" "$PID" <<'PY' || fail "ls as nobody: denied pids"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+assert int(sys.argv[2]) in doc["denied_pids"], doc["denied_pids"][:20]
+PY
+else
+	echo "note: not root, the unreadable-/proc case is not checked" >&2
+fi
+echo ok
