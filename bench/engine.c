@@ -138,17 +138,19 @@ static int do_recv_many(struct side_ctx *c, unsigned long n)
 }
 
 /* How many more messages fill the budget, from @done messages in @ns: at
- * least MIN_SAMPLES, unless that many would take over four budgets (huge
- * messages); then at least MIN_FEW. */
+ * least MIN_SAMPLES, unless that many would outlast the hang timeout
+ * (messages of many megabytes); then as many as fit in it, at least
+ * MIN_FEW. */
 static unsigned long plan(const struct bench_opts *o, uint64_t done, int64_t ns)
 {
 	double per = ns > 0 && done > 0 ? (double)ns / (double)done : 1.0;
 	double n = (double)o->budget_ns / per;
+	double fit = (double)o->timeout_ns / per;
 
-	if (n < MIN_SAMPLES && per * MIN_SAMPLES <= 4.0 * (double)o->budget_ns)
+	if (n < MIN_SAMPLES && fit >= MIN_SAMPLES)
 		return MIN_SAMPLES;
-	if (n < MIN_FEW)
-		return MIN_FEW;
+	if (n < MIN_SAMPLES)
+		return fit > MIN_FEW ? (unsigned long)fit : MIN_FEW;
 	if (n > (double)MAX_SAMPLES)
 		return MAX_SAMPLES;
 	return (unsigned long)n;

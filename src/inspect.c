@@ -161,7 +161,8 @@ static int key_cmp(const void *a, const void *b)
 static ssize_t lookup(const ipk_inspect *in, uint64_t dev, uint64_t ino)
 {
 	struct key k = { dev, ino, 0 };
-	const struct key *hit = bsearch(&k, in->keys, in->nsorted, sizeof(k), key_cmp);
+	const struct key *hit =
+		in->nsorted ? bsearch(&k, in->keys, in->nsorted, sizeof(k), key_cmp) : NULL;
 
 	if (hit)
 		return (ssize_t)hit->idx;
@@ -670,7 +671,8 @@ static int scan_unix_peers(ipk_inspect *in)
 	bool done = false;
 
 	/* Our sockets' inodes, sorted for the lookups below. */
-	qsort(in->keys, in->nkeys, sizeof(*in->keys), key_cmp);
+	if (in->nkeys > 1)
+		qsort(in->keys, in->nkeys, sizeof(*in->keys), key_cmp);
 	in->nsorted = nsorted;
 	fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
 	if (fd < 0)
@@ -1014,12 +1016,16 @@ static void finish(ipk_inspect *in)
 		in->objs[k++] = *o;
 	}
 	in->n = k;
-	qsort(in->objs, in->n, sizeof(*in->objs), obj_cmp);
+	/* qsort() wants a pointer even for nothing to sort */
+	if (in->n > 1)
+		qsort(in->objs, in->n, sizeof(*in->objs), obj_cmp);
 	for (size_t i = 0; i < in->n; i++) {
 		struct obj *o = &in->objs[i];
 
-		qsort(o->h, o->nh, sizeof(*o->h), holder_cmp);
-		qsort(o->p, o->np, sizeof(*o->p), holder_cmp);
+		if (o->nh > 1)
+			qsort(o->h, o->nh, sizeof(*o->h), holder_cmp);
+		if (o->np > 1)
+			qsort(o->p, o->np, sizeof(*o->p), holder_cmp);
 		o->o.holders = o->h;
 		o->o.nholders = o->nh;
 		o->o.peers = o->p;
@@ -1059,7 +1065,8 @@ int ipk_inspect_scan(unsigned kinds, ipk_inspect **ret)
 	if (rc == 0 && want(in, IPK_OBJ_UNIX))
 		rc = scan_unix_peers(in);
 	if (rc == 0) {
-		qsort(in->keys, in->nkeys, sizeof(*in->keys), key_cmp);
+		if (in->nkeys > 1)
+			qsort(in->keys, in->nkeys, sizeof(*in->keys), key_cmp);
 		in->nsorted = in->nkeys;
 		if (in->kinds & ~no_holders)
 			rc = scan_procs(in);
