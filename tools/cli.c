@@ -22,6 +22,23 @@ static void __attribute__((format(printf, 1, 0))) vmsg(const char *fmt, va_list 
 	fputc('\n', stderr);
 }
 
+volatile sig_atomic_t cli_stop;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	cli_stop = 1;
+}
+
+void cli_catch_stop(void)
+{
+	struct sigaction sa = { .sa_handler = on_stop };
+
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGINT, &sa, NULL);
+	(void)sigaction(SIGTERM, &sa, NULL);
+}
+
 void cli_msg(const char *fmt, ...)
 {
 	va_list ap;

@@ -9,6 +9,7 @@
 #define IPCKIT_TOOLS_CLI_H
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,6 +32,13 @@ struct cli_cmd {
 
 /* "ipckit" or "ipckit send": the prefix of every message. */
 extern const char *cli_prog;
+
+/* Set by SIGINT or SIGTERM once cli_catch_stop() ran. */
+extern volatile sig_atomic_t cli_stop;
+
+/* SIGINT and SIGTERM set cli_stop instead of ending the process. No
+ * SA_RESTART: a blocking read returns EINTR, so a loop sees the flag. */
+void cli_catch_stop(void);
 
 /* Prints "PROG: MESSAGE\n" on stderr. */
 void cli_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -43,24 +43,6 @@ static const char usage[] =
 #define SEND_TIMEOUT_NS (30 * IPK_SEC)
 #define FLUSH_TIMEOUT_NS (5 * IPK_SEC)
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-static void catch_stop(void)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	sigemptyset(&sa.sa_mask);
-	(void)sigaction(SIGINT, &sa, NULL);
-	(void)sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
-
 static double now_s(void)
 {
 	struct timespec ts;
@@ -230,7 +212,8 @@ int cmd_bridge(int argc, char **argv)
 		return cli_usage_error("%s: invalid NATS subject", du);
 	if (strcmp(su, du) == 0)
 		return cli_usage_error("SRC and DST are the same URL");
-	catch_stop();
+	cli_catch_stop();
+	signal(SIGPIPE, SIG_IGN);
 	r = open_end(su, src_flags(su), timeout_ns, &src);
 	if (r)
 		return r;
@@ -246,7 +229,7 @@ int cmd_bridge(int argc, char **argv)
 	t0 = now_s();
 	next_stats = t0 + 1;
 	r = CLI_OK;
-	while (!stop && (!count || fwd < count)) {
+	while (!cli_stop && (!count || fwd < count)) {
 		ssize_t n = ipk_chan_recv(src, buf, max, SLICE_NS);
 		int s;
 

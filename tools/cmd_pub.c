@@ -64,25 +64,6 @@ struct out {
 	bool eof;
 };
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-/* SIGINT and SIGTERM end the run; no SA_RESTART, so a read of standard
- * input returns EINTR and the loop sees the flag. */
-static void catch_stop(void)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	sigemptyset(&sa.sa_mask);
-	(void)sigaction(SIGINT, &sa, NULL);
-	(void)sigaction(SIGTERM, &sa, NULL);
-}
-
 static int64_t now_ns(void)
 {
 	struct timespec ts;
@@ -123,7 +104,7 @@ static int publish(const struct cli_chan_opts *o, struct out *out, const void *b
 }
 
 /* --bus: wait for standard input or the deadline (INT64_MAX: none) while
- * serving the bus. Return: 1 stdin readable, 0 deadline (or stop), -1
+ * serving the bus. Return: 1 stdin readable, 0 deadline (or cli_stop), -1
  * after an error was reported. */
 static int bus_wait(const struct cli_chan_opts *o, struct out *out, bool in, int64_t due)
 {
@@ -142,7 +123,7 @@ static int bus_wait(const struct cli_chan_opts *o, struct out *out, bool in, int
 		n = poll(pf, 2, ms);
 		if (n < 0 && errno != EINTR)
 			return cli_fail("poll", errno), -1;
-		if (stop)
+		if (cli_stop)
 			return 0;
 		if (n > 0 && pf[0].revents && serve_bus(o, out))
 			return -1;
@@ -153,7 +134,7 @@ static int bus_wait(const struct cli_chan_opts *o, struct out *out, bool in, int
 
 /* --bus: the next line of standard input, read without stdio so that the
  * bus is served while no line is complete. Return: its length; -1 at the
- * end (or stop); -2 after an error was reported. */
+ * end (or cli_stop); -2 after an error was reported. */
 static ssize_t bus_getline(const struct cli_chan_opts *o, struct out *out, char **line)
 {
 	if (out->used) {
@@ -173,7 +154,7 @@ static ssize_t bus_getline(const struct cli_chan_opts *o, struct out *out, char 
 			*line = out->buf;
 			return (ssize_t)l;
 		}
-		if (out->eof || stop)
+		if (out->eof || cli_stop)
 			return -1;
 		if (out->cap - out->len < 4096) {
 			char *b = realloc(out->buf, out->cap * 2 + 4096);
@@ -207,7 +188,7 @@ static int pub_lines(const struct cli_chan_opts *o, struct out *out, unsigned lo
 
 	if (out->bus) {
 		n = 0;
-		while (!stop && (!o->count || *sent < o->count) &&
+		while (!cli_stop && (!o->count || *sent < o->count) &&
 		       (n = bus_getline(o, out, &line)) >= 0) {
 			r = publish(o, out, line, (size_t)n);
 			if (r)
@@ -216,7 +197,8 @@ static int pub_lines(const struct cli_chan_opts *o, struct out *out, unsigned lo
 		}
 		return n == -2 ? CLI_FAIL : CLI_OK;
 	}
-	while (!stop && (!o->count || *sent < o->count) && (n = getline(&line, &cap, stdin)) >= 0) {
+	while (!cli_stop && (!o->count || *sent < o->count) &&
+	       (n = getline(&line, &cap, stdin)) >= 0) {
 		if (n > 0 && line[n - 1] == '\n')
 			n--;
 		r = publish(o, out, line, (size_t)n);
@@ -224,7 +206,7 @@ static int pub_lines(const struct cli_chan_opts *o, struct out *out, unsigned lo
 			break;
 		++*sent;
 	}
-	if (!r && !stop && ferror(stdin))
+	if (!r && !cli_stop && ferror(stdin))
 		r = cli_fail("standard input", errno);
 	free(line);
 	return r;
@@ -242,7 +224,7 @@ static int pub_synthetic(const struct cli_chan_opts *o, struct out *out, unsigne
 	if (!buf)
 		return cli_fail("--size", ENOMEM);
 	memset(buf, '.', o->size);
-	while (!stop && (!o->count || *sent < o->count)) {
+	while (!cli_stop && (!o->count || *sent < o->count)) {
 		int n;
 
 		if (o->rate) {
@@ -366,7 +348,7 @@ int cmd_pub(int argc, char **argv)
 		return cli_usage_error("--size applies to synthetic messages (--rate)");
 	if (!o.bus && !strncmp(o.url, "dbus:", 5))
 		return cli_usage_error("publishing to a dbus: URL needs --bus");
-	catch_stop();
+	cli_catch_stop();
 	if (o.bus) {
 		r = cli_check_url(o.url);
 		if (r == 0)

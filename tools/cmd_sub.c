@@ -37,23 +37,6 @@ static const char usage[] =
 /* How long one receive waits before looking at the stop flag. */
 #define SLICE_NS (100 * IPK_MSEC)
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-static void catch_stop(void)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	sigemptyset(&sa.sa_mask);
-	(void)sigaction(SIGINT, &sa, NULL);
-	(void)sigaction(SIGTERM, &sa, NULL);
-}
-
 /* One message within @o->timeout_ns, in slices so that a signal ends the
  * wait: the library itself retries EINTR. -EINTR when stopped. */
 static ssize_t recv_one(const struct cli_chan_opts *o, ipk_chan *ch, char *buf, size_t max)
@@ -66,7 +49,7 @@ static ssize_t recv_one(const struct cli_chan_opts *o, ipk_chan *ch, char *buf, 
 
 		if (n != -ETIMEDOUT || (left >= 0 && (left -= slice) <= 0))
 			return n;
-		if (stop)
+		if (cli_stop)
 			return -EINTR;
 	}
 }
@@ -83,7 +66,7 @@ int cmd_sub(int argc, char **argv)
 	r = cli_chan_parse(argc, argv, usage, CLI_SUB, 0, &o);
 	if (r >= 0)
 		return r;
-	catch_stop();
+	cli_catch_stop();
 	r = cli_chan_open(&o, cli_chan_flags(&o, false, IPK_CHAN_RDONLY), &ch);
 	if (r)
 		return r;
@@ -94,7 +77,7 @@ int cmd_sub(int argc, char **argv)
 		goto out;
 	}
 	r = CLI_OK;
-	while (!stop && (!o.count || got < o.count)) {
+	while (!cli_stop && (!o.count || got < o.count)) {
 		ssize_t n = recv_one(&o, ch, buf, max);
 
 		if (n == -EPIPE || n == -EINTR)

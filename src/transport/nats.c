@@ -71,6 +71,9 @@ struct nats_chan {
 	uint64_t seen_low;   /* above the floor, <= this: all handed out */
 	uint8_t *seen;       /* bitmap of sequences above seen_low */
 	bool seen_any;
+	/* the last Nats-Msg-Id handed out: a sender's ids count up */
+	uint64_t last_base, last_id;
+	bool last_any;
 	bool want_recv;
 };
 
@@ -596,6 +599,29 @@ out:
 }
 
 /*
+ * Stream mode: a message stored twice under two stream sequences (a
+ * fail-over can store a retried publish again before the new leader knows
+ * its id) carries the same Nats-Msg-Id, "BASE-N" with N counting up per
+ * sender. True if @m repeats or precedes the last id handed out from the
+ * same sender.
+ */
+static bool same_msg_id(struct nats_chan *t, natsMsg *m)
+{
+	unsigned long long base, id;
+	const char *v = NULL;
+
+	if (natsMsgHeader_Get(m, "Nats-Msg-Id", &v) != NATS_OK || !v ||
+	    sscanf(v, "%16llx-%llu", &base, &id) != 2)
+		return false;
+	if (t->last_any && base == t->last_base && id <= t->last_id)
+		return true;
+	t->last_any = true;
+	t->last_base = base;
+	t->last_id = id;
+	return false;
+}
+
+/*
  * Stream mode: was stream sequence @seq handed out already by this channel?
  * Marks it. What the channel cannot tell (before its first message, or
  * forgotten when it had to move the window) counts as new: a duplicate is
@@ -685,6 +711,7 @@ static ssize_t nats_recv(struct ipk_chan *ch, void *buf, size_t len, int64_t dea
 				dup = seen_before(t, md->Sequence.Stream) && md->NumDelivered > 1;
 				jsMsgMetaData_Destroy(md);
 			}
+			dup = dup || same_msg_id(t, m);
 			(void)natsMsg_Ack(m, NULL);
 			if (dup) {
 				natsMsg_Destroy(m);
