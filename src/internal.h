@@ -17,9 +17,16 @@
 #include <ipckit/common.h>
 
 /* Convert errno right after the failing call; never "success" by accident. */
+/* A positive error code as our result: a kernel without the call
+ * (ENOSYS) is -EOPNOTSUPP, here and nowhere else. */
+static inline int ipk__neg(int err)
+{
+	return err == ENOSYS ? -EOPNOTSUPP : -err;
+}
+
 static inline int ipk__neg_errno(void)
 {
-	return errno > 0 ? -errno : -EIO;
+	return errno > 0 ? ipk__neg(errno) : -EIO;
 }
 
 #define IPK_CHECK_ARG(cond)             \
@@ -55,6 +62,16 @@ int ipk__wait_fd(int fd, short events, int64_t deadline_ns);
  * deadline has already passed.
  */
 int ipk__sleep_until(int64_t deadline_ns, int64_t step_ns);
+
+/*
+ * ipk__read_record() - read exactly one record of @len bytes from a
+ * non-blocking descriptor that hands out whole records (eventfd, timerfd,
+ * signalfd, a pipe of fixed-size records), waiting until @deadline_ns.
+ *
+ * Return: 0; -EIO for a short read (never part of a record: never spin on
+ * it); -EAGAIN (IPK__NOWAIT); -ETIMEDOUT; other -errno. Retries EINTR.
+ */
+int ipk__read_record(int fd, void *buf, size_t len, int64_t deadline_ns);
 
 /*
  * ipk__writev_some() - one writev() that never raises SIGPIPE

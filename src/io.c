@@ -243,3 +243,23 @@ void ipk__ownfile_remove(struct ipk__ownfile *f)
 	if (lstat(f->path, &st) == 0 && st.st_dev == f->dev && st.st_ino == f->ino)
 		(void)unlink(f->path);
 }
+
+int ipk__read_record(int fd, void *buf, size_t len, int64_t deadline_ns)
+{
+	for (;;) {
+		ssize_t n = read(fd, buf, len);
+		int r;
+
+		if (n == (ssize_t)len)
+			return 0;
+		if (n >= 0)
+			return -EIO;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return ipk__neg_errno();
+		r = ipk__wait_fd(fd, POLLIN, deadline_ns);
+		if (r < 0)
+			return r;
+	}
+}

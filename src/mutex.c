@@ -93,10 +93,8 @@ IPK_API int ipk_mutex_init(void *mem, size_t len, unsigned flags, ipk_mutex **re
 	if (!r)
 		r = pthread_mutex_init(&mx->m, &a);
 	(void)pthread_mutexattr_destroy(&a);
-	if (r == ENOTSUP || r == ENOSYS)
-		return -EOPNOTSUPP;
 	if (r)
-		return -r;
+		return ipk__neg(r); /* ENOTSUP (no PI here) is -EOPNOTSUPP too */
 
 	mx->version = MUTEX_VERSION;
 	mx->flags = flags;

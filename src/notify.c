@@ -81,26 +81,11 @@ IPK_API int ipk_event_signal(ipk_event *ev, uint64_t n)
 static int read_u64(int fd, int64_t deadline, uint64_t *ret)
 {
 	uint64_t v;
+	int r = ipk__read_record(fd, &v, sizeof(v), deadline);
 
-	for (;;) {
-		ssize_t n = read(fd, &v, sizeof(v));
-
-		if (n == (ssize_t)sizeof(v)) {
-			if (ret)
-				*ret = v;
-			return 0;
-		}
-		if (n >= 0)
-			return -EIO;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN)
-			return ipk__neg_errno();
-		int r = ipk__wait_fd(fd, POLLIN, deadline);
-
-		if (r < 0)
-			return r;
-	}
+	if (r == 0 && ret)
+		*ret = v;
+	return r;
 }
 
 IPK_API int ipk_event_wait(ipk_event *ev, int64_t timeout_ns, uint64_t *ret)

@@ -63,7 +63,7 @@ IPK_API int ipk_sig_send_pidfd(int pidfd, int signo, intptr_t value)
 	si.si_uid = getuid();
 	si.si_value.sival_ptr = (void *)value;
 	if (syscall(SYS_pidfd_send_signal, pidfd, signo, &si, 0) < 0)
-		return errno == ENOSYS ? -EOPNOTSUPP : ipk__neg_errno();
+		return ipk__neg_errno(); /* ENOSYS: -EOPNOTSUPP */
 	return 0;
 }
 
@@ -175,35 +175,11 @@ fail:
 	return r;
 }
 
-/*
- * Read one whole record of @len bytes from non-blocking @fd (a signalfd
- * or the self-pipe), waiting until @deadline. Both write records whole.
- */
-static int read_record(int fd, void *buf, size_t len, int64_t deadline)
-{
-	for (;;) {
-		ssize_t n = read(fd, buf, len);
-
-		if (n == (ssize_t)len)
-			return 0;
-		if (n >= 0)
-			return -EIO; /* never part of a record: never spin on it */
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN)
-			return ipk__neg_errno();
-		int r = ipk__wait_fd(fd, POLLIN, deadline);
-
-		if (r < 0)
-			return r;
-	}
-}
-
 /* One signalfd_siginfo from @fd, as the public record. */
 static int read_sigfd(int fd, int64_t deadline, struct ipk_siginfo *ret)
 {
 	struct signalfd_siginfo ssi;
-	int r = read_record(fd, &ssi, sizeof(ssi), deadline);
+	int r = ipk__read_record(fd, &ssi, sizeof(ssi), deadline);
 
 	if (r < 0)
 		return r;
@@ -336,7 +312,7 @@ IPK_API int ipk_sighandler_read(ipk_sighandler *h, int64_t timeout_ns, struct ip
 	int r;
 
 	IPK_CHECK_ARG(h && ret);
-	r = read_record(h->rfd, &rec, sizeof(rec), ipk__deadline(timeout_ns));
+	r = ipk__read_record(h->rfd, &rec, sizeof(rec), ipk__deadline(timeout_ns));
 	if (r == 0)
 		*ret = rec;
 	return r;
