@@ -1,74 +1,7 @@
-# tests/notify/lib.sh - sourced by the shell tests of tests/notify/ (the
-# pattern of tests/cli/lib.sh): a private directory named with the pid, the
-# processes this test started (and only those) killed on exit, assertions
-# that say what was expected, and a wait for a process to block signals.
-#
-# Exit 0 passes, 77 skips, anything else fails.
-
-set -u
-
-IPCKIT=${1:?usage: $0 PATH-TO-ipckit [MORE...]}
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/ipckit-notify-$$-XXXX") || exit 1
-PIDS=()
-
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
-fail() {
-	echo "FAIL ${BASH_SOURCE[1]##*/}:${BASH_LINENO[0]}: $*" >&2
-	exit 1
-}
-
-skip() {
-	echo "SKIP ${BASH_SOURCE[1]##*/}: $*" >&2
-	exit 77
-}
-
-# start NAME CMD...: "$@" in the background, stdout in $T/NAME.out, stderr
-# in $T/NAME.err; its pid in PIDS and in the variable named NAME.
-start() {
-	local name=$1
-	shift
-	"$@" >"$T/$name.out" 2>"$T/$name.err" &
-	PIDS+=($!)
-	printf -v "$name" '%s' "$!"
-}
-
-# finish NAME WANT: wait for the process started as NAME, check its status.
-finish() {
-	local name=$1 want=$2 pid st
-	pid=${!name}
-	wait "$pid"
-	st=$?
-	[ "$st" -eq "$want" ] ||
-		fail "$name exited $st, want $want; stderr: $(cat "$T/$name.err")"
-}
-
-# run WANT CMD...: CMD with stdout in $T/run.out, stderr in $T/run.err.
-run() {
-	local want=$1 st
-	shift
-	"$@" >"$T/run.out" 2>"$T/run.err"
-	st=$?
-	[ "$st" -eq "$want" ] ||
-		fail "'$*' exited $st, want $want; stderr: $(cat "$T/run.err")"
-}
-
-# The stderr of the last run must be exactly one line matching the regex.
-err_is() {
-	local lines
-	lines=$(wc -l <"$T/run.err")
-	[ "$lines" -eq 1 ] || fail "stderr has $lines lines, want 1: $(cat "$T/run.err")"
-	grep -Eq -- "$1" "$T/run.err" || fail "stderr '$(cat "$T/run.err")' does not match '$1'"
-}
+# tests/notify/lib.sh - sourced by the shell tests of tests/notify/: the
+# helpers of tests/cli/lib.sh, plus a wait for a process to block a signal.
+# shellcheck source=../cli/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../cli/lib.sh"
 
 # blocked PID SIGNAL: wait (up to 10 s) until PID blocks SIGNAL (a name
 # such as RTMIN+1), i.e. until `ipckit signal wait` has its signalfd and the
