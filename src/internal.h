@@ -88,6 +88,10 @@ struct iovec *ipk__iov_advance(struct iovec *iov, int *iovcnt, size_t n);
 /* Sum of the lengths; -EMSGSIZE if it overflows or @iovcnt is bad. */
 ssize_t ipk__iov_len(const struct iovec *iov, int iovcnt);
 
+/* Copy the parts of @iov one after the other into @dst (room for them all),
+ * for transports whose kernel call takes one buffer. */
+void ipk__iov_gather(void *dst, const struct iovec *iov, int iovcnt);
+
 /* Parse a decimal (or with @base 8, octal) size; -EINVAL unless whole. */
 int ipk__parse_u64(const char *s, size_t n, int base, uint64_t *ret);
 

@@ -263,3 +263,14 @@ int ipk__read_record(int fd, void *buf, size_t len, int64_t deadline_ns)
 			return r;
 	}
 }
+
+void ipk__iov_gather(void *dst, const struct iovec *iov, int iovcnt)
+{
+	char *p = dst;
+
+	for (int i = 0; i < iovcnt; i++) {
+		if (iov[i].iov_len)
+			memcpy(p, iov[i].iov_base, iov[i].iov_len);
+		p += iov[i].iov_len;
+	}
+}

@@ -163,17 +163,12 @@ static int mq_send_iov(struct ipk_chan *ch, const struct iovec *iov, int iovcnt,
 		       int64_t deadline_ns)
 {
 	struct ipk__mq *m = mq_of(ch);
-	size_t off = 0;
 
 	if (iovcnt == 1)
 		return send_prio(m, iov[0].iov_base, len, 0, deadline_ns);
 	if (!m->can_send)
 		return -EBADF;
-	for (int i = 0; i < iovcnt; i++) {
-		if (iov[i].iov_len)
-			memcpy(m->gather + off, iov[i].iov_base, iov[i].iov_len);
-		off += iov[i].iov_len;
-	}
+	ipk__iov_gather(m->gather, iov, iovcnt);
 	return send_prio(m, m->gather, len, 0, deadline_ns);
 }
 

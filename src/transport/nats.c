@@ -75,6 +75,7 @@ struct nats_chan {
 	uint64_t last_base, last_id;
 	bool last_any;
 	bool want_recv;
+	char *gather; /* max_msg bytes for multi-part sends, once one is made */
 };
 
 /* natsStatus -> negative errno; the client's last error text is not kept. */
@@ -247,6 +248,7 @@ static void nats_free(struct nats_chan *t)
 	if (t->efd >= 0)
 		close(t->efd);
 	free(t->seen);
+	free(t->gather);
 	free(t);
 }
 
@@ -557,27 +559,20 @@ static int nats_send(struct ipk_chan *ch, const struct iovec *iov, int iovcnt, s
 {
 	struct nats_chan *t = ch->t;
 	const void *buf = iovcnt > 0 ? iov[0].iov_base : "";
-	char *gather = NULL;
 	natsStatus s;
 	int r;
 
 	if (ch->flags & IPK_CHAN_RDONLY)
 		return -EBADF;
 	if (iovcnt > 1) {
-		char *p = gather = malloc(len ? len : 1);
-
-		if (!gather)
+		/* Made by the first multi-part send, kept for the next ones. */
+		if (!t->gather && !(t->gather = malloc(ch->max_msg ? ch->max_msg : 1)))
 			return -ENOMEM;
-		for (int i = 0; i < iovcnt; i++) {
-			memcpy(p, iov[i].iov_base, iov[i].iov_len);
-			p += iov[i].iov_len;
-		}
-		buf = gather;
+		ipk__iov_gather(t->gather, iov, iovcnt);
+		buf = t->gather;
 	}
-	if (t->js) {
-		r = js_send(t, buf, len, deadline_ns);
-		goto out;
-	}
+	if (t->js)
+		return js_send(t, buf, len, deadline_ns);
 	for (;;) {
 		s = natsConnection_Publish(t->nc, t->subject, buf, (int)len);
 		r = nats_err(s);
@@ -593,8 +588,6 @@ static int nats_send(struct ipk_chan *ch, const struct iovec *iov, int iovcnt, s
 		}
 		(void)ipk__sleep_until(deadline_ns, 1000000);
 	}
-out:
-	free(gather);
 	return r;
 }
 

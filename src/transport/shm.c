@@ -133,12 +133,7 @@ static int shm_send(struct ipk_chan *ch, const struct iovec *iov, int iovcnt, si
 	if (!t->pub)
 		return -EBADF; /* a subscriber's end */
 	if (iovcnt > 1) {
-		char *p = t->gather;
-
-		for (int i = 0; i < iovcnt; i++) {
-			memcpy(p, iov[i].iov_base, iov[i].iov_len);
-			p += iov[i].iov_len;
-		}
+		ipk__iov_gather(t->gather, iov, iovcnt);
 		buf = t->gather;
 	}
 	if (!t->queue)
