@@ -40,6 +40,16 @@ static inline int ipk__neg_errno(void)
  * public entry. Two values are special: IPK__NOWAIT (try once, then
  * -EAGAIN) and IPK__NEVER (no limit).
  */
+/* Defined in ThreadSanitizer builds (gcc says __SANITIZE_THREAD__, clang
+ * __has_feature), where a few calls take the variant the checker models. */
+#if defined(__SANITIZE_THREAD__)
+#define IPK__TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define IPK__TSAN 1
+#endif
+#endif
+
 #define IPK__NOWAIT ((int64_t)0)
 #define IPK__NEVER INT64_MAX
 

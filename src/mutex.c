@@ -27,17 +27,6 @@
 
 #include "internal.h"
 
-/* ThreadSanitizer intercepts pthread_mutex_timedlock() and sem_timedwait(),
- * not their CLOCK_MONOTONIC twins: use those in its builds (gcc says
- * __SANITIZE_THREAD__, clang __has_feature). */
-#if defined(__SANITIZE_THREAD__)
-#define MUTEX_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define MUTEX_TSAN 1
-#endif
-#endif
-
 #define MUTEX_MAGIC 0x69706b6du /* "ipkm" */
 #define MUTEX_VERSION 1u
 
@@ -152,7 +141,7 @@ static int timed_lock(struct ipk_mutex *mx, int64_t deadline_ns)
 	struct timespec ts;
 	int r;
 
-#ifdef MUTEX_TSAN
+#ifdef IPK__TSAN
 	r = EINVAL; /* ThreadSanitizer intercepts timedlock, not clocklock */
 #else
 	ts.tv_sec = (time_t)(deadline_ns / IPK_SEC);

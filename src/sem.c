@@ -36,17 +36,6 @@
 
 #include "internal.h"
 
-/* ThreadSanitizer intercepts pthread_mutex_timedlock() and sem_timedwait(),
- * not their CLOCK_MONOTONIC twins: use those in its builds (gcc says
- * __SANITIZE_THREAD__, clang __has_feature). */
-#if defined(__SANITIZE_THREAD__)
-#define SEM_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define SEM_TSAN 1
-#endif
-#endif
-
 #define SEM_DIR "/dev/shm/sem."     /* where glibc's sem_open() keeps "/name" */
 #define SEM_NAME_MAX (NAME_MAX - 4) /* bytes after '/': NAME_MAX minus "sem." */
 #define SEMVMX_FIXED 32767          /* the kernel's SEMVMX; not a sysctl */
@@ -455,7 +444,8 @@ IPK_API void ipk_sem_free(ipk_sem *s)
 
 /* ---- the operations ------------------------------------------------- */
 
-#ifdef SEM_TSAN
+/* ThreadSanitizer intercepts sem_timedwait(), not sem_clockwait(). */
+#ifdef IPK__TSAN
 static int posix_timedwait(sem_t *sem, int64_t deadline)
 {
 	struct timespec ts;

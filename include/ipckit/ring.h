@@ -103,7 +103,9 @@ struct ipk_ring_sub_opts {
  * sizes agree, and replaced by a fresh object when they do not; with
  * IPK_RING_EXCL it is -EEXIST instead. A memfd ring is sealed against
  * resizing and against new writable mappings (F_SEAL_FUTURE_WRITE, where
- * the kernel has it).
+ * the kernel has it). The ring's memory is allocated and mapped here
+ * (MAP_POPULATE), as it is in each subscriber: no message pays a page
+ * fault.
  *
  * Return: 0 and *@ret; -EINVAL (bad name or sizes); -EEXIST; -EBUSY;
  * -EACCES; -ENOMEM; other -errno of shm_open/ftruncate/mmap.
