@@ -91,6 +91,15 @@
  * publisher pays one locked instruction and one load of a line nobody
  * writes: no system call.
  *
+ * A subscriber killed in its sleep cannot take its count back. So each
+ * sleeper holds flock(LOCK_SH) on its own open file description of the
+ * doorbell from before it counts itself until after it has uncounted
+ * itself (doze()); a publisher whose FUTEX_WAKE found nobody while the
+ * count said otherwise tries LOCK_EX | LOCK_NB on its own: if it gets it,
+ * no living subscriber is counted, and it sets the count back to zero
+ * (clear_dead_sleepers()). A count raised by the dead costs one wake-up,
+ * not one per message for the rest of the ring's life.
+ *
  * Liveness. The publisher holds flock(LOCK_EX) on the feed for its life:
  * a second publisher gets -EBUSY, a successor of a dead one gets the lock
  * and takes the ring over (new epoch, tail = head, seq continues from
@@ -227,7 +236,9 @@ struct ipk_ring {
 };
 
 struct ipk_ring_sub {
-	int fd, bell_fd, pidfd, cons_fd;
+	int fd, pidfd, cons_fd;
+	int bell_fd;            /* the receiving thread's own open file description */
+	int helper_bell_fd;     /* the helper thread's (flock: see doze()) */
 	pid_t pid;              /* this epoch's publisher */
 	uint64_t pstart;        /* and its start time (0: unknown) */
 	bool stranger;          /* pid already reused when we looked: the publisher is dead */
@@ -287,10 +298,24 @@ static int futex_wait(_Atomic uint32_t *word, uint32_t val, int64_t deadline_ns,
 	return 0;
 }
 
-static void futex_wake(_Atomic uint32_t *word, bool private)
+/* Return: how many were woken (0 on error). */
+static long futex_wake(_Atomic uint32_t *word, bool private)
 {
-	(void)syscall(SYS_futex, word, FUTEX_WAKE | (private ? FUTEX_PRIVATE_FLAG : 0), INT_MAX,
-		      NULL, NULL, 0);
+	long n = syscall(SYS_futex, word, FUTEX_WAKE | (private ? FUTEX_PRIVATE_FLAG : 0), INT_MAX,
+			 NULL, NULL, 0);
+
+	return n > 0 ? n : 0;
+}
+
+/* A new open file description of @fd's file (flock locks belong to open
+ * file descriptions, and a descriptor passed or inherited shares its
+ * sender's): a descriptor, or -1. */
+static int reopen_own(int fd)
+{
+	char path[32];
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return open(path, O_RDWR | O_CLOEXEC);
 }
 
 /* A descriptor that polls readable once @pid exits (always close-on-exec);
@@ -584,6 +609,21 @@ static int reserve(ipk_ring *r, uint64_t len, _Atomic uint64_t **ret)
 	return 0;
 }
 
+/*
+ * The count of sleepers is up, yet FUTEX_WAKE woke nobody: a subscriber
+ * on its way into FUTEX_WAIT (it holds its LOCK_SH), or one that was
+ * killed in its sleep. If no one holds the lock, it is the latter.
+ */
+static void clear_dead_sleepers(ipk_ring *r)
+{
+	if (flock(r->bell_fd, LOCK_EX | LOCK_NB) < 0)
+		return;
+	/* Relaxed: whoever counts itself next takes LOCK_SH first, so after
+	 * our unlock, which orders this store before its increment. */
+	atomic_store_explicit(&r->bell->sleepers, 0, memory_order_relaxed);
+	(void)flock(r->bell_fd, LOCK_UN);
+}
+
 static void ring_bell(ipk_ring *r)
 {
 	/* Wake whoever sleeps on the futex word: the increment makes a
@@ -591,7 +631,8 @@ static void ring_bell(ipk_ring *r)
 	 * with the sleeper's acquire load of the word, so one that read the
 	 * new value also reads the new head. */
 	atomic_fetch_add_explicit(&r->bell->futex, 1, memory_order_release);
-	futex_wake(&r->bell->futex, false);
+	if (futex_wake(&r->bell->futex, false) == 0)
+		clear_dead_sleepers(r);
 	r->wakes++;
 }
 
@@ -926,6 +967,12 @@ static int open_cons(ipk_ring *r, mode_t mode, bool fresh)
 		atomic_store_explicit(&r->cons->pos, r->head, memory_order_relaxed);
 		r->cons->version = RING_VERSION;
 		atomic_store_explicit(&r->cons->magic, CONS_MAGIC, memory_order_release);
+	} else {
+		/* Taken over: the one producer that could have been counted
+		 * as waiting for room is the dead one we replace. Relaxed:
+		 * only the consumer reads it, and a stale look costs it one
+		 * FUTEX_WAKE. */
+		atomic_store_explicit(&r->cons->waiting, 0, memory_order_relaxed);
 	}
 	return 0;
 }
@@ -1394,6 +1441,44 @@ static int check_publisher(ipk_ring_sub *s, int64_t now_ns)
 }
 
 /*
+ * Sleep until head moves past @pos, the doorbell rings, or @wake (an
+ * absolute CLOCK_MONOTONIC time): the sleeper's half of the doorbell
+ * protocol at the top of the file. @lock_fd is the caller's own open file
+ * description of the doorbell, locked shared while we are counted.
+ * Return: 0 (look again) or -ETIMEDOUT (@wake passed).
+ */
+static int doze(ipk_ring_sub *s, int lock_fd, uint64_t pos, int64_t wake)
+{
+	int rc = 0;
+
+	if (!s->bell || lock_fd < 0)
+		return ipk__sleep_until(wake, NOBELL_STEP_NS) == -ETIMEDOUT ? -ETIMEDOUT : 0;
+	/* Held only for a moment by a publisher clearing dead sleepers (or
+	 * for ever by someone hostile): look again in a while. */
+	if (flock(lock_fd, LOCK_SH | LOCK_NB) < 0)
+		return ipk__sleep_until(wake, NOBELL_STEP_NS) == -ETIMEDOUT ? -ETIMEDOUT : 0;
+	/* seq_cst increment and fence: against the seq_cst exchange of head
+	 * and load of sleepers in commit() (the store-load pair). */
+	atomic_fetch_add_explicit(&s->bell->sleepers, 1, memory_order_seq_cst);
+	atomic_thread_fence(memory_order_seq_cst);
+	/* Acquire: pairs with the release increment in ring_bell(). */
+	uint32_t w = atomic_load_explicit(&s->bell->futex, memory_order_acquire);
+
+	/* Acquire: pairs with the release stores of head in commit() and of
+	 * state in ipk_ring_close(). Relaxed stop: ipk_ring_sub_close() sets
+	 * it, then rings; a late look costs one more slice at most. */
+	if (atomic_load_explicit(&s->hdr->head, memory_order_acquire) == pos &&
+	    atomic_load_explicit(&s->hdr->state, memory_order_acquire) == STATE_LIVE &&
+	    !atomic_load_explicit(&s->stop, memory_order_relaxed))
+		rc = futex_wait(&s->bell->futex, w, wake, false);
+	/* Release: nothing to publish, but keeps the count's RMW chain
+	 * ordered after our last look at the ring. */
+	atomic_fetch_sub_explicit(&s->bell->sleepers, 1, memory_order_release);
+	(void)flock(lock_fd, LOCK_UN);
+	return rc;
+}
+
+/*
  * Nothing at s->pos: report a dead or replaced publisher, or wait until
  * head moves or @deadline_ns. Return: 0 (look again); -EAGAIN; -ETIMEDOUT;
  * -EPIPE; -ECONNRESET.
@@ -1448,23 +1533,7 @@ static int wait_data(ipk_ring_sub *s, int64_t deadline_ns)
 
 	int64_t wake = deadline_ns - now > WAIT_SLICE_NS ? now + WAIT_SLICE_NS : deadline_ns;
 
-	if (!s->bell)
-		return ipk__sleep_until(wake, NOBELL_STEP_NS) == -ETIMEDOUT ? -ETIMEDOUT : 0;
-
-	/* seq_cst increment and fence: against the seq_cst exchange of head
-	 * and load of sleepers in commit() (the store-load pair). */
-	atomic_fetch_add_explicit(&s->bell->sleepers, 1, memory_order_seq_cst);
-	atomic_thread_fence(memory_order_seq_cst);
-	/* Acquire: pairs with the release increment in ring_bell(). */
-	uint32_t w = atomic_load_explicit(&s->bell->futex, memory_order_acquire);
-
-	/* Acquire: pairs with the release store of head in commit(). */
-	if (atomic_load_explicit(&s->hdr->head, memory_order_acquire) == s->pos &&
-	    atomic_load_explicit(&s->hdr->state, memory_order_acquire) == STATE_LIVE)
-		rc = futex_wait(&s->bell->futex, w, wake, false);
-	/* Release: nothing to publish, but keeps the count's RMW chain
-	 * ordered after our last look at the ring. */
-	atomic_fetch_sub_explicit(&s->bell->sleepers, 1, memory_order_release);
+	rc = doze(s, s->bell_fd, s->pos, wake);
 	if (rc == -ETIMEDOUT && wake == deadline_ns)
 		return -ETIMEDOUT;
 	return 0;
@@ -1532,7 +1601,7 @@ static int new_sub(const struct ipk_ring_sub_opts *opts, ipk_ring_sub **ret)
 
 	if (!s)
 		return -ENOMEM;
-	s->fd = s->bell_fd = s->pidfd = s->efd = s->cons_fd = -1;
+	s->fd = s->bell_fd = s->helper_bell_fd = s->pidfd = s->efd = s->cons_fd = -1;
 	s->no_pidfd = getenv("IPK_RING_TEST_NO_PIDFD") != NULL;
 	if (opts) {
 		s->spin_ns = opts->spin_ns;
@@ -1591,10 +1660,19 @@ int ipk_ring_open_fd(int ring_fd, int bell_fd, const struct ipk_ring_sub_opts *o
 	if (rc < 0)
 		return rc;
 	s->fd = fcntl(ring_fd, F_DUPFD_CLOEXEC, 0);
-	if (s->fd < 0 || (bell_fd >= 0 && (s->bell_fd = fcntl(bell_fd, F_DUPFD_CLOEXEC, 0)) < 0)) {
+	if (s->fd < 0) {
 		rc = ipk__neg_errno();
 		goto fail;
 	}
+	/* The doorbell's lock needs an open file description of our own,
+	 * not the one we were handed (the publisher's, or shared with other
+	 * subscribers); without /proc we wait by polling. */
+	if (bell_fd >= 0 && fcntl(bell_fd, F_GETFD) < 0) {
+		rc = ipk__neg_errno();
+		goto fail;
+	}
+	if (bell_fd >= 0)
+		s->bell_fd = reopen_own(bell_fd);
 	rc = attach(s);
 	if (rc < 0)
 		goto fail;
@@ -1791,19 +1869,7 @@ static void *helper_main(void *arg)
 				;
 			continue;
 		}
-		if (!s->bell) {
-			(void)ipk__sleep_until(wake, NOBELL_STEP_NS);
-			continue;
-		}
-		/* The doorbell protocol of wait_data(). */
-		atomic_fetch_add_explicit(&s->bell->sleepers, 1, memory_order_seq_cst);
-		atomic_thread_fence(memory_order_seq_cst);
-		uint32_t w = atomic_load_explicit(&s->bell->futex, memory_order_acquire);
-
-		if (atomic_load_explicit(&s->hdr->head, memory_order_acquire) == seen &&
-		    !atomic_load_explicit(&s->stop, memory_order_relaxed))
-			(void)futex_wait(&s->bell->futex, w, wake, false);
-		atomic_fetch_sub_explicit(&s->bell->sleepers, 1, memory_order_release);
+		(void)doze(s, s->helper_bell_fd, seen, wake);
 	}
 	if (pidfd >= 0)
 		ipk__close(pidfd);
@@ -1820,6 +1886,10 @@ int ipk_ring_fd(ipk_ring_sub *s)
 	s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->efd < 0)
 		return ipk__neg_errno();
+	/* The helper sleeps too, so it needs a doorbell lock of its own
+	 * (without one, it polls). */
+	if (s->bell && s->helper_bell_fd < 0)
+		s->helper_bell_fd = reopen_own(s->bell_fd);
 	atomic_store_explicit(&s->seen_pos, s->pos, memory_order_relaxed);
 	/* Relaxed: pthread_create() orders everything before it. */
 	atomic_store_explicit(&s->armed, 1, memory_order_relaxed);
@@ -1862,6 +1932,8 @@ void ipk_ring_sub_close(ipk_ring_sub *s)
 		ipk__close(s->pidfd);
 	if (s->bell_fd >= 0)
 		ipk__close(s->bell_fd);
+	if (s->helper_bell_fd >= 0)
+		ipk__close(s->helper_bell_fd);
 	if (s->fd >= 0)
 		ipk__close(s->fd);
 	free(s);
