@@ -58,6 +58,23 @@
  * transfer less per message than a tail moved on every publish; see
  * intact().
  *
+ * The commit word. A subscriber that has caught up does not even load
+ * head: the record header's seq word is stored last, with release [C],
+ * and a subscriber at p that finds there the seq it expects (acquire) has
+ * the record - a cache line it must fetch anyway, where head would be one
+ * more. Stale bytes cannot pass for that seq: with every commit the
+ * publisher first writes SEQ_NONE into the seq word of the position after
+ * the record (the mark; make_room() keeps room for it), so by the time a
+ * subscriber reaches p - only past the record before it, through its C or
+ * a head after it - the word holds the mark or newer bytes, and newer
+ * bytes that are not this record's were written after tail moved past p
+ * (G and tail catch them). A PAD's seq word is stored after the record
+ * that follows it. Spinning subscribers wait on the mark's word, sleeping
+ * ones on head and the doorbell (below). head can now lag a subscriber by
+ * a record, if the publisher dies between C and head: locate() and
+ * check_publisher() allow for it; pub_seq is stored before C, so a
+ * successor never publishes a seq that was already taken.
+ *
  * Queue mode adds a third object, the consumer's page, holding the one
  * consumer's position; the producer never writes over what lies beyond
  * it, so make_room() never moves tail past an unread record (queue_room()
@@ -153,6 +170,7 @@ _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "lock-free 32-bit atomics in shared me
 
 #define KIND_MSG 1u
 #define KIND_PAD 2u
+#define SEQ_NONE UINT64_MAX /* the seq word of "nothing here yet" (no seq reaches it) */
 
 #define STATE_LIVE 1u
 #define STATE_CLOSED 2u
@@ -162,6 +180,7 @@ _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "lock-free 32-bit atomics in shared me
 #define NOBELL_STEP_NS IPK_MSEC       /* how often a subscriber without doorbell looks */
 #define TAIL_STEP(cap) ((cap) / 16)   /* how far tail moves beyond need */
 #define PRECHECK_LEN 1024u            /* recv: check tail before copying this much */
+#define SPIN_ROUND 256               /* spins between clock reads */
 #define ATTACH_TRIES 16               /* walks of [tail, head) before giving up on counting */
 
 struct ring_hdr {
@@ -553,15 +572,6 @@ static void make_room(ipk_ring *r, uint64_t end, uint64_t limit)
 	atomic_thread_fence(memory_order_release);
 }
 
-static void write_rec_hdr(ipk_ring *r, uint64_t pos, uint32_t kind, uint64_t len, uint64_t seq)
-{
-	_Atomic uint64_t *w = &r->data[(pos & r->mask) / 8];
-
-	/* Relaxed: published by the release store of head in commit(). */
-	atomic_store_explicit(&w[0], len | (uint64_t)kind << 32, memory_order_relaxed);
-	atomic_store_explicit(&w[1], seq, memory_order_relaxed);
-}
-
 /* Where a record of @len bytes would end, with the PAD it may need. */
 static uint64_t record_end(const ipk_ring *r, uint64_t len)
 {
@@ -596,12 +606,12 @@ static int reserve(ipk_ring *r, uint64_t len, _Atomic uint64_t **ret)
 
 	uint64_t limit = r->head;
 
-	/* Queue mode: tail never passes what the consumer has not read. */
-	if (r->cons && !queue_room(r, end, &limit))
+	/* Room for the record and for the "nothing here yet" mark that
+	 * commit() writes after it. Queue mode: tail never passes what the
+	 * consumer has not read. */
+	if (r->cons && !queue_room(r, end + REC_HDR, &limit))
 		return -EAGAIN;
-	make_room(r, end, limit);
-	if (start != r->head)
-		write_rec_hdr(r, r->head, KIND_PAD, 0, r->seq);
+	make_room(r, end + REC_HDR, limit);
 	r->resv_pos = start;
 	r->resv_len = len;
 	r->reserved = true;
@@ -636,22 +646,52 @@ static void ring_bell(ipk_ring *r)
 	r->wakes++;
 }
 
+/* The seq word of the record header at @pos: its commit point. */
+static _Atomic uint64_t *seq_word(const ipk_ring *r, uint64_t pos)
+{
+	return &r->data[(pos & r->mask) / 8 + 1];
+}
+
+/*
+ * Publish the reserved record: the mark after it, its header with the seq
+ * word last (C), the PAD before it if it starts the next lap (its seq word
+ * after the record's, so a subscriber that passes the PAD finds the record
+ * committed), then head.
+ */
 static void commit(ipk_ring *r, uint64_t len)
 {
 	uint64_t pos = r->resv_pos;
+	_Atomic uint64_t *w = &r->data[(pos & r->mask) / 8];
 
-	write_rec_hdr(r, pos, KIND_MSG, len, r->seq);
+	/* Relaxed: ordered before anyone can look at it by the release
+	 * stores below (a subscriber reaches the mark's position only past
+	 * this record). */
+	atomic_store_explicit(seq_word(r, pos + rec_size(len)), SEQ_NONE, memory_order_relaxed);
+	atomic_store_explicit(&w[0], len | (uint64_t)KIND_MSG << 32, memory_order_relaxed);
+	/* Relaxed: read only by a successor publisher after we died (the
+	 * flock hand-over orders it). Stored before the record's seq word:
+	 * a subscriber may take the record before head moves, and a
+	 * successor must then not publish that seq again; a death in between
+	 * skips a seq number (counted as lost) but never reuses one. */
+	atomic_store_explicit(&r->hdr->pub_seq, r->seq + 1, memory_order_relaxed);
+	/* Release: C, the commit point for a subscriber waiting at pos: pairs
+	 * with its acquire load of the seq word in locate(); whoever reads
+	 * this seq reads the record (and the mark after it). */
+	atomic_store_explicit(&w[1], r->seq, memory_order_release);
+	if (pos != r->head) {
+		_Atomic uint64_t *p = &r->data[(r->head & r->mask) / 8];
+
+		atomic_store_explicit(&p[0], (uint64_t)KIND_PAD << 32, memory_order_relaxed);
+		/* Release: as C; the record after the PAD is committed. */
+		atomic_store_explicit(&p[1], r->seq, memory_order_release);
+	}
 	r->seq++;
 	r->head = pos + rec_size(len);
 	r->reserved = false;
 	r->published++;
-	/* Relaxed: read only by a successor publisher after we died (the
-	 * flock hand-over orders it). Stored before head so that a death in
-	 * between skips a seq number (counted as lost) but never reuses one. */
-	atomic_store_explicit(&r->hdr->pub_seq, r->seq, memory_order_relaxed);
 	/* seq_cst exchange: a release store (R in the table above; pairs with
 	 * the subscribers' acquire load of head (A): whoever sees the new head
-	 * sees the record) that is also ordered before the seq_cst load of
+	 * sees the record, for those that look at head) that is also ordered before the seq_cst load of
 	 * sleepers below - the store-load pair of the doorbell, with the
 	 * sleeper's seq_cst increment and head load. One locked instruction
 	 * on x86 (cheaper than a store and a full fence). */
@@ -793,9 +833,10 @@ static void init_fresh(ipk_ring *r)
 	atomic_store_explicit(&h->head, 0, memory_order_relaxed);
 	atomic_store_explicit(&h->pub_seq, 0, memory_order_relaxed);
 	atomic_store_explicit(&h->tail, 0, memory_order_relaxed);
+	r->head = r->tail = r->seq = 0;
+	atomic_store_explicit(seq_word(r, 0), SEQ_NONE, memory_order_relaxed);
 	/* Release: pairs with the acquire load in check_header(). */
 	atomic_store_explicit(&h->magic, RING_MAGIC, memory_order_release);
-	r->head = r->tail = r->seq = 0;
 }
 
 /*
@@ -825,6 +866,8 @@ static void take_over(ipk_ring *r)
 	/* F for the tail stored above: our first records may overwrite what
 	 * a slow subscriber still reads of the dead publisher's. */
 	atomic_thread_fence(memory_order_release);
+	/* The dead one may have died before marking head. */
+	atomic_store_explicit(seq_word(r, head), SEQ_NONE, memory_order_relaxed);
 }
 
 static int map_feed_rw(ipk_ring *r, size_t size)
@@ -1155,6 +1198,44 @@ static int jump_to_tail(ipk_ring_sub *s)
 }
 
 /*
+ * Is the record at s->pos, which head has not shown us yet, committed?
+ * Its seq word is stored last (C in commit()), and before any subscriber
+ * can get here the publisher wrote SEQ_NONE there (the mark after the
+ * record before, or at a takeover or creation): stale bytes of an earlier
+ * lap that happen to look like the seq we expect never reach us. A value
+ * written after tail moved past us is caught by intact() after the copy,
+ * as on the head path. *@need: the record's size (a PAD: the rest of the
+ * lap, whose first record is then committed too); *@len: the message's
+ * length, UINT64_MAX for a PAD.
+ */
+static bool committed_here(const ipk_ring_sub *s, uint64_t *need, uint64_t *len)
+{
+	uint64_t off = s->pos & s->mask, w0;
+
+	if (!s->seq_known)
+		return false;
+	/* Acquire: pairs with the release store of the seq word (C). */
+	if (atomic_load_explicit(&s->data[off / 8 + 1], memory_order_acquire) != s->next_seq)
+		return false;
+	/* Relaxed: a successor increments epoch (release) before it
+	 * publishes, so a seq word of its making, loaded with acquire just
+	 * above, brings the new epoch: the head path reports it. */
+	if (atomic_load_explicit(&s->hdr->epoch, memory_order_relaxed) != s->epoch)
+		return false;
+	w0 = atomic_load_explicit(&s->data[off / 8], memory_order_relaxed);
+	*len = (uint32_t)w0;
+	if ((w0 >> 32) == KIND_PAD) {
+		*need = s->cap - off;
+		*len = UINT64_MAX;
+	} else if ((w0 >> 32) == KIND_MSG && *len <= s->max_msg && rec_size(*len) <= s->cap - off) {
+		*need = rec_size(*len);
+	} else {
+		return false; /* the head path decides what it is */
+	}
+	return true;
+}
+
+/*
  * Find the next message at or after s->pos without consuming it: skips
  * PAD records and jumps over what was overwritten.
  * Return: 0 with *len, *seq and s->pos at the message; -EAGAIN if there
@@ -1167,12 +1248,21 @@ static int locate(ipk_ring_sub *s, uint64_t *len, uint64_t *seq)
 		uint32_t kind;
 		int rc;
 
+		/* Caught up with the head we saw: the record here may be
+		 * committed without a look at head (one cache line less). */
+		if (s->pos == s->head_cache && committed_here(s, &need, len)) {
+			s->head_cache = s->pos + need;
+			if (*len != UINT64_MAX) {
+				*seq = s->next_seq;
+				return 0;
+			}
+		}
 		if (s->pos == s->head_cache) {
 			/* Acquire: A in the table; pairs with the release
 			 * store of head in commit(). */
 			uint64_t h = atomic_load_explicit(&s->hdr->head, memory_order_acquire);
 
-			if (h % REC_ALIGN || (int64_t)(h - s->pos) < 0)
+			if (h % REC_ALIGN)
 				return -EBADMSG;
 			/* Relaxed: a successor increments epoch (release)
 			 * before it publishes, so a head of its making,
@@ -1180,6 +1270,11 @@ static int locate(ipk_ring_sub *s, uint64_t *len, uint64_t *seq)
 			 * epoch: -ECONNRESET comes before its first message. */
 			if (atomic_load_explicit(&s->hdr->epoch, memory_order_relaxed) != s->epoch)
 				return -EAGAIN; /* wait_data() reports it */
+			/* Behind us by a record (and a PAD) at most: a
+			 * publisher that died between a commit and its head
+			 * (committed_here() took the record). */
+			if ((int64_t)(h - s->pos) < 0)
+				return s->pos - h <= s->slack ? -EAGAIN : -EBADMSG;
 			if (h == s->pos)
 				return -EAGAIN;
 			if (h - s->pos > s->cap) {
@@ -1421,6 +1516,15 @@ static int check_publisher(ipk_ring_sub *s, int64_t now_ns)
 	uint64_t e = atomic_load_explicit(&s->hdr->epoch, memory_order_acquire);
 
 	if (e != s->epoch) {
+		/* Relaxed: take_over() stored tail, its starting point, before
+		 * its release increment of epoch. A subscriber past it took a
+		 * record whose head the dead publisher never stored
+		 * (committed_here()): it goes back to where the successor
+		 * starts, whose seq numbers continue past what it took. */
+		uint64_t t = atomic_load_explicit(&s->hdr->tail, memory_order_relaxed);
+
+		if ((int64_t)(s->pos - t) > 0 && t % REC_ALIGN == 0)
+			s->pos = s->head_cache = t;
 		s->epoch = e;
 		s->gone = false;
 		atomic_store_explicit(&s->seen_epoch, e,
@@ -1438,6 +1542,27 @@ static int check_publisher(ipk_ring_sub *s, int64_t now_ns)
 	s->next_check_ns = (now_ns >= 0 ? now_ns : ipk__now_ns()) + LIVENESS_NS;
 	s->gone = !publisher_alive(s);
 	return s->gone ? -EPIPE : 0;
+}
+
+/* Spin a while on the seq word at s->pos; true once it no longer holds
+ * the mark (SEQ_NONE). Relaxed: locate() loads it again with acquire. */
+static bool spin_round(const ipk_ring_sub *s)
+{
+	const _Atomic uint64_t *word = &s->data[(s->pos & s->mask) / 8 + 1];
+
+	for (int i = 0; i < SPIN_ROUND; i++) {
+		if (atomic_load_explicit(word, memory_order_relaxed) != SEQ_NONE)
+			return true;
+		cpu_relax();
+	}
+	return false;
+}
+
+/* Has head moved past @pos? (It may lag behind: see locate().) */
+static bool head_past(const ipk_ring_sub *s, uint64_t pos)
+{
+	/* Acquire: A; pairs with the release store of head in commit(). */
+	return (int64_t)(atomic_load_explicit(&s->hdr->head, memory_order_acquire) - pos) > 0;
 }
 
 /*
@@ -1467,7 +1592,7 @@ static int doze(ipk_ring_sub *s, int lock_fd, uint64_t pos, int64_t wake)
 	/* Acquire: pairs with the release stores of head in commit() and of
 	 * state in ipk_ring_close(). Relaxed stop: ipk_ring_sub_close() sets
 	 * it, then rings; a late look costs one more slice at most. */
-	if (atomic_load_explicit(&s->hdr->head, memory_order_acquire) == pos &&
+	if (!head_past(s, pos) &&
 	    atomic_load_explicit(&s->hdr->state, memory_order_acquire) == STATE_LIVE &&
 	    !atomic_load_explicit(&s->stop, memory_order_relaxed))
 		rc = futex_wait(&s->bell->futex, w, wake, false);
@@ -1490,9 +1615,11 @@ static int wait_data(ipk_ring_sub *s, int64_t deadline_ns)
 	int rc = check_publisher(s, now);
 
 	if (rc == -EPIPE) {
+		uint64_t need, len;
+
 		/* The death (pidfd, or the release store of state) is
-		 * ordered after its last commit: look at head once more. */
-		if (atomic_load_explicit(&s->hdr->head, memory_order_acquire) != s->pos)
+		 * ordered after its last commit: look once more. */
+		if (head_past(s, s->pos) || committed_here(s, &need, &len))
 			return 0;
 	}
 	if (rc < 0)
@@ -1510,14 +1637,15 @@ static int wait_data(ipk_ring_sub *s, int64_t deadline_ns)
 		if (until > deadline_ns)
 			until = deadline_ns;
 		for (;;) {
-			for (int i = 0; i < 256; i++) {
-				/* Acquire: pairs with the release store of
-				 * head in commit() (A). */
-				if (atomic_load_explicit(&s->hdr->head, memory_order_acquire) !=
-				    s->pos)
-					return 0;
-				cpu_relax();
-			}
+			/* On the seq word where the next record goes: the
+			 * publisher writes it last, and head's line stays
+			 * out of our cache. */
+			if (spin_round(s))
+				return 0;
+			/* A record committed while the seq we expect was
+			 * not known (committed_here() declined it) */
+			if (head_past(s, s->pos))
+				return 0;
 			now = ipk__now_ns();
 			if (now >= until)
 				break;
@@ -1706,13 +1834,20 @@ static void rearm_helper(ipk_ring_sub *s)
 static int next_message(ipk_ring_sub *s, uint64_t *len, uint64_t *seq, int64_t timeout_ns)
 {
 	int64_t deadline_ns = 0;
-	bool have_deadline = false;
+	bool have_deadline = false, spun = false;
 
 	for (;;) {
 		int rc = locate(s, len, seq);
 
 		if (rc != -EAGAIN)
 			return rc;
+		/* A spinning subscriber first looks a little longer, with no
+		 * clock read: the next message is usually a moment away. */
+		if (!spun && timeout_ns != 0 && (s->flags & IPK_RING_SPIN || s->spin_ns > 0)) {
+			spun = true;
+			if (spin_round(s))
+				continue;
+		}
 		if (!have_deadline) {
 			deadline_ns = ipk__deadline(timeout_ns);
 			have_deadline = true;
@@ -1859,7 +1994,7 @@ static void *helper_main(void *arg)
 		dead = stranger || !pid_alive(pid, start, pidfd);
 		/* Acquire (both): pair with the release stores of head in
 		 * commit() and of state in ipk_ring_close(). */
-		fire = atomic_load_explicit(&s->hdr->head, memory_order_acquire) != seen ||
+		fire = head_past(s, seen) ||
 		       e != atomic_load_explicit(&s->seen_epoch, memory_order_relaxed) ||
 		       atomic_load_explicit(&s->hdr->state, memory_order_acquire) != STATE_LIVE ||
 		       dead;

@@ -1,14 +1,17 @@
 /*
- * ring.pml - SPIN model of the broadcast ring's publish/validate protocol
- * and its doorbell (src/ring.c), checked exhaustively for one publisher and
- * one subscriber (a second one multiplies the states without adding an
- * interaction: subscribers never touch each other).
+ * ring.pml - SPIN model of the broadcast ring's publish/validate protocol,
+ * its commit word and its doorbell (src/ring.c), checked exhaustively for
+ * one publisher and one subscriber (a second one multiplies the states
+ * without adding an interaction: subscribers never touch each other).
  *
  * What it checks:
  *   1. a subscriber never accepts a torn or overwritten record: every
  *      record it validates holds the message committed at its position
  *      (assert);
- *   2. no lost wake-up: a subscriber asleep on the futex word is always
+ *   2. it never takes a record before its commit, even when the bytes at
+ *      its position, left from an earlier lap, look exactly like the
+ *      record it expects (assert);
+ *   3. no lost wake-up: a subscriber asleep on the futex word is always
  *      woken when the publisher commits (SPIN reports a subscriber blocked
  *      forever as an invalid end state).
  * What it does not check: C11 weak orderings. SPIN interleaves statements
@@ -17,21 +20,28 @@
  * ThreadSanitizer in tests/ring/threads.c.
  *
  * The ring has SLOTS one-slot records; a record is two words written one
- * after the other, so a read can be torn. Positions are message numbers.
- * Build with -DBUG_ORDER, -DBUG_NOWAKE or -DBUG_SLACK to get the protocol
- * wrong in one place each: the checker must then find an error (the runner,
- * tests/model/run-spin.sh, asserts that it does).
+ * after the other (w0, then the seq word w1, the commit word), so a read
+ * can be torn. Positions are message numbers. Before it commits message s,
+ * the publisher writes the mark (NONE) into the seq word of slot s + 1; in
+ * ring.c a record's bytes may before that hold anything, including a
+ * header that looks like message s + 1's - the model writes exactly that
+ * lookalike there (nondeterministically) just before the mark.
+ * Build with -DBUG_ORDER, -DBUG_NOWAKE, -DBUG_SLACK or -DBUG_NOMARK to get
+ * the protocol wrong in one place each: the checker must then find an
+ * error (the runner, tests/model/run-spin.sh, asserts that it does).
  */
 #define SLOTS 4
 #define N 8      /* messages published */
 #define SLACK 2  /* a PAD plus a largest record, in slots */
+#define NONE 255 /* SEQ_NONE */
 
 byte w0[SLOTS];
-byte w1[SLOTS];
-byte head = 0;     /* end of the last committed record */
-byte tail = 0;     /* overwrite intent: oldest intact record */
-byte sleepers = 0; /* doorbell: subscribers in FUTEX_WAIT */
-byte futex = 0;    /* doorbell: the futex word */
+byte w1[SLOTS] = NONE; /* a fresh ring is marked (init_fresh()) */
+byte head = 0;      /* end of the last committed record */
+byte tail = 0;      /* overwrite intent: oldest intact record */
+byte committed = 0; /* ghost: messages whose commit word is stored */
+byte sleepers = 0;  /* doorbell: subscribers in FUTEX_WAIT */
+byte futex = 0;     /* doorbell: the futex word */
 
 active proctype publisher()
 {
@@ -40,12 +50,13 @@ active proctype publisher()
 	do
 	:: s < N ->
 #ifndef BUG_ORDER
-		/* make_room(): tail first, then (release fence) the bytes; tail
-		 * moves past what the record needs, or on by up to a step more
-		 * (TAIL_STEP in ring.c), never past head */
+		/* make_room(): tail first, then (release fence) the bytes; room
+		 * for the record and the mark after it; tail moves past what
+		 * they need, or on by up to a step more (TAIL_STEP in ring.c),
+		 * never past head */
 		if
-		:: s + 1 > SLOTS ->
-			tail = s + 1 - SLOTS;
+		:: s + 2 > SLOTS ->
+			tail = s + 2 - SLOTS;
 			if
 			:: tail < s -> tail++
 			:: skip
@@ -53,14 +64,22 @@ active proctype publisher()
 		:: else -> skip
 		fi;
 #endif
+		/* the bytes of slot s + 1 may hold a lookalike of its record */
+		if
+		:: w0[(s + 1) % SLOTS] = s + 1; w1[(s + 1) % SLOTS] = s + 1
+		:: skip
+		fi;
 		w0[s % SLOTS] = s;
-		w1[s % SLOTS] = s;
+#ifndef BUG_NOMARK
+		w1[(s + 1) % SLOTS] = NONE; /* the mark */
+#endif
 #ifdef BUG_ORDER
 		if
-		:: s + 1 > SLOTS -> tail = s + 1 - SLOTS
+		:: s + 2 > SLOTS -> tail = s + 2 - SLOTS
 		:: else -> skip
 		fi;
 #endif
+		atomic { w1[s % SLOTS] = s; committed = s + 1 } /* C (release) */
 #ifdef BUG_NOWAKE
 		/* sleepers read before head is stored: the store-load pair broken */
 		if
@@ -83,14 +102,28 @@ active proctype publisher()
 
 active proctype subscriber()
 {
-	byte p = 0, h, a, b, t, w;
+	byte p = 0, hc = 0, h, a, b, t, w;
 
 	do
 	:: p >= N -> break
 	:: p < N ->
-		h = head; /* acquire */
+		/* locate(): caught up with the head seen, the commit word at p
+		 * may show the record (committed_here(), acquire); else head */
 		if
-		:: p < h ->
+		:: p == hc && w1[p % SLOTS] == p -> hc = p + 1
+		:: else -> skip
+		fi;
+		if
+		:: p == hc ->
+			h = head; /* acquire */
+			if
+			:: h > p -> hc = h
+			:: else -> skip
+			fi
+		:: else -> skip
+		fi;
+		if
+		:: p < hc ->
 			/* copy the record (relaxed loads) */
 			a = w0[p % SLOTS];
 			b = w1[p % SLOTS];
@@ -98,6 +131,7 @@ active proctype subscriber()
 			t = tail;
 			if
 			:: t <= p ->
+				assert(p < committed);
 				assert(a == p && b == p);
 				p++
 			:: else ->
@@ -109,10 +143,13 @@ active proctype subscriber()
 				if
 				:: h - p <= SLOTS - SLACK ->
 #endif
+					assert(p < committed);
 					assert(a == p && b == p);
 					p++
 				:: else ->
-					p = t /* lapped: jump to the oldest intact record */
+					/* lapped: jump to the oldest intact record */
+					p = t;
+					hc = t
 				fi
 			fi;
 			a = 0;
@@ -124,7 +161,7 @@ active proctype subscriber()
 			sleepers++;
 			w = futex;
 			if
-			:: head == p -> (futex != w) /* FUTEX_WAIT until woken */
+			:: head <= p -> (futex != w) /* FUTEX_WAIT until woken */
 			:: else -> skip
 			fi;
 			sleepers--;

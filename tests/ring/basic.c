@@ -5,7 +5,9 @@
  * timeouts (-EAGAIN, -ETIMEDOUT), reserve/commit, view/validate (intact
  * and overwritten), exact loss counts after being lapped, no FUTEX_WAKE
  * while nobody sleeps, a sleeping subscriber in another process woken,
- * the pollable descriptor with epoll, and a memfd ring handed to a child.
+ * the pollable descriptor with epoll, a memfd ring handed to a child, and
+ * stale bytes of an earlier lap shaped exactly like the next record never
+ * taken for it.
  */
 #include <sys/epoll.h>
 
@@ -261,6 +263,56 @@ static int memfd_child(void *arg)
 	return 0;
 }
 
+/*
+ * A subscriber that has caught up takes the record at its position when
+ * its header shows the seq it expects, without looking at head. Here the
+ * bytes at that position, left from the lap before, are exactly such a
+ * header (kind "message", 8 bytes, seq 5) while record 5 is only reserved:
+ * it must wait for the commit, then get the real one.
+ */
+static void stale_lookalike(void)
+{
+	struct ipk_ring_opts o = { .capacity = 4096, .max_msg = 1000 };
+	uint64_t fake[2] = { (uint64_t)1 << 32 | 8, 5 }; /* kind MSG, len 8; seq 5 */
+	unsigned char buf[1000] = { 0 }, out[1000];
+	ipk_ring_sub *s;
+	ipk_ring *r;
+	void *p;
+
+	T_OK(ipk_ring_create(NULL, &o, &r));
+	{
+		int rfd, bfd;
+
+		T_OK(ipk_ring_fds(r, &rfd, &bfd));
+		T_OK(ipk_ring_open_fd(rfd, bfd, NULL, &s));
+	}
+	/* Lap 1: four 1,024-byte records (16-byte header, 1,000 bytes
+	 * padded to 1,008) fill the 4,096 bytes; message 0's payload holds
+	 * the lookalike at ring offset 32 (payload offset 16). */
+	memcpy(buf + 16, fake, sizeof(fake));
+	for (int i = 0; i < 4; i++) {
+		T_OK(ipk_ring_publish(r, buf, sizeof(buf)));
+		T_EQ(ipk_ring_recv(s, out, sizeof(out), 0), (ssize_t)sizeof(buf));
+	}
+	/* Lap 2: message 4, 8 bytes, a 32-byte record at offset 0: the
+	 * subscriber, caught up, now stands at offset 32. */
+	T_OK(ipk_ring_publish(r, "message4", 8));
+	T_EQ(ipk_ring_recv(s, out, sizeof(out), 0), 8);
+	T_MEMEQ(out, "message4", 8);
+	/* Message 5 reserved and written, not committed: nothing to read. */
+	T_OK(ipk_ring_reserve(r, 8, &p));
+	memcpy(p, "message5", 8);
+	T_EQ(ipk_ring_recv(s, out, sizeof(out), 0), -EAGAIN);
+	T_EQ(ipk_ring_recv(s, out, sizeof(out), 20 * IPK_MSEC), -ETIMEDOUT);
+	T_OK(ipk_ring_commit(r, 8));
+	T_EQ(ipk_ring_recv(s, out, sizeof(out), 0), 8);
+	T_MEMEQ(out, "message5", 8);
+	T_EQ(ipk_ring_lost(s), 0);
+	ipk_ring_sub_close(s);
+	ipk_ring_close(r);
+	printf("stale bytes shaped like the next record were not taken for it\n");
+}
+
 static void memfd_to_child(void)
 {
 	struct fds f;
@@ -291,5 +343,6 @@ int main(void)
 	doorbell();
 	pollable();
 	memfd_to_child();
+	stale_lookalike();
 	return 0;
 }

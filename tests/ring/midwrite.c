@@ -7,8 +7,18 @@
  * half-written one, and then -EPIPE. A successor publisher takes the ring
  * over: the half-written record stays invisible and the seq numbers carry
  * on.
+ *
+ * Then the narrowest window: killed after a record's commit word (the seq
+ * in its header, which subscribers that have caught up read instead of
+ * head) but before head. The publisher does the first half of commit() by
+ * hand (the layout of src/ring.c) and is killed. A subscriber that had
+ * caught up delivers the record, then -EPIPE (no -EBADMSG for a head that
+ * lags it, no hang). A successor starts at head: that subscriber gets
+ * -ECONNRESET and then the successor's messages, no seq number twice; so
+ * does one that attached after the death.
  */
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/prctl.h>
 
 #include "ringt.h"
@@ -38,6 +48,89 @@ static int publisher(void *arg)
 	for (;;)
 		pause();
 	return 0;
+}
+
+#define O_PUB_SEQ 136 /* offsetof(struct ring_hdr, pub_seq) */
+
+/* Publishes message 1, then commits message 2 up to its seq word. */
+static int dies_before_head(void *arg)
+{
+	unsigned char buf[LEN];
+	uint64_t *hdr, *mark;
+	unsigned char *feed;
+	ipk_ring *r;
+	void *p;
+	int fd;
+
+	(void)arg;
+	T_SYS(prctl(PR_SET_PDEATHSIG, SIGKILL));
+	T_OK(ipk_ring_create(name, NULL, &r));
+	rt_signal(&ready);
+	rt_await(&go);
+	rt_fill(buf, LEN, 1);
+	T_OK(ipk_ring_publish(r, buf, LEN));
+	fd = shm_open(name, O_RDWR, 0);
+	T_SYS(fd);
+	feed = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	T_TRUE(feed != MAP_FAILED);
+	/* commit() of message 2 (seq 1), up to C: */
+	T_OK(ipk_ring_reserve(r, LEN, &p));
+	rt_fill(p, LEN, 2);
+	hdr = (uint64_t *)p - 2;                           /* the 16-byte header */
+	mark = (uint64_t *)((unsigned char *)p + 224 - 8); /* next record's seq word */
+	*mark = UINT64_MAX;                                /* SEQ_NONE */
+	hdr[0] = (uint64_t)1 << 32 | LEN;                  /* KIND_MSG, len */
+	*(uint64_t *)(feed + O_PUB_SEQ) = 2;
+	atomic_thread_fence(memory_order_release);
+	hdr[1] = 1; /* seq: C */
+	rt_signal(&half);
+	for (;;)
+		pause();
+	return 0;
+}
+
+static void killed_between_commit_and_head(void)
+{
+	unsigned char buf[LEN];
+	ipk_ring_sub *a, *b;
+	ipk_ring *r;
+	pid_t pid;
+	int status;
+
+	rt_name(name, sizeof(name), "midw2");
+	pid = t_fork(dies_before_head, NULL);
+	rt_await(&ready);
+	T_OK(ipk_ring_open(name, NULL, &a));
+	rt_signal(&go);
+	rt_await(&half);
+	T_SYS(kill(pid, SIGKILL));
+	T_EQ(waitpid(pid, &status, 0), pid);
+	T_TRUE(WIFSIGNALED(status));
+
+	T_EQ(ipk_ring_recv(a, buf, sizeof(buf), RT_TIMEOUT), LEN);
+	T_EQ(rt_check(buf, LEN), 1);
+	T_EQ(ipk_ring_recv(a, buf, sizeof(buf), RT_TIMEOUT), LEN);
+	T_EQ(rt_check(buf, LEN), 2);
+	T_EQ(ipk_ring_recv(a, buf, sizeof(buf), RT_TIMEOUT), -EPIPE);
+	T_EQ(ipk_ring_recv(a, buf, sizeof(buf), 0), -EPIPE);
+	T_OK(ipk_ring_open(name, NULL, &b)); /* after the death: at head */
+
+	T_OK(ipk_ring_create(name, NULL, &r));
+	T_EQ(ipk_ring_recv(a, buf, sizeof(buf), 0), -ECONNRESET);
+	T_EQ(ipk_ring_recv(a, buf, sizeof(buf), 0), -EAGAIN);
+	T_EQ(ipk_ring_recv(b, buf, sizeof(buf), 0), -ECONNRESET);
+	rt_fill(buf, LEN, 3);
+	T_OK(ipk_ring_publish(r, buf, LEN));
+	T_EQ(ipk_ring_recv(a, buf, sizeof(buf), RT_TIMEOUT), LEN);
+	T_EQ(rt_check(buf, LEN), 3);
+	T_EQ(ipk_ring_lost(a), 0);
+	T_EQ(ipk_ring_recv(b, buf, sizeof(buf), RT_TIMEOUT), LEN);
+	T_EQ(rt_check(buf, LEN), 3);
+	ipk_ring_close(r);
+	ipk_ring_sub_close(a);
+	ipk_ring_sub_close(b);
+	printf("killed between commit word and head: delivered, then -EPIPE; the successor "
+	       "carried on\n");
 }
 
 int main(void)
@@ -97,5 +190,6 @@ int main(void)
 	ipk_ring_sub_close(b);
 	ipk_ring_sub_close(c);
 	printf("the half-written record was never delivered\n");
+	killed_between_commit_and_head();
 	return 0;
 }
