@@ -180,7 +180,7 @@ _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "lock-free 32-bit atomics in shared me
 #define NOBELL_STEP_NS IPK_MSEC       /* how often a subscriber without doorbell looks */
 #define TAIL_STEP(cap) ((cap) / 16)   /* how far tail moves beyond need */
 #define PRECHECK_LEN 1024u            /* recv: check tail before copying this much */
-#define SPIN_ROUND 256               /* spins between clock reads */
+#define SPIN_ROUND 256                /* spins between clock reads */
 #define ATTACH_TRIES 16               /* walks of [tail, head) before giving up on counting */
 
 struct ring_hdr {
@@ -691,10 +691,10 @@ static void commit(ipk_ring *r, uint64_t len)
 	r->published++;
 	/* seq_cst exchange: a release store (R in the table above; pairs with
 	 * the subscribers' acquire load of head (A): whoever sees the new head
-	 * sees the record, for those that look at head) that is also ordered before the seq_cst load of
-	 * sleepers below - the store-load pair of the doorbell, with the
-	 * sleeper's seq_cst increment and head load. One locked instruction
-	 * on x86 (cheaper than a store and a full fence). */
+	 * sees the record, for those that look at head) that is also ordered before the seq_cst
+	 * load of sleepers below - the store-load pair of the doorbell, with the sleeper's seq_cst
+	 * increment and head load. One locked instruction on x86 (cheaper than a store and a full
+	 * fence). */
 	(void)atomic_exchange_explicit(&r->hdr->head, r->head, memory_order_seq_cst);
 	if (atomic_load_explicit(&r->bell->sleepers, memory_order_seq_cst) != 0)
 		ring_bell(r);

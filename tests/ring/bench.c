@@ -640,7 +640,8 @@ int main(int argc, char **argv)
 	if (argc > 2)
 		rounds = atol(argv[2]);
 	if (reps < 1 || reps > MAXREPS || rounds < 100)
-		T_FAIL("usage: bench-ring [REPS (1-%d) [ROUNDS (>= 100)] [spin|tputSIZE]]", MAXREPS);
+		T_FAIL("usage: bench-ring [REPS (1-%d) [ROUNDS (>= 100)] [spin|tputSIZE]]",
+		       MAXREPS);
 	if (argc > 3 && strncmp(argv[3], "tput", 4) == 0) {
 		size_t size = (size_t)atol(argv[3] + 4);
 
