@@ -326,15 +326,18 @@ static long futex_wake(_Atomic uint32_t *word, bool private)
 	return n > 0 ? n : 0;
 }
 
-/* A new open file description of @fd's file (flock locks belong to open
- * file descriptions, and a descriptor passed or inherited shares its
- * sender's): a descriptor, or -1. */
+/* A new open file description of @fd's file, with @fd's access mode
+ * (flock locks belong to open file descriptions, and a descriptor passed
+ * or inherited shares its sender's): a descriptor, or -1. */
 static int reopen_own(int fd)
 {
+	int mode = fcntl(fd, F_GETFL);
 	char path[32];
 
+	if (mode < 0)
+		return -1;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	return open(path, O_RDWR | O_CLOEXEC);
+	return open(path, (mode & O_ACCMODE) | O_CLOEXEC);
 }
 
 /* A descriptor that polls readable once @pid exits (always close-on-exec);
@@ -434,8 +437,8 @@ static void name_with(const char *name, const char *suffix, char *buf)
  * tail check after fence G), so the bytes need no atomicity, only the
  * fences' order, which holds for plain accesses on every architecture (the
  * kernel's seqlocks rely on it): memcpy moves them at full width, vector
- * loads and stores, whole-line stores for large records - 4 to 5 times the
- * throughput of 64-bit atomic copies at 4 KiB. C11 calls such a racing
+ * loads and stores, whole-line stores for large records - several times
+ * the throughput of 64-bit atomic copies at 4 KiB. C11 calls such a racing
  * copy undefined and ThreadSanitizer reports it, so its builds copy
  * through 64-bit relaxed atomics: a program without data races that it
  * can check.
@@ -1843,7 +1846,7 @@ static int next_message(ipk_ring_sub *s, uint64_t *len, uint64_t *seq, int64_t t
 			return rc;
 		/* A spinning subscriber first looks a little longer, with no
 		 * clock read: the next message is usually a moment away. */
-		if (!spun && timeout_ns != 0 && (s->flags & IPK_RING_SPIN || s->spin_ns > 0)) {
+		if (!spun && timeout_ns != 0 && (s->flags & IPK_RING_SPIN)) {
 			spun = true;
 			if (spin_round(s))
 				continue;
