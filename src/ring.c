@@ -181,6 +181,7 @@ _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "lock-free 32-bit atomics in shared me
 #define TAIL_STEP(cap) ((cap) / 16)   /* how far tail moves beyond need */
 #define PRECHECK_LEN 1024u            /* recv: check tail before copying this much */
 #define SPIN_ROUND 256                /* spins between clock reads */
+#define CHECKPOINTS 32                /* record starts remembered, one per tail step (2 laps) */
 #define ATTACH_TRIES 16               /* walks of [tail, head) before giving up on counting */
 
 struct ring_hdr {
@@ -249,6 +250,10 @@ struct ipk_ring {
 	bool named;
 	uint32_t flags;
 	uint64_t published, wakes;
+	/* ck[k % CHECKPOINTS]: the first record at or after k * TAIL_STEP,
+	 * for the last CHECKPOINTS step boundaries below ck_next * TAIL_STEP */
+	uint64_t ck[CHECKPOINTS];
+	uint64_t ck_next;
 	char name[NAME_MAX + 1];
 	char bell_name[NAME_MAX + 1];
 	char cons_name[NAME_MAX + 1];
@@ -537,6 +542,19 @@ static uint64_t next_rec(const ipk_ring *r, uint64_t t)
 	return (w0 >> 32) == KIND_PAD ? t + (r->cap - off) : t + rec_size((uint32_t)w0);
 }
 
+/* A record starts at @start: it is the first at or after every step
+ * boundary not yet passed (make_room() finds tail's next place there
+ * instead of walking a step's worth of records). */
+static void checkpoint(ipk_ring *r, uint64_t start)
+{
+	uint64_t step = TAIL_STEP(r->cap);
+
+	while (r->ck_next * step <= start) {
+		r->ck[r->ck_next % CHECKPOINTS] = start;
+		r->ck_next++;
+	}
+}
+
 /*
  * Move tail past every record that a record ending at @end would overwrite,
  * and then on by up to TAIL_STEP(cap) bytes more (whole records, never past
@@ -547,19 +565,29 @@ static uint64_t next_rec(const ipk_ring *r, uint64_t t)
  */
 static void make_room(ipk_ring *r, uint64_t end, uint64_t limit)
 {
-	uint64_t t = r->tail, want;
+	uint64_t t = r->tail, step = TAIL_STEP(r->cap), want, k;
 
 	if (end - t <= r->cap)
 		return;
-	while (end - t > r->cap)
-		t = next_rec(r, t);
-	want = end - r->cap + TAIL_STEP(r->cap);
-	while ((int64_t)(want - t) > 0 && (int64_t)(limit - t) > 0) {
-		uint64_t n = next_rec(r, t);
+	/* The first record past the step boundary after what we need, from
+	 * the checkpoints, if we know it and it leaves a record. */
+	k = (end - r->cap) / step + 1;
+	if (k < r->ck_next && r->ck_next - k <= CHECKPOINTS &&
+	    (int64_t)(r->ck[k % CHECKPOINTS] - limit) < 0) {
+		t = r->ck[k % CHECKPOINTS];
+	} else {
+		/* Walk the records instead (after a takeover, or when one
+		 * record spans the steps up to limit). */
+		while (end - t > r->cap)
+			t = next_rec(r, t);
+		want = end - r->cap + step;
+		while ((int64_t)(want - t) > 0 && (int64_t)(limit - t) > 0) {
+			uint64_t n = next_rec(r, t);
 
-		if ((int64_t)(n - limit) >= 0)
-			break; /* the step keeps a record: tail == head is rare */
-		t = n;
+			if ((int64_t)(n - limit) >= 0)
+				break; /* the step keeps a record: tail == head is rare */
+			t = n;
+		}
 	}
 	r->tail = t;
 	/* Nothing left in [tail, head): a subscriber that attaches now takes
@@ -687,7 +715,9 @@ static void commit(ipk_ring *r, uint64_t len)
 		atomic_store_explicit(&p[0], (uint64_t)KIND_PAD << 32, memory_order_relaxed);
 		/* Release: as C; the record after the PAD is committed. */
 		atomic_store_explicit(&p[1], r->seq, memory_order_release);
+		checkpoint(r, r->head);
 	}
+	checkpoint(r, pos);
 	r->seq++;
 	r->head = pos + rec_size(len);
 	r->reserved = false;
@@ -837,6 +867,7 @@ static void init_fresh(ipk_ring *r)
 	atomic_store_explicit(&h->pub_seq, 0, memory_order_relaxed);
 	atomic_store_explicit(&h->tail, 0, memory_order_relaxed);
 	r->head = r->tail = r->seq = 0;
+	r->ck_next = 0;
 	atomic_store_explicit(seq_word(r, 0), SEQ_NONE, memory_order_relaxed);
 	/* Release: pairs with the acquire load in check_header(). */
 	atomic_store_explicit(&h->magic, RING_MAGIC, memory_order_release);
@@ -854,6 +885,7 @@ static void take_over(ipk_ring *r)
 	uint64_t head = atomic_load_explicit(&h->head, memory_order_relaxed); /* dead writer */
 
 	r->head = r->tail = head;
+	r->ck_next = (head + TAIL_STEP(r->cap) - 1) / TAIL_STEP(r->cap); /* none before head */
 	r->seq = atomic_load_explicit(&h->pub_seq, memory_order_relaxed);
 	/* Relaxed: published by the release store of tail just below. */
 	atomic_store_explicit(&h->base_seq, r->seq, memory_order_relaxed);
