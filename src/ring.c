@@ -56,7 +56,9 @@
  * after G changes rarely and stays in its cache; head is loaded only when
  * the subscriber has caught up with the head it saw last. One cache-line
  * transfer less per message than a tail moved on every publish; see
- * intact().
+ * intact(). The publisher remembers the first record past each step
+ * boundary (checkpoint()), so a step costs it no walk through a step's
+ * worth of old record headers.
  *
  * The commit word. A subscriber that has caught up does not even load
  * head: the record header's seq word is stored last, with release [C],

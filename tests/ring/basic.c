@@ -3,7 +3,8 @@
  * basic.c - the ring's API in one process and with one forked peer: a round
  * trip of every size up to the maximum (memfd ring), -EMSGSIZE both ways,
  * timeouts (-EAGAIN, -ETIMEDOUT), reserve/commit, view/validate (intact
- * and overwritten), exact loss counts after being lapped, no FUTEX_WAKE
+ * and overwritten), exact loss counts after being lapped (also across a
+ * takeover), no FUTEX_WAKE
  * while nobody sleeps, a sleeping subscriber in another process woken,
  * the pollable descriptor with epoll, a memfd ring handed to a child, and
  * stale bytes of an earlier lap shaped exactly like the next record never
@@ -138,6 +139,58 @@ static void lapped_exactly(void)
 			T_OK(ipk_ring_publish(r, big, len));
 		}
 		while ((n = ipk_ring_recv(s, got, sizeof(got), 0)) >= 0) {
+			uint64_t seq = rt_check(got, (size_t)n);
+
+			T_TRUE(seq > last);
+			last = seq;
+			delivered++;
+		}
+		T_EQ(n, -EAGAIN);
+		T_EQ(delivered + ipk_ring_lost(s), published);
+	}
+	T_TRUE(ipk_ring_lost(s) > 0);
+	ipk_ring_sub_close(s);
+	ipk_ring_close(r);
+}
+
+/*
+ * The same after a takeover: the successor knows no record before its
+ * head, so its first lap walks the records to move tail, and later laps
+ * use what it remembered. Every message is counted, delivered or lost.
+ */
+static void lapped_after_takeover(void)
+{
+	struct ipk_ring_opts o = { .capacity = 8192, .flags = IPK_RING_KEEP };
+	uint64_t last = 0, delivered = 0, published = 0;
+	ipk_ring_sub *s;
+	ipk_ring *r;
+	char name[64];
+	ssize_t n;
+
+	rt_name(name, sizeof(name), "takeover");
+	T_OK(ipk_ring_create(name, &o, &r));
+	T_OK(ipk_ring_open(name, NULL, &s));
+	for (int i = 0; i < 30; i++) {
+		size_t len = rt_len(published + 1, 2000);
+
+		rt_fill(big, len, ++published);
+		T_OK(ipk_ring_publish(r, big, len));
+	}
+	ipk_ring_close(r); /* the name stays: the next create takes it over */
+	o.flags = 0;
+	T_OK(ipk_ring_create(name, &o, &r));
+	for (int round = 0; round < 50; round++) {
+		int burst = round % 5 == 0 ? 1000 : round % 7;
+
+		for (int i = 0; i < burst; i++) {
+			size_t len = rt_len(published + 1, 2000);
+
+			rt_fill(big, len, ++published);
+			T_OK(ipk_ring_publish(r, big, len));
+		}
+		while ((n = ipk_ring_recv(s, got, sizeof(got), 0)) >= 0 || n == -ECONNRESET) {
+			if (n < 0)
+				continue; /* once: the new publisher */
 			uint64_t seq = rt_check(got, (size_t)n);
 
 			T_TRUE(seq > last);
@@ -340,6 +393,7 @@ int main(void)
 	round_trip_every_size();
 	errors_and_timeouts();
 	lapped_exactly();
+	lapped_after_takeover();
 	doorbell();
 	pollable();
 	memfd_to_child();
