@@ -483,26 +483,30 @@ static void copy_out(void *dst, const _Atomic uint64_t *src, size_t len)
 	}
 }
 #else
-/* Small messages are copied inline, in 8-byte words: a call into memcpy,
- * and its dispatch on the size, cost as much as the copy itself there. */
+/* Small messages are copied inline: a call into memcpy, and its dispatch
+ * on the size, cost as much as the copy itself there. Two copies of a
+ * fixed size that overlap in the middle cover any length between that
+ * size and twice it (each is a pair of 16-byte moves, or one 8-byte move). */
 static inline void copy_bytes(void *dst, const void *src, size_t len)
 {
 	unsigned char *d = dst;
 	const unsigned char *s = src;
-	size_t i = 0;
 
 	if (len > INLINE_COPY) {
 		memcpy(dst, src, len);
-		return;
+	} else if (len >= 32) {
+		memcpy(d, s, 32);
+		memcpy(d + len - 32, s + len - 32, 32);
+	} else if (len >= 16) {
+		memcpy(d, s, 16);
+		memcpy(d + len - 16, s + len - 16, 16);
+	} else if (len >= 8) {
+		memcpy(d, s, 8);
+		memcpy(d + len - 8, s + len - 8, 8);
+	} else {
+		for (size_t i = 0; i < len; i++)
+			d[i] = s[i];
 	}
-	for (; i + 8 <= len; i += 8) {
-		uint64_t w;
-
-		memcpy(&w, s + i, 8);
-		memcpy(d + i, &w, 8);
-	}
-	for (; i < len; i++)
-		d[i] = s[i];
 }
 
 static void copy_in(_Atomic uint64_t *dst, const void *src, size_t len)
