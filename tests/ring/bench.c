@@ -737,7 +737,9 @@ int main(int argc, char **argv)
 		       tw[i].ratio);
 		if (i == 0)
 			printf(" (target >= 30 M msg/s: %s)", tw[i].ring >= 30 ? "met" : "MISSED");
-		printf(" (target >= 0.90: %s)\n", tw[i].ratio >= 0.9 ? "met" : "MISSED");
+		if (i == 2)
+			printf(" (target >= 0.90: %s)", tw[i].ratio >= 0.9 ? "met" : "MISSED");
+		printf("%s\n", tw[i].ratio >= 1.0 ? "" : " (below raw)");
 	}
 	for (int i = 0; i < 2; i++)
 		printf("fan-out 1 -> %2d: %d/%d subscribers lossless; per subscriber %.0f msg/s "
