@@ -590,14 +590,12 @@ static void checkpoint(ipk_ring *r, uint64_t start)
  * @limit): tail moves in steps, so its line changes once every cap / 16
  * bytes, not on every publish, and subscribers validating against it keep
  * it cached. The publisher reads its own record headers (relaxed: it wrote
- * them).
+ * them). Called only when a record ending at @end does not fit.
  */
 static void make_room(ipk_ring *r, uint64_t end, uint64_t limit)
 {
 	uint64_t t = r->tail, step = TAIL_STEP(r->cap), want, k;
 
-	if (end - t <= r->cap)
-		return;
 	/* The first record past the step boundary after what we need, from
 	 * the checkpoints, if we know it and it leaves a record. */
 	k = (end - r->cap) / step + 1;
@@ -659,7 +657,7 @@ static bool queue_room(const ipk_ring *r, uint64_t end, uint64_t *cons_pos)
 }
 
 /* Return: 0 and *ret, where the payload goes; -EAGAIN (queue full). */
-static int reserve(ipk_ring *r, uint64_t len, _Atomic uint64_t **ret)
+static inline int reserve(ipk_ring *r, uint64_t len, _Atomic uint64_t **ret)
 {
 	uint64_t end = record_end(r, len);
 	uint64_t start = end - rec_size(len);
@@ -671,7 +669,8 @@ static int reserve(ipk_ring *r, uint64_t len, _Atomic uint64_t **ret)
 	 * consumer has not read. */
 	if (r->cons && !queue_room(r, end + REC_HDR, &limit))
 		return -EAGAIN;
-	make_room(r, end + REC_HDR, limit);
+	if (end + REC_HDR - r->tail > r->cap)
+		make_room(r, end + REC_HDR, limit);
 	r->resv_pos = start;
 	r->resv_len = len;
 	r->reserved = true;
@@ -718,7 +717,7 @@ static _Atomic uint64_t *seq_word(const ipk_ring *r, uint64_t pos)
  * after the record's, so a subscriber that passes the PAD finds the record
  * committed), then head.
  */
-static void commit(ipk_ring *r, uint64_t len)
+static inline void commit(ipk_ring *r, uint64_t len)
 {
 	uint64_t pos = r->resv_pos;
 	_Atomic uint64_t *w = &r->data[(pos & r->mask) / 8];
@@ -1230,7 +1229,7 @@ void ipk_ring_close(ipk_ring *r)
  * ring of @pos, no byte of ours was overwritten yet (tail ran ahead of the
  * bytes: a taken-over ring, or the step).
  */
-static bool intact(const ipk_ring_sub *s, uint64_t pos)
+static inline bool intact(const ipk_ring_sub *s, uint64_t pos)
 {
 	uint64_t h, t;
 
@@ -1272,7 +1271,7 @@ static int jump_to_tail(ipk_ring_sub *s)
  * lap, whose first record is then committed too); *@len: the message's
  * length, UINT64_MAX for a PAD.
  */
-static bool committed_here(const ipk_ring_sub *s, uint64_t *need, uint64_t *len)
+static inline bool committed_here(const ipk_ring_sub *s, uint64_t *need, uint64_t *len)
 {
 	uint64_t off = s->pos & s->mask, w0;
 
@@ -1403,7 +1402,7 @@ static void consumer_done(ipk_ring_sub *s)
 }
 
 /* A validated message at s->pos with @seq and @len: count, step past it. */
-static int consume(ipk_ring_sub *s, uint64_t seq, uint64_t len)
+static inline int consume(ipk_ring_sub *s, uint64_t seq, uint64_t len)
 {
 	if (!s->seq_known) {
 		s->next_seq = seq; /* a consumer starts where its page says */
