@@ -11,8 +11,9 @@
  * doorbell page) it is killed, then 1,000 publishes make exactly 1 wake-up.
  * A counted sleeper that is alive (holding its lock, as one on its way
  * into FUTEX_WAIT does) is never uncounted, and a subscriber that shares
- * the publisher's open file descriptions sleeps under a lock of its own. In queue mode, a producer
- * killed while waiting for room is uncounted by its successor.
+ * the publisher's open file descriptions sleeps under a lock of its own.
+ * In queue mode, a producer killed while waiting for room is uncounted by
+ * its successor.
  *
  * The doorbell's and the consumer page's layouts (src/ring.c) are read
  * directly: the counts are not part of the API.
