@@ -116,39 +116,61 @@ static void errors_and_timeouts(void)
 	T_EQ(ipk_ring_open(name, NULL, &s), -ENOENT); /* the creator removed it */
 }
 
-/* Lapped many times over: delivered + lost == published, seq increasing. */
+/* What a lapped subscriber saw: every message delivered or lost. */
+struct tally {
+	uint64_t published, delivered, last;
+	int resets; /* -ECONNRESET: a new publisher */
+};
+
+static void publish_burst(ipk_ring *r, struct tally *t, int n)
+{
+	for (int i = 0; i < n; i++) {
+		size_t len = rt_len(t->published + 1, 2000);
+
+		rt_fill(big, len, ++t->published);
+		T_OK(ipk_ring_publish(r, big, len));
+	}
+}
+
+/* 50 bursts, some of them laps, each drained with timeout 0: delivered +
+ * lost == published after every one, seq increasing. */
+static void lapped_rounds(ipk_ring *r, ipk_ring_sub *s, struct tally *t)
+{
+	ssize_t n;
+
+	for (int round = 0; round < 50; round++) {
+		publish_burst(r, t, round % 5 == 0 ? 1000 : round % 7);
+		while ((n = ipk_ring_recv(s, got, sizeof(got), 0)) >= 0 || n == -ECONNRESET) {
+			if (n < 0) {
+				t->resets++;
+				continue;
+			}
+			uint64_t seq = rt_check(got, (size_t)n);
+
+			T_TRUE(seq > t->last);
+			t->last = seq;
+			t->delivered++;
+		}
+		T_EQ(n, -EAGAIN);
+		T_EQ(t->delivered + ipk_ring_lost(s), t->published);
+	}
+	T_TRUE(ipk_ring_lost(s) > 0);
+}
+
+/* Lapped many times over, every loss counted exactly. */
 static void lapped_exactly(void)
 {
 	struct ipk_ring_opts o = { .capacity = 8192 };
-	uint64_t last = 0, delivered = 0, published = 0;
+	struct tally t = { 0 };
 	ipk_ring_sub *s;
 	int rfd, bfd;
 	ipk_ring *r;
-	ssize_t n;
 
 	T_OK(ipk_ring_create(NULL, &o, &r));
 	T_OK(ipk_ring_fds(r, &rfd, &bfd));
 	T_OK(ipk_ring_open_fd(rfd, bfd, NULL, &s));
-	for (int round = 0; round < 50; round++) {
-		int burst = round % 5 == 0 ? 1000 : round % 7; /* some laps, some not */
-
-		for (int i = 0; i < burst; i++) {
-			size_t len = rt_len(published + 1, 2000);
-
-			rt_fill(big, len, ++published);
-			T_OK(ipk_ring_publish(r, big, len));
-		}
-		while ((n = ipk_ring_recv(s, got, sizeof(got), 0)) >= 0) {
-			uint64_t seq = rt_check(got, (size_t)n);
-
-			T_TRUE(seq > last);
-			last = seq;
-			delivered++;
-		}
-		T_EQ(n, -EAGAIN);
-		T_EQ(delivered + ipk_ring_lost(s), published);
-	}
-	T_TRUE(ipk_ring_lost(s) > 0);
+	lapped_rounds(r, s, &t);
+	T_EQ(t.resets, 0);
 	ipk_ring_sub_close(s);
 	ipk_ring_close(r);
 }
@@ -161,46 +183,20 @@ static void lapped_exactly(void)
 static void lapped_after_takeover(void)
 {
 	struct ipk_ring_opts o = { .capacity = 8192, .flags = IPK_RING_KEEP };
-	uint64_t last = 0, delivered = 0, published = 0;
+	struct tally t = { 0 };
 	ipk_ring_sub *s;
 	ipk_ring *r;
 	char name[64];
-	ssize_t n;
 
 	rt_name(name, sizeof(name), "takeover");
 	T_OK(ipk_ring_create(name, &o, &r));
 	T_OK(ipk_ring_open(name, NULL, &s));
-	for (int i = 0; i < 30; i++) {
-		size_t len = rt_len(published + 1, 2000);
-
-		rt_fill(big, len, ++published);
-		T_OK(ipk_ring_publish(r, big, len));
-	}
+	publish_burst(r, &t, 30);
 	ipk_ring_close(r); /* the name stays: the next create takes it over */
 	o.flags = 0;
 	T_OK(ipk_ring_create(name, &o, &r));
-	for (int round = 0; round < 50; round++) {
-		int burst = round % 5 == 0 ? 1000 : round % 7;
-
-		for (int i = 0; i < burst; i++) {
-			size_t len = rt_len(published + 1, 2000);
-
-			rt_fill(big, len, ++published);
-			T_OK(ipk_ring_publish(r, big, len));
-		}
-		while ((n = ipk_ring_recv(s, got, sizeof(got), 0)) >= 0 || n == -ECONNRESET) {
-			if (n < 0)
-				continue; /* once: the new publisher */
-			uint64_t seq = rt_check(got, (size_t)n);
-
-			T_TRUE(seq > last);
-			last = seq;
-			delivered++;
-		}
-		T_EQ(n, -EAGAIN);
-		T_EQ(delivered + ipk_ring_lost(s), published);
-	}
-	T_TRUE(ipk_ring_lost(s) > 0);
+	lapped_rounds(r, s, &t);
+	T_EQ(t.resets, 1);
 	ipk_ring_sub_close(s);
 	ipk_ring_close(r);
 }

@@ -50,6 +50,26 @@ static int publisher(void *arg)
 	return 0;
 }
 
+/* The publisher has written half a record (or its commit word): kill it. */
+static void kill_at_half(pid_t pid)
+{
+	int status;
+
+	rt_await(&half);
+	T_SYS(kill(pid, SIGKILL));
+	T_EQ(waitpid(pid, &status, 0), pid);
+	T_TRUE(WIFSIGNALED(status));
+}
+
+/* Receive message @seq (LEN bytes, self-checking) on @s. */
+static void expect(ipk_ring_sub *s, uint64_t seq)
+{
+	unsigned char buf[LEN];
+
+	T_EQ(ipk_ring_recv(s, buf, sizeof(buf), RT_TIMEOUT), LEN);
+	T_EQ(rt_check(buf, LEN), seq);
+}
+
 #define O_PUB_SEQ 136 /* offsetof(struct ring_hdr, pub_seq) */
 
 /* Publishes message 1, then commits message 2 up to its seq word. */
@@ -95,22 +115,16 @@ static void killed_between_commit_and_head(void)
 	ipk_ring_sub *a, *b;
 	ipk_ring *r;
 	pid_t pid;
-	int status;
 
 	rt_name(name, sizeof(name), "midw2");
 	pid = t_fork(dies_before_head, NULL);
 	rt_await(&ready);
 	T_OK(ipk_ring_open(name, NULL, &a));
 	rt_signal(&go);
-	rt_await(&half);
-	T_SYS(kill(pid, SIGKILL));
-	T_EQ(waitpid(pid, &status, 0), pid);
-	T_TRUE(WIFSIGNALED(status));
+	kill_at_half(pid);
 
-	T_EQ(ipk_ring_recv(a, buf, sizeof(buf), RT_TIMEOUT), LEN);
-	T_EQ(rt_check(buf, LEN), 1);
-	T_EQ(ipk_ring_recv(a, buf, sizeof(buf), RT_TIMEOUT), LEN);
-	T_EQ(rt_check(buf, LEN), 2);
+	expect(a, 1);
+	expect(a, 2);
 	T_EQ(ipk_ring_recv(a, buf, sizeof(buf), RT_TIMEOUT), -EPIPE);
 	T_EQ(ipk_ring_recv(a, buf, sizeof(buf), 0), -EPIPE);
 	T_OK(ipk_ring_open(name, NULL, &b)); /* after the death: at head */
@@ -121,11 +135,9 @@ static void killed_between_commit_and_head(void)
 	T_EQ(ipk_ring_recv(b, buf, sizeof(buf), 0), -ECONNRESET);
 	rt_fill(buf, LEN, 3);
 	T_OK(ipk_ring_publish(r, buf, LEN));
-	T_EQ(ipk_ring_recv(a, buf, sizeof(buf), RT_TIMEOUT), LEN);
-	T_EQ(rt_check(buf, LEN), 3);
+	expect(a, 3);
 	T_EQ(ipk_ring_lost(a), 0);
-	T_EQ(ipk_ring_recv(b, buf, sizeof(buf), RT_TIMEOUT), LEN);
-	T_EQ(rt_check(buf, LEN), 3);
+	expect(b, 3);
 	ipk_ring_close(r);
 	ipk_ring_sub_close(a);
 	ipk_ring_sub_close(b);
@@ -141,7 +153,6 @@ int main(void)
 	ipk_ring_sub *a, *b, *c;
 	ipk_ring *r;
 	pid_t pid;
-	int status;
 
 	rt_name(name, sizeof(name), "midw");
 	rt_step_init(&ready);
@@ -153,14 +164,10 @@ int main(void)
 	T_OK(ipk_ring_open(name, NULL, &b));
 	T_OK(ipk_ring_open(name, NULL, &c));
 	rt_signal(&go);
-	rt_await(&half);
-	T_SYS(kill(pid, SIGKILL));
-	T_EQ(waitpid(pid, &status, 0), pid);
-	T_TRUE(WIFSIGNALED(status));
+	kill_at_half(pid);
 
 	/* copying */
-	T_EQ(ipk_ring_recv(a, buf, sizeof(buf), RT_TIMEOUT), LEN);
-	T_EQ(rt_check(buf, LEN), 1);
+	expect(a, 1);
 	T_EQ(ipk_ring_recv(a, buf, sizeof(buf), RT_TIMEOUT), -EPIPE);
 	T_EQ(ipk_ring_recv(a, buf, sizeof(buf), 0), -EPIPE);
 	/* zero-copy */
@@ -182,8 +189,7 @@ int main(void)
 	T_EQ(ipk_ring_recv(a, buf, sizeof(buf), 0), -EAGAIN);
 	rt_fill(buf, LEN, 2);
 	T_OK(ipk_ring_publish(r, buf, LEN));
-	T_EQ(ipk_ring_recv(a, buf, sizeof(buf), RT_TIMEOUT), LEN);
-	T_EQ(rt_check(buf, LEN), 2);
+	expect(a, 2);
 	T_EQ(ipk_ring_lost(a), 0); /* the reserved seq was never committed */
 	ipk_ring_close(r);
 	ipk_ring_sub_close(a);
