@@ -231,11 +231,7 @@ ssize_t ipk__dgram_recv(struct ipk_chan *ch, void *buf, size_t len, int64_t dead
 			ch->next_len = got;
 			return -EMSGSIZE;
 		}
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN)
-			return ipk__neg_errno();
-		r = ipk__wait_fd(d->fd, POLLIN, deadline_ns);
+		r = ipk__retry_wait(d->fd, POLLIN, deadline_ns);
 		if (r < 0)
 			return r;
 	}

@@ -65,6 +65,13 @@ int64_t ipk__deadline(int64_t timeout_ns);
 int ipk__wait_fd(int fd, short events, int64_t deadline_ns);
 
 /*
+ * ipk__retry_wait() - after a call on non-blocking @fd failed with errno:
+ * 0 to make it again (EINTR, or @fd became ready for @events); a negative
+ * errno (the call's, or -EAGAIN / -ETIMEDOUT from the wait) otherwise.
+ */
+int ipk__retry_wait(int fd, short events, int64_t deadline_ns);
+
+/*
  * ipk__sleep_until() - sleep until @deadline_ns or for @step_ns, whichever
  * comes first, for retry loops that have nothing to poll.
  *

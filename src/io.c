@@ -73,6 +73,18 @@ int ipk__wait_fd(int fd, short events, int64_t deadline_ns)
 	}
 }
 
+int ipk__retry_wait(int fd, short events, int64_t deadline_ns)
+{
+	int r;
+
+	if (errno == EINTR)
+		return 0;
+	if (errno != EAGAIN)
+		return ipk__neg_errno();
+	r = ipk__wait_fd(fd, events, deadline_ns);
+	return r < 0 ? r : 0;
+}
+
 int ipk__sleep_until(int64_t deadline_ns, int64_t step_ns)
 {
 	struct timespec ts;
@@ -254,11 +266,7 @@ int ipk__read_record(int fd, void *buf, size_t len, int64_t deadline_ns)
 			return 0;
 		if (n >= 0)
 			return -EIO;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN)
-			return ipk__neg_errno();
-		r = ipk__wait_fd(fd, POLLIN, deadline_ns);
+		r = ipk__retry_wait(fd, POLLIN, deadline_ns);
 		if (r < 0)
 			return r;
 	}

@@ -186,11 +186,9 @@ int ipk__sock_accept(int lfd, int64_t deadline_ns, int *ret_fd)
 			*ret_fd = fd;
 			return 0;
 		}
-		if (errno == EINTR || errno == ECONNABORTED)
+		if (errno == ECONNABORTED)
 			continue;
-		if (errno != EAGAIN)
-			return ipk__neg_errno();
-		r = ipk__wait_fd(lfd, POLLIN, deadline_ns);
+		r = ipk__retry_wait(lfd, POLLIN, deadline_ns);
 		if (r < 0)
 			return r;
 	}

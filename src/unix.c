@@ -81,11 +81,7 @@ IPK_API int ipk_fd_send(int sock, const void *buf, size_t len, const int *fds, u
 			return -EIO;
 		if (n == 0)
 			break; /* an empty datagram went out */
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN)
-			return ipk__neg_errno();
-		r = ipk__wait_fd(sock, POLLOUT, deadline);
+		r = ipk__retry_wait(sock, POLLOUT, deadline);
 		if (r < 0)
 			return r;
 	} while (len > 0);
@@ -187,13 +183,7 @@ IPK_API ssize_t ipk_fd_recv(int sock, void *buf, size_t len, struct ipk_fdmsg *m
 		mh.msg_controllen = sizeof(u.buf);
 		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN) {
-				r = ipk__neg_errno();
-				goto fail;
-			}
-			r = ipk__wait_fd(sock, POLLIN, deadline);
+			r = ipk__retry_wait(sock, POLLIN, deadline);
 			if (r < 0)
 				goto fail;
 			continue;

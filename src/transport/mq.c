@@ -149,11 +149,7 @@ static int send_prio(struct ipk__mq *m, const void *buf, size_t len, unsigned pr
 
 		if (mq_send(m->q, buf, len, prio) == 0)
 			return 0;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN)
-			return ipk__neg_errno();
-		r = ipk__wait_fd(m->q, POLLOUT, deadline_ns); /* full: wait for room */
+		r = ipk__retry_wait(m->q, POLLOUT, deadline_ns); /* full: wait for room */
 		if (r < 0)
 			return r;
 	}
@@ -225,11 +221,7 @@ static ssize_t mq_recv_tag(struct ipk_chan *ch, void *buf, size_t len, long sele
 			*tag = (long)prio;
 			return n;
 		}
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN)
-			return ipk__neg_errno();
-		r = ipk__wait_fd(m->q, POLLIN, deadline_ns);
+		r = ipk__retry_wait(m->q, POLLIN, deadline_ns);
 		if (r < 0)
 			return r;
 	}
