@@ -49,6 +49,11 @@ static _Atomic uint32_t *map_word(int fd, size_t off)
 	return (_Atomic uint32_t *)((char *)p + off);
 }
 
+static void unmap_word(_Atomic uint32_t *word)
+{
+	T_SYS(munmap((void *)((uintptr_t)word & ~(uintptr_t)4095), 4096));
+}
+
 /* Sleeps until a message comes: exits 0 with it, or is killed first. */
 static int sleeper(void *arg)
 {
@@ -147,7 +152,7 @@ static void killed_asleep(const char *what, bool named, enum how how)
 		rt_await(&ready);
 		if (kill_counted(pid, sleepers))
 			break; /* the dead one's count stays behind */
-		munmap((void *)((uintptr_t)sleepers & ~(uintptr_t)4095), 4096);
+		unmap_word(sleepers);
 		ipk_ring_close(r);
 	}
 
@@ -156,7 +161,7 @@ static void killed_asleep(const char *what, bool named, enum how how)
 	       PUBLISHES, (unsigned long long)wakes(r));
 	T_EQ(wakes(r), 1);
 	T_EQ(atomic_load(sleepers), 0);
-	munmap((void *)((uintptr_t)sleepers & ~(uintptr_t)4095), 4096);
+	unmap_word(sleepers);
 	ipk_ring_close(r);
 }
 
@@ -194,7 +199,7 @@ static void live_child_keeps_lock(const char *what, enum how how)
 	t_wait_exit(pid, 0);
 	T_EQ(atomic_load(sleepers), 0);
 	printf("%s: a live sleeper's lock is its own; woken by 1 publish\n", what);
-	munmap((void *)((uintptr_t)sleepers & ~(uintptr_t)4095), 4096);
+	unmap_word(sleepers);
 	ipk_ring_close(r);
 }
 
@@ -227,6 +232,7 @@ static void live_not_cleared(void)
 	T_EQ(atomic_load(sleepers), 0);
 	printf("live sleeper kept its count through 10 publishes; an unlocked count went after "
 	       "1\n");
+	unmap_word(sleepers);
 	close(fd);
 	ipk_ring_close(r);
 }
@@ -271,12 +277,13 @@ static void queue_producer_killed(void)
 		waiting = map_word(fd, CONS_WAITING);
 		if (kill_counted(pid, waiting))
 			break;
-		munmap((void *)((uintptr_t)waiting & ~(uintptr_t)4095), 4096);
+		unmap_word(waiting);
 		close(fd);
 	}
 	T_OK(ipk_ring_create(name, &o, &r)); /* the successor */
 	T_EQ(atomic_load(waiting), 0);
 	printf("queue: producer killed waiting for room; its successor uncounted it\n");
+	unmap_word(waiting);
 	close(fd);
 	ipk_ring_close(r);
 }
