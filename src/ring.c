@@ -1261,6 +1261,25 @@ static int jump_to_tail(ipk_ring_sub *s)
 }
 
 /*
+ * The size of the record whose first word is @w0 at offset @off of the
+ * data, UINT64_MAX if no publisher writes such a header there: a message
+ * longer than max_msg or past the end of the lap, or a PAD at the start of
+ * one (a PAD fills the rest of a lap that a record did not fit, and every
+ * record fits a whole lap; a PAD a whole lap long would take a reader round
+ * and round).
+ */
+static inline uint64_t rec_need(const ipk_ring_sub *s, uint64_t off, uint64_t w0)
+{
+	uint64_t len = (uint32_t)w0;
+
+	if ((w0 >> 32) == KIND_PAD && off != 0)
+		return s->cap - off;
+	if ((w0 >> 32) == KIND_MSG && len <= s->max_msg && rec_size(len) <= s->cap - off)
+		return rec_size(len);
+	return UINT64_MAX;
+}
+
+/*
  * Is the record at s->pos, which head has not shown us yet, committed?
  * Its seq word is stored last (C in commit()), and before any subscriber
  * can get here the publisher wrote SEQ_NONE there (the mark after the
@@ -1286,15 +1305,10 @@ static inline bool committed_here(const ipk_ring_sub *s, uint64_t *need, uint64_
 	if (atomic_load_explicit(&s->hdr->epoch, memory_order_relaxed) != s->epoch)
 		return false;
 	w0 = atomic_load_explicit(&s->data[off / 8], memory_order_relaxed);
-	*len = (uint32_t)w0;
-	if ((w0 >> 32) == KIND_PAD) {
-		*need = s->cap - off;
-		*len = UINT64_MAX;
-	} else if ((w0 >> 32) == KIND_MSG && *len <= s->max_msg && rec_size(*len) <= s->cap - off) {
-		*need = rec_size(*len);
-	} else {
+	*need = rec_need(s, off, w0);
+	if (*need == UINT64_MAX)
 		return false; /* the head path decides what it is */
-	}
+	*len = (w0 >> 32) == KIND_PAD ? UINT64_MAX : (uint32_t)w0;
 	return true;
 }
 
@@ -1357,15 +1371,10 @@ static int locate(ipk_ring_sub *s, uint64_t *len, uint64_t *seq)
 		*seq = atomic_load_explicit(&s->data[off / 8 + 1], memory_order_relaxed);
 		kind = (uint32_t)(w0 >> 32);
 		*len = (uint32_t)w0;
-		if (kind == KIND_PAD)
-			need = s->cap - off;
-		else if (kind == KIND_MSG && *len <= s->max_msg)
-			need = rec_size(*len);
-		else
-			need = UINT64_MAX;
+		need = rec_need(s, off, w0);
 		/* A header that makes no sense is corrupt only if it was not
 		 * overwritten while we read it. */
-		if (need > s->cap - off || need > s->head_cache - s->pos) {
+		if (need > s->head_cache - s->pos) {
 			if (intact(s, s->pos))
 				return -EBADMSG;
 			rc = jump_to_tail(s);
@@ -1446,22 +1455,16 @@ static int attach_position(ipk_ring_sub *s)
 		while (p < h) {
 			uint64_t off = p & s->mask;
 			uint64_t w0 = atomic_load_explicit(&s->data[off / 8], memory_order_relaxed);
-			uint64_t len = (uint32_t)w0, need;
+			uint64_t need = rec_need(s, off, w0);
 
-			if ((w0 >> 32) == KIND_PAD) {
-				need = s->cap - off;
-			} else if ((w0 >> 32) == KIND_MSG && len <= s->max_msg) {
-				need = rec_size(len);
-				last = atomic_load_explicit(&s->data[off / 8 + 1],
-							    memory_order_relaxed);
-				found = true;
-			} else {
+			if (need > h - p) {
 				bad = true;
 				break;
 			}
-			if (need > s->cap - off || need > h - p) {
-				bad = true;
-				break;
+			if ((w0 >> 32) == KIND_MSG) {
+				last = atomic_load_explicit(&s->data[off / 8 + 1],
+							    memory_order_relaxed);
+				found = true;
 			}
 			p += need;
 		}
@@ -1893,11 +1896,14 @@ static void rearm_helper(ipk_ring_sub *s)
 }
 
 /* The next message, waiting up to @timeout_ns; the deadline is computed
- * only when there is something to wait for (no clock read per message). */
-static int next_message(ipk_ring_sub *s, uint64_t *len, uint64_t *seq, int64_t timeout_ns)
+ * only when there is something to wait for (no clock read per message).
+ * @spun: the caller has spun a round already (a spinning subscriber's
+ * first wait is a round of spinning). */
+static int next_message(ipk_ring_sub *s, uint64_t *len, uint64_t *seq, int64_t timeout_ns,
+			bool spun)
 {
 	int64_t deadline_ns = 0;
-	bool have_deadline = false, spun = false;
+	bool have_deadline = false;
 
 	for (;;) {
 		int rc = locate(s, len, seq);
@@ -1923,23 +1929,46 @@ static int next_message(ipk_ring_sub *s, uint64_t *len, uint64_t *seq, int64_t t
 	}
 }
 
-ssize_t ipk_ring_recv(ipk_ring_sub *s, void *buf, size_t len, int64_t timeout_ns)
+/*
+ * A subscriber that keeps up finds the next record committed where it
+ * stands: take it without the general search of next_message().
+ * Return: its length; -EAGAIN if it is not there (or is a PAD, or does
+ * not fit @len, or was overwritten): the general search decides.
+ */
+static inline ssize_t take_here(ipk_ring_sub *s, void *buf, size_t len)
 {
 	uint64_t need, mlen;
 
+	if (s->pos != s->head_cache || !committed_here(s, &need, &mlen) || mlen > len)
+		return -EAGAIN;
+	copy_out(buf, &s->data[((s->pos & s->mask) + REC_HDR) / 8], mlen);
+	if (!intact(s, s->pos))
+		return -EAGAIN;
+	s->head_cache = s->pos + need;
+	return consume(s, s->next_seq, mlen) < 0 ? -EBADMSG : (ssize_t)mlen;
+}
+
+ssize_t ipk_ring_recv(ipk_ring_sub *s, void *buf, size_t len, int64_t timeout_ns)
+{
+	uint64_t mlen;
+	ssize_t got;
+	bool spin;
+
 	IPK_CHECK_ARG(s && (buf || len == 0));
-	/* A subscriber that keeps up finds the next record committed where it
-	 * stands: taken here without the general search below. */
-	if (s->pos == s->head_cache && committed_here(s, &need, &mlen) && mlen <= len) {
-		copy_out(buf, &s->data[((s->pos & s->mask) + REC_HDR) / 8], mlen);
-		if (intact(s, s->pos)) {
-			s->head_cache = s->pos + need;
-			return consume(s, s->next_seq, mlen) < 0 ? -EBADMSG : (ssize_t)mlen;
-		}
+	got = take_here(s, buf, len);
+	if (got != -EAGAIN)
+		return got;
+	/* Spinning where the next record will be, then taking it directly,
+	 * is a round trip's receiving half at its shortest. */
+	spin = (s->flags & IPK_RING_SPIN) && timeout_ns != 0 && s->pos == s->head_cache;
+	if (spin && spin_round(s)) {
+		got = take_here(s, buf, len);
+		if (got != -EAGAIN)
+			return got;
 	}
 	for (;;) {
 		uint64_t seq;
-		int rc = next_message(s, &mlen, &seq, timeout_ns);
+		int rc = next_message(s, &mlen, &seq, timeout_ns, spin);
 
 		if (rc < 0)
 			return rc;
@@ -1991,7 +2020,7 @@ int ipk_ring_view(ipk_ring_sub *s, struct ipk_ring_view *v, int64_t timeout_ns)
 
 	IPK_CHECK_ARG(s && v);
 	for (;;) {
-		rc = next_message(s, &mlen, &seq, timeout_ns);
+		rc = next_message(s, &mlen, &seq, timeout_ns, false);
 		if (rc < 0)
 			return rc;
 		/* Do not hand out what is already overwritten. */

@@ -5,7 +5,8 @@
  * empty object not initialised yet (-EPROTO),
  * truncated object, wrong header size, capacity, map size or max_msg,
  * impossible head/tail (-EBADMSG), a doorbell that is not one (-EPROTO);
- * and corrupt records met while receiving (-EBADMSG).
+ * and corrupt records met while receiving (-EBADMSG), PADs that would
+ * take it round the ring for ever among them.
  */
 #include <stddef.h>
 #include <sys/mman.h>
@@ -142,6 +143,28 @@ int main(void)
 		nh = head - 32; /* head going backwards */
 		T_EQ(pwrite(fd, &nh, 8, O_HEAD), 8);
 		T_EQ(ipk_ring_recv(s, buf, sizeof(buf), 0), -EBADMSG);
+	}
+	ipk_ring_sub_close(s);
+	close(fd);
+
+	/* committed PADs (seq words as the subscriber expects) after the last
+	 * record and at the start of the next lap: a PAD never fills a whole
+	 * lap, and following it would take the subscriber round for ever */
+	fd = memfd_create("pads", MFD_CLOEXEC);
+	T_EQ(write(fd, good, SIZE), SIZE);
+	T_OK(ipk_ring_open_fd(fd, -1, NULL, &s));
+	{
+		uint64_t pad[2] = { (uint64_t)2 << 32, 0 }; /* KIND_PAD */
+
+		memcpy(&pad[1], good + 4096 + head - 32 + 8, 8); /* last seq */
+		pad[1]++;
+		T_EQ(pwrite(fd, pad, 16, 4096 + head), 16);
+		T_EQ(pwrite(fd, pad, 16, 4096), 16);
+		for (int i = 0; i < 3; i++) {
+			long got = ipk_ring_recv(s, buf, sizeof(buf), 0);
+
+			T_TRUE(got == -EAGAIN || got == -EBADMSG);
+		}
 	}
 	ipk_ring_sub_close(s);
 	close(fd);
