@@ -3,11 +3,13 @@
  * bench.c - bench-ring: a measurement, not a test (not installed, not run
  * by meson test). It measures the ring against raw references in ONE run,
  * repeats every comparison REPS times and prints the medians and the
- * ratios to the issue's targets. Each repetition runs the raw reference
- * and then the ring back to back, and a ratio is the median of the
- * per-repetition ratios: the machine's speed moves by factors of two and
- * three within minutes (a virtual CPU lands on another core), and only
- * measurements taken side by side compare. Per comparison:
+ * ratios to the issue's targets. The machine's speed moves by factors of
+ * two and three from one second to the next (a virtual CPU lands on
+ * another core), and only measurements taken side by side compare: a
+ * round-trip repetition runs the raw reference and the ring in the same
+ * two processes, taking turns every BLOCK round trips; a throughput one
+ * runs them back to back. A ratio is the median of the per-repetition
+ * ratios. Per comparison:
  *
  *   round trip (two processes pinned to CPUs 0 and 1, p50/p99):
  *     raw shared-memory spin ping-pong vs ring spin (IPK_RING_SPIN), 64 B
@@ -43,6 +45,7 @@
 #include "ringt.h"
 
 #define WARM 1000
+#define BLOCK 500 /* round trips on one channel before the other's turn */
 #define MAXREPS 31
 
 static long rounds = 20000;
@@ -128,10 +131,12 @@ struct slot {
 struct pp {
 	enum kind kind;
 	size_t size;
-	struct slot *out, *in;             /* raw */
+	struct slot *slots, *out, *in;     /* raw: both slots, ours, theirs */
+	size_t slot_len;                   /* raw */
 	ipk_ring *r;                       /* ring: ours */
 	ipk_ring_sub *s;                   /* ring: the other side's */
-	int fd;                            /* socket */
+	char ping[64], pong[64];           /* ring: the parent's, the child's */
+	int sv[2], fd;                     /* socket: the pair, ours */
 	unsigned char buf[64 * 1024 + 64]; /* what we send and receive */
 };
 
@@ -196,89 +201,137 @@ static void pp_recv(struct pp *c, uint64_t i)
 static const char *kind_name[] = { "raw spin", "ring spin", "raw futex", "ring blocking",
 				   "unix stream socket" };
 
-/* One ping-pong run of @n round trips; p50 and p99 in *p50, *p99. */
-static void pingpong(enum kind kind, size_t size, uint64_t cap, long n, int64_t *rt, int64_t *p50,
-		     int64_t *p99)
+/* A side's end of channel @kind before the fork (raw slots and socket
+ * pair are made here; the ping ring's publisher is the parent's). */
+static void pp_init(struct pp *c, enum kind kind, size_t size, uint64_t cap, int k)
 {
-	struct ipk_ring_sub_opts sopt = { .flags = kind == RING_SPIN ? IPK_RING_SPIN : 0 };
 	struct ipk_ring_opts ro = { .capacity = cap };
-	static char ping[64], pong[64];
-	static struct pp c;
+
+	memset(c, 0, sizeof(*c));
+	c->kind = kind;
+	c->size = size;
+	c->fd = -1;
+	memset(c->buf, 7, size);
+	if (kind == RAW_SPIN || kind == RAW_FUTEX) {
+		c->slot_len = 64 + ((size + 63) & ~(size_t)63);
+		c->slots = shared(2 * c->slot_len);
+	}
+	if (kind == SOCKET)
+		T_SYS(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, c->sv));
+	if (kind == RING_SPIN || kind == RING_BLOCK) {
+		char tag[16];
+
+		snprintf(tag, sizeof(tag), "bping%d", k);
+		rt_name(c->ping, sizeof(c->ping), tag);
+		snprintf(tag, sizeof(tag), "bpong%d", k);
+		rt_name(c->pong, sizeof(c->pong), tag);
+		T_OK(ipk_ring_create(c->ping, &ro, &c->r));
+	}
+}
+
+/* After the fork: side @child's slots, socket end and rings. */
+static void pp_side(struct pp *c, bool child, uint64_t cap)
+{
+	struct ipk_ring_sub_opts sopt = { .flags = c->kind == RING_SPIN ? IPK_RING_SPIN : 0 };
+	struct ipk_ring_opts ro = { .capacity = cap };
+	struct slot *a = c->slots, *b = (struct slot *)((char *)c->slots + c->slot_len);
+
+	c->out = child ? b : a;
+	c->in = child ? a : b;
+	if (c->kind == SOCKET)
+		c->fd = c->sv[child];
+	if (c->r && child) {
+		/* The parent's publisher: not ours to close. */
+		T_OK(ipk_ring_create(c->pong, &ro, &c->r));
+		T_OK(ipk_ring_open(c->ping, &sopt, &c->s));
+	} else if (c->r) {
+		T_OK(ipk_ring_open(c->pong, &sopt, &c->s));
+	}
+}
+
+static void pp_fini(struct pp *c, bool child)
+{
+	if (c->r) {
+		ipk_ring_sub_close(c->s);
+		ipk_ring_close(c->r);
+	}
+	if (child)
+		return;
+	if (c->slots)
+		munmap(c->slots, 2 * c->slot_len);
+	if (c->kind == SOCKET) {
+		close(c->sv[0]);
+		close(c->sv[1]);
+	}
+}
+
+/*
+ * The round trips of @n + WARM on each of two channels, in blocks of
+ * BLOCK taken in turn by the same two processes: whatever the machine
+ * does to those processes (a virtual CPU moving to another core changes
+ * the round trip by factors of two and more) happens to both channels
+ * alike. The parent times them; rt[k] gets channel k's, sorted, and its
+ * p50 and p99 go to p50[k], p99[k].
+ */
+static void pingpong(const enum kind kind[2], size_t size, uint64_t cap, long n, int64_t *rt[2],
+		     int64_t p50[2], int64_t p99[2])
+{
+	static struct pp c[2];
 	struct rt_step ready;
-	struct slot *slots = NULL;
-	size_t slot_len = 64 + ((size + 63) & ~(size_t)63);
-	int sv[2] = { -1, -1 };
+	const long total = n + WARM;
+	bool child;
 	pid_t pid;
 
-	memset(&c, 0, sizeof(c));
-	c.kind = kind;
-	c.size = size;
-	memset(c.buf, 7, size);
+	for (int k = 0; k < 2; k++)
+		pp_init(&c[k], kind[k], size, cap, k);
 	rt_step_init(&ready);
-	if (kind == RAW_SPIN || kind == RAW_FUTEX)
-		slots = shared(2 * slot_len);
-	if (kind == SOCKET)
-		T_SYS(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
-	if (kind == RING_SPIN || kind == RING_BLOCK) {
-		rt_name(ping, sizeof(ping), "bping");
-		rt_name(pong, sizeof(pong), "bpong");
-		T_OK(ipk_ring_create(ping, &ro, &c.r));
-	}
 	pid = fork();
 	T_SYS(pid);
-	if (pid == 0) {
+	child = pid == 0;
+	if (child) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		pin(1);
-		c.out = (struct slot *)((char *)slots + slot_len);
-		c.in = slots;
-		c.fd = sv[1];
-		if (c.r) {
-			/* The parent's publisher: not ours to close. */
-			T_OK(ipk_ring_create(pong, &ro, &c.r));
-			T_OK(ipk_ring_open(ping, &sopt, &c.s));
-		}
+		for (int k = 0; k < 2; k++)
+			pp_side(&c[k], true, cap);
 		rt_signal(&ready);
-		for (uint64_t i = 1; i <= (uint64_t)(n + WARM); i++) {
-			pp_recv(&c, i);
-			pp_send(&c, i);
-		}
-		if (c.r) {
-			ipk_ring_sub_close(c.s);
-			ipk_ring_close(c.r);
-		}
-		_exit(0);
+	} else {
+		pin(0);
+		rt_await(&ready);
+		for (int k = 0; k < 2; k++)
+			pp_side(&c[k], false, cap);
 	}
-	pin(0);
-	c.out = slots;
-	c.in = (struct slot *)((char *)slots + slot_len);
-	c.fd = sv[0];
-	rt_await(&ready);
-	if (c.r)
-		T_OK(ipk_ring_open(pong, &sopt, &c.s));
-	for (uint64_t i = 1; i <= (uint64_t)(n + WARM); i++) {
-		int64_t t0 = rt_now();
+	for (long from = 0; from < total; from += BLOCK) {
+		long to = from + BLOCK < total ? from + BLOCK : total;
 
-		pp_send(&c, i);
-		pp_recv(&c, i);
-		if (i > WARM)
-			rt[i - WARM - 1] = rt_now() - t0;
+		for (int k = 0; k < 2; k++) {
+			for (uint64_t i = (uint64_t)from + 1; i <= (uint64_t)to; i++) {
+				int64_t t0;
+
+				if (child) {
+					pp_recv(&c[k], i);
+					pp_send(&c[k], i);
+					continue;
+				}
+				t0 = rt_now();
+				pp_send(&c[k], i);
+				pp_recv(&c[k], i);
+				if (i > WARM)
+					rt[k][i - WARM - 1] = rt_now() - t0;
+			}
+		}
 	}
+	for (int k = 0; k < 2; k++)
+		pp_fini(&c[k], child);
+	if (child)
+		_exit(0);
 	t_wait_exit(pid, 0);
-	if (c.r) {
-		ipk_ring_sub_close(c.s);
-		ipk_ring_close(c.r);
-	}
-	if (slots)
-		munmap(slots, 2 * slot_len);
-	if (sv[0] >= 0) {
-		close(sv[0]);
-		close(sv[1]);
-	}
 	close(ready.fd[0]);
 	close(ready.fd[1]);
-	qsort(rt, (size_t)n, sizeof(*rt), cmp64);
-	*p50 = rt[n / 2];
-	*p99 = rt[n * 99 / 100];
+	for (int k = 0; k < 2; k++) {
+		qsort(rt[k], (size_t)n, sizeof(*rt[k]), cmp64);
+		p50[k] = rt[k][n / 2];
+		p99[k] = rt[k][n * 99 / 100];
+	}
 }
 
 /*
@@ -297,9 +350,9 @@ struct rtres {
 	double r50, r99;                              /* medians of the ratios */
 };
 
-/* REPS runs of @raw then @ring (rings of @cap bytes), back to back. */
+/* REPS runs of @raw and @ring (rings of @cap bytes) taking turns. */
 static struct rtres rt_pair(enum kind raw, enum kind ring, size_t size, uint64_t cap, long n,
-			    int64_t *rt)
+			    int64_t *rt[2])
 {
 	int64_t a50[MAXREPS], a99[MAXREPS], b50[MAXREPS], b99[MAXREPS];
 	double r50[MAXREPS], r99[MAXREPS];
@@ -308,8 +361,14 @@ static struct rtres rt_pair(enum kind raw, enum kind ring, size_t size, uint64_t
 	printf("  %s vs %s, %zu B, %llu KiB rings, p50/p99 ns per run:", kind_name[raw],
 	       kind_name[ring], size, (unsigned long long)cap >> 10);
 	for (int k = 0; k < reps; k++) {
-		pingpong(raw, size, cap, n, rt, &a50[k], &a99[k]);
-		pingpong(ring, size, cap, n, rt, &b50[k], &b99[k]);
+		const enum kind kinds[2] = { raw, ring };
+		int64_t p50[2], p99[2];
+
+		pingpong(kinds, size, cap, n, rt, p50, p99);
+		a50[k] = p50[0];
+		a99[k] = p99[0];
+		b50[k] = p50[1];
+		b99[k] = p99[1];
 		r50[k] = (double)b50[k] / (double)a50[k];
 		r99[k] = (double)b99[k] / (double)a99[k];
 		printf(" %lld/%lld|%lld/%lld", (long long)a50[k], (long long)a99[k],
@@ -647,7 +706,7 @@ int main(int argc, char **argv)
 	struct rtres spin64, spin4k, spin4k_big, block, sock;
 	static const size_t tput_sizes[] = { 64, 4096, 65536 };
 	struct twres tw[3];
-	int64_t *rt;
+	int64_t *rt[2];
 
 	if (argc > 1)
 		reps = atoi(argv[1]);
@@ -666,20 +725,23 @@ int main(int argc, char **argv)
 		       tw[0].ratio);
 		return 0;
 	}
-	rt = calloc((size_t)rounds, sizeof(*rt));
-	T_TRUE(rt);
+	rt[0] = calloc((size_t)rounds, sizeof(*rt[0]));
+	rt[1] = calloc((size_t)rounds, sizeof(*rt[1]));
+	T_TRUE(rt[0] && rt[1]);
 	if (argc > 3 && strcmp(argv[3], "spin") == 0) {
 		spin64 = rt_pair(RAW_SPIN, RING_SPIN, 64, CAP_64, rounds, rt);
 		spin4k = rt_pair(RAW_SPIN, RING_SPIN, 4096, CAP_4K, rounds, rt);
 		rt_compare("spin round trip 64 B", spin64, 1.2, 2.0);
 		rt_compare("spin round trip 4 KiB", spin4k, 1.2, 2.0);
-		free(rt);
+		free(rt[0]);
+		free(rt[1]);
 		return 0;
 	}
 	loadavg("at start");
-	printf("every figure: the median of %d runs, raw and ring back to back in each; round "
-	       "trips pinned to CPUs 0 and 1\n",
-	       reps);
+	printf("every figure: the median of %d runs; round trips: raw and ring taking turns "
+	       "every %d in the same two processes, pinned to CPUs 0 and 1; throughput: raw and "
+	       "ring back to back\n",
+	       reps, BLOCK);
 
 	printf("round trips (%ld each; blocking and socket %ld):\n", rounds, rounds / 5);
 	spin64 = rt_pair(RAW_SPIN, RING_SPIN, 64, CAP_64, rounds, rt);
@@ -746,6 +808,7 @@ int main(int argc, char **argv)
 		       "median, %.0f min (offered %d)\n",
 		       fans[i], lossless[i], fans[i], fmed[i], fmin[i], FAN_RATE);
 	loadavg("at end");
-	free(rt);
+	free(rt[0]);
+	free(rt[1]);
 	return 0;
 }
