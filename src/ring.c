@@ -241,6 +241,7 @@ struct ipk_ring {
 	int bell_fd;
 	int cons_fd;            /* queue mode */
 	struct ring_cons *cons; /* queue mode: the consumer's position */
+	uint64_t cons_seen;     /* queue mode: cons->pos as last loaded (0 at first) */
 	struct ring_hdr *hdr;   /* the whole mapping, hdr->map_size bytes */
 	size_t map_size;
 	struct ring_bell *bell;
@@ -641,19 +642,24 @@ static uint64_t record_end(const ipk_ring *r, uint64_t len)
 
 /*
  * Queue mode: can a record ending at @end be written without destroying
- * anything the consumer has not read?
+ * anything the consumer has not read? The consumer's position only grows,
+ * so the one we loaded last is a safe answer while it leaves room: its
+ * line is loaded again only when the queue looks full.
  */
-static bool queue_room(const ipk_ring *r, uint64_t end, uint64_t *cons_pos)
+static bool queue_room(ipk_ring *r, uint64_t end, uint64_t *cons_pos)
 {
-	/* Acquire: pairs with the consumer's release store of pos in
-	 * consumer_done(): its loads of everything before pos happen before
-	 * our stores over those bytes. */
-	uint64_t c = atomic_load_explicit(&r->cons->pos, memory_order_acquire);
+	if (end - r->cons_seen > r->cap) {
+		/* Acquire: pairs with the consumer's release store of pos in
+		 * consumer_done(): its loads of everything before pos happen
+		 * before our stores over those bytes. */
+		uint64_t c = atomic_load_explicit(&r->cons->pos, memory_order_acquire);
 
-	if ((int64_t)(c - r->head) > 0)
-		c = r->head; /* nonsense from the consumer's page: it only hurts itself */
-	*cons_pos = c;
-	return end - c <= r->cap;
+		if ((int64_t)(c - r->head) > 0)
+			c = r->head; /* nonsense from the consumer's page: it only hurts itself */
+		r->cons_seen = c;
+	}
+	*cons_pos = r->cons_seen;
+	return end - r->cons_seen <= r->cap;
 }
 
 /* Return: 0 and *ret, where the payload goes; -EAGAIN (queue full). */
