@@ -392,7 +392,8 @@ int bench_plot(const char *path, const struct bench_machine *m, const struct ben
 	       size_t n)
 {
 	const char *ext = strrchr(path, '.');
-	char data[] = "/tmp/ipckit-bench-plot-XXXXXX";
+	const char *tmp = getenv("TMPDIR");
+	char data[4096];
 	const char **names = NULL;
 	size_t count = 0, j;
 	FILE *f = NULL, *gp;
@@ -403,9 +404,14 @@ int bench_plot(const char *path, const struct bench_machine *m, const struct ben
 	if (!ext || (strcmp(ext, ".svg") && strcmp(ext, ".png")))
 		return -EINVAL;
 	svg = !strcmp(ext, ".svg");
+	/* gnuplot reads the data file by its name, quoted with '. */
+	if (!tmp || !*tmp || strchr(tmp, '\''))
+		tmp = "/tmp";
+	if (snprintf(data, sizeof(data), "%s/ipckit-bench-plot-XXXXXX", tmp) >= (int)sizeof(data))
+		return -ENAMETOOLONG;
 	fd = mkstemp(data);
 	if (fd < 0)
-		return bench_neg_errno();
+		return errno == ENOENT ? -ENOTDIR : bench_neg_errno(); /* -ENOENT: gnuplot's */
 	f = fdopen(fd, "w");
 	if (!f) {
 		r2 = bench_neg_errno();

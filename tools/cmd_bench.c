@@ -375,6 +375,10 @@ int cmd_bench(int argc, char **argv)
 				"gnuplot-nox)",
 				a.plot);
 			status = CLI_FAIL;
+		} else if (r == -ENOTDIR) {
+			cli_msg("--plot %s: TMPDIR %s is not a directory", a.plot,
+				getenv("TMPDIR"));
+			status = CLI_FAIL;
 		} else if (r < 0) {
 			cli_fail(a.plot, r);
 			status = CLI_FAIL;

@@ -14,6 +14,18 @@ done
 grep -q "<svg" "$T/b.svg" || { echo "FAIL: b.svg is not SVG"; exit 1; }
 grep -q "pipe-raw" "$T/b.svg" || { echo "FAIL: b.svg has no pipe-raw line"; exit 1; }
 [ "$(head -c 4 "$T/b.png" | tail -c 3)" = PNG ] || { echo "FAIL: b.png is not PNG"; exit 1; }
+# gnuplot's data file goes to $TMPDIR and is removed afterwards; a TMPDIR
+# that is no directory is named in the error.
+mkdir "$T/tmpd"
+TMPDIR=$T/tmpd "$IPCKIT" bench --only limit --sizes 64 --time 0.005 --plot "$T/d.svg" \
+	>/dev/null 2>"$T/err" || { echo "FAIL: TMPDIR=$T/tmpd: $(cat "$T/err")"; exit 1; }
+[ -z "$(ls -A "$T/tmpd")" ] || { echo "FAIL: left in TMPDIR: $(ls -A "$T/tmpd")"; exit 1; }
+TMPDIR=$T/nosuch "$IPCKIT" bench --only limit --sizes 64 --time 0.005 --plot "$T/e.svg" \
+	>/dev/null 2>"$T/err"
+rc=$?
+[ $rc -eq 1 ] || { echo "FAIL: TMPDIR missing: exit $rc, want 1"; exit 1; }
+grep -q "TMPDIR $T/nosuch is not a directory" "$T/err" ||
+	{ echo "FAIL: TMPDIR missing: $(cat "$T/err")"; exit 1; }
 # Without gnuplot on PATH: a clear runtime error (exit 1), not a crash.
 mkdir "$T/empty"
 PATH=$T/empty "$IPCKIT" bench --only limit --sizes 64 --time 0.005 --plot "$T/c.svg" \

@@ -28,19 +28,29 @@
 static char name[64];
 static struct rt_step ready, go, half;
 
-static int publisher(void *arg)
+/* The child publisher's start: create the ring, and once told to, publish
+ * message 1. */
+static ipk_ring *publish_first(void)
 {
 	unsigned char buf[LEN];
 	ipk_ring *r;
-	void *p;
 
-	(void)arg;
 	T_SYS(prctl(PR_SET_PDEATHSIG, SIGKILL));
 	T_OK(ipk_ring_create(name, NULL, &r));
 	rt_signal(&ready);
 	rt_await(&go);
 	rt_fill(buf, LEN, 1);
 	T_OK(ipk_ring_publish(r, buf, LEN));
+	return r;
+}
+
+static int publisher(void *arg)
+{
+	ipk_ring *r = publish_first();
+	unsigned char buf[LEN];
+	void *p;
+
+	(void)arg;
 	T_OK(ipk_ring_reserve(r, LEN, &p));
 	rt_fill(buf, LEN, 2);
 	memcpy(p, buf, LEN / 2); /* half of message 2, never committed */
@@ -75,20 +85,13 @@ static void expect(ipk_ring_sub *s, uint64_t seq)
 /* Publishes message 1, then commits message 2 up to its seq word. */
 static int dies_before_head(void *arg)
 {
-	unsigned char buf[LEN];
+	ipk_ring *r = publish_first();
 	uint64_t *hdr, *mark;
 	unsigned char *feed;
-	ipk_ring *r;
 	void *p;
 	int fd;
 
 	(void)arg;
-	T_SYS(prctl(PR_SET_PDEATHSIG, SIGKILL));
-	T_OK(ipk_ring_create(name, NULL, &r));
-	rt_signal(&ready);
-	rt_await(&go);
-	rt_fill(buf, LEN, 1);
-	T_OK(ipk_ring_publish(r, buf, LEN));
 	fd = shm_open(name, O_RDWR, 0);
 	T_SYS(fd);
 	feed = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
