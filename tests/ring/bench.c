@@ -234,10 +234,12 @@ static void pp_side(struct pp *c, bool child, uint64_t cap)
 {
 	struct ipk_ring_sub_opts sopt = { .flags = c->kind == RING_SPIN ? IPK_RING_SPIN : 0 };
 	struct ipk_ring_opts ro = { .capacity = cap };
-	struct slot *a = c->slots, *b = (struct slot *)((char *)c->slots + c->slot_len);
+	if (c->slots) {
+		struct slot *a = c->slots, *b = (struct slot *)((char *)c->slots + c->slot_len);
 
-	c->out = child ? b : a;
-	c->in = child ? a : b;
+		c->out = child ? b : a;
+		c->in = child ? a : b;
+	}
 	if (c->kind == SOCKET)
 		c->fd = c->sv[child];
 	if (c->r && child) {
