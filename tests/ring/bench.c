@@ -8,8 +8,8 @@
  * another core), and only measurements taken side by side compare: a
  * round-trip repetition runs the raw reference and the ring in the same
  * two processes, taking turns every BLOCK round trips; a throughput one
- * runs them back to back. A ratio is the median of the per-repetition
- * ratios. Per comparison:
+ * likewise, taking turns every tenth of its messages. A ratio is the
+ * median of the per-repetition ratios. Per comparison:
  *
  *   round trip (two processes pinned to CPUs 0 and 1, p50/p99):
  *     raw shared-memory spin ping-pong vs ring spin (IPK_RING_SPIN), 64 B
@@ -405,14 +405,30 @@ static void rt_compare(const char *what, struct rtres r, double p50_max, double 
 
 #define STREAM_CAP ((uint64_t)8 << 20)
 #define STREAM_BATCH 2048 /* bytes between position stores in the raw stream */
+#define TURNS 10          /* turns each channel takes in one repetition */
 
+/* Shared by the two processes of a one-way repetition. */
 struct stream {
-	_Alignas(64) _Atomic uint64_t prod; /* producer: bytes written */
-	_Alignas(64) _Atomic uint64_t cons; /* consumer: bytes read */
-	_Alignas(64) _Atomic int64_t t_start;
-	int64_t t_end;
-	uint64_t got, lost, bad;
-	_Alignas(4096) unsigned char data[];
+	_Alignas(64) _Atomic uint64_t prod; /* raw producer: bytes written */
+	_Alignas(64) _Atomic uint64_t cons; /* raw consumer: bytes read */
+	_Alignas(64) _Atomic uint64_t done; /* consumer: turns finished */
+	int64_t t_start[2 * TURNS];         /* producer: first send of the turn */
+	int64_t t_end[2 * TURNS];           /* consumer: last message of the turn */
+	uint64_t got[2 * TURNS], lost[2 * TURNS], bad;
+	_Alignas(4096) unsigned char data[STREAM_CAP]; /* the raw stream */
+};
+
+/* One side's state, kept from turn to turn. */
+struct tw_side {
+	struct stream *st;
+	size_t size;
+	uint64_t per_turn;
+	uint64_t sent[2];                /* producer: messages sent per channel */
+	uint64_t pos, shown, other;      /* raw: our position, last shown, theirs */
+	ipk_ring *r;                     /* producer */
+	ipk_ring_sub *s;                 /* consumer */
+	uint64_t last, lost;             /* ring consumer: last seq, ipk_ring_lost() */
+	unsigned char buf[64 * 1024];
 };
 
 static uint64_t msgs_for(size_t size)
@@ -420,140 +436,170 @@ static uint64_t msgs_for(size_t size)
 	return size <= 64 ? 10000000 : (uint64_t)(1600u << 20) / size;
 }
 
-static void raw_producer(struct stream *st, size_t size, uint64_t n)
+/* Channel of turn @t: raw, ring, ring, raw, raw, ring, ... (each goes
+ * first as often as second). */
+static int turn_kind(int t)
 {
-	unsigned char buf[64 * 1024];
-	uint64_t head = 0, shown = 0, cons = 0;
+	return ((t + 1) / 2) % 2;
+}
 
-	memset(buf, 3, size);
-	atomic_store_explicit(&st->t_start, rt_now(), memory_order_relaxed);
-	for (uint64_t i = 1; i <= n; i++) {
-		while (head + size - cons > STREAM_CAP) {
-			if (shown != head) {
-				/* Release: the bytes before head are written. */
-				atomic_store_explicit(&st->prod, head, memory_order_release);
-				shown = head;
+static void raw_produce(struct tw_side *w)
+{
+	struct stream *st = w->st;
+
+	for (uint64_t k = 0; k < w->per_turn; k++) {
+		uint64_t i = ++w->sent[0];
+
+		while (w->pos + w->size - w->other > STREAM_CAP) {
+			if (w->shown != w->pos) {
+				/* Release: the bytes before pos are written. */
+				atomic_store_explicit(&st->prod, w->pos, memory_order_release);
+				w->shown = w->pos;
 			}
 			/* Acquire: the consumer is done with what lies before. */
-			cons = atomic_load_explicit(&st->cons, memory_order_acquire);
+			w->other = atomic_load_explicit(&st->cons, memory_order_acquire);
 		}
-		memcpy(buf, &i, 8);
-		memcpy(st->data + (head % STREAM_CAP), buf, size);
-		head += size;
-		if (head - shown >= STREAM_BATCH) {
-			atomic_store_explicit(&st->prod, head, memory_order_release);
-			shown = head;
+		memcpy(w->buf, &i, 8);
+		memcpy(st->data + (w->pos % STREAM_CAP), w->buf, w->size);
+		w->pos += w->size;
+		if (w->pos - w->shown >= STREAM_BATCH) {
+			atomic_store_explicit(&st->prod, w->pos, memory_order_release);
+			w->shown = w->pos;
 		}
 	}
-	atomic_store_explicit(&st->prod, head, memory_order_release);
+	atomic_store_explicit(&st->prod, w->pos, memory_order_release);
+	w->shown = w->pos;
 }
 
-static void raw_consumer(struct stream *st, size_t size, uint64_t n)
+/* Return: messages received (all of the turn's). */
+static uint64_t raw_consume(struct tw_side *w, uint64_t first)
 {
-	unsigned char buf[64 * 1024];
-	uint64_t pos = 0, prod = 0, shown = 0, seq;
+	struct stream *st = w->st;
+	uint64_t seq;
 
-	for (uint64_t i = 1; i <= n; i++) {
-		while (pos == prod)
-			prod = atomic_load_explicit(&st->prod, memory_order_acquire);
-		memcpy(buf, st->data + (pos % STREAM_CAP), size);
-		memcpy(&seq, buf, 8);
+	for (uint64_t i = first; i < first + w->per_turn; i++) {
+		while (w->pos == w->other)
+			w->other = atomic_load_explicit(&st->prod, memory_order_acquire);
+		memcpy(w->buf, st->data + (w->pos % STREAM_CAP), w->size);
+		memcpy(&seq, w->buf, 8);
 		st->bad += seq != i;
-		pos += size;
-		if (pos - shown >= STREAM_BATCH || pos == prod) {
-			atomic_store_explicit(&st->cons, pos, memory_order_release);
-			shown = pos;
+		w->pos += w->size;
+		if (w->pos - w->shown >= STREAM_BATCH || w->pos == w->other) {
+			atomic_store_explicit(&st->cons, w->pos, memory_order_release);
+			w->shown = w->pos;
 		}
 	}
-	st->t_end = rt_now();
-	st->got = n;
+	return w->per_turn;
 }
 
-static void ring_producer(ipk_ring *r, struct stream *st, size_t size, uint64_t n)
+static void ring_produce(struct tw_side *w)
 {
-	unsigned char buf[64 * 1024];
+	for (uint64_t k = 0; k < w->per_turn; k++) {
+		uint64_t i = ++w->sent[1];
 
-	memset(buf, 3, size);
-	atomic_store_explicit(&st->t_start, rt_now(), memory_order_relaxed);
-	for (uint64_t i = 1; i <= n; i++) {
-		memcpy(buf, &i, 8);
-		T_OK(ipk_ring_publish(r, buf, size));
+		memcpy(w->buf, &i, 8);
+		T_OK(ipk_ring_publish(w->r, w->buf, w->size));
 	}
 }
 
-static void ring_consumer(ipk_ring_sub *s, struct stream *st, size_t size, uint64_t n)
+/* Return: messages received, up to the turn's last (@last_seq). */
+static uint64_t ring_consume(struct tw_side *w, uint64_t last_seq)
 {
-	static unsigned char buf[64 * 1024];
-	uint64_t seq, last = 0;
+	uint64_t seq = 0, got = 0;
 	ssize_t len;
 
-	while ((len = ipk_ring_recv(s, buf, sizeof(buf), RT_TIMEOUT)) == (ssize_t)size) {
-		memcpy(&seq, buf, 8);
-		st->bad += seq <= last;
-		last = seq;
-		st->got++;
-		if (seq == n)
-			break;
+	while (seq != last_seq) {
+		len = ipk_ring_recv(w->s, w->buf, sizeof(w->buf), RT_TIMEOUT);
+		T_EQ(len, (ssize_t)w->size);
+		memcpy(&seq, w->buf, 8);
+		w->st->bad += seq <= w->last;
+		w->last = seq;
+		got++;
 	}
-	st->t_end = rt_now();
-	st->lost = ipk_ring_lost(s);
-	T_TRUE(len == (ssize_t)size || len == -EPIPE);
+	return got;
 }
 
-/* One run; messages/s delivered (first publish to last receive). */
-static double oneway(bool ring, size_t size, uint64_t *lost)
+/*
+ * One repetition: 2 * TURNS turns of msgs_for(@size) / TURNS messages,
+ * the raw stream's and the ring's by turns (turn_kind()), sent by the
+ * parent (CPU 0) to the same child (CPU 1), which copies every message
+ * out and checks its sequence number. A turn is timed from its first send
+ * to its last receive, and starts when the last one is received: both
+ * channels see the machine alike. @rate: messages/s delivered per
+ * channel; @lost: by the ring.
+ */
+static void oneway(size_t size, double rate[2], uint64_t *lost)
 {
 	struct ipk_ring_sub_opts spin = { .flags = IPK_RING_SPIN };
 	struct ipk_ring_opts o = { .capacity = STREAM_CAP };
-	size_t len = sizeof(struct stream) + (ring ? 0 : STREAM_CAP);
-	struct stream *st = shared(len);
-	uint64_t n = msgs_for(size);
+	struct stream *st = shared(sizeof(*st));
+	static struct tw_side w;
 	struct rt_step ready;
-	ipk_ring *r = NULL;
+	double time[2] = { 0 }, got[2] = { 0 };
 	char name[64];
-	double rate;
 	pid_t pid;
 
+	memset(&w, 0, sizeof(w));
+	w.st = st;
+	w.size = size;
+	w.per_turn = msgs_for(size) / TURNS;
+	memset(w.buf, 3, size);
 	rt_step_init(&ready);
-	if (ring) {
-		rt_name(name, sizeof(name), "btput");
-		T_OK(ipk_ring_create(name, &o, &r));
-	}
+	rt_name(name, sizeof(name), "btput");
+	T_OK(ipk_ring_create(name, &o, &w.r));
 	pid = fork();
 	T_SYS(pid);
 	if (pid == 0) {
-		ipk_ring_sub *s = NULL;
+		uint64_t first[2] = { 1, 1 };
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		pin(1);
-		if (ring)
-			T_OK(ipk_ring_open(name, &spin, &s));
+		T_OK(ipk_ring_open(name, &spin, &w.s));
 		rt_signal(&ready);
-		if (ring)
-			ring_consumer(s, st, size, n);
-		else
-			raw_consumer(st, size, n);
-		ipk_ring_sub_close(s);
+		for (int t = 0; t < 2 * TURNS; t++) {
+			int k = turn_kind(t);
+
+			st->got[t] = k ? ring_consume(&w, first[1] + w.per_turn - 1)
+				       : raw_consume(&w, first[0]);
+			first[k] += w.per_turn;
+			st->t_end[t] = rt_now();
+			st->lost[t] = ipk_ring_lost(w.s) - w.lost;
+			w.lost = ipk_ring_lost(w.s);
+			/* Release: the turn's figures are written. */
+			atomic_store_explicit(&st->done, (uint64_t)t + 1, memory_order_release);
+		}
+		ipk_ring_sub_close(w.s);
 		_exit(0);
 	}
 	pin(0);
 	rt_await(&ready);
-	if (ring)
-		ring_producer(r, st, size, n);
-	else
-		raw_producer(st, size, n);
-	if (r)
-		ipk_ring_close(r);
+	for (int t = 0; t < 2 * TURNS; t++) {
+		/* Acquire: pairs with the consumer's store of done. */
+		while (atomic_load_explicit(&st->done, memory_order_acquire) < (uint64_t)t)
+			;
+		st->t_start[t] = rt_now();
+		if (turn_kind(t))
+			ring_produce(&w);
+		else
+			raw_produce(&w);
+	}
 	t_wait_exit(pid, 0);
+	ipk_ring_close(w.r);
 	if (st->bad)
-		T_FAIL("%s %zu B: %llu messages out of order", ring ? "ring" : "raw", size,
-		       (unsigned long long)st->bad);
-	rate = (double)st->got / ((double)(st->t_end - st->t_start) / 1e9);
-	*lost = st->lost;
-	munmap(st, len);
+		T_FAIL("%zu B: %llu messages out of order", size, (unsigned long long)st->bad);
+	*lost = 0;
+	for (int t = 0; t < 2 * TURNS; t++) {
+		int k = turn_kind(t);
+
+		time[k] += (double)(st->t_end[t] - st->t_start[t]) / 1e9;
+		got[k] += (double)st->got[t];
+		*lost += st->lost[t];
+	}
+	for (int k = 0; k < 2; k++)
+		rate[k] = got[k] / time[k];
+	munmap(st, sizeof(*st));
 	close(ready.fd[0]);
 	close(ready.fd[1]);
-	return rate;
 }
 
 struct twres {
@@ -561,7 +607,7 @@ struct twres {
 	uint64_t lost;           /* by the ring, in all runs */
 };
 
-/* REPS runs of the raw stream then the ring, back to back. */
+/* REPS repetitions of oneway(). */
 static struct twres oneway_pair(size_t size)
 {
 	double a[MAXREPS], b[MAXREPS], r[MAXREPS];
@@ -569,10 +615,12 @@ static struct twres oneway_pair(size_t size)
 
 	printf("  one-way %5zu B, raw|ring M msg/s per run:", size);
 	for (int k = 0; k < reps; k++) {
+		double rate[2];
 		uint64_t lost;
 
-		a[k] = oneway(false, size, &lost) / 1e6;
-		b[k] = oneway(true, size, &lost) / 1e6;
+		oneway(size, rate, &lost);
+		a[k] = rate[0] / 1e6;
+		b[k] = rate[1] / 1e6;
 		r[k] = b[k] / a[k];
 		res.lost += lost;
 		printf(" %.2f|%.2f", a[k], b[k]);
@@ -741,9 +789,9 @@ int main(int argc, char **argv)
 	}
 	loadavg("at start");
 	printf("every figure: the median of %d runs; round trips: raw and ring taking turns "
-	       "every %d in the same two processes, pinned to CPUs 0 and 1; throughput: raw and "
-	       "ring back to back\n",
-	       reps, BLOCK);
+	       "every %d in the same two processes, pinned to CPUs 0 and 1; throughput: likewise, "
+	       "%d turns each\n",
+	       reps, BLOCK, TURNS);
 
 	printf("round trips (%ld each; blocking and socket %ld):\n", rounds, rounds / 5);
 	spin64 = rt_pair(RAW_SPIN, RING_SPIN, 64, CAP_64, rounds, rt);
