@@ -4,9 +4,8 @@
  * publish, validated receive, the doorbell, publisher liveness and the
  * lossless queue mode.
  *
- * It maps its objects itself with shm_open()/memfd_create() + mmap() (to
- * move onto ipk_shm later); the shm: channel transport and the CLI are
- * left to others.
+ * It maps its objects itself with shm_open()/memfd_create() + mmap(); the
+ * shm: channel transport (transport/shm.c) and the CLI build on it.
  *
  * Layout of the feed object (all offsets fixed, all integers fixed-width,
  * every atomic naturally aligned, each control word on its own line):
@@ -76,6 +75,13 @@
  * a record, if the publisher dies between C and head: locate() and
  * check_publisher() allow for it; pub_seq is stored before C, so a
  * successor never publishes a seq that was already taken.
+ *
+ * Batches (ipk_ring_publishv()): records are staged - written whole, with
+ * their headers and marks - and their seq words stored afterwards, the
+ * last record's first, then head once. A staged record is invisible: the
+ * word where it starts holds the mark of the record before, and head has
+ * not moved. Whatever is written between two stores of head stays within
+ * batch_room() of the first, which intact() allows for.
  *
  * Queue mode adds a third object, the consumer's page, holding the one
  * consumer's position; the producer never writes over what lies beyond
@@ -186,6 +192,7 @@ _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "lock-free 32-bit atomics in shared me
 #define INLINE_COPY 64                /* payloads up to this size copied without memcpy() */
 #define CHECKPOINTS 32                /* record starts remembered, one per tail step (2 laps) */
 #define ATTACH_TRIES 16               /* walks of [tail, head) before giving up on counting */
+#define BATCH_MAX 64                  /* records sealed together by ipk_ring_publishv() */
 
 struct ring_hdr {
 	/* line 0: set once by the creator; magic is stored last (release) */
@@ -717,38 +724,36 @@ static _Atomic uint64_t *seq_word(const ipk_ring *r, uint64_t pos)
 	return &r->data[(pos & r->mask) / 8 + 1];
 }
 
+/* A record written but not yet committed (stage(), seal()). */
+struct staged {
+	uint64_t pos; /* where it starts */
+	uint64_t pad; /* where the PAD before it starts, or NO_PAD */
+};
+
+#define NO_PAD UINT64_MAX /* positions are multiples of REC_ALIGN */
+
 /*
- * Publish the reserved record: the mark after it, its header with the seq
- * word last (C), the PAD before it if it starts the next lap (its seq word
- * after the record's, so a subscriber that passes the PAD finds the record
- * committed), then head.
+ * Write the reserved record's header, the mark after it and the PAD before
+ * it if it starts the next lap: everything but the seq words, which commit
+ * it (seal()). No subscriber looks at any of it before then: the mark of
+ * the record before (or of a creation or takeover) holds the seq word where
+ * it starts, and head has not moved.
  */
-static inline void commit(ipk_ring *r, uint64_t len)
+static inline void stage(ipk_ring *r, uint64_t len, struct staged *st)
 {
 	uint64_t pos = r->resv_pos;
-	_Atomic uint64_t *w = &r->data[(pos & r->mask) / 8];
 
-	/* Relaxed: ordered before anyone can look at it by the release
-	 * stores below (a subscriber reaches the mark's position only past
-	 * this record). */
+	/* Relaxed, all: ordered before anyone can look at them by the
+	 * release stores of seal(). */
 	atomic_store_explicit(seq_word(r, pos + rec_size(len)), SEQ_NONE, memory_order_relaxed);
-	atomic_store_explicit(&w[0], len | (uint64_t)KIND_MSG << 32, memory_order_relaxed);
-	/* Relaxed: read only by a successor publisher after we died (the
-	 * flock hand-over orders it). Stored before the record's seq word:
-	 * a subscriber may take the record before head moves, and a
-	 * successor must then not publish that seq again; a death in between
-	 * skips a seq number (counted as lost) but never reuses one. */
-	atomic_store_explicit(&r->hdr->pub_seq, r->seq + 1, memory_order_relaxed);
-	/* Release: C, the commit point for a subscriber waiting at pos: pairs
-	 * with its acquire load of the seq word in locate(); whoever reads
-	 * this seq reads the record (and the mark after it). */
-	atomic_store_explicit(&w[1], r->seq, memory_order_release);
+	atomic_store_explicit(&r->data[(pos & r->mask) / 8], len | (uint64_t)KIND_MSG << 32,
+			      memory_order_relaxed);
+	st->pos = pos;
+	st->pad = NO_PAD;
 	if (pos != r->head) {
-		_Atomic uint64_t *p = &r->data[(r->head & r->mask) / 8];
-
-		atomic_store_explicit(&p[0], (uint64_t)KIND_PAD << 32, memory_order_relaxed);
-		/* Release: as C; the record after the PAD is committed. */
-		atomic_store_explicit(&p[1], r->seq, memory_order_release);
+		st->pad = r->head;
+		atomic_store_explicit(&r->data[(r->head & r->mask) / 8], (uint64_t)KIND_PAD << 32,
+				      memory_order_relaxed);
 		checkpoint(r, r->head);
 	}
 	checkpoint(r, pos);
@@ -756,15 +761,54 @@ static inline void commit(ipk_ring *r, uint64_t len)
 	r->head = pos + rec_size(len);
 	r->reserved = false;
 	r->published++;
+}
+
+/*
+ * Commit the @n records staged since head was last stored (st[0] the
+ * first): their seq words, the last record's first, so that a subscriber
+ * waiting where the first goes finds them all; a PAD's after the record
+ * it precedes (a subscriber that passes the PAD finds the record
+ * committed). Then head.
+ */
+static inline void seal(ipk_ring *r, const struct staged *st, size_t n)
+{
+	uint64_t seq = r->seq;
+
+	/* Relaxed: read only by a successor publisher after we died (the
+	 * flock hand-over orders it). Stored before the seq words: a
+	 * subscriber may take a record before head moves, and a successor
+	 * must then not publish its seq again; a death in between skips seq
+	 * numbers (counted as lost) but never reuses one. */
+	atomic_store_explicit(&r->hdr->pub_seq, seq, memory_order_relaxed);
+	while (n-- > 0) {
+		seq--;
+		/* Release: C, the commit point for a subscriber waiting at
+		 * the record: pairs with its acquire load of the seq word in
+		 * committed_here(); whoever reads this seq reads the record,
+		 * the mark after it and every record staged after it. */
+		atomic_store_explicit(seq_word(r, st[n].pos), seq, memory_order_release);
+		if (st[n].pad != NO_PAD)
+			atomic_store_explicit(seq_word(r, st[n].pad), seq, memory_order_release);
+	}
 	/* seq_cst exchange: a release store (R in the table above; pairs with
 	 * the subscribers' acquire load of head (A): whoever sees the new head
-	 * sees the record, for those that look at head) that is also ordered before the seq_cst
-	 * load of sleepers below - the store-load pair of the doorbell, with the sleeper's seq_cst
-	 * increment and head load. One locked instruction on x86 (cheaper than a store and a full
+	 * sees the records, for those that look at head) that is also ordered
+	 * before the seq_cst load of sleepers below - the store-load pair of
+	 * the doorbell, with the sleeper's seq_cst increment and head load.
+	 * One locked instruction on x86 (cheaper than a store and a full
 	 * fence). */
 	(void)atomic_exchange_explicit(&r->hdr->head, r->head, memory_order_seq_cst);
 	if (atomic_load_explicit(&r->bell->sleepers, memory_order_seq_cst) != 0)
 		ring_bell(r);
+}
+
+/* Publish the reserved record. */
+static inline void commit(ipk_ring *r, uint64_t len)
+{
+	struct staged st;
+
+	stage(r, len, &st);
+	seal(r, &st, 1);
 }
 
 int ipk_ring_publish(ipk_ring *r, const void *buf, size_t len)
@@ -781,6 +825,55 @@ int ipk_ring_publish(ipk_ring *r, const void *buf, size_t len)
 	copy_in(p, buf, len);
 	commit(r, len);
 	return 0;
+}
+
+/*
+ * Records written between two stores of head end within this many bytes
+ * of the first (the mark after the last included): intact() allows
+ * 2 * rec_size(max_msg) (a PAD and a record, which any single record
+ * stays within), and tail, which make_room() moves at most a step past
+ * what a record needs, stays behind the head that subscribers see.
+ */
+static uint64_t batch_room(const ipk_ring *r)
+{
+	uint64_t slack = 2 * rec_size(r->max_msg);
+
+	return slack < r->cap / 2 ? slack : r->cap / 2;
+}
+
+ssize_t ipk_ring_publishv(ipk_ring *r, const struct iovec *msgs, size_t n)
+{
+	struct staged st[BATCH_MAX];
+	uint64_t shown, room;
+	size_t i, k = 0;
+	int rc = 0;
+
+	IPK_CHECK_ARG(r && (msgs || n == 0) && n <= SSIZE_MAX);
+	for (i = 0; i < n; i++) {
+		IPK_CHECK_ARG(msgs[i].iov_base || msgs[i].iov_len == 0);
+		if (msgs[i].iov_len > r->max_msg)
+			return -EMSGSIZE;
+	}
+	room = batch_room(r);
+	shown = r->head;
+	for (i = 0; i < n; i++) {
+		size_t len = msgs[i].iov_len;
+		_Atomic uint64_t *p;
+
+		if (k == BATCH_MAX || (k > 0 && record_end(r, len) + REC_HDR - shown > room)) {
+			seal(r, st, k);
+			shown = r->head;
+			k = 0;
+		}
+		rc = reserve(r, len, &p);
+		if (rc < 0)
+			break; /* the queue is full */
+		copy_in(p, msgs[i].iov_base, len);
+		stage(r, len, &st[k++]);
+	}
+	if (k > 0)
+		seal(r, st, k);
+	return i > 0 ? (ssize_t)i : rc;
 }
 
 /*
@@ -1229,10 +1322,10 @@ void ipk_ring_close(ipk_ring *r)
  * cache-line transfer per message.
  *
  * Failing that, head: the same fence makes the head of the publisher's
- * previous commit, h_prev, visible. The record it is writing over ours ends
- * at most a PAD plus a largest record past h_prev: 2 * rec_size(max_msg) =
- * s->slack. So if even the head we see now plus the slack stays within a
- * ring of @pos, no byte of ours was overwritten yet (tail ran ahead of the
+ * previous commit, h_prev, visible. What it writes over ours before it
+ * stores head again ends at most a PAD plus a largest record past h_prev
+ * (a batch: batch_room()): 2 * rec_size(max_msg) = s->slack. So if even the head we see now plus
+ * the slack stays within a ring of @pos, no byte of ours was overwritten yet (tail ran ahead of the
  * bytes: a taken-over ring, or the step).
  */
 static inline bool intact(const ipk_ring_sub *s, uint64_t pos)

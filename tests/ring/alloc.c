@@ -2,8 +2,9 @@
 /*
  * alloc.c - no heap allocation per message after open: malloc, calloc,
  * realloc and posix_memalign are counted by an interposer in this
- * program while a million messages go through publish/recv, reserve/commit
- * and view/validate, with laps (losses) and waits that time out.
+ * program while a million messages go through publish/recv, publishv,
+ * reserve/commit and view/validate, with laps (losses) and waits that
+ * time out.
  * Skipped under sanitizers, which bring their own allocator.
  */
 #include <stdatomic.h>
@@ -79,6 +80,10 @@ int main(void)
 			T_OK(ipk_ring_reserve(r, len, &p));
 			memcpy(p, buf, len);
 			T_OK(ipk_ring_commit(r, len));
+		} else if (seq % 3 == 1) {
+			struct iovec iov = { .iov_base = buf, .iov_len = len };
+
+			T_EQ(ipk_ring_publishv(r, &iov, 1), 1);
 		} else {
 			T_OK(ipk_ring_publish(r, buf, len));
 		}

@@ -100,4 +100,40 @@ static inline size_t rt_len(uint64_t seq, size_t max)
 	return 16 + (size_t)((seq * 7919u) % (max - 15));
 }
 
+/*
+ * Publish messages @first to @last (rt_fill(), rt_len(seq, @max), @max at
+ * most 1024): in each thousand of seq numbers, the even thousands one at a
+ * time, the odd ones in ipk_ring_publishv() batches of 1 to 16.
+ */
+static inline void rt_publish_mixed(ipk_ring *r, uint64_t first, uint64_t last, size_t max)
+{
+	static unsigned char store[16][1024];
+	struct iovec v[16];
+	uint64_t seq = first;
+
+	T_TRUE(max <= sizeof(store[0]));
+	while (seq <= last) {
+		size_t n = (seq / 1000) % 2 ? 1 + (size_t)(seq % 16) : 0;
+
+		if (n == 0) {
+			size_t len = rt_len(seq, max);
+
+			rt_fill(store[0], len, seq);
+			T_OK(ipk_ring_publish(r, store[0], len));
+			seq++;
+			continue;
+		}
+		if (n > last - seq + 1)
+			n = (size_t)(last - seq + 1);
+		for (size_t j = 0; j < n; j++) {
+			size_t len = rt_len(seq + j, max);
+
+			rt_fill(store[j], len, seq + j);
+			v[j] = (struct iovec){ .iov_base = store[j], .iov_len = len };
+		}
+		T_EQ(ipk_ring_publishv(r, v, n), (ssize_t)n);
+		seq += n;
+	}
+}
+
 #endif /* IPCKIT_TESTS_RINGT_H */

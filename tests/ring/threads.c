@@ -5,7 +5,8 @@
  * publisher at full speed on a 4 KiB memfd ring (lapped constantly) and
  * four subscribers - a blocking one, a slow one, a spinning one and one
  * driven by poll() on ipk_ring_fd() - each checking every message's
- * checksum and order, and delivered + lost == published at the end; then
+ * checksum and order, and delivered + lost == published at the end (half
+ * the messages published in ipk_ring_publishv() batches); then
  * a queue (IPK_RING_QUEUE) whose consumer thread must get every message,
  * with the producer waiting for room in ipk_ring_publish_wait(). Only
  * the copying calls: zero-copy views read the mapping with plain loads,
@@ -118,7 +119,6 @@ static void queue_run(void)
 int main(void)
 {
 	struct ipk_ring_opts o = { .capacity = 4096, .max_msg = 1000 };
-	unsigned char buf[MAXLEN];
 	pthread_t th[KINDS];
 	const char *env = getenv("IPK_RING_STRESS_N");
 	ipk_ring *r;
@@ -131,13 +131,9 @@ int main(void)
 	for (int k = 0; k < KINDS; k++)
 		T_EQ(pthread_create(&th[k], NULL, subscriber, (void *)(intptr_t)k), 0);
 	pthread_barrier_wait(&start);
-	for (uint64_t seq = 1; seq <= total; seq++) {
-		size_t len = rt_len(seq, MAXLEN);
-
-		rt_fill(buf, len, seq);
-		T_OK(ipk_ring_publish(r, buf, len));
-		if (seq % 1024 == 0)
-			sched_yield(); /* let the subscribers catch up now and then */
+	for (uint64_t seq = 1; seq <= total; seq += 1024) {
+		rt_publish_mixed(r, seq, seq + 1023 < total ? seq + 1023 : total, MAXLEN);
+		sched_yield(); /* let the subscribers catch up now and then */
 	}
 	ipk_ring_close(r);
 	for (int k = 0; k < KINDS; k++)
