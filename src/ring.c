@@ -265,6 +265,7 @@ struct ipk_ring {
 	 * for the last CHECKPOINTS step boundaries below ck_next * TAIL_STEP */
 	uint64_t ck[CHECKPOINTS];
 	uint64_t ck_next;
+	uint64_t ck_at; /* ck_next * TAIL_STEP */
 	char name[NAME_MAX + 1];
 	char bell_name[NAME_MAX + 1];
 	char cons_name[NAME_MAX + 1];
@@ -582,13 +583,12 @@ static uint64_t next_rec(const ipk_ring *r, uint64_t t)
 /* A record starts at @start: it is the first at or after every step
  * boundary not yet passed (make_room() finds tail's next place there
  * instead of walking a step's worth of records). */
-static void checkpoint(ipk_ring *r, uint64_t start)
+static inline void checkpoint(ipk_ring *r, uint64_t start)
 {
-	uint64_t step = TAIL_STEP(r->cap);
-
-	while (r->ck_next * step <= start) {
+	while (r->ck_at <= start) {
 		r->ck[r->ck_next % CHECKPOINTS] = start;
 		r->ck_next++;
+		r->ck_at += TAIL_STEP(r->cap);
 	}
 }
 
@@ -669,26 +669,28 @@ static bool queue_room(ipk_ring *r, uint64_t end, uint64_t *cons_pos)
 	return end - r->cons_seen <= r->cap;
 }
 
-/* Return: 0 and *ret, where the payload goes; -EAGAIN (queue full). */
-static inline int reserve(ipk_ring *r, uint64_t len, _Atomic uint64_t **ret)
+/* Room for a record of @len bytes. Return: 0 and *@start, where it goes;
+ * -EAGAIN (queue full). */
+static inline int place(ipk_ring *r, uint64_t len, uint64_t *start)
 {
 	uint64_t end = record_end(r, len);
-	uint64_t start = end - rec_size(len);
-
 	uint64_t limit = r->head;
 
 	/* Room for the record and for the "nothing here yet" mark that
-	 * commit() writes after it. Queue mode: tail never passes what the
+	 * stage() writes after it. Queue mode: tail never passes what the
 	 * consumer has not read. */
 	if (r->cons && !queue_room(r, end + REC_HDR, &limit))
 		return -EAGAIN;
 	if (end + REC_HDR - r->tail > r->cap)
 		make_room(r, end + REC_HDR, limit);
-	r->resv_pos = start;
-	r->resv_len = len;
-	r->reserved = true;
-	*ret = &r->data[((start & r->mask) + REC_HDR) / 8];
+	*start = end - rec_size(len);
 	return 0;
+}
+
+/* Where the payload of the record at @start goes. */
+static inline _Atomic uint64_t *payload(const ipk_ring *r, uint64_t start)
+{
+	return &r->data[((start & r->mask) + REC_HDR) / 8];
 }
 
 /*
@@ -733,15 +735,13 @@ struct staged {
 #define NO_PAD UINT64_MAX /* positions are multiples of REC_ALIGN */
 
 /*
- * Write the reserved record's header, the mark after it and the PAD before
- * it if it starts the next lap: everything but the seq words, which commit
- * it (seal()). No subscriber looks at any of it before then: the mark of
- * the record before (or of a creation or takeover) holds the seq word where
- * it starts, and head has not moved.
+ * Write the header of the record of @len bytes at @pos (from place()), the
+ * mark after it and the PAD before it if it starts the next lap: everything but the seq words,
+ * which commit it (seal()). No subscriber looks at any of it before then: the mark of the record
+ * before (or of a creation or takeover) holds the seq word where it starts, and head has not moved.
  */
-static inline void stage(ipk_ring *r, uint64_t len, struct staged *st)
+static inline void stage(ipk_ring *r, uint64_t pos, uint64_t len, struct staged *st)
 {
-	uint64_t pos = r->resv_pos;
 
 	/* Relaxed, all: ordered before anyone can look at them by the
 	 * release stores of seal(). */
@@ -759,7 +759,6 @@ static inline void stage(ipk_ring *r, uint64_t len, struct staged *st)
 	checkpoint(r, pos);
 	r->seq++;
 	r->head = pos + rec_size(len);
-	r->reserved = false;
 	r->published++;
 }
 
@@ -802,28 +801,28 @@ static inline void seal(ipk_ring *r, const struct staged *st, size_t n)
 		ring_bell(r);
 }
 
-/* Publish the reserved record. */
-static inline void commit(ipk_ring *r, uint64_t len)
+/* Publish the record of @len bytes at @pos, its payload written. */
+static inline void commit(ipk_ring *r, uint64_t pos, uint64_t len)
 {
 	struct staged st;
 
-	stage(r, len, &st);
+	stage(r, pos, len, &st);
 	seal(r, &st, 1);
 }
 
 int ipk_ring_publish(ipk_ring *r, const void *buf, size_t len)
 {
-	_Atomic uint64_t *p;
+	uint64_t pos;
 	int rc;
 
 	IPK_CHECK_ARG(r && (buf || len == 0));
 	if (len > r->max_msg)
 		return -EMSGSIZE;
-	rc = reserve(r, len, &p);
+	rc = place(r, len, &pos);
 	if (rc < 0)
 		return rc;
-	copy_in(p, buf, len);
-	commit(r, len);
+	copy_in(payload(r, pos), buf, len);
+	commit(r, pos, len);
 	return 0;
 }
 
@@ -858,18 +857,18 @@ ssize_t ipk_ring_publishv(ipk_ring *r, const struct iovec *msgs, size_t n)
 	shown = r->head;
 	for (i = 0; i < n; i++) {
 		size_t len = msgs[i].iov_len;
-		_Atomic uint64_t *p;
+		uint64_t pos;
 
 		if (k == BATCH_MAX || (k > 0 && record_end(r, len) + REC_HDR - shown > room)) {
 			seal(r, st, k);
 			shown = r->head;
 			k = 0;
 		}
-		rc = reserve(r, len, &p);
+		rc = place(r, len, &pos);
 		if (rc < 0)
 			break; /* the queue is full */
-		copy_in(p, msgs[i].iov_base, len);
-		stage(r, len, &st[k++]);
+		copy_in(payload(r, pos), msgs[i].iov_base, len);
+		stage(r, pos, len, &st[k++]);
 	}
 	if (k > 0)
 		seal(r, st, k);
@@ -935,23 +934,25 @@ int ipk_ring_publish_wait(ipk_ring *r, const void *buf, size_t len, int64_t time
 
 int ipk_ring_reserve(ipk_ring *r, size_t len, void **ret)
 {
-	_Atomic uint64_t *p;
 	int rc;
 
 	IPK_CHECK_ARG(r && ret);
 	if (len > r->max_msg)
 		return -EMSGSIZE;
-	rc = reserve(r, len, &p);
+	rc = place(r, len, &r->resv_pos);
 	if (rc < 0)
 		return rc;
-	*ret = (void *)p;
+	r->resv_len = len;
+	r->reserved = true;
+	*ret = (void *)payload(r, r->resv_pos);
 	return 0;
 }
 
 int ipk_ring_commit(ipk_ring *r, size_t len)
 {
 	IPK_CHECK_ARG(r && r->reserved && len <= r->resv_len);
-	commit(r, len);
+	r->reserved = false;
+	commit(r, r->resv_pos, len);
 	return 0;
 }
 
@@ -995,6 +996,7 @@ static void init_fresh(ipk_ring *r)
 	atomic_store_explicit(&h->tail, 0, memory_order_relaxed);
 	r->head = r->tail = r->seq = 0;
 	r->ck_next = 0;
+	r->ck_at = 0;
 	atomic_store_explicit(seq_word(r, 0), SEQ_NONE, memory_order_relaxed);
 	/* Release: pairs with the acquire load in check_header(). */
 	atomic_store_explicit(&h->magic, RING_MAGIC, memory_order_release);
@@ -1013,6 +1015,7 @@ static void take_over(ipk_ring *r)
 
 	r->head = r->tail = head;
 	r->ck_next = (head + TAIL_STEP(r->cap) - 1) / TAIL_STEP(r->cap); /* none before head */
+	r->ck_at = r->ck_next * TAIL_STEP(r->cap);
 	r->seq = atomic_load_explicit(&h->pub_seq, memory_order_relaxed);
 	/* Relaxed: published by the release store of tail just below. */
 	atomic_store_explicit(&h->base_seq, r->seq, memory_order_relaxed);
@@ -1284,7 +1287,7 @@ void ipk_ring_close(ipk_ring *r)
 		 * record, so it drains before it reports -EPIPE. */
 		atomic_store_explicit(&r->hdr->state, STATE_CLOSED, memory_order_release);
 		if (r->bell) {
-			atomic_thread_fence(memory_order_seq_cst); /* as in commit() */
+			atomic_thread_fence(memory_order_seq_cst); /* as in seal() */
 			ring_bell(r);
 		}
 		(void)munmap(r->hdr, r->map_size);
@@ -1380,7 +1383,7 @@ static inline uint64_t rec_need(const ipk_ring_sub *s, uint64_t off, uint64_t w0
 
 /*
  * Is the record at s->pos, which head has not shown us yet, committed?
- * Its seq word is stored last (C in commit()), and before any subscriber
+ * Its seq word is stored last (C in seal()), and before any subscriber
  * can get here the publisher wrote SEQ_NONE there (the mark after the
  * record before, or at a takeover or creation): stale bytes of an earlier
  * lap that happen to look like the seq we expect never reach us. A value
@@ -1435,7 +1438,7 @@ static int locate(ipk_ring_sub *s, uint64_t *len, uint64_t *seq)
 		}
 		if (s->pos == s->head_cache) {
 			/* Acquire: A in the table; pairs with the release
-			 * store of head in commit(). */
+			 * store of head in seal(). */
 			uint64_t h = atomic_load_explicit(&s->hdr->head, memory_order_acquire);
 
 			if (h % REC_ALIGN)
@@ -1538,7 +1541,7 @@ static int attach_position(ipk_ring_sub *s)
 		/* Acquire: pairs with the release store of tail at a takeover
 		 * (base_seq below) and the release fence after each move. */
 		uint64_t t = atomic_load_explicit(&s->hdr->tail, memory_order_acquire);
-		/* Acquire: pairs with the release store of head in commit(). */
+		/* Acquire: pairs with the release store of head in seal(). */
 		uint64_t h = atomic_load_explicit(&s->hdr->head, memory_order_acquire);
 		uint64_t p = t, last = 0;
 		bool found = false, bad = false;
@@ -1579,7 +1582,7 @@ static int attach_position(ipk_ring_sub *s)
 	}
 	/* The publisher laps the walk every time: start at head and let the
 	 * first message received set the count (losses before it are not
-	 * counted). Acquire: pairs with the release store in commit(). */
+	 * counted). Acquire: pairs with the release store in seal(). */
 	s->pos = s->head_cache = atomic_load_explicit(&s->hdr->head, memory_order_acquire);
 	if (s->pos % REC_ALIGN)
 		return -EBADMSG;
@@ -1726,7 +1729,7 @@ static bool spin_round(const ipk_ring_sub *s)
 /* Has head moved past @pos? (It may lag behind: see locate().) */
 static bool head_past(const ipk_ring_sub *s, uint64_t pos)
 {
-	/* Acquire: A; pairs with the release store of head in commit(). */
+	/* Acquire: A; pairs with the release store of head in seal(). */
 	return (int64_t)(atomic_load_explicit(&s->hdr->head, memory_order_acquire) - pos) > 0;
 }
 
@@ -1748,13 +1751,13 @@ static int doze(ipk_ring_sub *s, int lock_fd, uint64_t pos, int64_t wake)
 	if (flock(lock_fd, LOCK_SH | LOCK_NB) < 0)
 		return ipk__sleep_until(wake, NOBELL_STEP_NS) == -ETIMEDOUT ? -ETIMEDOUT : 0;
 	/* seq_cst increment and fence: against the seq_cst exchange of head
-	 * and load of sleepers in commit() (the store-load pair). */
+	 * and load of sleepers in seal() (the store-load pair). */
 	atomic_fetch_add_explicit(&s->bell->sleepers, 1, memory_order_seq_cst);
 	atomic_thread_fence(memory_order_seq_cst);
 	/* Acquire: pairs with the release increment in ring_bell(). */
 	uint32_t w = atomic_load_explicit(&s->bell->futex, memory_order_acquire);
 
-	/* Acquire: pairs with the release stores of head in commit() and of
+	/* Acquire: pairs with the release stores of head in seal() and of
 	 * state in ipk_ring_close(). Relaxed stop: ipk_ring_sub_close() sets
 	 * it, then rings; a late look costs one more slice at most. */
 	if (!head_past(s, pos) &&
@@ -2029,8 +2032,10 @@ static int next_message(ipk_ring_sub *s, uint64_t *len, uint64_t *seq, int64_t t
 }
 
 /*
- * A subscriber that keeps up finds the next record committed where it
- * stands: take it without the general search of next_message().
+ * The next record, committed where we stand and carrying the seq we
+ * expect: take it without the general search of next_message(), whether
+ * head has shown it to us or not (a record before head carries its seq
+ * too, or newer bytes that intact() catches).
  * Return: its length; -EAGAIN if it is not there (or is a PAD, or does
  * not fit @len, or was overwritten): the general search decides.
  */
@@ -2038,25 +2043,29 @@ static inline ssize_t take_here(ipk_ring_sub *s, void *buf, size_t len)
 {
 	uint64_t need, mlen;
 
-	if (s->pos != s->head_cache || !committed_here(s, &need, &mlen) || mlen > len)
+	if (!committed_here(s, &need, &mlen) || mlen > len)
 		return -EAGAIN;
 	copy_out(buf, &s->data[((s->pos & s->mask) + REC_HDR) / 8], mlen);
 	if (!intact(s, s->pos))
 		return -EAGAIN;
-	s->head_cache = s->pos + need;
-	return consume(s, s->next_seq, mlen) < 0 ? -EBADMSG : (ssize_t)mlen;
+	s->pos += need;
+	s->next_seq++;
+	if ((int64_t)(s->pos - s->head_cache) > 0)
+		s->head_cache = s->pos;
+	if (s->cons)
+		consumer_done(s);
+	return (ssize_t)mlen;
 }
 
-ssize_t ipk_ring_recv(ipk_ring_sub *s, void *buf, size_t len, int64_t timeout_ns)
+/* ipk_ring_recv() when take_here() declined: out of line, so that the
+ * common path sets up no frame for it. */
+static __attribute__((noinline)) ssize_t recv_search(ipk_ring_sub *s, void *buf, size_t len,
+						     int64_t timeout_ns)
 {
 	uint64_t mlen;
 	ssize_t got;
 	bool spin;
 
-	IPK_CHECK_ARG(s && (buf || len == 0));
-	got = take_here(s, buf, len);
-	if (got != -EAGAIN)
-		return got;
 	/* Spinning where the next record will be, then taking it directly,
 	 * is a round trip's receiving half at its shortest. */
 	spin = (s->flags & IPK_RING_SPIN) && timeout_ns != 0 && s->pos == s->head_cache;
@@ -2095,6 +2104,15 @@ ssize_t ipk_ring_recv(ipk_ring_sub *s, void *buf, size_t len, int64_t timeout_ns
 		rc = consume(s, seq, mlen);
 		return rc < 0 ? rc : (ssize_t)mlen;
 	}
+}
+
+ssize_t ipk_ring_recv(ipk_ring_sub *s, void *buf, size_t len, int64_t timeout_ns)
+{
+	ssize_t got;
+
+	IPK_CHECK_ARG(s && (buf || len == 0));
+	got = take_here(s, buf, len);
+	return got != -EAGAIN ? got : recv_search(s, buf, len, timeout_ns);
 }
 
 uint64_t ipk_ring_lost(const ipk_ring_sub *s)
@@ -2195,7 +2213,7 @@ static void *helper_main(void *arg)
 		}
 		dead = stranger || !pid_alive(pid, start, pidfd);
 		/* Acquire (both): pair with the release stores of head in
-		 * commit() and of state in ipk_ring_close(). */
+		 * seal() and of state in ipk_ring_close(). */
 		fire = head_past(s, seen) ||
 		       e != atomic_load_explicit(&s->seen_epoch, memory_order_relaxed) ||
 		       atomic_load_explicit(&s->hdr->state, memory_order_acquire) != STATE_LIVE ||
