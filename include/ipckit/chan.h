@@ -249,7 +249,8 @@ struct ipk_msg {
  * ipk_chan_send_batch() - send up to @n messages in one call
  *
  * Datagram and seqpacket sockets hand the whole batch to the kernel with
- * sendmmsg(); other transports send one message after the other.
+ * sendmmsg(); a shm: ring commits it in batches of up to 64
+ * (ipk_ring_publishv()); other transports send one message after the other.
  *
  * Blocking: until all @n are sent, up to @timeout_ns.
  * Return: the number of messages sent (1..@n) when at least one was, in

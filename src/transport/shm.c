@@ -141,6 +141,45 @@ static int shm_send(struct ipk_chan *ch, const struct iovec *iov, int iovcnt, si
 	return ipk_ring_publish_wait(t->pub, buf, len, timeout_of(deadline_ns));
 }
 
+/*
+ * A batch goes to ipk_ring_publishv() (committed together) in chunks of
+ * up to 64, each cut before the first message a send would refuse; a full
+ * queue is waited on for the next message as ipk_chan_send() would.
+ */
+static int shm_send_batch(struct ipk_chan *ch, const struct ipk_msg *m, unsigned n,
+			  int64_t deadline_ns)
+{
+	struct shm_chan *t = ch->t;
+	struct iovec v[64];
+	unsigned done = 0;
+
+	if (!t->pub)
+		return -EBADF;
+	while (done < n) {
+		unsigned k = 0;
+		ssize_t r;
+
+		while (k < 64 && done + k < n && m[done + k].len <= ch->max_msg &&
+		       (m[done + k].buf || m[done + k].len == 0)) {
+			v[k] = (struct iovec){ .iov_base = m[done + k].buf,
+					       .iov_len = m[done + k].len };
+			k++;
+		}
+		if (k == 0)
+			return done ? (int)done : -EMSGSIZE;
+		r = ipk_ring_publishv(t->pub, v, k);
+		if (r == -EAGAIN && t->queue) {
+			r = ipk_ring_publish_wait(t->pub, v[0].iov_base, v[0].iov_len,
+						  timeout_of(deadline_ns));
+			r = r < 0 ? r : 1;
+		}
+		if (r < 0)
+			return done ? (int)done : (int)r;
+		done += (unsigned)r;
+	}
+	return (int)n;
+}
+
 static ssize_t shm_recv(struct ipk_chan *ch, void *buf, size_t len, int64_t deadline_ns)
 {
 	struct shm_chan *t = ch->t;
@@ -176,7 +215,7 @@ const struct ipk_transport ipk__transport_shm = {
 	.recv = shm_recv,
 	.send_tag = ipk__send_untagged,
 	.recv_tag = ipk__recv_untagged,
-	.send_batch = ipk__send_batch_loop,
+	.send_batch = shm_send_batch,
 	.recv_batch = ipk__recv_batch_loop,
 	.flush = ipk__no_flush,
 	.fd = shm_fd,

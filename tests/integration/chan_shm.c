@@ -4,15 +4,17 @@
  * processes:
  *   - ring: a publisher and two subscriber processes (a ring large enough
  *     that nothing is overwritten); every message, sent
- *     whole or in parts (sendv), arrives intact and in order at both, then
+ *     whole, in parts (sendv) or in batches (send_batch), arrives intact
+ *     and in order at both, then
  *     -EPIPE once the publisher closes; the subscriber's descriptor polls
  *     readable when a message waits; capacity= and msgsize= take effect,
  *     a subscriber learns the ring's msgsize (-EMSGSIZE + next_len);
  *   - loss: a subscriber that reads nothing while the publisher overwrites
  *     the ring several times gets delivered + lost == published, exactly;
  *   - queue (mode=queue): a consumer process reading slowly loses nothing
- *     of 20,000 messages; the producer's send with timeout 0 is -EAGAIN
- *     while the queue is full and a blocking send waits for room;
+ *     of 20,000 messages; batches wait for room; the producer's send with
+ *     timeout 0 is -EAGAIN while the queue is full and a blocking send
+ *     waits for room;
  *   - wrong use: send on a subscriber / receive on the publisher (-EBADF),
  *     a publisher opened read-only (-EINVAL), a subscriber of a missing
  *     ring (-ENOENT at once, -ETIMEDOUT after its timeout) or of one not
@@ -111,10 +113,26 @@ static void test_ring(void)
 
 	memset(big, 0, sizeof(big));
 	T_EQ(ipk_chan_send(pub, big, sizeof(big), 0), -EMSGSIZE);
+	T_EQ(ipk_chan_send_batch(pub, &(struct ipk_msg){ .buf = big, .len = sizeof(big) }, 1, 0),
+	     -EMSGSIZE);
 	for (int seq = 0; seq < a.n; seq++) {
 		size_t len = 4 + (size_t)seq % 297;
 		struct iovec iov[3];
 
+		if (seq % 200 == 100) {
+			/* a hundred in one batch call: committed 64 at a time */
+			static uint8_t store[100][300];
+			struct ipk_msg m[100];
+
+			for (int j = 0; j < 100; j++) {
+				m[j].len = 4 + (size_t)(seq + j) % 297;
+				m[j].buf = store[j];
+				it_fill(store[j], m[j].len, (uint32_t)(seq + j));
+			}
+			T_EQ(ipk_chan_send_batch(pub, m, 100, 0), 100);
+			seq += 99;
+			continue;
+		}
 		it_fill(buf, len, (uint32_t)seq);
 		if (seq % 2) {
 			T_OK(ipk_chan_send(pub, buf, len, 0));
@@ -230,7 +248,20 @@ static void test_queue(void)
 	close(fds[1]);
 	wait_ready(fds[0], 1);
 	close(fds[0]);
-	for (uint32_t seq = 0; seq < QN; seq++) {
+	/* the first thousand in batches of 16 that wait for room */
+	for (uint32_t seq = 0; seq < 1000; seq += 16) {
+		static uint8_t store[16][200];
+		struct ipk_msg m[16];
+		unsigned k = 1000 - seq < 16 ? 1000 - seq : 16;
+
+		for (unsigned j = 0; j < k; j++) {
+			m[j].len = 8 + (seq + j) % 100;
+			m[j].buf = store[j];
+			it_fill(store[j], m[j].len, seq + j);
+		}
+		T_EQ(ipk_chan_send_batch(pub, m, k, 5 * IPK_SEC), (int)k);
+	}
+	for (uint32_t seq = 1000; seq < QN; seq++) {
 		size_t len = 8 + seq % 100;
 		int r;
 
