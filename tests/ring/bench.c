@@ -8,8 +8,8 @@
  * another core), and only measurements taken side by side compare: a
  * round-trip repetition runs the raw reference and the ring in the same
  * two processes, taking turns every BLOCK round trips; a throughput one
- * likewise, taking turns every tenth of its messages. A ratio is the
- * median of the per-repetition ratios. Per comparison:
+ * likewise, in TURNS turns per channel. A ratio is the median of the
+ * per-repetition ratios. Per comparison:
  *
  *   round trip (two processes pinned to CPUs 0 and 1, p50/p99):
  *     raw shared-memory spin ping-pong vs ring spin (IPK_RING_SPIN), 64 B
@@ -22,15 +22,16 @@
  *   one-way throughput (pinned; the receiver copies every byte out and
  *   checks the sequence number in each message): a raw single-producer
  *   single-consumer byte stream with batched position updates (cached
- *   positions, a store per 2 KiB) vs the ring, at 64 B, 4 KiB and 64 KiB;
+ *   positions, a store per 2 KiB) vs the ring, message by message and in
+ *   ipk_ring_publishv() batches of BATCHV, at 64 B, 4 KiB and 64 KiB;
  *   fan-out: 1 -> 8 and 1 -> 32 blocking subscriber processes (unpinned:
  *   they share the two CPUs) at a modest rate; lossless subscribers and
  *   per-subscriber throughput.
  *
  * Usage: bench-ring [REPS [ROUNDS [PART]]]   (defaults 9, 20000 round
  * trips (the blocking and socket ones use ROUNDS / 5), and all parts; PART
- * "spin" runs only the spin round trips, "tputSIZE" only the one-way pair
- * at SIZE bytes, for quick comparisons)
+ * "spin" runs only the spin round trips, "tputSIZE" only the one-way
+ * channels at SIZE bytes, for quick comparisons)
  */
 #include <limits.h>
 #include <sched.h>
