@@ -736,13 +736,14 @@ struct staged {
 
 /*
  * Write the header of the record of @len bytes at @pos (from place()), the
- * mark after it and the PAD before it if it starts the next lap: everything but the seq words,
- * which commit it (seal()). No subscriber looks at any of it before then: the mark of the record
- * before (or of a creation or takeover) holds the seq word where it starts, and head has not moved.
+ * mark after it and the PAD before it if it starts the next lap:
+ * everything but the seq words, which commit it (seal()). No subscriber
+ * looks at any of it before then: the mark of the record before (or of a
+ * creation or takeover) holds the seq word where it starts, and head has
+ * not moved. A pending reservation is given up (its room is reused).
  */
 static inline void stage(ipk_ring *r, uint64_t pos, uint64_t len, struct staged *st)
 {
-
 	/* Relaxed, all: ordered before anyone can look at them by the
 	 * release stores of seal(). */
 	atomic_store_explicit(seq_word(r, pos + rec_size(len)), SEQ_NONE, memory_order_relaxed);
@@ -759,15 +760,16 @@ static inline void stage(ipk_ring *r, uint64_t pos, uint64_t len, struct staged 
 	checkpoint(r, pos);
 	r->seq++;
 	r->head = pos + rec_size(len);
+	r->reserved = false;
 	r->published++;
 }
 
 /*
  * Commit the @n records staged since head was last stored (st[0] the
  * first): their seq words, the last record's first, so that a subscriber
- * waiting where the first goes finds them all; a PAD's after the record
- * it precedes (a subscriber that passes the PAD finds the record
- * committed). Then head.
+ * waiting where the first goes finds them all; a PAD's after that of the
+ * record it comes before (a subscriber that passes the PAD finds the
+ * record committed). Then head.
  */
 static inline void seal(ipk_ring *r, const struct staged *st, size_t n)
 {
@@ -951,7 +953,6 @@ int ipk_ring_reserve(ipk_ring *r, size_t len, void **ret)
 int ipk_ring_commit(ipk_ring *r, size_t len)
 {
 	IPK_CHECK_ARG(r && r->reserved && len <= r->resv_len);
-	r->reserved = false;
 	commit(r, r->resv_pos, len);
 	return 0;
 }

@@ -86,6 +86,21 @@ static void errors_and_timeouts(void)
 	for (int i = 0; i < 60; i++)
 		T_EQ(got[i], 0x5a);
 
+	/* a publish gives up a pending reservation: its commit is refused */
+	for (int k = 0; k < 2; k++) {
+		struct iovec iov = { .iov_base = "pub", .iov_len = 3 };
+
+		T_OK(ipk_ring_reserve(r, 200, &p));
+		if (k)
+			T_EQ(ipk_ring_publishv(r, &iov, 1), 1);
+		else
+			T_OK(ipk_ring_publish(r, "pub", 3));
+		T_EQ(ipk_ring_commit(r, 10), -EINVAL);
+		T_EQ(ipk_ring_recv(s, got, sizeof(got), 0), 3);
+		T_MEMEQ(got, "pub", 3);
+		T_EQ(ipk_ring_recv(s, got, sizeof(got), 0), -EAGAIN);
+	}
+
 	/* zero-copy read: intact */
 	struct ipk_ring_view v;
 
