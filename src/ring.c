@@ -255,6 +255,7 @@ struct ipk_ring {
 	_Atomic uint64_t *data; /* capacity / 8 words */
 	uint64_t cap, mask, max_msg;
 	uint64_t head, tail, seq; /* the publisher's own copies of the shared words */
+	uint64_t shown;           /* head as last stored (seal()); below head in a batch */
 	uint64_t resv_pos;        /* where the reserved record starts */
 	uint64_t resv_len;
 	bool reserved;
@@ -626,10 +627,13 @@ static void make_room(ipk_ring *r, uint64_t end, uint64_t limit)
 	}
 	r->tail = t;
 	/* Nothing left in [tail, head): a subscriber that attaches now takes
-	 * its first seq from base_seq (attach_position()). Relaxed: published
-	 * by the release store of tail below. */
-	if (t == r->head)
-		atomic_store_explicit(&r->hdr->base_seq, r->seq, memory_order_relaxed);
+	 * its first seq from base_seq (attach_position()): that of the record
+	 * at head, which seal() stored in pub_seq (records may be staged past
+	 * head). Relaxed: published by the release store of tail below. */
+	if (t == r->shown)
+		atomic_store_explicit(&r->hdr->base_seq,
+				      atomic_load_explicit(&r->hdr->pub_seq, memory_order_relaxed),
+				      memory_order_relaxed);
 	/* Release store (base_seq), then a release fence: F in the table
 	 * above. Every store that follows (the bytes we now overwrite) is
 	 * ordered after this tail, for any subscriber that reads one of them
@@ -674,7 +678,7 @@ static bool queue_room(ipk_ring *r, uint64_t end, uint64_t *cons_pos)
 static inline int place(ipk_ring *r, uint64_t len, uint64_t *start)
 {
 	uint64_t end = record_end(r, len);
-	uint64_t limit = r->head;
+	uint64_t limit = r->shown; /* tail stays behind the head subscribers see */
 
 	/* Room for the record and for the "nothing here yet" mark that
 	 * stage() writes after it. Queue mode: tail never passes what the
@@ -799,6 +803,7 @@ static inline void seal(ipk_ring *r, const struct staged *st, size_t n)
 	 * One locked instruction on x86 (cheaper than a store and a full
 	 * fence). */
 	(void)atomic_exchange_explicit(&r->hdr->head, r->head, memory_order_seq_cst);
+	r->shown = r->head;
 	if (atomic_load_explicit(&r->bell->sleepers, memory_order_seq_cst) != 0)
 		ring_bell(r);
 }
@@ -832,8 +837,9 @@ int ipk_ring_publish(ipk_ring *r, const void *buf, size_t len)
  * Records written between two stores of head end within this many bytes
  * of the first (the mark after the last included): intact() allows
  * 2 * rec_size(max_msg) (a PAD and a record, which any single record
- * stays within), and tail, which make_room() moves at most a step past
- * what a record needs, stays behind the head that subscribers see.
+ * stays within). Half the ring at most: what make_room() must free for
+ * the batch then lies well behind the head that subscribers see, and
+ * place() keeps the step it adds behind that head too.
  */
 static uint64_t batch_room(const ipk_ring *r)
 {
@@ -845,7 +851,7 @@ static uint64_t batch_room(const ipk_ring *r)
 ssize_t ipk_ring_publishv(ipk_ring *r, const struct iovec *msgs, size_t n)
 {
 	struct staged st[BATCH_MAX];
-	uint64_t shown, room;
+	uint64_t room;
 	size_t i, k = 0;
 	int rc = 0;
 
@@ -856,14 +862,12 @@ ssize_t ipk_ring_publishv(ipk_ring *r, const struct iovec *msgs, size_t n)
 			return -EMSGSIZE;
 	}
 	room = batch_room(r);
-	shown = r->head;
 	for (i = 0; i < n; i++) {
 		size_t len = msgs[i].iov_len;
 		uint64_t pos;
 
-		if (k == BATCH_MAX || (k > 0 && record_end(r, len) + REC_HDR - shown > room)) {
+		if (k == BATCH_MAX || (k > 0 && record_end(r, len) + REC_HDR - r->shown > room)) {
 			seal(r, st, k);
-			shown = r->head;
 			k = 0;
 		}
 		rc = place(r, len, &pos);
@@ -995,7 +999,7 @@ static void init_fresh(ipk_ring *r)
 	atomic_store_explicit(&h->head, 0, memory_order_relaxed);
 	atomic_store_explicit(&h->pub_seq, 0, memory_order_relaxed);
 	atomic_store_explicit(&h->tail, 0, memory_order_relaxed);
-	r->head = r->tail = r->seq = 0;
+	r->head = r->tail = r->seq = r->shown = 0;
 	r->ck_next = 0;
 	r->ck_at = 0;
 	atomic_store_explicit(seq_word(r, 0), SEQ_NONE, memory_order_relaxed);
@@ -1014,7 +1018,7 @@ static void take_over(ipk_ring *r)
 	struct ring_hdr *h = r->hdr;
 	uint64_t head = atomic_load_explicit(&h->head, memory_order_relaxed); /* dead writer */
 
-	r->head = r->tail = head;
+	r->head = r->tail = r->shown = head;
 	r->ck_next = (head + TAIL_STEP(r->cap) - 1) / TAIL_STEP(r->cap); /* none before head */
 	r->ck_at = r->ck_next * TAIL_STEP(r->cap);
 	r->seq = atomic_load_explicit(&h->pub_seq, memory_order_relaxed);

@@ -26,13 +26,19 @@
  * ring.c a record's bytes may before that hold anything, including a
  * header that looks like message s + 1's - the model writes exactly that
  * lookalike there (nondeterministically) just before the mark.
- * Build with -DBUG_ORDER, -DBUG_NOWAKE, -DBUG_SLACK or -DBUG_NOMARK to get
- * the protocol wrong in one place each: the checker must then find an
- * error (the runner, tests/model/run-spin.sh, asserts that it does).
+ * The publisher commits one record at a time or a batch of two
+ * (ipk_ring_publishv()): both written, then their commit words, the
+ * second's first, then head once.
+ * Build with -DBUG_ORDER, -DBUG_NOWAKE, -DBUG_SLACK, -DBUG_NOMARK or
+ * -DBUG_BATCH (a batch of three: more than SLACK past head before head
+ * moves) to get the protocol wrong in one place each: the checker must
+ * then find an error (the runner, tests/model/run-spin.sh, asserts that it
+ * does).
  */
 #define SLOTS 4
 #define N 8      /* messages published */
-#define SLACK 2  /* a PAD plus a largest record, in slots */
+#define SLACK 3  /* a PAD plus a largest record, in slots: a record is one
+		  * slot, a largest one and a half */
 #define NONE 255 /* SEQ_NONE */
 
 byte w0[SLOTS];
@@ -45,57 +51,77 @@ byte futex = 0;     /* doorbell: the futex word */
 
 active proctype publisher()
 {
-	byte s = 0;
+	byte s = 0, b, i;
 
 	do
 	:: s < N ->
-#ifndef BUG_ORDER
-		/* make_room(): tail first, then (release fence) the bytes; room
-		 * for the record and the mark after it; tail moves past what
-		 * they need, or on by up to a step more (TAIL_STEP in ring.c),
-		 * never past head */
+		/* a batch of b records (ipk_ring_publishv(); 1: ipk_ring_publish()):
+		 * the records and the mark after the last stay within SLACK slots
+		 * of head (batch_room()) */
 		if
-		:: s + 2 > SLOTS ->
-			tail = s + 2 - SLOTS;
-			if
-			:: tail < s -> tail++
-			:: skip
-			fi
-		:: else -> skip
-		fi;
+		:: b = 1
+		:: s + 2 <= N && 3 <= SLACK -> b = 2
+#ifdef BUG_BATCH
+		:: s + 3 <= N -> b = 3
 #endif
-		/* the bytes of slot s + 1 may hold a lookalike of its record */
-		if
-		:: w0[(s + 1) % SLOTS] = s + 1; w1[(s + 1) % SLOTS] = s + 1
-		:: skip
 		fi;
-		w0[s % SLOTS] = s;
+		i = 0;
+		do
+		:: i < b ->
+#ifndef BUG_ORDER
+			/* make_room(): tail first, then (release fence) the bytes;
+			 * room for the record and the mark after it; tail moves past
+			 * what they need, or on by up to a step more (TAIL_STEP in
+			 * ring.c), never past the head subscribers see */
+			if
+			:: s + i + 2 > SLOTS ->
+				tail = s + i + 2 - SLOTS;
+				if
+				:: tail < head -> tail++
+				:: skip
+				fi
+			:: else -> skip
+			fi;
+#endif
+			/* the bytes of the next slot may hold a lookalike of its record */
+			if
+			:: w0[(s + i + 1) % SLOTS] = s + i + 1; w1[(s + i + 1) % SLOTS] = s + i + 1
+			:: skip
+			fi;
+			w0[(s + i) % SLOTS] = s + i;
 #ifndef BUG_NOMARK
-		w1[(s + 1) % SLOTS] = NONE; /* the mark */
+			w1[(s + i + 1) % SLOTS] = NONE; /* the mark */
 #endif
 #ifdef BUG_ORDER
-		if
-		:: s + 2 > SLOTS -> tail = s + 2 - SLOTS
-		:: else -> skip
-		fi;
+			if
+			:: s + i + 2 > SLOTS -> tail = s + i + 2 - SLOTS
+			:: else -> skip
+			fi;
 #endif
-		atomic { w1[s % SLOTS] = s; committed = s + 1 } /* C (release) */
+			i++
+		:: else -> break
+		od;
+		/* seal(): the commit words (C, release), the last record's first */
+		do
+		:: i > 1 -> i--; w1[(s + i) % SLOTS] = s + i
+		:: i == 1 -> atomic { w1[s % SLOTS] = s; committed = s + b }; break
+		od;
 #ifdef BUG_NOWAKE
 		/* sleepers read before head is stored: the store-load pair broken */
 		if
 		:: sleepers > 0 -> futex++
 		:: else -> skip
 		fi;
-		head = s + 1;
+		head = s + b;
 #else
-		head = s + 1; /* commit(): seq_cst exchange of head */
+		head = s + b; /* seal(): seq_cst exchange of head */
 		/* then the sleepers count (seq_cst load) */
 		if
 		:: sleepers > 0 -> futex++ /* + FUTEX_WAKE */
 		:: else -> skip
 		fi;
 #endif
-		s++
+		s = s + b
 	:: else -> break
 	od
 }
@@ -107,10 +133,10 @@ active proctype subscriber()
 	do
 	:: p >= N -> break
 	:: p < N ->
-		/* locate(): caught up with the head seen, the commit word at p
-		 * may show the record (committed_here(), acquire); else head */
+		/* take_here() / locate(): the commit word at p may show the
+		 * record (committed_here(), acquire); else head */
 		if
-		:: p == hc && w1[p % SLOTS] == p -> hc = p + 1
+		:: w1[p % SLOTS] == p && hc <= p -> hc = p + 1
 		:: else -> skip
 		fi;
 		if
