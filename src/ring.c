@@ -76,7 +76,7 @@
  * check_publisher() allow for it; pub_seq is stored before C, so a
  * successor never publishes a seq that was already taken.
  *
- * Batches (ipk_ring_publishv()): records are staged - written whole, with
+ * Batches (ipk_ring_publish_batch()): records are staged - written whole, with
  * their headers and marks - and their seq words stored afterwards, the
  * last record's first, then head once. A staged record is invisible: the
  * word where it starts holds the mark of the record before, and head has
@@ -192,7 +192,7 @@ _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "lock-free 32-bit atomics in shared me
 #define INLINE_COPY 64                /* payloads up to this size copied without memcpy() */
 #define CHECKPOINTS 32                /* record starts remembered, one per tail step (2 laps) */
 #define ATTACH_TRIES 16               /* walks of [tail, head) before giving up on counting */
-#define BATCH_MAX 64                  /* records sealed together by ipk_ring_publishv() */
+#define BATCH_MAX 64                  /* records sealed together by ipk_ring_publish_batch() */
 
 struct ring_hdr {
 	/* line 0: set once by the creator; magic is stored last (release) */
@@ -848,22 +848,22 @@ static uint64_t batch_room(const ipk_ring *r)
 	return slack < r->cap / 2 ? slack : r->cap / 2;
 }
 
-ssize_t ipk_ring_publishv(ipk_ring *r, const struct iovec *msgs, size_t n)
+int ipk_ring_publish_batch(ipk_ring *r, const struct ipk_msg *msgs, unsigned n)
 {
 	struct staged st[BATCH_MAX];
 	uint64_t room;
-	size_t i, k = 0;
+	unsigned i, k = 0;
 	int rc = 0;
 
-	IPK_CHECK_ARG(r && (msgs || n == 0) && n <= SSIZE_MAX);
+	IPK_CHECK_ARG(r && (msgs || n == 0) && n <= INT_MAX);
 	for (i = 0; i < n; i++) {
-		IPK_CHECK_ARG(msgs[i].iov_base || msgs[i].iov_len == 0);
-		if (msgs[i].iov_len > r->max_msg)
+		IPK_CHECK_ARG(msgs[i].buf || msgs[i].len == 0);
+		if (msgs[i].len > r->max_msg)
 			return -EMSGSIZE;
 	}
 	room = batch_room(r);
 	for (i = 0; i < n; i++) {
-		size_t len = msgs[i].iov_len;
+		size_t len = msgs[i].len;
 		uint64_t pos;
 
 		if (k == BATCH_MAX || (k > 0 && record_end(r, len) + REC_HDR - r->shown > room)) {
@@ -873,12 +873,12 @@ ssize_t ipk_ring_publishv(ipk_ring *r, const struct iovec *msgs, size_t n)
 		rc = place(r, len, &pos);
 		if (rc < 0)
 			break; /* the queue is full */
-		copy_in(payload(r, pos), msgs[i].iov_base, len);
+		copy_in(payload(r, pos), msgs[i].buf, len);
 		stage(r, pos, len, &st[k++]);
 	}
 	if (k > 0)
 		seal(r, st, k);
-	return i > 0 ? (ssize_t)i : rc;
+	return i > 0 ? (int)i : rc;
 }
 
 /*

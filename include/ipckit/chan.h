@@ -238,19 +238,13 @@ IPK_API ssize_t ipk_chan_recv_tag(ipk_chan *ch, void *buf, size_t len, long sele
  */
 IPK_API size_t ipk_chan_next_len(const ipk_chan *ch);
 
-/* One message of a batch: @buf and @len; for a receive, @len is the buffer's
- * size on entry and the message's length on return. */
-struct ipk_msg {
-	void *buf;
-	size_t len;
-};
-
 /**
  * ipk_chan_send_batch() - send up to @n messages in one call
  *
  * Datagram and seqpacket sockets hand the whole batch to the kernel with
  * sendmmsg(); a shm: ring commits it in batches of up to 64
- * (ipk_ring_publishv()); other transports send one message after the other.
+ * (ipk_ring_publish_batch()); other transports send one message after
+ * the other.
  *
  * Blocking: until all @n are sent, up to @timeout_ns.
  * Return: the number of messages sent (1..@n) when at least one was, in

@@ -16,6 +16,7 @@
 #ifndef IPCKIT_COMMON_H
 #define IPCKIT_COMMON_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -28,6 +29,14 @@ extern "C" {
 #define IPK_USEC ((int64_t)1000)
 #define IPK_MSEC ((int64_t)1000000)
 #define IPK_SEC ((int64_t)1000000000)
+
+/* One message of a batch (ipk_chan_send_batch(), ipk_chan_recv_batch(),
+ * ipk_ring_publish_batch()): @buf and @len; for a receive, @len is the
+ * buffer's size on entry and the message's length on return. */
+struct ipk_msg {
+	void *buf;
+	size_t len;
+};
 
 /**
  * ipk_version() - the library's version, "MAJOR.MINOR.PATCH"

@@ -59,7 +59,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include <sys/uio.h>
 
 #include "common.h"
 
@@ -145,8 +144,8 @@ IPK_API int ipk_ring_publish(ipk_ring *r, const void *buf, size_t len);
 IPK_API int ipk_ring_publish_wait(ipk_ring *r, const void *buf, size_t len, int64_t timeout_ns);
 
 /**
- * ipk_ring_publishv() - publish @n messages, committed together
- * @msgs: the messages, in order; each iov_len at most max_msg
+ * ipk_ring_publish_batch() - publish @n messages, committed together
+ * @msgs: the messages, in order; each len at most max_msg
  *
  * As @n calls of ipk_ring_publish(), except that the messages are
  * committed (made visible) in batches of up to 64 rather than one by one:
@@ -159,7 +158,7 @@ IPK_API int ipk_ring_publish_wait(ipk_ring *r, const void *buf, size_t len, int6
  * than max_msg (none published); -EAGAIN if the queue is full (none
  * published); -EINVAL. Blocking: no. Threads: as publish.
  */
-IPK_API ssize_t ipk_ring_publishv(ipk_ring *r, const struct iovec *msgs, size_t n);
+IPK_API int ipk_ring_publish_batch(ipk_ring *r, const struct ipk_msg *msgs, unsigned n);
 
 /**
  * ipk_ring_reserve() - zero-copy publish, step 1: room for @len bytes

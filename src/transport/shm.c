@@ -142,39 +142,36 @@ static int shm_send(struct ipk_chan *ch, const struct iovec *iov, int iovcnt, si
 }
 
 /*
- * A batch goes to ipk_ring_publishv() (committed together) in chunks of
- * up to 64, each cut before the first message a send would refuse; a full
- * queue is waited on for the next message as ipk_chan_send() would.
+ * A batch goes to ipk_ring_publish_batch() (committed together), cut
+ * before the first message a send would refuse; a full queue is waited on
+ * for the next message as ipk_chan_send() would.
  */
 static int shm_send_batch(struct ipk_chan *ch, const struct ipk_msg *m, unsigned n,
 			  int64_t deadline_ns)
 {
 	struct shm_chan *t = ch->t;
-	struct iovec v[64];
 	unsigned done = 0;
 
 	if (!t->pub)
 		return -EBADF;
 	while (done < n) {
+		const struct ipk_msg *next = m + done;
 		unsigned k = 0;
-		ssize_t r;
+		int r;
 
-		while (k < 64 && done + k < n && m[done + k].len <= ch->max_msg &&
-		       (m[done + k].buf || m[done + k].len == 0)) {
-			v[k] = (struct iovec){ .iov_base = m[done + k].buf,
-					       .iov_len = m[done + k].len };
+		while (done + k < n && next[k].len <= ch->max_msg &&
+		       (next[k].buf || next[k].len == 0))
 			k++;
-		}
 		if (k == 0)
 			return done ? (int)done : -EMSGSIZE;
-		r = ipk_ring_publishv(t->pub, v, k);
+		r = ipk_ring_publish_batch(t->pub, next, k);
 		if (r == -EAGAIN && t->queue) {
-			r = ipk_ring_publish_wait(t->pub, v[0].iov_base, v[0].iov_len,
+			r = ipk_ring_publish_wait(t->pub, next->buf, next->len,
 						  timeout_of(deadline_ns));
 			r = r < 0 ? r : 1;
 		}
 		if (r < 0)
-			return done ? (int)done : (int)r;
+			return done ? (int)done : r;
 		done += (unsigned)r;
 	}
 	return (int)n;

@@ -27,7 +27,7 @@
  * header that looks like message s + 1's - the model writes exactly that
  * lookalike there (nondeterministically) just before the mark.
  * The publisher commits one record at a time or a batch of two
- * (ipk_ring_publishv()): both written, then their commit words, the
+ * (ipk_ring_publish_batch()): both written, then their commit words, the
  * second's first, then head once.
  * Build with -DBUG_ORDER, -DBUG_NOWAKE, -DBUG_SLACK, -DBUG_NOMARK or
  * -DBUG_BATCH (a batch of three: more than SLACK past head before head
@@ -55,7 +55,7 @@ active proctype publisher()
 
 	do
 	:: s < N ->
-		/* a batch of b records (ipk_ring_publishv(); 1: ipk_ring_publish()):
+		/* a batch of b records (ipk_ring_publish_batch(); 1: ipk_ring_publish()):
 		 * the records and the mark after the last stay within SLACK slots
 		 * of head (batch_room()) */
 		if

@@ -2,7 +2,7 @@
 /*
  * alloc.c - no heap allocation per message after open: malloc, calloc,
  * realloc and posix_memalign are counted by an interposer in this
- * program while a million messages go through publish/recv, publishv,
+ * program while a million messages go through publish/recv, publish_batch,
  * reserve/commit and view/validate, with laps (losses) and waits that
  * time out.
  * Skipped under sanitizers, which bring their own allocator.
@@ -81,9 +81,9 @@ int main(void)
 			memcpy(p, buf, len);
 			T_OK(ipk_ring_commit(r, len));
 		} else if (seq % 3 == 1) {
-			struct iovec iov = { .iov_base = buf, .iov_len = len };
+			struct ipk_msg m = { .buf = buf, .len = len };
 
-			T_EQ(ipk_ring_publishv(r, &iov, 1), 1);
+			T_EQ(ipk_ring_publish_batch(r, &m, 1), 1);
 		} else {
 			T_OK(ipk_ring_publish(r, buf, len));
 		}

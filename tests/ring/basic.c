@@ -4,7 +4,7 @@
  * trip of every size up to the maximum (memfd ring), -EMSGSIZE both ways,
  * timeouts (-EAGAIN, -ETIMEDOUT), reserve/commit, view/validate (intact
  * and overwritten), exact loss counts after being lapped (also across a
- * takeover), batches of ipk_ring_publishv() (delivered in order, lapping,
+ * takeover), batches of ipk_ring_publish_batch() (delivered in order, lapping,
  * errors), no FUTEX_WAKE while nobody sleeps, a sleeping subscriber in another process woken,
  * the pollable descriptor with epoll, a memfd ring handed to a child, and
  * stale bytes of an earlier lap shaped exactly like the next record never
@@ -88,11 +88,11 @@ static void errors_and_timeouts(void)
 
 	/* a publish gives up a pending reservation: its commit is refused */
 	for (int k = 0; k < 2; k++) {
-		struct iovec iov = { .iov_base = "pub", .iov_len = 3 };
+		struct ipk_msg m = { .buf = "pub", .len = 3 };
 
 		T_OK(ipk_ring_reserve(r, 200, &p));
 		if (k)
-			T_EQ(ipk_ring_publishv(r, &iov, 1), 1);
+			T_EQ(ipk_ring_publish_batch(r, &m, 1), 1);
 		else
 			T_OK(ipk_ring_publish(r, "pub", 3));
 		T_EQ(ipk_ring_commit(r, 10), -EINVAL);
@@ -133,29 +133,30 @@ static void errors_and_timeouts(void)
 
 /* Batches of @n messages from seq *@next, @max bytes at most each, in
  * @store (n * max bytes). */
-static void make_batch(struct iovec *v, unsigned char *store, size_t n, size_t max, uint64_t *next)
+static void make_batch(struct ipk_msg *v, unsigned char *store, size_t n, size_t max,
+		       uint64_t *next)
 {
 	for (size_t j = 0; j < n; j++) {
 		size_t len = rt_len(*next, max);
 
 		rt_fill(store + j * max, len, (*next)++);
-		v[j] = (struct iovec){ .iov_base = store + j * max, .iov_len = len };
+		v[j] = (struct ipk_msg){ .buf = store + j * max, .len = len };
 	}
 }
 
 /*
- * ipk_ring_publishv(): batches of every count from 1 to 7 (and 0) across
+ * ipk_ring_publish_batch(): batches of every count from 1 to 7 (and 0) across
  * many laps (PAD records inside batches) all delivered intact and in
  * order; 200 at once (more than one batch is sealed); a batch larger than
  * the ring lapping the subscriber (delivered + lost == published, each
  * delivered one intact); the errors, which publish nothing.
  */
-static void publishv_batches(void)
+static void publish_batches(void)
 {
 	struct ipk_ring_opts o = { .capacity = 4096, .max_msg = 1000 };
 	static unsigned char store[200 * 300];
 	uint64_t next = 1, want = 1, last = 0, delivered = 0;
-	struct iovec v[200];
+	struct ipk_msg v[200];
 	ipk_ring_sub *s;
 	int rfd, bfd;
 	ipk_ring *r;
@@ -164,12 +165,12 @@ static void publishv_batches(void)
 	T_OK(ipk_ring_create(NULL, &o, &r));
 	T_OK(ipk_ring_fds(r, &rfd, &bfd));
 	T_OK(ipk_ring_open_fd(rfd, bfd, NULL, &s));
-	T_EQ(ipk_ring_publishv(r, v, 0), 0);
+	T_EQ(ipk_ring_publish_batch(r, v, 0), 0);
 	for (int b = 0; b < 3000; b++) {
 		size_t cnt = (size_t)(b % 7) + 1; /* at most 7 * 316 bytes: no loss */
 
 		make_batch(v, store, cnt, 300, &next);
-		T_EQ(ipk_ring_publishv(r, v, cnt), (ssize_t)cnt);
+		T_EQ(ipk_ring_publish_batch(r, v, (unsigned)cnt), (int)cnt);
 		while ((n = ipk_ring_recv(s, got, sizeof(got), 0)) >= 0)
 			T_EQ(rt_check(got, (size_t)n), want++);
 		T_EQ(n, -EAGAIN);
@@ -180,7 +181,7 @@ static void publishv_batches(void)
 	/* 200 small ones: sealed in several batches, one call */
 	make_batch(v, store, 200, 16, &next);
 	/* in a 4 KiB ring 200 records of 32 bytes lap the subscriber */
-	T_EQ(ipk_ring_publishv(r, v, 200), 200);
+	T_EQ(ipk_ring_publish_batch(r, v, 200), 200);
 	while ((n = ipk_ring_recv(s, got, sizeof(got), 0)) >= 0) {
 		uint64_t seq = rt_check(got, (size_t)n);
 
@@ -195,13 +196,13 @@ static void publishv_batches(void)
 
 	/* errors: nothing published */
 	make_batch(v, store, 3, 300, &next);
-	T_EQ(ipk_ring_publishv(r, NULL, 1), -EINVAL);
-	T_EQ(ipk_ring_publishv(NULL, v, 1), -EINVAL);
-	v[1].iov_base = NULL;
-	T_EQ(ipk_ring_publishv(r, v, 3), -EINVAL);
-	v[1].iov_base = store + 300;
-	v[2].iov_len = 1001;
-	T_EQ(ipk_ring_publishv(r, v, 3), -EMSGSIZE);
+	T_EQ(ipk_ring_publish_batch(r, NULL, 1), -EINVAL);
+	T_EQ(ipk_ring_publish_batch(NULL, v, 1), -EINVAL);
+	v[1].buf = NULL;
+	T_EQ(ipk_ring_publish_batch(r, v, 3), -EINVAL);
+	v[1].buf = store + 300;
+	v[2].len = 1001;
+	T_EQ(ipk_ring_publish_batch(r, v, 3), -EMSGSIZE);
 	T_EQ(ipk_ring_recv(s, got, sizeof(got), 0), -EAGAIN);
 	ipk_ring_sub_close(s);
 	ipk_ring_close(r);
@@ -479,7 +480,7 @@ int main(void)
 {
 	round_trip_every_size();
 	errors_and_timeouts();
-	publishv_batches();
+	publish_batches();
 	lapped_exactly();
 	lapped_after_takeover();
 	doorbell();

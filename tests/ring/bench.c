@@ -23,7 +23,7 @@
  *   checks the sequence number in each message): a raw single-producer
  *   single-consumer byte stream with batched position updates (cached
  *   positions, a store per 2 KiB) vs the ring, message by message and in
- *   ipk_ring_publishv() batches of BATCHV, at 64 B, 4 KiB and 64 KiB;
+ *   ipk_ring_publish_batch() batches of BATCHV, at 64 B, 4 KiB and 64 KiB;
  *   fan-out: 1 -> 8 and 1 -> 32 blocking subscriber processes (unpinned:
  *   they share the two CPUs) at a modest rate; lossless subscribers and
  *   per-subscriber throughput.
@@ -406,14 +406,14 @@ static void rt_compare(const char *what, struct rtres r, double p50_max, double 
 
 #define STREAM_CAP ((uint64_t)8 << 20)
 #define STREAM_BATCH 2048 /* bytes between position stores in the raw stream */
-#define BATCHV 32         /* messages per ipk_ring_publishv() */
+#define BATCHV 32         /* messages per ipk_ring_publish_batch() */
 #define TURNS 12          /* turns each channel takes in one repetition */
 
 /* The one-way channels: the raw stream, the ring, the ring published in
  * batches of BATCHV (the same ring and subscriber as the ring's). */
 enum { RAW, RING, RINGV, NCHAN };
 
-static const char *chan_name[NCHAN] = { "raw", "ring", "publishv" };
+static const char *chan_name[NCHAN] = { "raw", "ring", "batch" };
 
 /* Shared by the two processes of a one-way repetition. */
 struct stream {
@@ -515,7 +515,7 @@ static void ring_produce(struct tw_side *w)
 
 static void ringv_produce(struct tw_side *w)
 {
-	struct iovec v[BATCHV];
+	struct ipk_msg v[BATCHV];
 
 	for (uint64_t k = 0; k < w->per_turn; k += BATCHV) {
 		size_t n = w->per_turn - k < BATCHV ? w->per_turn - k : BATCHV;
@@ -524,9 +524,9 @@ static void ringv_produce(struct tw_side *w)
 			uint64_t i = ++w->sent[1];
 
 			memcpy(w->buf[j], &i, 8);
-			v[j] = (struct iovec){ .iov_base = w->buf[j], .iov_len = w->size };
+			v[j] = (struct ipk_msg){ .buf = w->buf[j], .len = w->size };
 		}
-		T_EQ(ipk_ring_publishv(w->r, v, n), (ssize_t)n);
+		T_EQ(ipk_ring_publish_batch(w->r, v, (unsigned)n), (int)n);
 	}
 }
 
@@ -650,7 +650,7 @@ static struct twres oneway_pair(size_t size)
 	double m[NCHAN][MAXREPS], r[NCHAN][MAXREPS];
 	struct twres res = { 0 };
 
-	printf("  one-way %5zu B, raw|ring|publishv M msg/s per run:", size);
+	printf("  one-way %5zu B, raw|ring|batch M msg/s per run:", size);
 	for (int k = 0; k < reps; k++) {
 		double rate[NCHAN];
 		uint64_t lost;
@@ -884,12 +884,12 @@ int main(int argc, char **argv)
 		const struct twres *t = &tw[i];
 		double gbs = t->rate[RING] * 1e6 * (double)tput_sizes[i] / 1e9;
 
-		printf("one-way %5zu B: raw %7.2f | ring %7.2f (%.2f GB/s) | publishv %7.2f M "
-		       "msg/s; of raw: ring %.2f, publishv %.2f; lost %llu in all runs",
+		printf("one-way %5zu B: raw %7.2f | ring %7.2f (%.2f GB/s) | batch %7.2f M "
+		       "msg/s; of raw: ring %.2f, batch %.2f; lost %llu in all runs",
 		       tput_sizes[i], t->rate[RAW], t->rate[RING], gbs, t->rate[RINGV],
 		       t->ratio[RING], t->ratio[RINGV], (unsigned long long)t->lost);
 		if (i == 0)
-			printf(" (target >= 30 M msg/s: ring %s, publishv %s)",
+			printf(" (target >= 30 M msg/s: ring %s, batch %s)",
 			       t->rate[RING] >= 30 ? "met" : "MISSED",
 			       t->rate[RINGV] >= 30 ? "met" : "MISSED");
 		if (i == 2)

@@ -2,7 +2,7 @@
 /*
  * queue.c - lossless queue mode (IPK_RING_QUEUE): a full queue refuses
  * (-EAGAIN) or waits (-ETIMEDOUT) instead of overwriting, and
- * ipk_ring_publishv() publishes what fits of a larger batch; a second consumer
+ * ipk_ring_publish_batch() publishes what fits of a larger batch; a second consumer
  * is -EBUSY; a consumer that closes and comes back continues where it
  * stopped; a slow consumer process under a producer at full speed receives
  * every one of 10^5 messages, in order, checksums intact, nothing lost,
@@ -99,24 +99,24 @@ int main(void)
 	while (ipk_ring_recv(c, buf, sizeof(buf), 0) >= 0)
 		;
 
-	/* publishv: what fits of a batch larger than the queue, then
+	/* publish_batch: what fits of a batch larger than the queue, then
 	 * -EAGAIN, then the rest once the consumer made room */
 	{
 		static unsigned char store[40][100];
-		struct iovec v[40];
+		struct ipk_msg v[40];
 		ssize_t n;
 
 		for (int j = 0; j < 40; j++) {
 			rt_fill(store[j], 100, 1000 + (uint64_t)j);
-			v[j] = (struct iovec){ .iov_base = store[j], .iov_len = 100 };
+			v[j] = (struct ipk_msg){ .buf = store[j], .len = 100 };
 		}
-		T_EQ(ipk_ring_publishv(r, v, 40), full);
-		T_EQ(ipk_ring_publishv(r, v + full, 40 - (size_t)full), -EAGAIN);
+		T_EQ(ipk_ring_publish_batch(r, v, 40), full);
+		T_EQ(ipk_ring_publish_batch(r, v + full, 40 - (size_t)full), -EAGAIN);
 		for (int j = 0; j < full; j++) {
 			T_EQ(ipk_ring_recv(c, buf, sizeof(buf), 0), 100);
 			T_EQ(rt_check(buf, 100), 1000 + (uint64_t)j);
 		}
-		T_EQ(ipk_ring_publishv(r, v + full, 40 - (size_t)full), 40 - full);
+		T_EQ(ipk_ring_publish_batch(r, v + full, 40 - (size_t)full), 40 - full);
 		for (int j = full; j < 40; j++) {
 			T_EQ(ipk_ring_recv(c, buf, sizeof(buf), 0), 100);
 			T_EQ(rt_check(buf, 100), 1000 + (uint64_t)j);

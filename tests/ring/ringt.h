@@ -103,12 +103,12 @@ static inline size_t rt_len(uint64_t seq, size_t max)
 /*
  * Publish messages @first to @last (rt_fill(), rt_len(seq, @max), @max at
  * most 1024): in each thousand of seq numbers, the even thousands one at a
- * time, the odd ones in ipk_ring_publishv() batches of 1 to 16.
+ * time, the odd ones in ipk_ring_publish_batch() batches of 1 to 16.
  */
 static inline void rt_publish_mixed(ipk_ring *r, uint64_t first, uint64_t last, size_t max)
 {
 	static unsigned char store[16][1024];
-	struct iovec v[16];
+	struct ipk_msg v[16];
 	uint64_t seq = first;
 
 	T_TRUE(max <= sizeof(store[0]));
@@ -129,9 +129,9 @@ static inline void rt_publish_mixed(ipk_ring *r, uint64_t first, uint64_t last, 
 			size_t len = rt_len(seq + j, max);
 
 			rt_fill(store[j], len, seq + j);
-			v[j] = (struct iovec){ .iov_base = store[j], .iov_len = len };
+			v[j] = (struct ipk_msg){ .buf = store[j], .len = len };
 		}
-		T_EQ(ipk_ring_publishv(r, v, n), (ssize_t)n);
+		T_EQ(ipk_ring_publish_batch(r, v, (unsigned)n), (int)n);
 		seq += n;
 	}
 }

@@ -7,7 +7,7 @@
  * published, exactly. Subscribers: a slow copying one (it hashes each
  * message 8 times), a fast copying one, a zero-copy one (view + validate:
  * a message that validates must have a correct checksum in place), and a
- * spinning one. Half the messages are published in ipk_ring_publishv()
+ * spinning one. Half the messages are published in ipk_ring_publish_batch()
  * batches (rt_publish_mixed()).
  *
  * IPK_RING_STRESS_N sets the message count (default 10^6; 10^7 was run

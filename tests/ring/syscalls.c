@@ -3,7 +3,7 @@
  * syscalls.c - publishing costs no system call while no subscriber sleeps:
  * this program re-executes itself as a publisher under `strace -c` (with a
  * subscriber attached that never waits) for 1000 and for 100000 rounds (by
- * turns a publish and a publishv of four); the two runs must make the same
+ * turns a publish and a batch of four); the two runs must make the same
  * number of system calls. Skipped without
  * strace, without permission to trace, and under ThreadSanitizer (whose
  * runtime makes calls of its own).
@@ -18,15 +18,15 @@ static int publish(const char *name, long n)
 	T_OK(ipk_ring_create(name, NULL, &r));
 	T_OK(ipk_ring_open(name, NULL, &s));
 	for (long i = 0; i < n; i++) {
-		struct iovec v[4];
+		struct ipk_msg v[4];
 
 		if (i % 2 == 0) {
 			T_OK(ipk_ring_publish(r, &i, sizeof(i)));
 			continue;
 		}
 		for (int j = 0; j < 4; j++)
-			v[j] = (struct iovec){ .iov_base = &i, .iov_len = sizeof(i) };
-		T_EQ(ipk_ring_publishv(r, v, 4), 4);
+			v[j] = (struct ipk_msg){ .buf = &i, .len = sizeof(i) };
+		T_EQ(ipk_ring_publish_batch(r, v, 4), 4);
 	}
 	ipk_ring_sub_close(s);
 	ipk_ring_close(r);

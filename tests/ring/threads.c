@@ -6,7 +6,7 @@
  * four subscribers - a blocking one, a slow one, a spinning one and one
  * driven by poll() on ipk_ring_fd() - each checking every message's
  * checksum and order, and delivered + lost == published at the end (half
- * the messages published in ipk_ring_publishv() batches); then
+ * the messages published in ipk_ring_publish_batch() batches); then
  * a queue (IPK_RING_QUEUE) whose consumer thread must get every message,
  * with the producer waiting for room in ipk_ring_publish_wait(). Only
  * the copying calls: zero-copy views read the mapping with plain loads,
