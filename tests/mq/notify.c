@@ -30,10 +30,15 @@ struct tally {
 
 static void record(struct tally *t, const char *buf, ssize_t n)
 {
+	char num[16];
 	unsigned k;
 
-	T_TRUE(n > 1 && buf[0] == 'm');
-	k = (unsigned)atoi(buf + 1);
+	/* "m" and a number, not terminated: whatever follows in buf is
+	 * left over from before */
+	T_TRUE(n > 1 && n <= (ssize_t)sizeof(num) && buf[0] == 'm');
+	memcpy(num, buf + 1, (size_t)n - 1);
+	num[n - 1] = 0;
+	k = (unsigned)atoi(num);
 	T_TRUE(k < 64);
 	t->seen[k]++;
 	t->got++;
