@@ -1387,7 +1387,8 @@ static inline uint64_t rec_need(const ipk_ring_sub *s, uint64_t off, uint64_t w0
 }
 
 /*
- * Is the record at s->pos, which head has not shown us yet, committed?
+ * Is the record at s->pos committed, and the one we expect (whether head
+ * has shown it to us or not)?
  * Its seq word is stored last (C in seal()), and before any subscriber
  * can get here the publisher wrote SEQ_NONE there (the mark after the
  * record before, or at a takeover or creation): stale bytes of an earlier
