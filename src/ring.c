@@ -193,6 +193,7 @@ _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "lock-free 32-bit atomics in shared me
 #define CHECKPOINTS 32                /* record starts remembered, one per tail step (2 laps) */
 #define ATTACH_TRIES 16               /* walks of [tail, head) before giving up on counting */
 #define BATCH_MAX 64                  /* records sealed together by ipk_ring_publish_batch() */
+#define RUN_MAX 64                    /* records validated together by ipk_ring_recv_batch() */
 
 struct ring_hdr {
 	/* line 0: set once by the creator; magic is stored last (release) */
@@ -2119,6 +2120,78 @@ ssize_t ipk_ring_recv(ipk_ring_sub *s, void *buf, size_t len, int64_t timeout_ns
 	IPK_CHECK_ARG(s && (buf || len == 0));
 	got = take_here(s, buf, len);
 	return got != -EAGAIN ? got : recv_search(s, buf, len, timeout_ns);
+}
+
+/*
+ * Up to RUN_MAX messages that follow s->pos in order (the seq words we
+ * expect, each loaded with acquire), copied into @m[0..@n) while they fit;
+ * PADs are stepped over. One check for all (the publisher overwrites in
+ * order: if nothing at the first position was overwritten, nothing after
+ * it was) and one of epoch (a successor's seq word brings its epoch).
+ * Return: how many were taken (their m[].len set); 0 with nothing
+ * consumed and m[].len untouched if there were none or they were not
+ * intact.
+ */
+static unsigned take_run(ipk_ring_sub *s, struct ipk_msg *m, unsigned n)
+{
+	uint64_t pos = s->pos, seq = s->next_seq;
+	size_t got[RUN_MAX];
+	unsigned k = 0;
+
+	if (!s->seq_known)
+		return 0;
+	if (n > RUN_MAX)
+		n = RUN_MAX;
+	while (k < n) {
+		uint64_t off = pos & s->mask, w0, need, len;
+
+		/* Acquire: pairs with the release store of the seq word (C). */
+		if (atomic_load_explicit(&s->data[off / 8 + 1], memory_order_acquire) != seq)
+			break;
+		w0 = atomic_load_explicit(&s->data[off / 8], memory_order_relaxed);
+		need = rec_need(s, off, w0);
+		if (need == UINT64_MAX)
+			break; /* the general search decides */
+		if ((w0 >> 32) == KIND_PAD) {
+			pos += need;
+			continue;
+		}
+		len = (uint32_t)w0;
+		if (len > m[k].len)
+			break;
+		copy_out(m[k].buf, &s->data[(off + REC_HDR) / 8], len);
+		got[k++] = len;
+		pos += need;
+		seq++;
+	}
+	/* Relaxed: see committed_here(). */
+	if (k == 0 || atomic_load_explicit(&s->hdr->epoch, memory_order_relaxed) != s->epoch ||
+	    !intact(s, s->pos))
+		return 0;
+	for (unsigned i = 0; i < k; i++)
+		m[i].len = got[i];
+	s->pos = pos;
+	s->next_seq = seq;
+	if ((int64_t)(s->pos - s->head_cache) > 0)
+		s->head_cache = s->pos;
+	if (s->cons)
+		consumer_done(s);
+	return k;
+}
+
+int ipk_ring_recv_batch(ipk_ring_sub *s, struct ipk_msg *msgs, unsigned n, int64_t timeout_ns)
+{
+	unsigned k = 1, more;
+	ssize_t got;
+
+	IPK_CHECK_ARG(s && msgs && n > 0 && n <= INT_MAX);
+	got = ipk_ring_recv(s, msgs[0].buf, msgs[0].len, timeout_ns);
+	if (got < 0)
+		return (int)got;
+	msgs[0].len = (size_t)got;
+	while (k < n && (more = take_run(s, msgs + k, n - k)) > 0)
+		k += more;
+	return (int)k;
 }
 
 uint64_t ipk_ring_lost(const ipk_ring_sub *s)

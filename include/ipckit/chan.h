@@ -258,7 +258,9 @@ IPK_API int ipk_chan_send_batch(ipk_chan *ch, const struct ipk_msg *msgs, unsign
  * ipk_chan_recv_batch() - receive up to @n messages in one call
  *
  * Datagram and seqpacket sockets use one recvmmsg() when every buffer can
- * hold ipk_chan_max_msg() bytes; otherwise messages are taken one by one.
+ * hold ipk_chan_max_msg() bytes; a shm: ring copies out what follows the
+ * first and validates it together (ipk_ring_recv_batch()); otherwise
+ * messages are taken one by one.
  * Sets each @msgs[i].len to the length received.
  *
  * Blocking: until at least one message is there, up to @timeout_ns; then it

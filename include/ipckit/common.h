@@ -31,8 +31,9 @@ extern "C" {
 #define IPK_SEC ((int64_t)1000000000)
 
 /* One message of a batch (ipk_chan_send_batch(), ipk_chan_recv_batch(),
- * ipk_ring_publish_batch()): @buf and @len; for a receive, @len is the
- * buffer's size on entry and the message's length on return. */
+ * ipk_ring_publish_batch(), ipk_ring_recv_batch()): @buf and @len; for a
+ * receive, @len is the buffer's size on entry and the message's length on
+ * return. */
 struct ipk_msg {
 	void *buf;
 	size_t len;

@@ -251,6 +251,24 @@ IPK_API void ipk_ring_sub_close(ipk_ring_sub *s);
  */
 IPK_API ssize_t ipk_ring_recv(ipk_ring_sub *s, void *buf, size_t len, int64_t timeout_ns);
 
+/**
+ * ipk_ring_recv_batch() - receive up to @n messages in one call
+ * @msgs: buffers: msgs[i].buf of msgs[i].len bytes; on return msgs[i].len
+ *        is the length of the message received into it
+ * @timeout_ns: for the first message, as ipk_ring_recv(); the others are
+ *              taken only if they are there already
+ *
+ * The first message is ipk_ring_recv()'s; those after it that follow in
+ * order, with nothing lost in between, are copied out in one go and
+ * validated together (one look at tail for all). A message that does not
+ * fit its buffer ends the batch before it (the next call reports it).
+ * Return: the number received (1..@n); otherwise the error ipk_ring_recv()
+ * gives for the first. Blocking: as ipk_ring_recv(), for the first.
+ * Threads: one at a time per @s.
+ */
+IPK_API int ipk_ring_recv_batch(ipk_ring_sub *s, struct ipk_msg *msgs, unsigned n,
+				int64_t timeout_ns);
+
 /* ipk_ring_lost() - messages skipped so far because they were overwritten. */
 IPK_API uint64_t ipk_ring_lost(const ipk_ring_sub *s);
 

@@ -191,6 +191,20 @@ static ssize_t shm_recv(struct ipk_chan *ch, void *buf, size_t len, int64_t dead
 	return n;
 }
 
+static int shm_recv_batch(struct ipk_chan *ch, struct ipk_msg *m, unsigned n, int64_t deadline_ns)
+{
+	struct shm_chan *t = ch->t;
+	int r;
+
+	if (!t->sub)
+		return -EBADF; /* the publisher's end */
+	r = ipk_ring_recv_batch(t->sub, m, n, timeout_of(deadline_ns));
+	ch->lost = ipk_ring_lost(t->sub);
+	if (r == -EMSGSIZE)
+		ch->next_len = ipk_ring_msg_len(t->sub);
+	return r;
+}
+
 static int shm_fd(struct ipk_chan *ch)
 {
 	struct shm_chan *t = ch->t;
@@ -213,7 +227,7 @@ const struct ipk_transport ipk__transport_shm = {
 	.send_tag = ipk__send_untagged,
 	.recv_tag = ipk__recv_untagged,
 	.send_batch = shm_send_batch,
-	.recv_batch = ipk__recv_batch_loop,
+	.recv_batch = shm_recv_batch,
 	.flush = ipk__no_flush,
 	.fd = shm_fd,
 	.close = shm_close,

@@ -5,7 +5,7 @@
  *   - ring: a publisher and two subscriber processes (a ring large enough
  *     that nothing is overwritten); every message, sent
  *     whole, in parts (sendv) or in batches (send_batch), arrives intact
- *     and in order at both, then
+ *     and in order at both (received one by one or in batches), then
  *     -EPIPE once the publisher closes; the subscriber's descriptor polls
  *     readable when a message waits; capacity= and msgsize= take effect,
  *     a subscriber learns the ring's msgsize (-EMSGSIZE + next_len);
@@ -66,13 +66,33 @@ static int subscriber(void *arg)
 
 	/* The first message is waited for through the descriptor. */
 	T_EQ(poll(&p, 1, 5000), 1);
-	for (int seq = 0; seq < a->n; seq++) {
+	for (int seq = 0; seq < a->n;) {
 		size_t len = 4 + (size_t)seq % 297;
 
+		if (seq % 3 == 0) {
+			/* up to 8 at once: as many as are there, at least one */
+			static uint8_t bufs[8][300];
+			struct ipk_msg m[8];
+			int k = a->n - seq < 8 ? a->n - seq : 8, got;
+
+			for (int j = 0; j < k; j++)
+				m[j] = (struct ipk_msg){ .buf = bufs[j], .len = sizeof(bufs[j]) };
+			got = ipk_chan_recv_batch(ch, m, (unsigned)k, 5 * IPK_SEC);
+			if (got < 1)
+				T_FAIL("batch at %d: %d (%s)", seq, got, t_errname(got));
+			for (int j = 0; j < got; j++, seq++) {
+				len = 4 + (size_t)seq % 297;
+				if (m[j].len != len || !it_check(bufs[j], len, (uint32_t)seq))
+					T_FAIL("message %d: got %zu bytes, want %zu", seq, m[j].len,
+					       len);
+			}
+			continue;
+		}
 		n = ipk_chan_recv(ch, buf, sizeof(buf), 5 * IPK_SEC);
 		if (n != (ssize_t)len || !it_check(buf, len, (uint32_t)seq))
 			T_FAIL("message %d: got %zd bytes (%s), want %zu", seq, n,
 			       n < 0 ? t_errname(n) : "", len);
+		seq++;
 	}
 	/* Too small a buffer: refused whole, nothing consumed. */
 	T_EQ(ipk_chan_recv(ch, buf, 10, 5 * IPK_SEC), -EMSGSIZE);

@@ -4,9 +4,10 @@
  * trip of every size up to the maximum (memfd ring), -EMSGSIZE both ways,
  * timeouts (-EAGAIN, -ETIMEDOUT), reserve/commit, view/validate (intact
  * and overwritten), exact loss counts after being lapped (also across a
- * takeover), batches of ipk_ring_publish_batch() (delivered in order, lapping,
- * errors), no FUTEX_WAKE while nobody sleeps, a sleeping subscriber in another process woken,
- * the pollable descriptor with epoll, a memfd ring handed to a child, and
+ * takeover), batches of ipk_ring_publish_batch() and ipk_ring_recv_batch()
+ * (in order, lapping, too small a buffer, errors), no FUTEX_WAKE while
+ * nobody sleeps, a sleeping subscriber in another process woken, the
+ * pollable descriptor with epoll, a memfd ring handed to a child, and
  * stale bytes of an earlier lap shaped exactly like the next record never
  * taken for it.
  */
@@ -204,6 +205,104 @@ static void publish_batches(void)
 	v[2].len = 1001;
 	T_EQ(ipk_ring_publish_batch(r, v, 3), -EMSGSIZE);
 	T_EQ(ipk_ring_recv(s, got, sizeof(got), 0), -EAGAIN);
+	ipk_ring_sub_close(s);
+	ipk_ring_close(r);
+}
+
+/* Publish messages *@next.. of rt_len(seq, @max) bytes, @n of them. */
+static void publish_some(ipk_ring *r, int n, size_t max, uint64_t *next)
+{
+	for (int i = 0; i < n; i++) {
+		size_t len = rt_len(*next, max);
+
+		rt_fill(big, len, (*next)++);
+		T_OK(ipk_ring_publish(r, big, len));
+	}
+}
+
+/*
+ * ipk_ring_recv_batch(): messages taken 1 to 9 at a time across many laps,
+ * intact and in order, the lengths of unused entries untouched; a buffer
+ * too small ends a batch before its message (the next call reports
+ * -EMSGSIZE); lapped: delivered + lost == published; the errors.
+ */
+static void recv_batches(void)
+{
+	struct ipk_ring_opts o = { .capacity = 4096, .max_msg = 1000 };
+	static unsigned char bufs[9][300];
+	uint64_t next = 1, want = 1, last = 0, delivered = 0;
+	struct ipk_msg m[9];
+	ipk_ring_sub *s;
+	int rfd, bfd, k;
+	ipk_ring *r;
+
+	T_OK(ipk_ring_create(NULL, &o, &r));
+	T_OK(ipk_ring_fds(r, &rfd, &bfd));
+	T_OK(ipk_ring_open_fd(rfd, bfd, NULL, &s));
+	m[0] = (struct ipk_msg){ .buf = bufs[0], .len = sizeof(bufs[0]) };
+	T_EQ(ipk_ring_recv_batch(s, m, 0, 0), -EINVAL);
+	T_EQ(ipk_ring_recv_batch(s, NULL, 1, 0), -EINVAL);
+	T_EQ(ipk_ring_recv_batch(NULL, m, 1, 0), -EINVAL);
+	T_EQ(ipk_ring_recv_batch(s, m, 1, 0), -EAGAIN);
+	T_EQ(ipk_ring_recv_batch(s, m, 1, 20 * IPK_MSEC), -ETIMEDOUT);
+
+	for (int round = 0; round < 1000; round++) {
+		unsigned cnt = (unsigned)round % 9 + 1;
+
+		publish_some(r, 7, 300, &next); /* at most 7 * 316 bytes: no loss */
+		while (want < next) {
+			for (unsigned j = 0; j < cnt; j++)
+				m[j] = (struct ipk_msg){ .buf = bufs[j], .len = sizeof(bufs[j]) };
+			k = ipk_ring_recv_batch(s, m, cnt, 0);
+			T_TRUE(k >= 1 && k <= (int)cnt);
+			for (int j = 0; j < k; j++) {
+				T_EQ(m[j].len, rt_len(want, 300));
+				T_EQ(rt_check(bufs[j], m[j].len), want++);
+			}
+			for (unsigned j = (unsigned)k; j < cnt; j++)
+				T_EQ(m[j].len, sizeof(bufs[j]));
+		}
+	}
+	T_EQ(ipk_ring_recv_batch(s, m, 1, 0), -EAGAIN);
+	T_EQ(ipk_ring_lost(s), 0);
+
+	/* a buffer too small ends the batch before its message */
+	for (int j = 0; j < 3; j++) {
+		rt_fill(big, 100, next++);
+		T_OK(ipk_ring_publish(r, big, 100));
+		m[j] = (struct ipk_msg){ .buf = bufs[j], .len = sizeof(bufs[j]) };
+	}
+	m[1].len = 50;
+	T_EQ(ipk_ring_recv_batch(s, m, 3, 0), 1);
+	T_EQ(rt_check(bufs[0], m[0].len), want++);
+	T_EQ(m[1].len, 50);
+	T_EQ(ipk_ring_recv_batch(s, m + 1, 2, 0), -EMSGSIZE);
+	T_EQ(ipk_ring_msg_len(s), 100);
+	m[1].len = sizeof(bufs[1]);
+	T_EQ(ipk_ring_recv_batch(s, m + 1, 2, 0), 2);
+	T_EQ(rt_check(bufs[1], m[1].len), want++);
+	T_EQ(rt_check(bufs[2], m[2].len), want++);
+
+	/* lapped: every message delivered or counted lost */
+	publish_some(r, 100, 300, &next);
+	for (;;) {
+		for (unsigned j = 0; j < 9; j++)
+			m[j] = (struct ipk_msg){ .buf = bufs[j], .len = sizeof(bufs[j]) };
+		k = ipk_ring_recv_batch(s, m, 9, 0);
+		if (k == -EAGAIN)
+			break;
+		T_TRUE(k >= 1);
+		for (int j = 0; j < k; j++) {
+			uint64_t seq = rt_check(bufs[j], m[j].len);
+
+			T_TRUE(seq > last && seq >= want);
+			last = seq;
+			delivered++;
+		}
+	}
+	T_EQ(delivered + ipk_ring_lost(s), 100);
+	T_TRUE(ipk_ring_lost(s) > 0);
+	T_EQ(last, next - 1);
 	ipk_ring_sub_close(s);
 	ipk_ring_close(r);
 }
@@ -481,6 +580,7 @@ int main(void)
 	round_trip_every_size();
 	errors_and_timeouts();
 	publish_batches();
+	recv_batches();
 	lapped_exactly();
 	lapped_after_takeover();
 	doorbell();

@@ -23,7 +23,8 @@
  *   checks the sequence number in each message): a raw single-producer
  *   single-consumer byte stream with batched position updates (cached
  *   positions, a store per 2 KiB) vs the ring, message by message and in
- *   ipk_ring_publish_batch() batches of BATCHV, at 64 B, 4 KiB and 64 KiB;
+ *   batches of BATCHV (ipk_ring_publish_batch(), ipk_ring_recv_batch()),
+ *   at 64 B, 4 KiB and 64 KiB;
  *   fan-out: 1 -> 8 and 1 -> 32 blocking subscriber processes (unpinned:
  *   they share the two CPUs) at a modest rate; lossless subscribers and
  *   per-subscriber throughput.
@@ -409,8 +410,9 @@ static void rt_compare(const char *what, struct rtres r, double p50_max, double 
 #define BATCHV 32         /* messages per ipk_ring_publish_batch() */
 #define TURNS 12          /* turns each channel takes in one repetition */
 
-/* The one-way channels: the raw stream, the ring, the ring published in
- * batches of BATCHV (the same ring and subscriber as the ring's). */
+/* The one-way channels: the raw stream, the ring, the ring published and
+ * received in batches of BATCHV (the same ring and subscriber as the
+ * ring's). */
 enum { RAW, RING, RINGV, NCHAN };
 
 static const char *chan_name[NCHAN] = { "raw", "ring", "batch" };
@@ -530,6 +532,31 @@ static void ringv_produce(struct tw_side *w)
 	}
 }
 
+/* Return: messages received, up to the turn's last (@last_seq), in
+ * ipk_ring_recv_batch() calls of up to BATCHV. */
+static uint64_t ringv_consume(struct tw_side *w, uint64_t last_seq)
+{
+	struct ipk_msg m[BATCHV];
+	uint64_t seq = 0, got = 0;
+
+	while (seq != last_seq) {
+		int n;
+
+		for (int j = 0; j < BATCHV; j++)
+			m[j] = (struct ipk_msg){ .buf = w->buf[j], .len = sizeof(w->buf[j]) };
+		n = ipk_ring_recv_batch(w->s, m, BATCHV, RT_TIMEOUT);
+		T_TRUE(n > 0);
+		for (int j = 0; j < n; j++) {
+			T_EQ(m[j].len, w->size);
+			memcpy(&seq, w->buf[j], 8);
+			w->st->bad += seq <= w->last;
+			w->last = seq;
+		}
+		got += (uint64_t)n;
+	}
+	return got;
+}
+
 /* Return: messages received, up to the turn's last (@last_seq). */
 static uint64_t ring_consume(struct tw_side *w, uint64_t last_seq)
 {
@@ -586,10 +613,12 @@ static void oneway(size_t size, double rate[NCHAN], uint64_t *lost)
 		T_OK(ipk_ring_open(name, &spin, &w.s));
 		rt_signal(&ready);
 		for (int t = 0; t < NCHAN * TURNS; t++) {
-			bool ring = turn_chan(t) != RAW;
+			int c = turn_chan(t);
+			bool ring = c != RAW;
 
-			st->got[t] = ring ? ring_consume(&w, next[1] + w.per_turn - 1)
-					  : raw_consume(&w, next[0]);
+			st->got[t] = c == RAW    ? raw_consume(&w, next[0])
+				     : c == RING ? ring_consume(&w, next[1] + w.per_turn - 1)
+						 : ringv_consume(&w, next[1] + w.per_turn - 1);
 			next[ring] += w.per_turn;
 			st->t_end[t] = rt_now();
 			st->lost[t] = ipk_ring_lost(w.s) - w.lost;

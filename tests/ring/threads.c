@@ -3,8 +3,9 @@
  * threads.c - the ring with threads standing in for processes, so that
  * ThreadSanitizer sees both sides of every access (suite 'threaded'): a
  * publisher at full speed on a 4 KiB memfd ring (lapped constantly) and
- * four subscribers - a blocking one, a slow one, a spinning one and one
- * driven by poll() on ipk_ring_fd() - each checking every message's
+ * five subscribers - a blocking one, a slow one, a spinning one, one
+ * driven by poll() on ipk_ring_fd() and one taking batches
+ * (ipk_ring_recv_batch()) - each checking every message's
  * checksum and order, and delivered + lost == published at the end (half
  * the messages published in ipk_ring_publish_batch() batches); then
  * a queue (IPK_RING_QUEUE) whose consumer thread must get every message,
@@ -24,7 +25,7 @@ static uint64_t total = 200000;
 static int ring_fd, bell_fd;
 static pthread_barrier_t start;
 
-enum kind { BLOCK, SLOW, SPIN, POLL, KINDS };
+enum kind { BLOCK, SLOW, SPIN, POLL, BATCH, KINDS };
 
 static void *subscriber(void *arg)
 {
@@ -50,6 +51,25 @@ static void *subscriber(void *arg)
 				T_EQ(poll(&p, 1, 10000), 1);
 				continue;
 			}
+		} else if (k == BATCH) {
+			static unsigned char bufs[8][MAXLEN];
+			struct ipk_msg m[8];
+			int got;
+
+			for (int j = 0; j < 8; j++)
+				m[j] = (struct ipk_msg){ .buf = bufs[j], .len = MAXLEN };
+			got = ipk_ring_recv_batch(s, m, 8, RT_TIMEOUT);
+			if (got == -EPIPE)
+				break;
+			T_OK(got);
+			for (int j = 0; j < got; j++) {
+				uint64_t seq = rt_check(bufs[j], m[j].len);
+
+				T_TRUE(seq > last);
+				last = seq;
+				delivered++;
+			}
+			continue;
 		} else {
 			n = ipk_ring_recv(s, buf, sizeof(buf), RT_TIMEOUT);
 		}
