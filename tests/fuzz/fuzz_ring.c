@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fuzz_ring.c - libFuzzer target for the ring's subscriber side (ring.c):
- * the header validator of ipk_ring_open_fd() and the record reader behind
- * ipk_ring_recv() / ipk_ring_view(), fed ring contents that a broken or
- * hostile publisher could leave. Layout of an input:
+ * the header validator of ipk_ring_open_fd() and the record readers behind
+ * ipk_ring_recv(), ipk_ring_recv_batch() and ipk_ring_view(), fed ring
+ * contents that a broken or hostile publisher could leave. Layout of an input:
  *
  *   ctl:    1 byte   bit 0: write a valid magic/version/sizes over the image
  *                    (so the fuzzer spends its time on records); bit 1:
  *                    capacity 8192 instead of 4096; bits 2-7: buffer size
- *                    (times 64) for the copying receive
+ *                    (times 64) for the copying receives
  *   image:  up to 4096 + capacity bytes, the feed as the subscriber maps it
  *           (zero-filled to the full size)
  *
@@ -55,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *script;
 	size_t nscript;
 	ipk_ring_sub *s;
-	unsigned char *img, *buf;
+	unsigned char *img, *buf, *bufs[3];
 	int fd, r;
 
 	if (size == 0)
@@ -90,11 +90,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buflen = (size_t)(ctl >> 2) * 64;
 	buf = malloc(buflen ? buflen : 1);
 	CHECK(buf);
-	for (int i = 0; i < 64; i++) {
+	for (int j = 0; j < 3; j++) {
+		bufs[j] = malloc(buflen ? buflen : 1);
+		CHECK(bufs[j]);
+	}
+	for (int i = 0; i < 96; i++) {
 		struct ipk_ring_view v;
 		long got;
 
-		if (i % 2) {
+		if (i % 3 == 2) {
+			struct ipk_msg m[3];
+
+			for (int j = 0; j < 3; j++)
+				m[j] = (struct ipk_msg){ .buf = bufs[j], .len = buflen };
+			got = ipk_ring_recv_batch(s, m, 3, 0);
+			CHECK(got > 0 ? got <= 3 : documented(got));
+			for (long j = 0; j < 3; j++) /* used ones fit, unused ones untouched */
+				CHECK(m[j].buf == bufs[j] &&
+				      (j < got ? m[j].len <= buflen : m[j].len == buflen));
+		} else if (i % 3 == 1) {
 			got = ipk_ring_view(s, &v, 0);
 			if (got == 0) {
 				CHECK(v.len <= cap);
@@ -119,6 +133,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	free(buf);
+	for (int j = 0; j < 3; j++)
+		free(bufs[j]);
 	ipk_ring_sub_close(s);
 	close(fd);
 	return 0;
