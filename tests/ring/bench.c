@@ -407,7 +407,7 @@ static void rt_compare(const char *what, struct rtres r, double p50_max, double 
 
 #define STREAM_CAP ((uint64_t)8 << 20)
 #define STREAM_BATCH 2048 /* bytes between position stores in the raw stream */
-#define BATCHV 32         /* messages per ipk_ring_publish_batch() */
+#define BATCHV 32         /* messages per batch call, on either side */
 #define TURNS 12          /* turns each channel takes in one repetition */
 
 /* The one-way channels: the raw stream, the ring, the ring published and
@@ -674,7 +674,7 @@ struct twres {
 };
 
 /* REPS repetitions of oneway(). */
-static struct twres oneway_pair(size_t size)
+static struct twres oneway_reps(size_t size)
 {
 	double m[NCHAN][MAXREPS], r[NCHAN][MAXREPS];
 	struct twres res = { 0 };
@@ -838,7 +838,7 @@ int main(int argc, char **argv)
 
 		if (size < 16 || size > 65536)
 			T_FAIL("tputSIZE: SIZE from 16 to 65536");
-		tw[0] = oneway_pair(size);
+		tw[0] = oneway_reps(size);
 		for (int c = 0; c < NCHAN; c++)
 			printf("%s %.2f M msg/s (%.2f of raw)%s", chan_name[c], tw[0].rate[c],
 			       tw[0].ratio[c], c + 1 < NCHAN ? ", " : "\n");
@@ -871,7 +871,7 @@ int main(int argc, char **argv)
 
 	printf("one-way throughput (receiver copies every byte):\n");
 	for (int i = 0; i < 3; i++)
-		tw[i] = oneway_pair(tput_sizes[i]);
+		tw[i] = oneway_reps(tput_sizes[i]);
 
 	printf("fan-out, 64 B at %d msg/s, %d messages, blocking subscribers, unpinned:\n",
 	       FAN_RATE, FAN_MSGS);
