@@ -674,11 +674,10 @@ static bool queue_room(ipk_ring *r, uint64_t end, uint64_t *cons_pos)
 	return end - r->cons_seen <= r->cap;
 }
 
-/* Room for a record of @len bytes. Return: 0 and *@start, where it goes;
- * -EAGAIN (queue full). */
-static inline int place(ipk_ring *r, uint64_t len, uint64_t *start)
+/* Room for a record of @len bytes ending at @end (record_end()). Return:
+ * 0 and *@start, where it goes; -EAGAIN (queue full). */
+static inline int place(ipk_ring *r, uint64_t len, uint64_t end, uint64_t *start)
 {
-	uint64_t end = record_end(r, len);
 	uint64_t limit = r->shown; /* tail stays behind the head subscribers see */
 
 	/* Room for the record and for the "nothing here yet" mark that
@@ -826,7 +825,7 @@ int ipk_ring_publish(ipk_ring *r, const void *buf, size_t len)
 	IPK_CHECK_ARG(r && (buf || len == 0));
 	if (len > r->max_msg)
 		return -EMSGSIZE;
-	rc = place(r, len, &pos);
+	rc = place(r, len, record_end(r, len), &pos);
 	if (rc < 0)
 		return rc;
 	copy_in(payload(r, pos), buf, len);
@@ -865,13 +864,13 @@ int ipk_ring_publish_batch(ipk_ring *r, const struct ipk_msg *msgs, unsigned n)
 	room = batch_room(r);
 	for (i = 0; i < n; i++) {
 		size_t len = msgs[i].len;
-		uint64_t pos;
+		uint64_t end = record_end(r, len), pos;
 
-		if (k == BATCH_MAX || (k > 0 && record_end(r, len) + REC_HDR - r->shown > room)) {
-			seal(r, st, k);
+		if (k == BATCH_MAX || (k > 0 && end + REC_HDR - r->shown > room)) {
+			seal(r, st, k); /* r->head does not move: end holds */
 			k = 0;
 		}
-		rc = place(r, len, &pos);
+		rc = place(r, len, end, &pos);
 		if (rc < 0)
 			break; /* the queue is full */
 		copy_in(payload(r, pos), msgs[i].buf, len);
@@ -946,7 +945,7 @@ int ipk_ring_reserve(ipk_ring *r, size_t len, void **ret)
 	IPK_CHECK_ARG(r && ret);
 	if (len > r->max_msg)
 		return -EMSGSIZE;
-	rc = place(r, len, &r->resv_pos);
+	rc = place(r, len, record_end(r, len), &r->resv_pos);
 	if (rc < 0)
 		return rc;
 	r->resv_len = len;
