@@ -4,9 +4,8 @@
  * this program re-executes itself as a publisher under `strace -c` (with a
  * subscriber attached that never waits) for 1000 and for 100000 rounds (by
  * turns a publish and a batch of four); the two runs must make the same
- * number of system calls. Skipped without
- * strace, without permission to trace, and under ThreadSanitizer (whose
- * runtime makes calls of its own).
+ * number of system calls. Skipped without strace, without permission to
+ * trace, and under ThreadSanitizer (whose runtime makes calls of its own).
  */
 #include "ringt.h"
 
