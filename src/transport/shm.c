@@ -177,32 +177,34 @@ static int shm_send_batch(struct ipk_chan *ch, const struct ipk_msg *m, unsigned
 	return (int)n;
 }
 
+/* After a receive that returned @r: the channel's loss count, and the
+ * size of a message refused with -EMSGSIZE. */
+static ssize_t received(struct ipk_chan *ch, ssize_t r)
+{
+	struct shm_chan *t = ch->t;
+
+	ch->lost = ipk_ring_lost(t->sub);
+	if (r == -EMSGSIZE)
+		ch->next_len = ipk_ring_msg_len(t->sub);
+	return r;
+}
+
 static ssize_t shm_recv(struct ipk_chan *ch, void *buf, size_t len, int64_t deadline_ns)
 {
 	struct shm_chan *t = ch->t;
-	ssize_t n;
 
 	if (!t->sub)
 		return -EBADF; /* the publisher's end */
-	n = ipk_ring_recv(t->sub, buf, len, timeout_of(deadline_ns));
-	ch->lost = ipk_ring_lost(t->sub);
-	if (n == -EMSGSIZE)
-		ch->next_len = ipk_ring_msg_len(t->sub);
-	return n;
+	return received(ch, ipk_ring_recv(t->sub, buf, len, timeout_of(deadline_ns)));
 }
 
 static int shm_recv_batch(struct ipk_chan *ch, struct ipk_msg *m, unsigned n, int64_t deadline_ns)
 {
 	struct shm_chan *t = ch->t;
-	int r;
 
 	if (!t->sub)
 		return -EBADF; /* the publisher's end */
-	r = ipk_ring_recv_batch(t->sub, m, n, timeout_of(deadline_ns));
-	ch->lost = ipk_ring_lost(t->sub);
-	if (r == -EMSGSIZE)
-		ch->next_len = ipk_ring_msg_len(t->sub);
-	return r;
+	return (int)received(ch, ipk_ring_recv_batch(t->sub, m, n, timeout_of(deadline_ns)));
 }
 
 static int shm_fd(struct ipk_chan *ch)
