@@ -101,6 +101,33 @@ static inline size_t rt_len(uint64_t seq, size_t max)
 }
 
 /*
+ * Receive up to 8 messages with ipk_ring_recv_batch() into @bufs (8 of
+ * @max bytes each, one after the other), each intact (rt_check()) and
+ * numbered above *@last, which follows them. Return: how many; -EPIPE.
+ */
+static inline int rt_recv_checked(ipk_ring_sub *s, unsigned char *bufs, size_t max, uint64_t *last)
+{
+	struct ipk_msg m[8];
+	int got;
+
+	for (int j = 0; j < 8; j++)
+		m[j] = (struct ipk_msg){ .buf = bufs + (size_t)j * max, .len = max };
+	got = ipk_ring_recv_batch(s, m, 8, RT_TIMEOUT);
+	if (got == -EPIPE)
+		return got;
+	T_OK(got);
+	for (int j = 0; j < got; j++) {
+		uint64_t seq = rt_check(m[j].buf, m[j].len);
+
+		if (seq <= *last)
+			T_FAIL("seq %llu after %llu", (unsigned long long)seq,
+			       (unsigned long long)*last);
+		*last = seq;
+	}
+	return got;
+}
+
+/*
  * Publish messages @first to @last (rt_fill(), rt_len(seq, @max), @max at
  * most 1024): in each thousand of seq numbers, the even thousands one at a
  * time, the odd ones in ipk_ring_publish_batch() batches of 1 to 16.
