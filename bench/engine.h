@@ -64,7 +64,11 @@ void bench_print_table(FILE *f, const struct bench_machine *m, const struct benc
 int bench_write_json(FILE *f, const struct bench_machine *m, const struct bench_opts *o,
 		     const struct bench_result *r, size_t n);
 void bench_write_csv(FILE *f, const struct bench_result *r, size_t n);
-/* Runs gnuplot on a data file in $TMPDIR (or /tmp); @path ends in .svg or
+/* Where bench_plot() makes gnuplot's data file: $TMPDIR, or /tmp if it is
+ * unset, empty or holds a ' (gnuplot reads the file by its name, quoted
+ * with '). */
+const char *bench_tmpdir(void);
+/* Runs gnuplot on a data file in bench_tmpdir(); @path ends in .svg or
  * .png. Return: 0; -ENOENT (no gnuplot); -ENOTDIR (no such temporary
  * directory); -EIO (gnuplot failed); -errno. */
 int bench_plot(const char *path, const struct bench_machine *m, const struct bench_result *r,

@@ -388,11 +388,18 @@ static int plot_data(FILE *f, const struct bench_result *r, size_t n, const char
 	return ferror(f) ? -EIO : 0;
 }
 
+const char *bench_tmpdir(void)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	return !tmp || !*tmp || strchr(tmp, '\'') ? "/tmp" : tmp;
+}
+
 int bench_plot(const char *path, const struct bench_machine *m, const struct bench_result *r,
 	       size_t n)
 {
 	const char *ext = strrchr(path, '.');
-	const char *tmp = getenv("TMPDIR");
+	const char *tmp = bench_tmpdir();
 	char data[4096];
 	const char **names = NULL;
 	size_t count = 0, j;
@@ -404,9 +411,6 @@ int bench_plot(const char *path, const struct bench_machine *m, const struct ben
 	if (!ext || (strcmp(ext, ".svg") && strcmp(ext, ".png")))
 		return -EINVAL;
 	svg = !strcmp(ext, ".svg");
-	/* gnuplot reads the data file by its name, quoted with '. */
-	if (!tmp || !*tmp || strchr(tmp, '\''))
-		tmp = "/tmp";
 	if (snprintf(data, sizeof(data), "%s/ipckit-bench-plot-XXXXXX", tmp) >= (int)sizeof(data))
 		return -ENAMETOOLONG;
 	fd = mkstemp(data);

@@ -376,8 +376,7 @@ int cmd_bench(int argc, char **argv)
 				a.plot);
 			status = CLI_FAIL;
 		} else if (r == -ENOTDIR) {
-			cli_msg("--plot %s: TMPDIR %s is not a directory", a.plot,
-				getenv("TMPDIR"));
+			cli_msg("--plot %s: TMPDIR %s is not a directory", a.plot, bench_tmpdir());
 			status = CLI_FAIL;
 		} else if (r < 0) {
 			cli_fail(a.plot, r);
