@@ -70,7 +70,8 @@ void bench_write_csv(FILE *f, const struct bench_result *r, size_t n);
 const char *bench_tmpdir(void);
 /* Runs gnuplot on a data file in bench_tmpdir(); @path ends in .svg or
  * .png. Return: 0; -ENOENT (no gnuplot); -ENOTDIR (no such temporary
- * directory); -EIO (gnuplot failed); -errno. */
+ * directory); -ENAMETOOLONG (its name too long); -EIO (gnuplot failed);
+ * -errno. */
 int bench_plot(const char *path, const struct bench_machine *m, const struct bench_result *r,
 	       size_t n);
 

@@ -375,8 +375,9 @@ int cmd_bench(int argc, char **argv)
 				"gnuplot-nox)",
 				a.plot);
 			status = CLI_FAIL;
-		} else if (r == -ENOTDIR) {
-			cli_msg("--plot %s: TMPDIR %s is not a directory", a.plot, bench_tmpdir());
+		} else if (r == -ENOTDIR || r == -ENAMETOOLONG) {
+			cli_msg("--plot %s: TMPDIR %s %s", a.plot, bench_tmpdir(),
+				r == -ENOTDIR ? "is not a directory" : "is too long");
 			status = CLI_FAIL;
 		} else if (r < 0) {
 			cli_fail(a.plot, r);

@@ -26,6 +26,12 @@ rc=$?
 [ $rc -eq 1 ] || { echo "FAIL: TMPDIR missing: exit $rc, want 1"; exit 1; }
 grep -q "TMPDIR $T/nosuch is not a directory" "$T/err" ||
 	{ echo "FAIL: TMPDIR missing: $(cat "$T/err")"; exit 1; }
+long=$T/$(printf '%4100s' '' | tr ' ' a)
+TMPDIR=$long "$IPCKIT" bench --only limit --sizes 64 --time 0.005 --plot "$T/f.svg" \
+	>/dev/null 2>"$T/err"
+rc=$?
+[ $rc -eq 1 ] || { echo "FAIL: TMPDIR too long: exit $rc, want 1"; exit 1; }
+grep -q "is too long" "$T/err" || { echo "FAIL: TMPDIR too long: $(cat "$T/err")"; exit 1; }
 # Without gnuplot on PATH: a clear runtime error (exit 1), not a crash.
 mkdir "$T/empty"
 PATH=$T/empty "$IPCKIT" bench --only limit --sizes 64 --time 0.005 --plot "$T/c.svg" \
