@@ -19,10 +19,19 @@
  *
  * Positions are byte counts since the ring was made; they only grow (2^64
  * bytes do not wrap in practice). Position p lives at data[p & mask].
- * A record is a 16-byte header - word 0: len | kind << 32, word 1: seq -
- * then the payload, padded to 16 bytes; so records are 16-byte aligned and
- * never straddle the end of the data area: where the next one does not fit,
- * a PAD record fills the rest of the lap.
+ * A record is a 16-byte header - word 0: len | kind << 32 | count << 48,
+ * word 1: seq - then the payload, padded to 16 bytes; so records are
+ * 16-byte aligned and never straddle the end of the data area: where the
+ * next one does not fit, a PAD record fills the rest of the lap. A MSG
+ * record holds one message (count 0); a PACK, written by
+ * ipk_ring_publish_batch() for a run of small messages of one length,
+ * holds count of them (2..PACK_MAX) in slots of len rounded up to 8
+ * bytes, with seq numbers seq, seq + 1, ...: one header, one commit and
+ * one validation for them all, and close to a message's own bytes per
+ * message (a 16-byte header per 64-byte message is a quarter more lines to
+ * move). A PACK's payload is at most max_msg bytes, so every bound below
+ * that holds for records holds for it. Subscribers read a PACK message by
+ * message (their position is the record and an index in it).
  *
  * head: end of the last committed record. tail: start of the oldest record
  * that is still intact - the "overwrite intent". Before the publisher
@@ -166,7 +175,7 @@ _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "lock-free 32-bit atomics in shared me
 #define RING_MAGIC 0x474e5249u /* "IRNG" little-endian */
 #define BELL_MAGIC 0x4c4c4542u /* "BELL" */
 #define CONS_MAGIC 0x534e4f43u /* "CONS" */
-#define RING_VERSION 1u
+#define RING_VERSION 2u        /* 2: packed records */
 #define HDR_SIZE 4096u
 #define BELL_SIZE 4096u
 #define CONS_SIZE 4096u
@@ -178,6 +187,7 @@ _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "lock-free 32-bit atomics in shared me
 
 #define KIND_MSG 1u
 #define KIND_PAD 2u
+#define KIND_PACK 3u        /* several messages of one length (publish_batch()) */
 #define SEQ_NONE UINT64_MAX /* the seq word of "nothing here yet" (no seq reaches it) */
 
 #define STATE_LIVE 1u
@@ -194,6 +204,8 @@ _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "lock-free 32-bit atomics in shared me
 #define ATTACH_TRIES 16               /* walks of [tail, head) before giving up on counting */
 #define BATCH_MAX 64                  /* records sealed together by ipk_ring_publish_batch() */
 #define RUN_MAX 64                    /* records validated together by ipk_ring_recv_batch() */
+#define PACK_MAX 64                   /* messages in one packed record */
+#define PACK_BYTES 4096u              /* payload of a packed record, at most */
 
 struct ring_hdr {
 	/* line 0: set once by the creator; magic is stored last (release) */
@@ -273,6 +285,15 @@ struct ipk_ring {
 	char cons_name[NAME_MAX + 1];
 };
 
+/* The message a subscriber stands at: number s->idx of the record at s->pos. */
+struct at {
+	uint64_t len;   /* its length; UINT64_MAX: the record is a PAD */
+	uint64_t seq;   /* its seq */
+	uint64_t word;  /* its payload: s->data[word] on */
+	uint64_t need;  /* the record's size */
+	uint32_t count; /* the record's messages */
+};
+
 struct ipk_ring_sub {
 	int fd, pidfd, cons_fd;
 	int bell_fd;            /* the receiving thread's own open file description */
@@ -289,14 +310,16 @@ struct ipk_ring_sub {
 	const _Atomic uint64_t *data;
 	uint64_t cap, mask, max_msg;
 	uint64_t slack;      /* 2 * rec_size(max_msg): see intact() */
-	uint64_t pos;        /* next record to read */
+	uint64_t pos;        /* the record of the next message */
+	uint32_t idx;        /* the next message's index in it (a PACK's), else 0 */
 	uint64_t head_cache; /* last head seen: no need to load head below it */
-	uint64_t next_seq;   /* seq the record at pos should carry */
+	uint64_t next_seq;   /* seq the next message should carry (the record's + idx) */
 	uint64_t lost;
 	uint64_t epoch;
 	int64_t next_check_ns; /* next liveness check while polling */
 	bool gone;             /* this epoch's publisher is dead (sticky) */
 	size_t msg_len;        /* the record -EMSGSIZE refused */
+	struct at viewed;      /* the message of the last ipk_ring_view() */
 	int64_t spin_ns;
 	uint32_t flags;
 	/* pollable fd: an eventfd fed by a helper thread */
@@ -314,6 +337,27 @@ struct ipk_ring_sub {
 static inline uint64_t rec_size(uint64_t len)
 {
 	return REC_HDR + ((len + REC_ALIGN - 1) & ~(uint64_t)(REC_ALIGN - 1));
+}
+
+/* The slot of a message of @len bytes in a PACK. */
+static inline uint64_t pack_slot(uint64_t len)
+{
+	return (len + 7) & ~(uint64_t)7;
+}
+
+/* Messages in the record whose header word is @w0 (0 for a PAD; a PACK's
+ * count is checked by rec_need() before a subscriber relies on it). */
+static inline uint32_t rec_count(uint64_t w0)
+{
+	return (w0 >> 32) == KIND_MSG             ? 1
+	       : (w0 >> 32 & 0xffff) == KIND_PACK ? (uint32_t)(w0 >> 48)
+						  : 0;
+}
+
+/* Payload bytes of the MSG or PACK record whose header word is @w0. */
+static inline uint64_t rec_payload(uint64_t w0)
+{
+	return (w0 >> 32) == KIND_MSG ? (uint32_t)w0 : rec_count(w0) * pack_slot((uint32_t)w0);
 }
 
 static inline void cpu_relax(void)
@@ -579,7 +623,7 @@ static uint64_t next_rec(const ipk_ring *r, uint64_t t)
 	uint64_t off = t & r->mask;
 	uint64_t w0 = atomic_load_explicit(&r->data[off / 8], memory_order_relaxed);
 
-	return (w0 >> 32) == KIND_PAD ? t + (r->cap - off) : t + rec_size((uint32_t)w0);
+	return (w0 >> 32) == KIND_PAD ? t + (r->cap - off) : t + rec_size(rec_payload(w0));
 }
 
 /* A record starts at @start: it is the first at or after every step
@@ -643,10 +687,9 @@ static void make_room(ipk_ring *r, uint64_t end, uint64_t limit)
 	atomic_thread_fence(memory_order_release);
 }
 
-/* Where a record of @len bytes would end, with the PAD it may need. */
-static uint64_t record_end(const ipk_ring *r, uint64_t len)
+/* Where a record of @need bytes would end, with the PAD it may need. */
+static uint64_t record_end(const ipk_ring *r, uint64_t need)
 {
-	uint64_t need = rec_size(len);
 	uint64_t off = r->head & r->mask;
 
 	return r->head + (r->cap - off < need ? r->cap - off : 0) + need;
@@ -674,9 +717,9 @@ static bool queue_room(ipk_ring *r, uint64_t end, uint64_t *cons_pos)
 	return end - r->cons_seen <= r->cap;
 }
 
-/* Room for a record of @len bytes ending at @end (record_end()). Return:
+/* Room for a record of @need bytes ending at @end (record_end()). Return:
  * 0 and *@start, where it goes; -EAGAIN (queue full). */
-static inline int place(ipk_ring *r, uint64_t len, uint64_t end, uint64_t *start)
+static inline int place(ipk_ring *r, uint64_t need, uint64_t end, uint64_t *start)
 {
 	uint64_t limit = r->shown; /* tail stays behind the head subscribers see */
 
@@ -687,7 +730,7 @@ static inline int place(ipk_ring *r, uint64_t len, uint64_t end, uint64_t *start
 		return -EAGAIN;
 	if (end + REC_HDR - r->tail > r->cap)
 		make_room(r, end + REC_HDR, limit);
-	*start = end - rec_size(len);
+	*start = end - need;
 	return 0;
 }
 
@@ -734,27 +777,30 @@ static _Atomic uint64_t *seq_word(const ipk_ring *r, uint64_t pos)
 struct staged {
 	uint64_t pos; /* where it starts */
 	uint64_t pad; /* where the PAD before it starts, or NO_PAD */
+	uint64_t seq; /* its (first message's) seq */
 };
 
 #define NO_PAD UINT64_MAX /* positions are multiples of REC_ALIGN */
 
 /*
- * Write the header of the record of @len bytes at @pos (from place()), the
- * mark after it and the PAD before it if it starts the next lap:
- * everything but the seq words, which commit it (seal()). No subscriber
- * looks at any of it before then: the mark of the record before (or of a
- * creation or takeover) holds the seq word where it starts, and head has
- * not moved. A pending reservation is given up (its room is reused).
+ * Write header word @w0 of the record of @need bytes at @pos (from place()),
+ * holding @count messages, the mark after it and the PAD before it if it
+ * starts the next lap: everything but the seq words, which commit it
+ * (seal()). No subscriber looks at any of it before then: the mark of the
+ * record before (or of a creation or takeover) holds the seq word where it
+ * starts, and head has not moved. A pending reservation is given up (its
+ * room is reused).
  */
-static inline void stage(ipk_ring *r, uint64_t pos, uint64_t len, struct staged *st)
+static inline void stage(ipk_ring *r, uint64_t pos, uint64_t w0, uint64_t need, uint32_t count,
+			 struct staged *st)
 {
 	/* Relaxed, all: ordered before anyone can look at them by the
 	 * release stores of seal(). */
-	atomic_store_explicit(seq_word(r, pos + rec_size(len)), SEQ_NONE, memory_order_relaxed);
-	atomic_store_explicit(&r->data[(pos & r->mask) / 8], len | (uint64_t)KIND_MSG << 32,
-			      memory_order_relaxed);
+	atomic_store_explicit(seq_word(r, pos + need), SEQ_NONE, memory_order_relaxed);
+	atomic_store_explicit(&r->data[(pos & r->mask) / 8], w0, memory_order_relaxed);
 	st->pos = pos;
 	st->pad = NO_PAD;
+	st->seq = r->seq;
 	if (pos != r->head) {
 		st->pad = r->head;
 		atomic_store_explicit(&r->data[(r->head & r->mask) / 8], (uint64_t)KIND_PAD << 32,
@@ -762,10 +808,10 @@ static inline void stage(ipk_ring *r, uint64_t pos, uint64_t len, struct staged 
 		checkpoint(r, r->head);
 	}
 	checkpoint(r, pos);
-	r->seq++;
-	r->head = pos + rec_size(len);
+	r->seq += count;
+	r->head = pos + need;
 	r->reserved = false;
-	r->published++;
+	r->published += count;
 }
 
 /*
@@ -777,23 +823,21 @@ static inline void stage(ipk_ring *r, uint64_t pos, uint64_t len, struct staged 
  */
 static inline void seal(ipk_ring *r, const struct staged *st, size_t n)
 {
-	uint64_t seq = r->seq;
-
 	/* Relaxed: read only by a successor publisher after we died (the
 	 * flock hand-over orders it). Stored before the seq words: a
 	 * subscriber may take a record before head moves, and a successor
 	 * must then not publish its seq again; a death in between skips seq
 	 * numbers (counted as lost) but never reuses one. */
-	atomic_store_explicit(&r->hdr->pub_seq, seq, memory_order_relaxed);
+	atomic_store_explicit(&r->hdr->pub_seq, r->seq, memory_order_relaxed);
 	while (n-- > 0) {
-		seq--;
 		/* Release: C, the commit point for a subscriber waiting at
 		 * the record: pairs with its acquire load of the seq word in
 		 * committed_here(); whoever reads this seq reads the record,
 		 * the mark after it and every record staged after it. */
-		atomic_store_explicit(seq_word(r, st[n].pos), seq, memory_order_release);
+		atomic_store_explicit(seq_word(r, st[n].pos), st[n].seq, memory_order_release);
 		if (st[n].pad != NO_PAD)
-			atomic_store_explicit(seq_word(r, st[n].pad), seq, memory_order_release);
+			atomic_store_explicit(seq_word(r, st[n].pad), st[n].seq,
+					      memory_order_release);
 	}
 	/* seq_cst exchange: a release store (R in the table above; pairs with
 	 * the subscribers' acquire load of head (A): whoever sees the new head
@@ -813,7 +857,7 @@ static inline void commit(ipk_ring *r, uint64_t pos, uint64_t len)
 {
 	struct staged st;
 
-	stage(r, pos, len, &st);
+	stage(r, pos, len | (uint64_t)KIND_MSG << 32, rec_size(len), 1, &st);
 	seal(r, &st, 1);
 }
 
@@ -825,7 +869,7 @@ int ipk_ring_publish(ipk_ring *r, const void *buf, size_t len)
 	IPK_CHECK_ARG(r && (buf || len == 0));
 	if (len > r->max_msg)
 		return -EMSGSIZE;
-	rc = place(r, len, record_end(r, len), &pos);
+	rc = place(r, rec_size(len), record_end(r, rec_size(len)), &pos);
 	if (rc < 0)
 		return rc;
 	copy_in(payload(r, pos), buf, len);
@@ -848,11 +892,30 @@ static uint64_t batch_room(const ipk_ring *r)
 	return slack < r->cap / 2 ? slack : r->cap / 2;
 }
 
+/*
+ * How many of @m[0..@n) (@n >= 1) the next record holds: a run of messages
+ * of one length, packed while their slots stay within PACK_BYTES and
+ * max_msg; 1 in queue mode (the consumer's position is a record: one that
+ * took over after a consumer died mid-pack would get part of it again).
+ */
+static unsigned pack_count(const ipk_ring *r, const struct ipk_msg *m, unsigned n)
+{
+	uint64_t slot = pack_slot(m[0].len);
+	uint64_t limit = r->max_msg < PACK_BYTES ? r->max_msg : PACK_BYTES;
+	unsigned k = 1;
+
+	if (r->cons)
+		return 1;
+	while (k < n && k < PACK_MAX && m[k].len == m[0].len && (k + 1) * slot <= limit)
+		k++;
+	return k;
+}
+
 int ipk_ring_publish_batch(ipk_ring *r, const struct ipk_msg *msgs, unsigned n)
 {
 	struct staged st[BATCH_MAX];
 	uint64_t room;
-	unsigned i, k = 0;
+	unsigned i, c, k = 0;
 	int rc = 0;
 
 	IPK_CHECK_ARG(r && (msgs || n == 0) && n <= INT_MAX);
@@ -862,19 +925,23 @@ int ipk_ring_publish_batch(ipk_ring *r, const struct ipk_msg *msgs, unsigned n)
 			return -EMSGSIZE;
 	}
 	room = batch_room(r);
-	for (i = 0; i < n; i++) {
-		size_t len = msgs[i].len;
-		uint64_t end = record_end(r, len), pos;
+	for (i = 0; i < n; i += c) {
+		uint64_t len = msgs[i].len, w0, need, end, pos;
 
+		c = pack_count(r, msgs + i, n - i);
+		w0 = len | (uint64_t)(c == 1 ? KIND_MSG : KIND_PACK | c << 16) << 32;
+		need = rec_size(rec_payload(w0));
+		end = record_end(r, need);
 		if (k == BATCH_MAX || (k > 0 && end + REC_HDR - r->shown > room)) {
 			seal(r, st, k); /* r->head does not move: end holds */
 			k = 0;
 		}
-		rc = place(r, len, end, &pos);
+		rc = place(r, need, end, &pos);
 		if (rc < 0)
 			break; /* the queue is full */
-		copy_in(payload(r, pos), msgs[i].buf, len);
-		stage(r, pos, len, &st[k++]);
+		for (unsigned j = 0; j < c; j++)
+			copy_in(payload(r, pos) + j * pack_slot(len) / 8, msgs[i + j].buf, len);
+		stage(r, pos, w0, need, c, &st[k++]);
 	}
 	if (k > 0)
 		seal(r, st, k);
@@ -910,7 +977,7 @@ static int wait_room(ipk_ring *r, uint64_t len, int64_t deadline_ns)
 	atomic_thread_fence(memory_order_seq_cst);
 	/* Acquire: pairs with the release increment in consumer_done(). */
 	w = atomic_load_explicit(&r->cons->futex, memory_order_acquire);
-	if (!queue_room(r, record_end(r, len), &c))
+	if (!queue_room(r, record_end(r, rec_size(len)), &c))
 		rc = futex_wait(&r->cons->futex, w, wake, false);
 	/* Release: keeps the count's RMW chain after our look at pos. */
 	atomic_fetch_sub_explicit(&r->cons->waiting, 1, memory_order_release);
@@ -945,7 +1012,7 @@ int ipk_ring_reserve(ipk_ring *r, size_t len, void **ret)
 	IPK_CHECK_ARG(r && ret);
 	if (len > r->max_msg)
 		return -EMSGSIZE;
-	rc = place(r, len, record_end(r, len), &r->resv_pos);
+	rc = place(r, rec_size(len), record_end(r, rec_size(len)), &r->resv_pos);
 	if (rc < 0)
 		return rc;
 	r->resv_len = len;
@@ -1008,8 +1075,38 @@ static void init_fresh(ipk_ring *r)
 }
 
 /*
+ * Where the records end that a dead publisher committed past its @head:
+ * it died between their seq words (C) and head. A subscriber may have
+ * taken them, so they stay. They run from @head, seq word by seq word, up
+ * to @pub_seq (stored before any C); anything else - nothing committed
+ * there, or bytes that do not add up - leaves @head. The dead publisher's
+ * words are read relaxed: its flock, which we now hold, orders them.
+ */
+static uint64_t committed_past(const ipk_ring *r, uint64_t head, uint64_t pub_seq)
+{
+	uint64_t p = head, seq = atomic_load_explicit(seq_word(r, head), memory_order_relaxed);
+
+	while (seq != pub_seq) {
+		uint64_t w0 =
+			atomic_load_explicit(&r->data[(p & r->mask) / 8], memory_order_relaxed);
+
+		if (seq > pub_seq || p - head >= batch_room(r) ||
+		    atomic_load_explicit(seq_word(r, p), memory_order_relaxed) != seq)
+			return head;
+		if ((w0 >> 32) != KIND_PAD) { /* a PAD carries the seq of the record after it */
+			if (rec_count(w0) == 0)
+				return head;
+			seq += rec_count(w0);
+		}
+		p = next_rec(r, p);
+	}
+	return p;
+}
+
+/*
  * Continue a ring whose publisher died: same positions and seq numbers,
- * nothing before head is ours to walk (tail = head), new epoch. A slow
+ * new epoch. Nothing before its head is ours to walk (tail = that head);
+ * we start after what it committed past it (committed_past()). A slow
  * subscriber still gets the dead publisher's records while they are
  * intact, and counts them as lost once we overwrite them.
  */
@@ -1018,15 +1115,19 @@ static void take_over(ipk_ring *r)
 	struct ring_hdr *h = r->hdr;
 	uint64_t head = atomic_load_explicit(&h->head, memory_order_relaxed); /* dead writer */
 
-	r->head = r->tail = r->shown = head;
-	r->ck_next = (head + TAIL_STEP(r->cap) - 1) / TAIL_STEP(r->cap); /* none before head */
-	r->ck_at = r->ck_next * TAIL_STEP(r->cap);
 	r->seq = atomic_load_explicit(&h->pub_seq, memory_order_relaxed);
+	r->tail = head;
+	r->head = r->shown = committed_past(r, head, r->seq);
+	r->ck_next = (r->head + TAIL_STEP(r->cap) - 1) / TAIL_STEP(r->cap); /* none before */
+	r->ck_at = r->ck_next * TAIL_STEP(r->cap);
 	/* Relaxed: published by the release store of tail just below. */
 	atomic_store_explicit(&h->base_seq, r->seq, memory_order_relaxed);
 	/* Release: pairs with the acquire load of tail in attach_position(),
 	 * which reads base_seq when it finds tail == head. */
 	atomic_store_explicit(&h->tail, head, memory_order_release);
+	/* Release: pairs with the subscribers' acquire loads of head; the
+	 * records it shows are the dead publisher's, committed. */
+	atomic_store_explicit(&h->head, r->head, memory_order_release);
 	atomic_store_explicit(&h->pid, (int32_t)getpid(), memory_order_relaxed);
 	atomic_store_explicit(&h->start, own_start_time(), memory_order_relaxed);
 	atomic_store_explicit(&h->state, STATE_LIVE, memory_order_relaxed);
@@ -1037,7 +1138,7 @@ static void take_over(ipk_ring *r)
 	 * a slow subscriber still reads of the dead publisher's. */
 	atomic_thread_fence(memory_order_release);
 	/* The dead one may have died before marking head. */
-	atomic_store_explicit(seq_word(r, head), SEQ_NONE, memory_order_relaxed);
+	atomic_store_explicit(seq_word(r, r->head), SEQ_NONE, memory_order_relaxed);
 }
 
 static int map_feed_rw(ipk_ring *r, size_t size)
@@ -1363,49 +1464,79 @@ static int jump_to_tail(ipk_ring_sub *s)
 	if (t % REC_ALIGN || (int64_t)(t - s->pos) <= 0)
 		return -EBADMSG;
 	s->pos = t;
+	s->idx = 0;
 	s->head_cache = t;
 	return 0;
 }
 
 /*
  * The size of the record whose first word is @w0 at offset @off of the
- * data, UINT64_MAX if no publisher writes such a header there: a message
- * longer than max_msg or past the end of the lap, or a PAD at the start of
- * one (a PAD fills the rest of a lap that a record did not fit, and every
- * record fits a whole lap; a PAD a whole lap long would take a reader round
- * and round).
+ * data, UINT64_MAX if no publisher writes such a header there: an unknown
+ * kind, a PACK of no messages, a payload longer than max_msg or past the
+ * end of the lap, or a PAD at the start of one (a PAD fills the rest of a
+ * lap that a record did not fit, and every record fits a whole lap; a PAD a
+ * whole lap long would take a reader round and round).
  */
 static inline uint64_t rec_need(const ipk_ring_sub *s, uint64_t off, uint64_t w0)
 {
-	uint64_t len = (uint32_t)w0;
+	uint64_t bytes = rec_payload(w0);
 
 	if ((w0 >> 32) == KIND_PAD && off != 0)
 		return s->cap - off;
-	if ((w0 >> 32) == KIND_MSG && len <= s->max_msg && rec_size(len) <= s->cap - off)
-		return rec_size(len);
+	if (rec_count(w0) > 0 && bytes <= s->max_msg && rec_size(bytes) <= s->cap - off)
+		return rec_size(bytes);
 	return UINT64_MAX;
 }
 
 /*
+ * Describe message @idx of the record at offset @off with header word @w0
+ * (of @need bytes, rec_need()'s) in *@a, but for its seq. Return: whether
+ * the record has such a message (not a PAD, @idx within the count).
+ */
+static inline bool msg_at(uint64_t off, uint64_t w0, uint64_t need, uint32_t idx, struct at *a)
+{
+	uint64_t len = (uint32_t)w0;
+
+	a->need = need;
+	a->count = rec_count(w0);
+	a->len = a->count ? len : UINT64_MAX;
+	a->word = (off + REC_HDR) / 8 + idx * (pack_slot(len) / 8);
+	return idx < a->count;
+}
+
+/* Step past the message at @a, validated. */
+static inline void step(ipk_ring_sub *s, const struct at *a)
+{
+	if ((int64_t)(s->pos + a->need - s->head_cache) > 0)
+		s->head_cache = s->pos + a->need; /* the record is committed */
+	s->next_seq++;
+	if (++s->idx >= a->count) {
+		s->idx = 0;
+		s->pos += a->need;
+	}
+}
+
+/*
  * Is the record at s->pos committed, and the one we expect (whether head
- * has shown it to us or not)?
+ * has shown it to us or not)? If so, *@a: the message we stand at in it
+ * (a->len UINT64_MAX for a PAD, whose lap's first record is then
+ * committed too).
  * Its seq word is stored last (C in seal()), and before any subscriber
  * can get here the publisher wrote SEQ_NONE there (the mark after the
  * record before, or at a takeover or creation): stale bytes of an earlier
  * lap that happen to look like the seq we expect never reach us. A value
  * written after tail moved past us is caught by intact() after the copy,
- * as on the head path. *@need: the record's size (a PAD: the rest of the
- * lap, whose first record is then committed too); *@len: the message's
- * length, UINT64_MAX for a PAD.
+ * as on the head path.
  */
-static inline bool committed_here(const ipk_ring_sub *s, uint64_t *need, uint64_t *len)
+static inline bool committed_here(const ipk_ring_sub *s, struct at *a)
 {
-	uint64_t off = s->pos & s->mask, w0;
+	uint64_t off = s->pos & s->mask, w0, need;
 
 	if (!s->seq_known)
 		return false;
 	/* Acquire: pairs with the release store of the seq word (C). */
-	if (atomic_load_explicit(&s->data[off / 8 + 1], memory_order_acquire) != s->next_seq)
+	if (atomic_load_explicit(&s->data[off / 8 + 1], memory_order_acquire) !=
+	    s->next_seq - s->idx)
 		return false;
 	/* Relaxed: a successor increments epoch (release) before it
 	 * publishes, so a seq word of its making, loaded with acquire just
@@ -1413,34 +1544,31 @@ static inline bool committed_here(const ipk_ring_sub *s, uint64_t *need, uint64_
 	if (atomic_load_explicit(&s->hdr->epoch, memory_order_relaxed) != s->epoch)
 		return false;
 	w0 = atomic_load_explicit(&s->data[off / 8], memory_order_relaxed);
-	*need = rec_need(s, off, w0);
-	if (*need == UINT64_MAX)
+	need = rec_need(s, off, w0);
+	if (need == UINT64_MAX)
 		return false; /* the head path decides what it is */
-	*len = (w0 >> 32) == KIND_PAD ? UINT64_MAX : (uint32_t)w0;
-	return true;
+	a->seq = s->next_seq;
+	return msg_at(off, w0, need, s->idx, a) || (a->len == UINT64_MAX && s->idx == 0);
 }
 
 /*
- * Find the next message at or after s->pos without consuming it: skips
- * PAD records and jumps over what was overwritten.
- * Return: 0 with *len, *seq and s->pos at the message; -EAGAIN if there
- * is none yet; -EBADMSG.
+ * Find the next message at or after where we stand without consuming it:
+ * skips PAD records and jumps over what was overwritten.
+ * Return: 0 with *@a and s->pos (and s->idx) at the message; -EAGAIN if
+ * there is none yet; -EBADMSG.
  */
-static int locate(ipk_ring_sub *s, uint64_t *len, uint64_t *seq)
+static int locate(ipk_ring_sub *s, struct at *a)
 {
 	for (;;) {
-		uint64_t off, w0, need;
-		uint32_t kind;
+		uint64_t off, w0, seq, need;
 		int rc;
 
 		/* Caught up with the head we saw: the record here may be
 		 * committed without a look at head (one cache line less). */
-		if (s->pos == s->head_cache && committed_here(s, &need, len)) {
-			s->head_cache = s->pos + need;
-			if (*len != UINT64_MAX) {
-				*seq = s->next_seq;
+		if (s->pos == s->head_cache && committed_here(s, a)) {
+			s->head_cache = s->pos + a->need;
+			if (a->len != UINT64_MAX)
 				return 0;
-			}
 		}
 		if (s->pos == s->head_cache) {
 			/* Acquire: A in the table; pairs with the release
@@ -1476,13 +1604,16 @@ static int locate(ipk_ring_sub *s, uint64_t *len, uint64_t *seq)
 		}
 		off = s->pos & s->mask;
 		w0 = atomic_load_explicit(&s->data[off / 8], memory_order_relaxed);
-		*seq = atomic_load_explicit(&s->data[off / 8 + 1], memory_order_relaxed);
-		kind = (uint32_t)(w0 >> 32);
-		*len = (uint32_t)w0;
+		seq = atomic_load_explicit(&s->data[off / 8 + 1], memory_order_relaxed);
 		need = rec_need(s, off, w0);
-		/* A header that makes no sense is corrupt only if it was not
-		 * overwritten while we read it. */
-		if (need > s->head_cache - s->pos) {
+		if (need <= s->head_cache - s->pos && msg_at(off, w0, need, s->idx, a)) {
+			a->seq = seq + s->idx;
+			return 0;
+		}
+		/* A header that makes no sense (or a record that no longer
+		 * holds the message we stand at) is corrupt only if it was
+		 * not overwritten while we read it. */
+		if (need > s->head_cache - s->pos || s->idx != 0) {
 			if (intact(s, s->pos))
 				return -EBADMSG;
 			rc = jump_to_tail(s);
@@ -1490,8 +1621,6 @@ static int locate(ipk_ring_sub *s, uint64_t *len, uint64_t *seq)
 				return rc;
 			continue;
 		}
-		if (kind == KIND_MSG)
-			return 0;
 		if (!intact(s, s->pos)) {
 			rc = jump_to_tail(s);
 			if (rc < 0)
@@ -1518,18 +1647,18 @@ static void consumer_done(ipk_ring_sub *s)
 	}
 }
 
-/* A validated message at s->pos with @seq and @len: count, step past it. */
-static inline int consume(ipk_ring_sub *s, uint64_t seq, uint64_t len)
+/* The message at @a (locate()'s), validated: count, step past it. */
+static inline int consume(ipk_ring_sub *s, const struct at *a)
 {
 	if (!s->seq_known) {
-		s->next_seq = seq; /* a consumer starts where its page says */
+		s->next_seq = a->seq; /* a consumer starts where its page says */
 		s->seq_known = true;
 	}
-	if (seq < s->next_seq)
+	if (a->seq < s->next_seq)
 		return -EBADMSG; /* sequence numbers only grow */
-	s->lost += seq - s->next_seq;
-	s->next_seq = seq + 1;
-	s->pos += rec_size(len);
+	s->lost += a->seq - s->next_seq;
+	s->next_seq = a->seq;
+	step(s, a);
 	if (s->cons)
 		consumer_done(s);
 	return 0;
@@ -1569,9 +1698,10 @@ static int attach_position(ipk_ring_sub *s)
 				bad = true;
 				break;
 			}
-			if ((w0 >> 32) == KIND_MSG) {
+			if (rec_count(w0) > 0) {
 				last = atomic_load_explicit(&s->data[off / 8 + 1],
-							    memory_order_relaxed);
+							    memory_order_relaxed) +
+				       rec_count(w0) - 1;
 				found = true;
 			}
 			p += need;
@@ -1690,15 +1820,17 @@ static int check_publisher(ipk_ring_sub *s, int64_t now_ns)
 	uint64_t e = atomic_load_explicit(&s->hdr->epoch, memory_order_acquire);
 
 	if (e != s->epoch) {
-		/* Relaxed: take_over() stored tail, its starting point, before
-		 * its release increment of epoch. A subscriber past it took a
-		 * record whose head the dead publisher never stored
-		 * (committed_here()): it goes back to where the successor
-		 * starts, whose seq numbers continue past what it took. */
-		uint64_t t = atomic_load_explicit(&s->hdr->tail, memory_order_relaxed);
+		/* Relaxed: take_over() stored head, where the successor
+		 * starts, before its release increment of epoch. It starts
+		 * after every record the dead publisher committed, so only
+		 * bytes that do not add up leave us past it: we go back to
+		 * it; the successor's seq numbers continue past what we took. */
+		uint64_t h = atomic_load_explicit(&s->hdr->head, memory_order_relaxed);
 
-		if ((int64_t)(s->pos - t) > 0 && t % REC_ALIGN == 0)
-			s->pos = s->head_cache = t;
+		if ((int64_t)(s->pos - h) > 0 && h % REC_ALIGN == 0) {
+			s->pos = s->head_cache = h;
+			s->idx = 0;
+		}
 		s->epoch = e;
 		s->gone = false;
 		atomic_store_explicit(&s->seen_epoch, e,
@@ -1789,11 +1921,11 @@ static int wait_data(ipk_ring_sub *s, int64_t deadline_ns)
 	int rc = check_publisher(s, now);
 
 	if (rc == -EPIPE) {
-		uint64_t need, len;
+		struct at a;
 
 		/* The death (pidfd, or the release store of state) is
 		 * ordered after its last commit: look once more. */
-		if (head_past(s, s->pos) || committed_here(s, &need, &len))
+		if (head_past(s, s->pos) || committed_here(s, &a))
 			return 0;
 	}
 	if (rc < 0)
@@ -2007,14 +2139,13 @@ static void rearm_helper(ipk_ring_sub *s)
  * only when there is something to wait for (no clock read per message).
  * @spun: the caller has spun a round already (a spinning subscriber's
  * first wait is a round of spinning). */
-static int next_message(ipk_ring_sub *s, uint64_t *len, uint64_t *seq, int64_t timeout_ns,
-			bool spun)
+static int next_message(ipk_ring_sub *s, struct at *a, int64_t timeout_ns, bool spun)
 {
 	int64_t deadline_ns = 0;
 	bool have_deadline = false;
 
 	for (;;) {
-		int rc = locate(s, len, seq);
+		int rc = locate(s, a);
 
 		if (rc != -EAGAIN)
 			return rc;
@@ -2047,20 +2178,17 @@ static int next_message(ipk_ring_sub *s, uint64_t *len, uint64_t *seq, int64_t t
  */
 static inline ssize_t take_here(ipk_ring_sub *s, void *buf, size_t len)
 {
-	uint64_t need, mlen;
+	struct at a;
 
-	if (!committed_here(s, &need, &mlen) || mlen > len)
+	if (!committed_here(s, &a) || a.len > len)
 		return -EAGAIN;
-	copy_out(buf, &s->data[((s->pos & s->mask) + REC_HDR) / 8], mlen);
+	copy_out(buf, &s->data[a.word], a.len);
 	if (!intact(s, s->pos))
 		return -EAGAIN;
-	s->pos += need;
-	s->next_seq++;
-	if ((int64_t)(s->pos - s->head_cache) > 0)
-		s->head_cache = s->pos;
+	step(s, &a);
 	if (s->cons)
 		consumer_done(s);
-	return (ssize_t)mlen;
+	return (ssize_t)a.len;
 }
 
 /* ipk_ring_recv() when take_here() declined: out of line, so that the
@@ -2068,7 +2196,6 @@ static inline ssize_t take_here(ipk_ring_sub *s, void *buf, size_t len)
 static __attribute__((noinline)) ssize_t recv_search(ipk_ring_sub *s, void *buf, size_t len,
 						     int64_t timeout_ns)
 {
-	uint64_t mlen;
 	ssize_t got;
 	bool spin;
 
@@ -2081,34 +2208,34 @@ static __attribute__((noinline)) ssize_t recv_search(ipk_ring_sub *s, void *buf,
 			return got;
 	}
 	for (;;) {
-		uint64_t seq;
-		int rc = next_message(s, &mlen, &seq, timeout_ns, spin);
+		struct at a;
+		int rc = next_message(s, &a, timeout_ns, spin);
 
 		if (rc < 0)
 			return rc;
 		/* A large record that tail has already passed is not worth
 		 * copying: a lapped subscriber would only fight the publisher
 		 * for lines it is rewriting (tail runs ahead of the writes). */
-		if (mlen >= PRECHECK_LEN && !intact(s, s->pos)) {
+		if (a.len >= PRECHECK_LEN && !intact(s, s->pos)) {
 			rc = jump_to_tail(s);
 			if (rc < 0)
 				return rc;
 			continue;
 		}
-		if (mlen <= len)
-			copy_out(buf, &s->data[((s->pos & s->mask) + REC_HDR) / 8], mlen);
+		if (a.len <= len)
+			copy_out(buf, &s->data[a.word], a.len);
 		if (!intact(s, s->pos)) {
 			rc = jump_to_tail(s);
 			if (rc < 0)
 				return rc;
 			continue;
 		}
-		if (mlen > len) {
-			s->msg_len = mlen;
+		if (a.len > len) {
+			s->msg_len = a.len;
 			return -EMSGSIZE;
 		}
-		rc = consume(s, seq, mlen);
-		return rc < 0 ? rc : (ssize_t)mlen;
+		rc = consume(s, &a);
+		return rc < 0 ? rc : (ssize_t)a.len;
 	}
 }
 
@@ -2122,46 +2249,55 @@ ssize_t ipk_ring_recv(ipk_ring_sub *s, void *buf, size_t len, int64_t timeout_ns
 }
 
 /*
- * Up to RUN_MAX messages that follow s->pos in order (the seq words we
- * expect, each loaded with acquire), copied into @m[0..@n) while they fit;
- * PADs are stepped over. One check for all (the publisher overwrites in
- * order: if nothing at the first position was overwritten, nothing after
- * it was) and one of epoch (a successor's seq word brings its epoch).
+ * Up to RUN_MAX messages that follow in order from where we stand (the
+ * seq words we expect, each loaded with acquire), copied into @m[0..@n)
+ * while they fit; PADs are stepped over. One check for all (the publisher
+ * overwrites in order: if nothing at the first position was overwritten,
+ * nothing after it was) and one of epoch (a successor's seq word brings its
+ * epoch).
  * Return: how many were taken (their m[].len set); 0 with nothing
  * consumed and m[].len untouched if there were none or they were not
  * intact.
  */
 static unsigned take_run(ipk_ring_sub *s, struct ipk_msg *m, unsigned n)
 {
-	uint64_t pos = s->pos, seq = s->next_seq;
+	uint64_t pos = s->pos, seq = s->next_seq, end = s->head_cache;
+	uint32_t idx = s->idx;
 	size_t got[RUN_MAX];
 	unsigned k = 0;
+	struct at a;
 
 	if (!s->seq_known)
 		return 0;
 	if (n > RUN_MAX)
 		n = RUN_MAX;
 	while (k < n) {
-		uint64_t off = pos & s->mask, w0, need, len;
+		uint64_t off = pos & s->mask, w0, need;
 
 		/* Acquire: pairs with the release store of the seq word (C). */
-		if (atomic_load_explicit(&s->data[off / 8 + 1], memory_order_acquire) != seq)
+		if (atomic_load_explicit(&s->data[off / 8 + 1], memory_order_acquire) != seq - idx)
 			break;
 		w0 = atomic_load_explicit(&s->data[off / 8], memory_order_relaxed);
 		need = rec_need(s, off, w0);
 		if (need == UINT64_MAX)
 			break; /* the general search decides */
-		if ((w0 >> 32) == KIND_PAD) {
-			pos += need;
+		if (!msg_at(off, w0, need, idx, &a)) {
+			if (a.len != UINT64_MAX || idx != 0)
+				break; /* not what we stand at: as above */
+			pos += need;   /* a PAD */
 			continue;
 		}
-		len = (uint32_t)w0;
-		if (len > m[k].len)
-			break;
-		copy_out(m[k].buf, &s->data[(off + REC_HDR) / 8], len);
-		got[k++] = len;
+		end = pos + need;
+		for (; idx < a.count && k < n && a.len <= m[k].len; idx++, seq++) {
+			copy_out(m[k].buf,
+				 &s->data[(off + REC_HDR) / 8 + idx * (pack_slot(a.len) / 8)],
+				 a.len);
+			got[k++] = a.len;
+		}
+		if (idx < a.count)
+			break; /* @m is full, or the next buffer too small */
 		pos += need;
-		seq++;
+		idx = 0;
 	}
 	/* Relaxed: see committed_here(). */
 	if (k == 0 || atomic_load_explicit(&s->hdr->epoch, memory_order_relaxed) != s->epoch ||
@@ -2170,9 +2306,10 @@ static unsigned take_run(ipk_ring_sub *s, struct ipk_msg *m, unsigned n)
 	for (unsigned i = 0; i < k; i++)
 		m[i].len = got[i];
 	s->pos = pos;
+	s->idx = idx;
 	s->next_seq = seq;
-	if ((int64_t)(s->pos - s->head_cache) > 0)
-		s->head_cache = s->pos;
+	if ((int64_t)(end - s->head_cache) > 0)
+		s->head_cache = end;
 	if (s->cons)
 		consumer_done(s);
 	return k;
@@ -2210,12 +2347,12 @@ size_t ipk_ring_sub_max_msg(const ipk_ring_sub *s)
 
 int ipk_ring_view(ipk_ring_sub *s, struct ipk_ring_view *v, int64_t timeout_ns)
 {
-	uint64_t mlen, seq;
+	struct at a;
 	int rc;
 
 	IPK_CHECK_ARG(s && v);
 	for (;;) {
-		rc = next_message(s, &mlen, &seq, timeout_ns, false);
+		rc = next_message(s, &a, timeout_ns, false);
 		if (rc < 0)
 			return rc;
 		/* Do not hand out what is already overwritten. */
@@ -2225,10 +2362,12 @@ int ipk_ring_view(ipk_ring_sub *s, struct ipk_ring_view *v, int64_t timeout_ns)
 		if (rc < 0)
 			return rc;
 	}
-	v->data = (const char *)s->data + (s->pos & s->mask) + REC_HDR;
-	v->len = mlen;
-	v->seq = seq;
+	v->data = (const void *)&s->data[a.word];
+	v->len = a.len;
+	v->seq = a.seq;
 	v->pos_ = s->pos;
+	v->idx_ = s->idx;
+	s->viewed = a;
 	return 0;
 }
 
@@ -2236,15 +2375,14 @@ int ipk_ring_validate(ipk_ring_sub *s, const struct ipk_ring_view *v)
 {
 	int rc;
 
-	IPK_CHECK_ARG(s && v && v->pos_ == s->pos);
+	IPK_CHECK_ARG(s && v && v->pos_ == s->pos && v->idx_ == s->idx && v->seq == s->viewed.seq);
 	if (!intact(s, s->pos)) {
 		/* v->seq may be torn too: leave next_seq alone; the next
 		 * intact record's seq counts this message among the lost. */
 		rc = jump_to_tail(s);
 		return rc < 0 ? rc : -ESTALE;
 	}
-	rc = consume(s, v->seq, v->len);
-	return rc;
+	return consume(s, &s->viewed);
 }
 
 /* ---- pollable descriptor ------------------------------------------------ */

@@ -152,7 +152,9 @@ IPK_API int ipk_ring_publish_wait(ipk_ring *r, const void *buf, size_t len, int6
  * a subscriber that keeps up then reads cache lines the publisher has
  * finished with, instead of taking each line back and forth while it is
  * written, and head and the doorbell are touched once per batch. For
- * bursts of small messages. Never waits.
+ * bursts of small messages. A run of messages of one length shares one
+ * record (up to 64 in 4 KiB, within max_msg; not in queue mode):
+ * one header and one validation for them all. Never waits.
  * Return: the number published: @n, or in queue mode fewer (at least 1)
  * when the queue fills; 0 if @n is 0; -EMSGSIZE if any message is longer
  * than max_msg (none published); -EAGAIN if the queue is full (none
@@ -284,11 +286,14 @@ struct ipk_ring_view {
 	size_t len;
 	uint64_t seq;  /* the message's sequence number */
 	uint64_t pos_; /* private */
+	uint32_t idx_; /* private */
 };
 
 /**
  * ipk_ring_view() - zero-copy receive: point @v at the next message
  *
+ * v->data is 16-byte aligned, or 8-byte aligned for a message that shares
+ * a record with others (ipk_ring_publish_batch()).
  * The bytes may be overwritten while you read them: use them, then call
  * ipk_ring_validate() and trust what you derived only if it returns 0.
  * (Under ThreadSanitizer such reads are reported as races; the copying

@@ -69,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(img);
 	memcpy(img, data, n);
 	if (ctl & 1) {
-		uint32_t w32[4] = { 0x474e5249u, 1, HDR, 0 };
+		uint32_t w32[4] = { 0x474e5249u, 2, HDR, 0 };
 		uint64_t w64[2] = { cap, total };
 
 		memcpy(&w32[3], img + 12, 4); /* max_msg stays the fuzzer's */

@@ -5,7 +5,9 @@
  * timeouts (-EAGAIN, -ETIMEDOUT), reserve/commit, view/validate (intact
  * and overwritten), exact loss counts after being lapped (also across a
  * takeover), batches of ipk_ring_publish_batch() and ipk_ring_recv_batch()
- * (in order, lapping, too small a buffer, errors), no FUTEX_WAKE while
+ * (in order, lapping, too small a buffer, errors), packed records (one
+ * header for a batch of one length: every way of reading them, lapped in
+ * the middle of one), no FUTEX_WAKE while
  * nobody sleeps, a sleeping subscriber in another process woken, the
  * pollable descriptor with epoll, a memfd ring handed to a child, and
  * stale bytes of an earlier lap shaped exactly like the next record never
@@ -180,8 +182,9 @@ static void publish_batches(void)
 	T_EQ(ipk_ring_lost(s), 0);
 
 	/* 200 small ones: sealed in several batches, one call */
-	make_batch(v, store, 200, 16, &next);
-	/* in a 4 KiB ring 200 records of 32 bytes lap the subscriber */
+	make_batch(v, store, 200, 40, &next);
+	/* in a 4 KiB ring 200 records of 32 to 64 bytes lap the subscriber
+	 * (of different lengths: few are packed) */
 	T_EQ(ipk_ring_publish_batch(r, v, 200), 200);
 	while ((n = ipk_ring_recv(s, got, sizeof(got), 0)) >= 0) {
 		uint64_t seq = rt_check(got, (size_t)n);
@@ -206,6 +209,138 @@ static void publish_batches(void)
 	T_EQ(ipk_ring_publish_batch(r, v, 3), -EMSGSIZE);
 	T_EQ(ipk_ring_recv(s, got, sizeof(got), 0), -EAGAIN);
 	ipk_ring_sub_close(s);
+	ipk_ring_close(r);
+}
+
+/* Messages *@next.. of @len bytes each, @n of them: one length, which
+ * ipk_ring_publish_batch() packs. */
+static void make_same(struct ipk_msg *v, unsigned char *store, size_t n, size_t len, uint64_t *next)
+{
+	for (size_t j = 0; j < n; j++) {
+		rt_fill(store + j * len, len, (*next)++);
+		v[j] = (struct ipk_msg){ .buf = store + j * len, .len = len };
+	}
+}
+
+/* Head of the ring "/name" (ipk_ring_info()). */
+static uint64_t head_of(const char *name)
+{
+	struct ipk_ring_info info;
+
+	T_OK(ipk_ring_info(name, &info));
+	return info.head;
+}
+
+/* Receive message @want (@len bytes) with ipk_ring_recv(). */
+static void expect_msg(ipk_ring_sub *s, uint64_t want, size_t len)
+{
+	T_EQ(ipk_ring_recv(s, got, sizeof(got), 0), (ssize_t)len);
+	T_EQ(rt_check(got, len), want);
+}
+
+/*
+ * Packed records: a batch of one length takes one record per 64 messages
+ * at most (head moves by a header per record, not per message), but not
+ * in queue mode or when two do not fit max_msg; read message by message,
+ * in batches that end inside a pack, through views (one made stale by a
+ * receive is refused), with a buffer too small for one of them; a
+ * subscriber attaching after packs counts from the right seq; lapped in
+ * the middle of a pack: delivered + lost == published, none twice.
+ */
+static void packs(void)
+{
+	struct ipk_ring_opts o = { .capacity = 1 << 16, .max_msg = 4000 };
+	static unsigned char store[200 * 48], bufs[7][48];
+	uint64_t next = 1, want = 1, last, delivered = 0;
+	struct ipk_msg m[200], in[7];
+	struct ipk_ring_view v, v2;
+	ipk_ring_sub *s, *late;
+	char name[64], qname[64];
+	ipk_ring *r, *q;
+	ssize_t n;
+	int k;
+
+	rt_name(name, sizeof(name), "packs");
+	T_OK(ipk_ring_create(name, &o, &r));
+	T_OK(ipk_ring_open(name, NULL, &s));
+	make_same(m, store, 100, 48, &next);
+	T_EQ(ipk_ring_publish_batch(r, m, 100), 100);
+	T_EQ(head_of(name), (16 + 64 * 48) + (16 + 36 * 48)); /* two records */
+
+	for (int i = 0; i < 10; i++)
+		expect_msg(s, want++, 48);
+	/* a view in the middle of a pack; one made stale by a receive */
+	T_OK(ipk_ring_view(s, &v, 0));
+	T_EQ(v.len, 48);
+	T_EQ(v.seq, want - 1); /* seq numbers count from 0 */
+	T_EQ(rt_check(v.data, v.len), want);
+	T_OK(ipk_ring_validate(s, &v));
+	want++;
+	T_OK(ipk_ring_view(s, &v2, 0));
+	expect_msg(s, want++, 48);
+	T_EQ(ipk_ring_validate(s, &v2), -EINVAL);
+	/* too small a buffer for the message we stand at */
+	T_EQ(ipk_ring_recv(s, got, 40, 0), -EMSGSIZE);
+	T_EQ(ipk_ring_msg_len(s), 48);
+	expect_msg(s, want++, 48);
+	/* batches of 7 across the end of the first pack and the second */
+	while (want <= 100) {
+		for (int j = 0; j < 7; j++)
+			in[j] = (struct ipk_msg){ .buf = bufs[j], .len = sizeof(bufs[j]) };
+		k = ipk_ring_recv_batch(s, in, 7, 0);
+		T_TRUE(k >= 1 && k <= 7);
+		for (int j = 0; j < k; j++)
+			T_EQ(rt_check(bufs[j], in[j].len), want++);
+	}
+	T_EQ(ipk_ring_recv(s, got, sizeof(got), 0), -EAGAIN);
+	T_EQ(ipk_ring_lost(s), 0);
+
+	/* attached after the packs: the next message is the one it expects */
+	T_OK(ipk_ring_open(name, NULL, &late));
+	make_same(m, store, 1, 48, &next);
+	T_EQ(ipk_ring_publish_batch(r, m, 1), 1);
+	expect_msg(late, 101, 48);
+	expect_msg(s, want++, 48);
+	T_EQ(ipk_ring_lost(late) + ipk_ring_lost(s), 0);
+
+	/* lapped three messages into a pack */
+	make_same(m, store, 64, 48, &next);
+	T_EQ(ipk_ring_publish_batch(r, m, 64), 64);
+	for (int i = 0; i < 3; i++)
+		expect_msg(s, want++, 48);
+	last = want - 1;
+	for (int i = 0; i < 30; i++) { /* 1,920 messages: about 1.9 laps */
+		make_same(m, store, 64, 48, &next);
+		T_EQ(ipk_ring_publish_batch(r, m, 64), 64);
+	}
+	while ((n = ipk_ring_recv(s, got, sizeof(got), 0)) >= 0) {
+		uint64_t seq = rt_check(got, (size_t)n);
+
+		T_TRUE(seq > last);
+		last = seq;
+		delivered++;
+	}
+	T_EQ(n, -EAGAIN);
+	T_TRUE(ipk_ring_lost(s) > 0);
+	T_EQ(delivered + ipk_ring_lost(s), next - want);
+	T_EQ(last, next - 1);
+	ipk_ring_sub_close(late);
+	ipk_ring_sub_close(s);
+	ipk_ring_close(r);
+
+	/* not packed: in queue mode, and where two do not fit max_msg */
+	rt_name(qname, sizeof(qname), "packq");
+	o.flags = IPK_RING_QUEUE;
+	T_OK(ipk_ring_create(qname, &o, &q));
+	make_same(m, store, 10, 48, &next);
+	T_EQ(ipk_ring_publish_batch(q, m, 10), 10);
+	T_EQ(head_of(qname), 10 * (16 + 48));
+	ipk_ring_close(q);
+	o = (struct ipk_ring_opts){ .capacity = 4096, .max_msg = 95 };
+	T_OK(ipk_ring_create(name, &o, &r));
+	make_same(m, store, 10, 48, &next);
+	T_EQ(ipk_ring_publish_batch(r, m, 10), 10);
+	T_EQ(head_of(name), 10 * (16 + 48));
 	ipk_ring_close(r);
 }
 
@@ -581,6 +716,7 @@ int main(void)
 	errors_and_timeouts();
 	publish_batches();
 	recv_batches();
+	packs();
 	lapped_exactly();
 	lapped_after_takeover();
 	doorbell();

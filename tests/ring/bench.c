@@ -433,12 +433,12 @@ struct tw_side {
 	struct stream *st;
 	size_t size;
 	uint64_t per_turn;
-	uint64_t sent[2];           /* producer: messages sent, raw and ring */
-	uint64_t pos, shown, other; /* raw: our position, last shown, theirs */
-	ipk_ring *r;                /* producer */
-	ipk_ring_sub *s;            /* consumer */
-	uint64_t last, lost;        /* ring consumer: last seq, ipk_ring_lost() */
-	unsigned char buf[BATCHV][64 * 1024];
+	uint64_t sent[2];                      /* producer: messages sent, raw and ring */
+	uint64_t pos, shown, other;            /* raw: our position, last shown, theirs */
+	ipk_ring *r;                           /* producer */
+	ipk_ring_sub *s;                       /* consumer */
+	uint64_t last, lost;                   /* ring consumer: last seq, ipk_ring_lost() */
+	unsigned char buf[BATCHV * 64 * 1024]; /* entry j of a batch at j * size, in one array */
 };
 
 static uint64_t msgs_for(size_t size)
@@ -472,8 +472,8 @@ static void raw_produce(struct tw_side *w)
 			/* Acquire: the consumer is done with what lies before. */
 			w->other = atomic_load_explicit(&st->cons, memory_order_acquire);
 		}
-		memcpy(w->buf[0], &i, 8);
-		memcpy(st->data + (w->pos % STREAM_CAP), w->buf[0], w->size);
+		memcpy(w->buf, &i, 8);
+		memcpy(st->data + (w->pos % STREAM_CAP), w->buf, w->size);
 		w->pos += w->size;
 		if (w->pos - w->shown >= STREAM_BATCH) {
 			atomic_store_explicit(&st->prod, w->pos, memory_order_release);
@@ -493,8 +493,8 @@ static uint64_t raw_consume(struct tw_side *w, uint64_t first)
 	for (uint64_t i = first; i < first + w->per_turn; i++) {
 		while (w->pos == w->other)
 			w->other = atomic_load_explicit(&st->prod, memory_order_acquire);
-		memcpy(w->buf[0], st->data + (w->pos % STREAM_CAP), w->size);
-		memcpy(&seq, w->buf[0], 8);
+		memcpy(w->buf, st->data + (w->pos % STREAM_CAP), w->size);
+		memcpy(&seq, w->buf, 8);
 		st->bad += seq != i;
 		w->pos += w->size;
 		if (w->pos - w->shown >= STREAM_BATCH || w->pos == w->other) {
@@ -510,8 +510,8 @@ static void ring_produce(struct tw_side *w)
 	for (uint64_t k = 0; k < w->per_turn; k++) {
 		uint64_t i = ++w->sent[1];
 
-		memcpy(w->buf[0], &i, 8);
-		T_OK(ipk_ring_publish(w->r, w->buf[0], w->size));
+		memcpy(w->buf, &i, 8);
+		T_OK(ipk_ring_publish(w->r, w->buf, w->size));
 	}
 }
 
@@ -525,8 +525,8 @@ static void ringv_produce(struct tw_side *w)
 		for (size_t j = 0; j < n; j++) {
 			uint64_t i = ++w->sent[1];
 
-			memcpy(w->buf[j], &i, 8);
-			v[j] = (struct ipk_msg){ .buf = w->buf[j], .len = w->size };
+			memcpy(w->buf + j * w->size, &i, 8);
+			v[j] = (struct ipk_msg){ .buf = w->buf + j * w->size, .len = w->size };
 		}
 		T_EQ(ipk_ring_publish_batch(w->r, v, (unsigned)n), (int)n);
 	}
@@ -543,12 +543,12 @@ static uint64_t ringv_consume(struct tw_side *w, uint64_t last_seq)
 		int n;
 
 		for (int j = 0; j < BATCHV; j++)
-			m[j] = (struct ipk_msg){ .buf = w->buf[j], .len = sizeof(w->buf[j]) };
+			m[j] = (struct ipk_msg){ .buf = w->buf + j * w->size, .len = w->size };
 		n = ipk_ring_recv_batch(w->s, m, BATCHV, RT_TIMEOUT);
 		T_TRUE(n > 0);
 		for (int j = 0; j < n; j++) {
 			T_EQ(m[j].len, w->size);
-			memcpy(&seq, w->buf[j], 8);
+			memcpy(&seq, w->buf + j * w->size, 8);
 			w->st->bad += seq <= w->last;
 			w->last = seq;
 		}
@@ -564,9 +564,9 @@ static uint64_t ring_consume(struct tw_side *w, uint64_t last_seq)
 	ssize_t len;
 
 	while (seq != last_seq) {
-		len = ipk_ring_recv(w->s, w->buf[0], sizeof(w->buf[0]), RT_TIMEOUT);
+		len = ipk_ring_recv(w->s, w->buf, w->size, RT_TIMEOUT);
 		T_EQ(len, (ssize_t)w->size);
-		memcpy(&seq, w->buf[0], 8);
+		memcpy(&seq, w->buf, 8);
 		w->st->bad += seq <= w->last;
 		w->last = seq;
 		got++;
@@ -598,8 +598,7 @@ static void oneway(size_t size, double rate[NCHAN], uint64_t *lost)
 	w.st = st;
 	w.size = size;
 	w.per_turn = msgs_for(size) / TURNS;
-	for (int j = 0; j < BATCHV; j++)
-		memset(w.buf[j], 3, size);
+	memset(w.buf, 3, BATCHV * size);
 	rt_step_init(&ready);
 	rt_name(name, sizeof(name), "btput");
 	T_OK(ipk_ring_create(name, &o, &w.r));

@@ -13,9 +13,13 @@
  * head) but before head. The publisher does the first half of commit() by
  * hand (the layout of src/ring.c) and is killed. A subscriber that had
  * caught up delivers the record, then -EPIPE (no -EBADMSG for a head that
- * lags it, no hang). A successor starts at head: that subscriber gets
- * -ECONNRESET and then the successor's messages, no seq number twice; so
- * does one that attached after the death.
+ * lags it, no hang). A successor starts after that record (someone may
+ * have taken it): that subscriber gets -ECONNRESET and then the
+ * successor's messages, no seq number twice; one that attached after the
+ * death, at the old head, gets the record too. The same with a packed
+ * record of three messages (ipk_ring_publish_batch()'s), the subscriber
+ * in the middle of it when the successor starts: it gets the rest of it,
+ * intact, and loses nothing.
  */
 #include <signal.h>
 #include <stdatomic.h>
@@ -82,28 +86,31 @@ static void expect(ipk_ring_sub *s, uint64_t seq)
 
 #define O_PUB_SEQ 136 /* offsetof(struct ring_hdr, pub_seq) */
 
-/* Publishes message 1, then commits message 2 up to its seq word. */
+/* Publishes message 1, then commits messages 2 .. 1 + *@arg (1: a
+ * record of its own; more: a packed record) up to their seq word. */
 static int dies_before_head(void *arg)
 {
 	ipk_ring *r = publish_first();
-	uint64_t *hdr, *mark;
+	uint64_t n = *(const int *)arg, *hdr, *mark;
+	size_t room = (n * LEN + 15) / 16 * 16; /* the payload, padded */
 	unsigned char *feed;
 	void *p;
 	int fd;
 
-	(void)arg;
 	fd = shm_open(name, O_RDWR, 0);
 	T_SYS(fd);
 	feed = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	T_TRUE(feed != MAP_FAILED);
-	/* commit() of message 2 (seq 1), up to C: */
-	T_OK(ipk_ring_reserve(r, LEN, &p));
-	rt_fill(p, LEN, 2);
-	hdr = (uint64_t *)p - 2;                           /* the 16-byte header */
-	mark = (uint64_t *)((unsigned char *)p + 224 - 8); /* next record's seq word */
-	*mark = UINT64_MAX;                                /* SEQ_NONE */
-	hdr[0] = (uint64_t)1 << 32 | LEN;                  /* KIND_MSG, len */
-	*(uint64_t *)(feed + O_PUB_SEQ) = 2;
+	/* commit() of messages 2.. (seq 1..), up to C: */
+	T_OK(ipk_ring_reserve(r, n * LEN, &p));
+	for (uint64_t j = 0; j < n; j++)
+		rt_fill((unsigned char *)p + j * LEN, LEN, 2 + j);
+	hdr = (uint64_t *)p - 2;                            /* the 16-byte header */
+	mark = (uint64_t *)((unsigned char *)p + room + 8); /* next record's seq word */
+	*mark = UINT64_MAX;                                 /* SEQ_NONE */
+	hdr[0] = n == 1 ? (uint64_t)1 << 32 | LEN           /* KIND_MSG, len */
+			: (3 | n << 16) << 32 | LEN;        /* KIND_PACK, count, len */
+	*(uint64_t *)(feed + O_PUB_SEQ) = 1 + n;
 	atomic_thread_fence(memory_order_release);
 	hdr[1] = 1; /* seq: C */
 	rt_signal(&half);
@@ -117,10 +124,11 @@ static void killed_between_commit_and_head(void)
 	unsigned char buf[LEN];
 	ipk_ring_sub *a, *b;
 	ipk_ring *r;
+	int one = 1;
 	pid_t pid;
 
 	rt_name(name, sizeof(name), "midw2");
-	pid = t_fork(dies_before_head, NULL);
+	pid = t_fork(dies_before_head, &one);
 	rt_await(&ready);
 	T_OK(ipk_ring_open(name, NULL, &a));
 	rt_signal(&go);
@@ -140,12 +148,51 @@ static void killed_between_commit_and_head(void)
 	T_OK(ipk_ring_publish(r, buf, LEN));
 	expect(a, 3);
 	T_EQ(ipk_ring_lost(a), 0);
+	expect(b, 2);
 	expect(b, 3);
+	T_EQ(ipk_ring_lost(b), 0);
 	ipk_ring_close(r);
 	ipk_ring_sub_close(a);
 	ipk_ring_sub_close(b);
 	printf("killed between commit word and head: delivered, then -EPIPE; the successor "
 	       "carried on\n");
+}
+
+static void killed_in_a_pack(void)
+{
+	unsigned char buf[LEN];
+	ipk_ring_sub *a, *b;
+	ipk_ring *r;
+	int three = 3;
+	pid_t pid;
+
+	rt_name(name, sizeof(name), "midw3");
+	pid = t_fork(dies_before_head, &three);
+	rt_await(&ready);
+	T_OK(ipk_ring_open(name, NULL, &a));
+	rt_signal(&go);
+	kill_at_half(pid);
+
+	expect(a, 1);
+	expect(a, 2);
+	expect(a, 3); /* message 4 of the pack not yet */
+	T_OK(ipk_ring_open(name, NULL, &b));
+	T_OK(ipk_ring_create(name, NULL, &r));
+	expect(a, 4); /* the successor did not write over it */
+	T_EQ(ipk_ring_recv(a, buf, sizeof(buf), 0), -ECONNRESET);
+	T_EQ(ipk_ring_recv(a, buf, sizeof(buf), 0), -EAGAIN);
+	T_EQ(ipk_ring_recv(b, buf, sizeof(buf), 0), -ECONNRESET);
+	rt_fill(buf, LEN, 5);
+	T_OK(ipk_ring_publish(r, buf, LEN));
+	expect(a, 5);
+	for (uint64_t seq = 2; seq <= 5; seq++)
+		expect(b, seq);
+	T_EQ(ipk_ring_lost(a) + ipk_ring_lost(b), 0);
+	ipk_ring_close(r);
+	ipk_ring_sub_close(a);
+	ipk_ring_sub_close(b);
+	printf("killed after committing a packed record, before head: its rest delivered "
+	       "after the successor started, nothing lost\n");
 }
 
 int main(void)
@@ -200,5 +247,6 @@ int main(void)
 	ipk_ring_sub_close(c);
 	printf("the half-written record was never delivered\n");
 	killed_between_commit_and_head();
+	killed_in_a_pack();
 	return 0;
 }

@@ -130,7 +130,9 @@ static inline int rt_recv_checked(ipk_ring_sub *s, unsigned char *bufs, size_t m
 /*
  * Publish messages @first to @last (rt_fill(), rt_len(seq, @max), @max at
  * most 1024): in each thousand of seq numbers, the even thousands one at a
- * time, the odd ones in ipk_ring_publish_batch() batches of 1 to 16.
+ * time, the odd ones in ipk_ring_publish_batch() batches of 1 to 16; every
+ * other batch of one length (rt_len(first, 200) at most), which the ring
+ * packs into shared records.
  */
 static inline void rt_publish_mixed(ipk_ring *r, uint64_t first, uint64_t last, size_t max)
 {
@@ -153,7 +155,8 @@ static inline void rt_publish_mixed(ipk_ring *r, uint64_t first, uint64_t last, 
 		if (n > last - seq + 1)
 			n = (size_t)(last - seq + 1);
 		for (size_t j = 0; j < n; j++) {
-			size_t len = rt_len(seq + j, max);
+			size_t len = (seq / 16) % 2 ? rt_len(seq, max < 200 ? max : 200)
+						    : rt_len(seq + j, max);
 
 			rt_fill(store[j], len, seq + j);
 			v[j] = (struct ipk_msg){ .buf = store[j], .len = len };
