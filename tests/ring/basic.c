@@ -288,7 +288,7 @@ static void packs(void)
 		for (int j = 0; j < 7; j++)
 			in[j] = (struct ipk_msg){ .buf = bufs[j], .len = sizeof(bufs[j]) };
 		k = ipk_ring_recv_batch(s, in, 7, 0);
-		T_TRUE(k >= 1 && k <= 7);
+		T_EQ(k, want + 7 <= 101 ? 7 : (int)(101 - want)); /* all there already */
 		for (int j = 0; j < k; j++)
 			T_EQ(rt_check(bufs[j], in[j].len), want++);
 	}
