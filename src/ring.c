@@ -296,30 +296,31 @@ struct at {
 
 struct ipk_ring_sub {
 	int fd, pidfd, cons_fd;
-	int bell_fd;            /* the receiving thread's own open file description */
-	int helper_bell_fd;     /* the helper thread's (flock: see doze()) */
-	pid_t pid;              /* this epoch's publisher */
-	uint64_t pstart;        /* and its start time (0: unknown) */
-	bool stranger;          /* pid already reused when we looked: the publisher is dead */
-	bool no_pidfd;          /* tests: IPK_RING_TEST_NO_PIDFD forces the fallback */
-	struct ring_cons *cons; /* queue mode consumer; else NULL */
-	bool seq_known;         /* next_seq is known (a consumer learns it) */
-	const struct ring_hdr *hdr;
-	size_t map_size;
-	struct ring_bell *bell; /* NULL: no doorbell, poll by sleeping */
+	int bell_fd;        /* the receiving thread's own open file description */
+	int helper_bell_fd; /* the helper thread's (flock: see doze()) */
+	pid_t pid;          /* this epoch's publisher */
+	uint64_t pstart;    /* and its start time (0: unknown) */
+	bool stranger;      /* pid already reused when we looked: the publisher is dead */
+	bool no_pidfd;      /* tests: IPK_RING_TEST_NO_PIDFD forces the fallback */
+	/* what every receive uses, on two lines */
+	_Alignas(64) const struct ring_hdr *hdr;
 	const _Atomic uint64_t *data;
 	uint64_t cap, mask, max_msg;
-	uint64_t slack;      /* 2 * rec_size(max_msg): see intact() */
 	uint64_t pos;        /* the record of the next message */
-	uint32_t idx;        /* the next message's index in it (a PACK's), else 0 */
 	uint64_t head_cache; /* last head seen: no need to load head below it */
 	uint64_t next_seq;   /* seq the next message should carry (the record's + idx) */
-	uint64_t lost;
 	uint64_t epoch;
-	int64_t next_check_ns; /* next liveness check while polling */
-	bool gone;             /* this epoch's publisher is dead (sticky) */
-	size_t msg_len;        /* the record -EMSGSIZE refused */
-	struct at viewed;      /* the message of the last ipk_ring_view() */
+	uint32_t idx;           /* the next message's index in the record (a PACK's), else 0 */
+	bool seq_known;         /* next_seq is known (a consumer learns it) */
+	struct ring_cons *cons; /* queue mode consumer; else NULL */
+	uint64_t slack;         /* 2 * rec_size(max_msg): see intact() */
+	uint64_t lost;
+	size_t map_size;
+	struct ring_bell *bell; /* NULL: no doorbell, poll by sleeping */
+	int64_t next_check_ns;  /* next liveness check while polling */
+	bool gone;              /* this epoch's publisher is dead (sticky) */
+	size_t msg_len;         /* the record -EMSGSIZE refused */
+	struct at viewed;       /* the message of the last ipk_ring_view() */
 	int64_t spin_ns;
 	uint32_t flags;
 	/* pollable fd: an eventfd fed by a helper thread */
@@ -1479,11 +1480,16 @@ static int jump_to_tail(ipk_ring_sub *s)
  */
 static inline uint64_t rec_need(const ipk_ring_sub *s, uint64_t off, uint64_t w0)
 {
-	uint64_t bytes = rec_payload(w0);
+	uint64_t kind = w0 >> 32, bytes = (uint32_t)w0;
 
-	if ((w0 >> 32) == KIND_PAD && off != 0)
-		return s->cap - off;
-	if (rec_count(w0) > 0 && bytes <= s->max_msg && rec_size(bytes) <= s->cap - off)
+	if (kind != KIND_MSG) {
+		if (kind == KIND_PAD)
+			return off != 0 ? s->cap - off : UINT64_MAX;
+		if ((kind & 0xffff) != KIND_PACK || rec_count(w0) == 0)
+			return UINT64_MAX;
+		bytes = rec_payload(w0);
+	}
+	if (bytes <= s->max_msg && rec_size(bytes) <= s->cap - off)
 		return rec_size(bytes);
 	return UINT64_MAX;
 }
@@ -1498,21 +1504,30 @@ static inline bool msg_at(uint64_t off, uint64_t w0, uint64_t need, uint32_t idx
 	uint64_t len = (uint32_t)w0;
 
 	a->need = need;
+	a->len = len;
+	a->word = (off + REC_HDR) / 8;
+	if ((w0 >> 32) == KIND_MSG) { /* the common case first */
+		a->count = 1;
+		return idx == 0;
+	}
 	a->count = rec_count(w0);
-	a->len = a->count ? len : UINT64_MAX;
-	a->word = (off + REC_HDR) / 8 + idx * (pack_slot(len) / 8);
+	if (a->count == 0)
+		a->len = UINT64_MAX; /* a PAD */
+	a->word += idx * (pack_slot(len) / 8);
 	return idx < a->count;
 }
 
 /* Step past the message at @a, validated. */
 static inline void step(ipk_ring_sub *s, const struct at *a)
 {
-	if ((int64_t)(s->pos + a->need - s->head_cache) > 0)
-		s->head_cache = s->pos + a->need; /* the record is committed */
+	uint64_t end = s->pos + a->need;
+
+	if ((int64_t)(end - s->head_cache) > 0)
+		s->head_cache = end; /* the record is committed */
 	s->next_seq++;
-	if (++s->idx >= a->count) {
+	if (a->count == 1 || ++s->idx >= a->count) {
 		s->idx = 0;
-		s->pos += a->need;
+		s->pos = end;
 	}
 }
 
