@@ -203,6 +203,7 @@ _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "lock-free 32-bit atomics in shared me
 #define CHECKPOINTS 32                /* record starts remembered, one per tail step (2 laps) */
 #define ATTACH_TRIES 16               /* walks of [tail, head) before giving up on counting */
 #define BATCH_MAX 64                  /* records sealed together by ipk_ring_publish_batch() */
+#define BATCH_BYTES 4096u             /* ... once they hold this much */
 #define RUN_MAX 64                    /* records validated together by ipk_ring_recv_batch() */
 #define PACK_MAX 64                   /* messages in one packed record */
 #define PACK_BYTES 4096u              /* payload of a packed record, at most */
@@ -943,6 +944,13 @@ int ipk_ring_publish_batch(ipk_ring *r, const struct ipk_msg *msgs, unsigned n)
 		for (unsigned j = 0; j < c; j++)
 			copy_in(payload(r, pos) + j * pack_slot(len) / 8, msgs[i + j].buf, len);
 		stage(r, pos, w0, need, c, &st[k++]);
+		/* Large messages gain nothing from waiting for more (a head
+		 * store per BATCH_BYTES costs nothing): subscribers take what
+		 * is written while the rest is copied in. */
+		if (r->head - r->shown >= BATCH_BYTES) {
+			seal(r, st, k);
+			k = 0;
+		}
 	}
 	if (k > 0)
 		seal(r, st, k);
