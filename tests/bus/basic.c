@@ -3,7 +3,7 @@
  * tests/bus/basic.c - ipk_bus against a private dbus-daemon: a service
  * process (served from an ipk_loop through ipk_bus_attach()) and a client
  * process. Methods, signals, properties and PropertiesChanged, fds (type
- * 'h') both ways, and every error the issue names: wrong signature
+ * 'h') both ways, and every error ipk_bus(3) names: wrong signature
  * (InvalidArgs), unknown method (UnknownMethod) and property
  * (UnknownProperty), read-only property (PropertyReadOnly), a handler's
  * own D-Bus error, a timeout, a client killed mid-call (the service keeps

@@ -3,7 +3,7 @@
  * bench.c - bench-ring: a measurement, not a test (not installed, not run
  * by meson test). It measures the ring against raw references in ONE run,
  * repeats every comparison REPS times and prints the medians and the
- * ratios to the issue's targets. The machine's speed moves by factors of
+ * ratios to the ring's targets. The machine's speed moves by factors of
  * two and three from one second to the next (a virtual CPU lands on
  * another core), and only measurements taken side by side compare: a
  * round-trip repetition runs the raw reference and the ring in the same
@@ -24,7 +24,8 @@
  *   single-consumer byte stream with batched position updates (cached
  *   positions, a store per 2 KiB) vs the ring, message by message and in
  *   batches of BATCHV (ipk_ring_publish_batch(), ipk_ring_recv_batch()),
- *   at 64 B, 4 KiB and 64 KiB;
+ *   at 64 B, 4 KiB and 64 KiB (the entries of a batch lie one after the
+ *   other in one array, as a caller's would);
  *   fan-out: 1 -> 8 and 1 -> 32 blocking subscriber processes (unpinned:
  *   they share the two CPUs) at a modest rate; lossless subscribers and
  *   per-subscriber throughput.
@@ -910,6 +911,7 @@ int main(int argc, char **argv)
 	       (long long)sock.raw_p99, (long long)sock.ring_p50, 1 / sock.r50);
 	for (int i = 0; i < 3; i++) {
 		const struct twres *t = &tw[i];
+		int best;
 		double gbs = t->rate[RING] * 1e6 * (double)tput_sizes[i] / 1e9;
 
 		printf("one-way %5zu B: raw %7.2f | ring %7.2f (%.2f GB/s) | batch %7.2f M "
@@ -923,7 +925,12 @@ int main(int argc, char **argv)
 		if (i == 2)
 			printf(" (target ring >= 0.90: %s)",
 			       t->ratio[RING] >= 0.9 ? "met" : "MISSED");
-		printf("%s\n", t->ratio[RING] >= 1.0 ? "" : " (ring below raw)");
+		/* Not below raw at any size: with the calls that suit the size
+		 * (batches for small messages, one by one for large ones). */
+		best = t->ratio[RING] > t->ratio[RINGV] ? RING : RINGV;
+		printf(" (target not below raw: %s, %s)\n",
+		       t->ratio[best] >= 1.0 ? "met" : "MISSED",
+		       best == RING ? "message by message" : "in batches");
 	}
 	for (int i = 0; i < 2; i++)
 		printf("fan-out 1 -> %2d: %d/%d subscribers lossless; per subscriber %.0f msg/s "

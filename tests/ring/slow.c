@@ -10,8 +10,8 @@
  * correct checksum in place), and a spinning one. Half the messages are
  * published in ipk_ring_publish_batch() batches (rt_publish_mixed()).
  *
- * IPK_RING_STRESS_N sets the message count (default 10^6; 10^7 was run
- * for the issue, see the report).
+ * IPK_RING_STRESS_N sets the message count (default 10^6; make soak runs
+ * 10^9).
  */
 #include <signal.h>
 #include <sys/prctl.h>
