@@ -204,7 +204,8 @@ _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "lock-free 32-bit atomics in shared me
 #define ATTACH_TRIES 16               /* walks of [tail, head) before giving up on counting */
 #define BATCH_MAX 64                  /* records sealed together by ipk_ring_publish_batch() */
 #define BATCH_BYTES 4096u             /* ... once they hold this much */
-#define RUN_MAX 64                    /* records validated together by ipk_ring_recv_batch() */
+#define RUN_MAX 64                    /* messages validated together by ipk_ring_recv_batch() */
+#define RUN_BYTES 4096u               /* ... once they hold this much */
 #define PACK_MAX 64                   /* messages in one packed record */
 #define PACK_BYTES 4096u              /* payload of a packed record, at most */
 
@@ -2272,7 +2273,9 @@ ssize_t ipk_ring_recv(ipk_ring_sub *s, void *buf, size_t len, int64_t timeout_ns
 }
 
 /*
- * Up to RUN_MAX messages that follow in order from where we stand (the
+ * Up to RUN_MAX messages (fewer once they hold RUN_BYTES: a long run
+ * would be thrown away whole if the publisher overwrote its start while we
+ * copied the rest) that follow in order from where we stand (the
  * seq words we expect, each loaded with acquire), copied into @m[0..@n)
  * while they fit; PADs are stepped over. One check for all (the publisher
  * overwrites in order: if nothing at the first position was overwritten,
@@ -2286,7 +2289,7 @@ static unsigned take_run(ipk_ring_sub *s, struct ipk_msg *m, unsigned n)
 {
 	uint64_t pos = s->pos, seq = s->next_seq, end = s->head_cache;
 	uint32_t idx = s->idx;
-	size_t got[RUN_MAX];
+	size_t got[RUN_MAX], bytes = 0;
 	unsigned k = 0;
 	struct at a;
 
@@ -2294,7 +2297,7 @@ static unsigned take_run(ipk_ring_sub *s, struct ipk_msg *m, unsigned n)
 		return 0;
 	if (n > RUN_MAX)
 		n = RUN_MAX;
-	while (k < n) {
+	while (k < n && bytes < RUN_BYTES) {
 		uint64_t off = pos & s->mask, w0, need;
 
 		/* Acquire: pairs with the release store of the seq word (C). */
@@ -2316,6 +2319,7 @@ static unsigned take_run(ipk_ring_sub *s, struct ipk_msg *m, unsigned n)
 				 &s->data[(off + REC_HDR) / 8 + idx * (pack_slot(a.len) / 8)],
 				 a.len);
 			got[k++] = a.len;
+			bytes += a.len;
 		}
 		if (idx < a.count)
 			break; /* @m is full, or the next buffer too small */
