@@ -148,7 +148,8 @@ IPK_API int ipk_ring_publish_wait(ipk_ring *r, const void *buf, size_t len, int6
  * @msgs: the messages, in order; each len at most max_msg
  *
  * As @n calls of ipk_ring_publish(), except that the messages are
- * committed (made visible) in batches of up to 64 rather than one by one:
+ * committed (made visible) in batches of up to 64 records or 4 KiB rather
+ * than one by one:
  * a subscriber that keeps up then reads cache lines the publisher has
  * finished with, instead of taking each line back and forth while it is
  * written, and head and the doorbell are touched once per batch. For
@@ -262,7 +263,7 @@ IPK_API ssize_t ipk_ring_recv(ipk_ring_sub *s, void *buf, size_t len, int64_t ti
  *
  * The first message is ipk_ring_recv()'s; those after it that follow in
  * order, with nothing lost in between, are copied out in one go and
- * validated together (one look at tail for all). A message that does not
+ * validated together (one look at tail per 4 KiB). A message that does not
  * fit its buffer ends the batch before it (the next call reports it).
  * Return: the number received (1..@n); otherwise the error ipk_ring_recv()
  * gives for the first. Blocking: as ipk_ring_recv(), for the first.
