@@ -81,9 +81,10 @@
  * (G and tail catch them). A PAD's seq word is stored after the record
  * that follows it. Spinning subscribers wait on the mark's word, sleeping
  * ones on head and the doorbell (below). head can now lag a subscriber by
- * a record, if the publisher dies between C and head: locate() and
- * check_publisher() allow for it; pub_seq is stored before C, so a
- * successor never publishes a seq that was already taken.
+ * a batch, if the publisher dies between C and head: locate() allows for
+ * it, and a successor starts after those records (committed_past()), not
+ * over them; pub_seq is stored before C, so a successor never publishes a
+ * seq that was already taken.
  *
  * Batches (ipk_ring_publish_batch()): records are staged - written whole, with
  * their headers and marks - and their seq words stored afterwards, the
@@ -137,7 +138,7 @@
  * Liveness. The publisher holds flock(LOCK_EX) on the feed for its life:
  * a second publisher gets -EBUSY, a successor of a dead one gets the lock
  * and takes the ring over (new epoch, tail = head, seq continues from
- * pub_seq). Subscribers watch the recorded pid through a pidfd (kill(pid, 0)
+ * pub_seq; see take_over()). Subscribers watch the recorded pid through a pidfd (kill(pid, 0)
  * without one) whenever they have nothing to read, at most every
  * LIVENESS_NS while polling with timeout 0, and every WAIT_SLICE_NS while
  * they sleep. The header also records the publisher's start time (from
