@@ -119,20 +119,36 @@ static int dies_before_head(void *arg)
 	return 0;
 }
 
-static void killed_between_commit_and_head(void)
+/* dies_before_head() with @n messages on the ring "/...-@tag", killed;
+ * return a subscriber that was there before. */
+static ipk_ring_sub *killed_after_commit(const char *tag, int n)
 {
-	unsigned char buf[LEN];
-	ipk_ring_sub *a, *b;
-	ipk_ring *r;
-	int one = 1;
+	ipk_ring_sub *a;
 	pid_t pid;
 
-	rt_name(name, sizeof(name), "midw2");
-	pid = t_fork(dies_before_head, &one);
+	rt_name(name, sizeof(name), tag);
+	pid = t_fork(dies_before_head, &n);
 	rt_await(&ready);
 	T_OK(ipk_ring_open(name, NULL, &a));
 	rt_signal(&go);
 	kill_at_half(pid);
+	return a;
+}
+
+/* The successor @r publishes message @seq. */
+static void publish_msg(ipk_ring *r, uint64_t seq)
+{
+	unsigned char buf[LEN];
+
+	rt_fill(buf, LEN, seq);
+	T_OK(ipk_ring_publish(r, buf, LEN));
+}
+
+static void killed_between_commit_and_head(void)
+{
+	ipk_ring_sub *a = killed_after_commit("midw2", 1), *b;
+	unsigned char buf[LEN];
+	ipk_ring *r;
 
 	expect(a, 1);
 	expect(a, 2);
@@ -144,8 +160,7 @@ static void killed_between_commit_and_head(void)
 	T_EQ(ipk_ring_recv(a, buf, sizeof(buf), 0), -ECONNRESET);
 	T_EQ(ipk_ring_recv(a, buf, sizeof(buf), 0), -EAGAIN);
 	T_EQ(ipk_ring_recv(b, buf, sizeof(buf), 0), -ECONNRESET);
-	rt_fill(buf, LEN, 3);
-	T_OK(ipk_ring_publish(r, buf, LEN));
+	publish_msg(r, 3);
 	expect(a, 3);
 	T_EQ(ipk_ring_lost(a), 0);
 	expect(b, 2);
@@ -160,18 +175,9 @@ static void killed_between_commit_and_head(void)
 
 static void killed_in_a_pack(void)
 {
+	ipk_ring_sub *a = killed_after_commit("midw3", 3), *b;
 	unsigned char buf[LEN];
-	ipk_ring_sub *a, *b;
 	ipk_ring *r;
-	int three = 3;
-	pid_t pid;
-
-	rt_name(name, sizeof(name), "midw3");
-	pid = t_fork(dies_before_head, &three);
-	rt_await(&ready);
-	T_OK(ipk_ring_open(name, NULL, &a));
-	rt_signal(&go);
-	kill_at_half(pid);
 
 	expect(a, 1);
 	expect(a, 2);
@@ -182,8 +188,7 @@ static void killed_in_a_pack(void)
 	T_EQ(ipk_ring_recv(a, buf, sizeof(buf), 0), -ECONNRESET);
 	T_EQ(ipk_ring_recv(a, buf, sizeof(buf), 0), -EAGAIN);
 	T_EQ(ipk_ring_recv(b, buf, sizeof(buf), 0), -ECONNRESET);
-	rt_fill(buf, LEN, 5);
-	T_OK(ipk_ring_publish(r, buf, LEN));
+	publish_msg(r, 5);
 	expect(a, 5);
 	for (uint64_t seq = 2; seq <= 5; seq++)
 		expect(b, seq);

@@ -164,16 +164,10 @@ int main(void)
 	ipk_ring_close(r);
 	t_wait_exit(pid, 0);
 	{
-		uint64_t got = 0, last = 0;
+		uint64_t last = 0, got;
 		ssize_t n;
 
-		while ((n = ipk_ring_recv(watcher, buf, sizeof(buf), 0)) >= 0) {
-			uint64_t seq = rt_check(buf, (size_t)n);
-
-			T_TRUE(seq > last);
-			last = seq;
-			got++;
-		}
+		got = rt_drain(watcher, buf, sizeof(buf), &last, &n);
 		T_EQ(n, -EPIPE);
 		T_EQ(got + ipk_ring_lost(watcher), N);
 	}

@@ -128,6 +128,30 @@ static inline int rt_recv_checked(ipk_ring_sub *s, unsigned char *bufs, size_t m
 }
 
 /*
+ * Receive on @s with timeout 0 into @buf (@len bytes) until a receive
+ * fails: every message intact (rt_check()) and numbered above *@last,
+ * which follows them. Return: how many; *@end: the error that ended it.
+ */
+static inline uint64_t rt_drain(ipk_ring_sub *s, unsigned char *buf, size_t len, uint64_t *last,
+				ssize_t *end)
+{
+	uint64_t delivered = 0;
+	ssize_t n;
+
+	while ((n = ipk_ring_recv(s, buf, len, 0)) >= 0) {
+		uint64_t seq = rt_check(buf, (size_t)n);
+
+		if (seq <= *last)
+			T_FAIL("seq %llu after %llu", (unsigned long long)seq,
+			       (unsigned long long)*last);
+		*last = seq;
+		delivered++;
+	}
+	*end = n;
+	return delivered;
+}
+
+/*
  * Publish messages @first to @last (rt_fill(), rt_len(seq, @max), @max at
  * most 1024): in each thousand of seq numbers, the even thousands one at a
  * time, the odd ones in ipk_ring_publish_batch() batches of 1 to 16; every
