@@ -138,10 +138,10 @@
  * Liveness. The publisher holds flock(LOCK_EX) on the feed for its life:
  * a second publisher gets -EBUSY, a successor of a dead one gets the lock
  * and takes the ring over (new epoch, tail = head, seq continues from
- * pub_seq; see take_over()). Subscribers watch the recorded pid through a pidfd (kill(pid, 0)
- * without one) whenever they have nothing to read, at most every
- * LIVENESS_NS while polling with timeout 0, and every WAIT_SLICE_NS while
- * they sleep. The header also records the publisher's start time (from
+ * pub_seq; see take_over()). Subscribers watch the recorded pid through a
+ * pidfd (kill(pid, 0) without one) whenever they have nothing to read, at
+ * most every LIVENESS_NS while polling with timeout 0, and every
+ * WAIT_SLICE_NS while they sleep. The header also records the publisher's start time (from
  * /proc/PID/task/PID/stat): a pid that now names a process with another
  * start time belongs to a stranger that reused it, and the publisher is
  * dead - with a pidfd too, which names whoever has the pid when it is
@@ -305,8 +305,8 @@ struct ipk_ring_sub {
 	uint64_t pstart;    /* and its start time (0: unknown) */
 	bool stranger;      /* pid already reused when we looked: the publisher is dead */
 	bool no_pidfd;      /* tests: IPK_RING_TEST_NO_PIDFD forces the fallback */
-	/* what every receive uses, on two lines */
-	_Alignas(64) const struct ring_hdr *hdr;
+	/* what every receive uses, together (calloc() aligns to 16 only) */
+	const struct ring_hdr *hdr;
 	const _Atomic uint64_t *data;
 	uint64_t cap, mask, max_msg;
 	uint64_t pos;        /* the record of the next message */
