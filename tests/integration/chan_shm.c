@@ -5,7 +5,8 @@
  *   - ring: a publisher and two subscriber processes (a ring large enough
  *     that nothing is overwritten); every message, sent
  *     whole, in parts (sendv) or in batches (send_batch), arrives intact
- *     and in order at both (received one by one or in batches), then
+ *     and in order at both (received one by one or in batches; batches
+ *     of one length are packed into shared records), then
  *     -EPIPE once the publisher closes; the subscriber's descriptor polls
  *     readable when a message waits; capacity= and msgsize= take effect,
  *     a subscriber learns the ring's msgsize (-EMSGSIZE + next_len);
@@ -49,6 +50,14 @@ static void wait_ready(int fd, int n)
 		T_EQ(read(fd, &c, 1), 1);
 }
 
+/* Message @seq's length: 4 to 300 bytes; within the batches (seq % 200 of
+ * 100 to 199) one length for every 20, which the ring packs into shared
+ * records. */
+static size_t msg_len(int seq)
+{
+	return 4 + (size_t)(seq % 200 >= 100 ? seq / 20 : seq) % 297;
+}
+
 static int subscriber(void *arg)
 {
 	struct sub_arg *a = arg;
@@ -67,7 +76,7 @@ static int subscriber(void *arg)
 	/* The first message is waited for through the descriptor. */
 	T_EQ(poll(&p, 1, 5000), 1);
 	for (int seq = 0; seq < a->n;) {
-		size_t len = 4 + (size_t)seq % 297;
+		size_t len = msg_len(seq);
 
 		if (seq % 3 == 0) {
 			/* up to 8 at once: as many as are there, at least one */
@@ -81,7 +90,7 @@ static int subscriber(void *arg)
 			if (got < 1)
 				T_FAIL("batch at %d: %d (%s)", seq, got, t_errname(got));
 			for (int j = 0; j < got; j++, seq++) {
-				len = 4 + (size_t)seq % 297;
+				len = msg_len(seq);
 				if (m[j].len != len || !it_check(bufs[j], len, (uint32_t)seq))
 					T_FAIL("message %d: got %zu bytes, want %zu", seq, m[j].len,
 					       len);
@@ -136,7 +145,7 @@ static void test_ring(void)
 	T_EQ(ipk_chan_send_batch(pub, &(struct ipk_msg){ .buf = big, .len = sizeof(big) }, 1, 0),
 	     -EMSGSIZE);
 	for (int seq = 0; seq < a.n; seq++) {
-		size_t len = 4 + (size_t)seq % 297;
+		size_t len = msg_len(seq);
 		struct iovec iov[3];
 
 		if (seq % 200 == 100) {
@@ -145,7 +154,7 @@ static void test_ring(void)
 			struct ipk_msg m[100];
 
 			for (int j = 0; j < 100; j++) {
-				m[j].len = 4 + (size_t)(seq + j) % 297;
+				m[j].len = msg_len(seq + j);
 				m[j].buf = store[j];
 				it_fill(store[j], m[j].len, (uint32_t)(seq + j));
 			}
