@@ -267,6 +267,7 @@ static void packs(void)
 	/* a view in the middle of a pack; one made stale by a receive */
 	T_OK(ipk_ring_view(s, &v, 0));
 	T_EQ(v.len, 48);
+	T_EQ((uintptr_t)v.data % 8, 0);
 	T_EQ(v.seq, want - 1); /* seq numbers count from 0 */
 	T_EQ(rt_check(v.data, v.len), want);
 	T_OK(ipk_ring_validate(s, &v));
@@ -288,13 +289,19 @@ static void packs(void)
 			T_EQ(rt_check(bufs[j], in[j].len), want++);
 	}
 	T_EQ(ipk_ring_recv(s, got, sizeof(got), 0), -EAGAIN);
+	/* 21 bytes in slots of 24: one record of 20 */
+	make_same(m, store, 20, 21, &next);
+	T_EQ(ipk_ring_publish_batch(r, m, 20), 20);
+	T_EQ(head_of(name), (16 + 64 * 48) + (16 + 36 * 48) + (16 + 20 * 24));
+	for (int i = 0; i < 20; i++)
+		expect_msg(s, want++, 21);
 	T_EQ(ipk_ring_lost(s), 0);
 
 	/* attached after the packs: the next message is the one it expects */
 	T_OK(ipk_ring_open(name, NULL, &late));
 	make_same(m, store, 1, 48, &next);
 	T_EQ(ipk_ring_publish_batch(r, m, 1), 1);
-	expect_msg(late, 101, 48);
+	expect_msg(late, 121, 48);
 	expect_msg(s, want++, 48);
 	T_EQ(ipk_ring_lost(late) + ipk_ring_lost(s), 0);
 
