@@ -308,7 +308,8 @@ IPK_API int ipk_ring_view(ipk_ring_sub *s, struct ipk_ring_view *v, int64_t time
  *
  * Return: 0 if no byte of it was overwritten; -ESTALE if it was (discard
  * what you read; it counts as one lost message). The view is consumed
- * either way.
+ * either way. -EINVAL if @v is not the latest view of the message @s
+ * stands at (a receive since took it).
  */
 IPK_API int ipk_ring_validate(ipk_ring_sub *s, const struct ipk_ring_view *v);
 
