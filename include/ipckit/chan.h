@@ -242,9 +242,9 @@ IPK_API size_t ipk_chan_next_len(const ipk_chan *ch);
  * ipk_chan_send_batch() - send up to @n messages in one call
  *
  * Datagram and seqpacket sockets hand the whole batch to the kernel with
- * sendmmsg(); a shm: ring commits it in batches of up to 64
- * (ipk_ring_publish_batch()); other transports send one message after
- * the other.
+ * sendmmsg(); a shm: ring publishes it with ipk_ring_publish_batch()
+ * (committed together, runs of one length sharing a record); other
+ * transports send one message after the other.
  *
  * Blocking: until all @n are sent, up to @timeout_ns.
  * Return: the number of messages sent (1..@n) when at least one was, in
