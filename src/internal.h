@@ -135,4 +135,17 @@ int ipk__ownfile_note(struct ipk__ownfile *f, const char *path);
 /* Unlink it if it is still ours; forget it either way. */
 void ipk__ownfile_remove(struct ipk__ownfile *f);
 
+/*
+ * ipk__owner_check() - may an end that creates adopt an object that already
+ * exists at its name (IPK_CHAN_CREATE without IPK_CHAN_EXCL)?
+ * @uid:  the object's owner (st_uid, msg_perm.uid)
+ * @mode: its permission bits (st_mode, msg_perm.mode)
+ * @want: the mode the caller asked for (mode=, default 0600)
+ *
+ * Return: 0 if it belongs to our effective uid and lets group and others
+ * read or write no more than @want does; -EPERM otherwise (another user's
+ * object, or one others may already have open). Never touches the object.
+ */
+int ipk__owner_check(uid_t uid, mode_t mode, mode_t want);
+
 #endif /* IPK_INTERNAL_H */
