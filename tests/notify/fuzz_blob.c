@@ -4,10 +4,13 @@
  * message a peer can send. The first input byte picks what rides along in
  * SCM_RIGHTS (nothing, a sealed or unsealed memfd of a size taken from the
  * input, a pipe, two memfds); the rest is the message. The receiver must
- * never crash, never fault on a mapping, and never leak a descriptor.
+ * never crash, never fault on a mapping, and never leak a descriptor: the
+ * entries of /proc/self/fd are counted before and after every input.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,6 +22,23 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL)
+
+/* Open descriptors, the directory's own included (the same in every count). */
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d) {
+		perror("fuzz_blob: opendir /proc/self/fd");
+		abort();
+	}
+	while ((e = readdir(d)))
+		n++;
+	closedir(d);
+	return n;
+}
 
 static int make_memfd(size_t len, unsigned seals)
 {
@@ -43,9 +63,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned mode;
 	size_t len = 4096;
 	ipk_blob *b;
+	int before, after;
 
 	if (size < 1 || size > 256)
 		return 0;
+	before = count_fds();
 	mode = data[0] % 6;
 	data++;
 	size--;
@@ -116,5 +138,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		close(fds[1]);
 	if (p[1] >= 0)
 		close(p[1]);
+	after = count_fds();
+	if (after != before) {
+		fprintf(stderr, "fuzz_blob: %d descriptors open after the input, %d before\n",
+			after, before);
+		abort();
+	}
 	return 0;
 }
