@@ -5,8 +5,11 @@
  * refuses a planted symbolic link, another kind of file or someone else's
  * directory; a socket file gets its mode= despite the umask and is never
  * created through a link; a unix: URL naming a file that is no socket is
- * -ENOTSOCK at once; an abstract socket leaves no file. With root, nobody
- * (65534) is kept out by the directory's mode.
+ * -ENOTSOCK at once; an abstract socket leaves no file.
+ *
+ * `test-unix_perms nobody` is the second-uid part (root only, skips (77)
+ * without): nobody (65534) is kept out by the directory's mode, and someone
+ * else's directory is refused.
  */
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -39,12 +42,52 @@ static int connect_as_nobody(void *arg)
 	return r == 0 ? 0 : r == -EACCES ? 13 : 50;
 }
 
-int main(void)
+/* The directory's mode does real work: nobody cannot reach a socket in a
+ * 0700 directory, even one whose own mode is 0666. */
+static int second_uid(void)
+{
+	ipk_listener *l;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		T_SKIP("not root: needs a second uid (nobody) to connect");
+	umask(0077);
+	t_path(dir, sizeof(dir), "sockdir-nobody");
+	(void)rmdir(dir);
+	T_OK(ipk_sock_dir(dir, 0700));
+	snprintf(sock, sizeof(sock), "%s/s.sock", dir);
+	snprintf(url, sizeof(url), "unix:%s?mode=0666", sock);
+	T_OK(ipk_listen(url, 0, &l));
+	T_EQ(mode_of(sock), 0666);
+	snprintf(url, sizeof(url), "unix:%s", sock);
+	pid = t_fork(connect_as_nobody, NULL);
+	t_wait_exit(pid, 13);
+	T_OK(ipk_sock_dir(dir, 0711)); /* search allowed: gets in */
+	pid = t_fork(connect_as_nobody, NULL);
+	t_wait_exit(pid, 0);
+	ipk_listener_close(l);
+
+	/* someone else's directory is refused */
+	T_SYS(chown(dir, 65534, 65534));
+	T_EQ(ipk_sock_dir(dir, 0700), -EPERM);
+	T_SYS(chown(dir, 0, 0));
+
+	T_SYS(rmdir(dir));
+	printf("ok: nobody kept out by a 0700 directory, let in by 0711; "
+	       "nobody's directory refused (-EPERM)\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
 {
 	char link[256], file[256], u[300];
 	ipk_listener *l;
 	ipk_chan *c;
 
+	if (argc == 2 && !strcmp(argv[1], "nobody"))
+		return second_uid();
+	if (argc != 1)
+		T_FAIL("usage: %s [nobody]", argv[0]);
 	umask(0077);
 	t_path(dir, sizeof(dir), "sockdir");
 	(void)rmdir(dir);
@@ -113,31 +156,6 @@ int main(void)
 		T_EQ(errno, ENOENT);
 	}
 	ipk_listener_close(l);
-
-	/* the directory's mode does real work: nobody cannot reach a socket
-	 * in a 0700 directory, even one whose own mode is 0666 */
-	if (geteuid() == 0) {
-		ipk_listener *open_l;
-		pid_t pid;
-
-		T_OK(ipk_sock_dir(dir, 0700));
-		snprintf(url, sizeof(url), "unix:%s?mode=0666", sock);
-		T_OK(ipk_listen(url, 0, &open_l));
-		snprintf(url, sizeof(url), "unix:%s", sock);
-		pid = t_fork(connect_as_nobody, NULL);
-		t_wait_exit(pid, 13);
-		T_OK(ipk_sock_dir(dir, 0711)); /* search allowed: gets in */
-		pid = t_fork(connect_as_nobody, NULL);
-		t_wait_exit(pid, 0);
-		ipk_listener_close(open_l);
-
-		/* someone else's directory is refused */
-		T_SYS(chown(dir, 65534, 65534));
-		T_EQ(ipk_sock_dir(dir, 0700), -EPERM);
-		T_SYS(chown(dir, 0, 0));
-	} else {
-		printf("note: not root: the second-uid checks were not run\n");
-	}
 
 	unlink(file);
 	T_SYS(rmdir(dir));
