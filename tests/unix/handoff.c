@@ -5,11 +5,14 @@
  * accepts on it; a new process that dies before or after taking, or whose
  * exec fails, or that hangs: the offer fails and the old process still
  * accepts; garbage, a short count of descriptors, an old process that
- * closes, or one running as another uid: the new process refuses (and
- * examples/hot-upgrade exits instead of serving); socket activation via
- * LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES; bad arguments.
+ * closes: the new process refuses (and examples/hot-upgrade exits instead
+ * of serving); socket activation via LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES;
+ * bad arguments.
  *
  * Usage: test-unix_handoff HOT-UPGRADE-EXE
+ *        test-unix_handoff other-uid   an old process running as another
+ *                                      uid (nobody) is refused; needs root,
+ *                                      skips (77) without
  */
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -381,16 +384,29 @@ static void by_path(void)
 	ipk_handoff_free(h);
 	t_wait_exit(pid, 0);
 
-	if (geteuid() != 0) {
-		printf("note: not root: the other-uid refusal was not run\n");
-		return;
-	}
-	pid = t_fork(nobody_offers, NULL);
-	T_EQ(ipk_handoff_take(from, S, &h), -EPERM);
-	t_wait_exit(pid, 0);
 	T_EQ(ipk_handoff_take("bogus", S, &h), -EINVAL);
 	T_EQ(ipk_handoff_take("fd:x", S, &h), -EINVAL);
 	T_EQ(ipk_handoff_take("fd:999999", S, &h), -EINVAL);
+}
+
+/* An old process running as nobody offers on a socket open to all (0666):
+ * the new one refuses what it offers. */
+static int by_path_other_uid(void)
+{
+	char from[200];
+	ipk_handoff *h;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		T_SKIP("not root: needs a second uid (nobody) for the old process");
+	t_path(hpath, sizeof(hpath), "hop-nobody");
+	snprintf(from, sizeof(from), "unix+seqpacket:%s", hpath);
+	pid = t_fork(nobody_offers, NULL);
+	T_EQ(ipk_handoff_take(from, S, &h), -EPERM);
+	t_wait_exit(pid, 0);
+	T_EQ(access(hpath, F_OK), -1); /* nobody's listener removed its file */
+	printf("ok: an offer from uid 65534 is refused (-EPERM)\n");
+	return 0;
 }
 
 /* --- socket activation -------------------------------------------------- */
@@ -499,6 +515,8 @@ int main(int argc, char **argv)
 		return mode_takedie();
 	if (argc == 2 && !strcmp(argv[1], "hang"))
 		return mode_hang();
+	if (argc == 2 && !strcmp(argv[1], "other-uid"))
+		return by_path_other_uid();
 	if (argc != 2)
 		T_FAIL("usage: %s HOT-UPGRADE-EXE", argv[0]);
 
