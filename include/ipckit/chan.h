@@ -113,8 +113,9 @@ enum {
  *   no reader it fails at once with -ENXIO (-ENOENT: no FIFO). A reader
  *   never waits in open: its receives do.
  *   IPK_CHAN_CREATE creates the FIFO (mode 0600 unless mode= says otherwise),
- *   or reuses an existing FIFO unless IPK_CHAN_EXCL; a symbolic link at the
- *   path is never followed (-ELOOP).
+ *   or reuses an existing FIFO unless IPK_CHAN_EXCL (see "Names" below).
+ *   Only a FIFO is ever opened: anything else at the path is refused at once,
+ *   -EEXIST at a creating end, -EMEDIUMTYPE at an opening end.
  * - unix, unix+seqpacket, tcp with IPK_CHAN_CREATE: listen, accept exactly
  *   one peer, then stop listening (and remove the socket file unless
  *   IPK_CHAN_KEEP). Use ipk_listen() to serve many peers.
@@ -127,12 +128,25 @@ enum {
  * A stale socket file left by a dead server is replaced; the socket of a
  * live server is never deleted (-EADDRINUSE).
  *
+ * Names: a creating end (IPK_CHAN_CREATE without IPK_CHAN_EXCL) adopts an
+ * object it finds at its name only if the object belongs to the caller's
+ * effective uid and lets group and others read or write no more than mode=
+ * does; otherwise it fails with -EPERM (-EACCES if the caller may not open
+ * it at all) and leaves the object as it is. An
+ * object of the wrong kind at the name is never opened, adopted or removed,
+ * and is refused at once, whatever the timeout. A creating end never follows
+ * a symbolic link at its path (-ELOOP); an opening end follows one, as
+ * open(2) does. Close removes a name only while it still names the object
+ * this end created.
+ *
  * Return: 0; -EINVAL for a malformed URL or bad flags (ipk_url_check() says
  * which part is wrong); -EPROTONOSUPPORT for a scheme this build cannot
  * open; -ENAMETOOLONG for a socket path that does not fit sun_path;
  * -ETIMEDOUT; -EAGAIN (timeout 0, no peer to accept yet); -ENXIO; -ENOENT;
  * -ECONNREFUSED; -EEXIST (IPK_CHAN_EXCL, or another kind of file at the
- * path); -ELOOP; -EADDRINUSE; -EACCES; -ENOMEM; other errors from the
+ * path of a creating end); -EMEDIUMTYPE (an opening fifo: end finds no FIFO
+ * at the path); -EPERM (a creating end refuses what it found, see "Names");
+ * -ELOOP; -EADDRINUSE; -EACCES; -ENOMEM; other errors from the
  * kernel. IPK_CHAN_NONBLOCK makes the open itself try once, as timeout 0.
  * Blocking: up to @timeout_ns, as above. Threads: safe.
  */

@@ -10,6 +10,11 @@
  * ENXIO while there is no reader (ENOENT while there is no FIFO); it then
  * waits for the next open of the FIFO through inotify and tries again,
  * until its deadline.
+ *
+ * Only a FIFO is ever opened at the path: what sits there is looked at
+ * first (lstat for a creating end, which never follows a symbolic link;
+ * stat for an opening end, which does) and again with fstat after the open.
+ * Anything else is refused before it could block or be written to.
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -24,6 +29,41 @@
  * bind mount, or no inotify instance to be had). */
 #define REOPEN_NS (20 * IPK_MSEC)
 
+/*
+ * Is a FIFO at @path? 0 if so; -ENOENT for nothing; -ELOOP for a symbolic
+ * link at a creating end (@create: lstat), which never follows one; for
+ * another kind of file -EEXIST at a creating end (the name is taken),
+ * -EMEDIUMTYPE at an opening end. *st is what was found.
+ */
+static int fifo_at(const char *path, bool create, struct stat *st)
+{
+	if ((create ? lstat(path, st) : stat(path, st)) < 0)
+		return ipk__neg_errno();
+	if (S_ISLNK(st->st_mode))
+		return -ELOOP;
+	if (!S_ISFIFO(st->st_mode))
+		return create ? -EEXIST : -EMEDIUMTYPE;
+	return 0;
+}
+
+/* A creating end found FIFO @st at @path: -EACCES if the caller may not
+ * open it anyway (as the kernel would say), else ipk__owner_check(). */
+static int may_adopt(const char *path, bool reader, const struct stat *st, mode_t mode)
+{
+	int r = ipk__owner_check(st->st_uid, st->st_mode, mode);
+
+	if (r == -EPERM && faccessat(AT_FDCWD, path, reader ? R_OK : W_OK, AT_EACCESS) < 0 &&
+	    errno == EACCES)
+		return -EACCES;
+	return r;
+}
+
+/* Something that no wait will turn into a FIFO. */
+static bool wrong_kind(int r)
+{
+	return r == -ELOOP || r == -EEXIST || r == -EMEDIUMTYPE;
+}
+
 static int open_writer(const char *path, int oflags, int64_t deadline_ns)
 {
 	char events[sizeof(struct inotify_event) + NAME_MAX + 1];
@@ -33,16 +73,23 @@ static int open_writer(const char *path, int oflags, int64_t deadline_ns)
 	ifd = deadline_ns == IPK__NOWAIT ? -1 : inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
 	for (;;) {
 		int64_t slice = ipk__now_ns() + REOPEN_NS;
-		int fd = open(path, oflags);
+		struct stat st;
+		int fd;
 
+		/* never open a file or device for writing, only a FIFO */
+		r = fifo_at(path, oflags & O_NOFOLLOW, &st);
+		if (wrong_kind(r))
+			break;
+		fd = r == 0 ? open(path, oflags) : -1;
 		if (fd >= 0) {
 			r = fd;
 			break;
 		}
-		if (errno == EINTR)
+		if (r == 0 && errno == EINTR)
 			continue;
 		/* no reader yet (ENXIO), or no FIFO yet (ENOENT): wait for it */
-		r = ipk__neg_errno();
+		if (r == 0)
+			r = ipk__neg_errno();
 		if ((r != -ENXIO && r != -ENOENT) || deadline_ns == IPK__NOWAIT)
 			break;
 		if (ifd >= 0 && !watching) {
@@ -80,18 +127,33 @@ static int fifo_open(struct ipk_chan *ch, const struct ipk_url *url, int64_t dea
 	if (!(ch->flags & (IPK_CHAN_RDONLY | IPK_CHAN_WRONLY)))
 		return -EINVAL; /* a FIFO carries one way: say which */
 	if (create) {
-		if (mkfifo(url->path, mode) == 0) {
-			r = ipk__ownfile_note(&file, url->path);
-			if (r < 0)
-				goto fail;
-		} else if (errno != EEXIST || (ch->flags & IPK_CHAN_EXCL)) {
-			return ipk__neg_errno();
+		for (int i = 0;; i++) {
+			if (mkfifo(url->path, mode) == 0) {
+				r = ipk__ownfile_note(&file, url->path);
+				if (r < 0)
+					goto fail;
+				break;
+			}
+			if (errno != EEXIST || (ch->flags & IPK_CHAN_EXCL))
+				return ipk__neg_errno();
+			r = fifo_at(url->path, true, &st);
+			if (r == 0)
+				r = may_adopt(url->path, reader, &st, mode);
+			if (r != -ENOENT || i == 1)
+				break; /* else gone meanwhile: make it once more */
 		}
+		if (r < 0)
+			return r;
+	} else if (reader) {
+		/* (a writer looks before each try) */
+		r = fifo_at(url->path, false, &st);
+		if (r < 0)
+			return r;
 	}
 
 	/* the creator never follows a link someone planted at its path */
-	oflags =
-		(reader ? O_RDONLY : O_WRONLY) | O_NONBLOCK | O_CLOEXEC | (create ? O_NOFOLLOW : 0);
+	oflags = (reader ? O_RDONLY : O_WRONLY) | O_NONBLOCK | O_CLOEXEC | O_NOCTTY |
+		 (create ? O_NOFOLLOW : 0);
 	fd = reader ? open(url->path, oflags) : open_writer(url->path, oflags, deadline_ns);
 	if (reader && fd < 0)
 		fd = ipk__neg_errno();
@@ -99,9 +161,14 @@ static int fifo_open(struct ipk_chan *ch, const struct ipk_url *url, int64_t dea
 		r = fd;
 		goto fail;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode)) {
+	/* what was opened, whatever was there a moment ago */
+	r = fstat(fd, &st) < 0 ? ipk__neg_errno() : 0;
+	if (r == 0 && !S_ISFIFO(st.st_mode))
+		r = create ? -EEXIST : -EMEDIUMTYPE;
+	if (r == 0 && create && !file.created)
+		r = ipk__owner_check(st.st_uid, st.st_mode, mode);
+	if (r < 0) {
 		ipk__close(fd);
-		r = create ? -EEXIST : -EINVAL; /* something else lives there */
 		goto fail;
 	}
 	if (file.created && fchmod(fd, mode) < 0) /* undo the umask */
