@@ -85,7 +85,10 @@ int ipk__unix_bind(int fd, int type, const struct ipk_url *u, unsigned flags,
 			return -EEXIST;
 		if (socket_is_live(type, &sa, len))
 			return -EADDRINUSE;
-		/* stale: its server died without removing it */
+		/* stale: its server died without removing it; only our own is
+		 * ours to remove (its mode does not matter: ours is new) */
+		if (st.st_uid != geteuid())
+			return -EPERM;
 		if (unlink(u->path) < 0 && errno != ENOENT)
 			return ipk__neg_errno();
 	}

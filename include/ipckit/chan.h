@@ -125,8 +125,10 @@ enum {
  *   deadline; with timeout 0 it fails at once with -ENOENT or -ECONNREFUSED.
  *   (tcp: with timeout 0 a connection that is still being set up is -EAGAIN.)
  *
- * A stale socket file left by a dead server is replaced; the socket of a
- * live server is never deleted (-EADDRINUSE).
+ * A stale socket file left by a dead server is replaced if it is the
+ * caller's own (another user's: -EPERM); the socket of a live server is
+ * never deleted (-EADDRINUSE). A connector that finds no socket at the path
+ * fails at once with -ENOTSOCK.
  *
  * Names: a creating end (IPK_CHAN_CREATE without IPK_CHAN_EXCL) adopts an
  * object it finds at its name only if the object belongs to the caller's
@@ -354,7 +356,8 @@ IPK_API void ipk_chan_close(ipk_chan *ch);
  * @ret: the listener, written only on success
  *
  * Return: 0; -EINVAL; -EOPNOTSUPP for a transport that does not listen;
- * -EADDRINUSE (a live server holds the address); -EEXIST; -ELOOP;
+ * -EADDRINUSE (a live server holds the address); -EEXIST (another kind of
+ * file at the path); -EPERM (another user's stale socket file); -ELOOP;
  * -ENAMETOOLONG; -EACCES. Threads: safe.
  */
 IPK_API int ipk_listen(const char *url, unsigned flags, ipk_listener **ret);
