@@ -6,6 +6,9 @@
  * receiver, a datagram too long, SO_PEERCRED, SO_PEERPIDFD and
  * SCM_CREDENTIALS. Every error path counts open descriptors before and
  * after: nothing may leak.
+ *
+ * `test-unix_fdpass peerpidfd` is the SO_PEERPIDFD part alone (Linux 6.5;
+ * skips (77) on older kernels).
  */
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -226,22 +229,12 @@ static void credentials(void)
 	struct ipk_fdmsg m = { 0 };
 	char b;
 	pid_t pid;
-	int pfd;
 
 	T_OK(ipk_peer_cred(sv[0], &c));
 	T_EQ(c.pid, getpid()); /* socketpair: both ends are ours */
 	T_EQ(c.uid, getuid());
 	T_EQ(c.gid, getgid());
 	T_EQ(ipk_peer_cred(0 + 1000000, &c), -EBADF);
-
-	pfd = ipk_peer_pidfd(sv[0]);
-	if (pfd == -EOPNOTSUPP)
-		printf("note: SO_PEERPIDFD not in this kernel (-EOPNOTSUPP)\n");
-	else {
-		T_OK(pfd);
-		T_EQ(fcntl(pfd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
-		close(pfd);
-	}
 
 	T_OK(ipk_sock_passcred(sv[0], true));
 	pid = t_fork(passcred_child, NULL);
@@ -253,8 +246,52 @@ static void credentials(void)
 	T_OK(ipk_sock_passcred(sv[0], false));
 }
 
-int main(void)
+/* The pid a pidfd refers to, from /proc/self/fdinfo ("Pid:"). */
+static long pidfd_pid(int pfd)
 {
+	char path[64], line[128];
+	long pid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pfd);
+	f = fopen(path, "re");
+	if (!f)
+		T_FAIL("%s: %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Pid: %ld", &pid) == 1)
+			break;
+	fclose(f);
+	return pid;
+}
+
+/* SO_PEERPIDFD: a close-on-exec pidfd of the process at the other end. */
+static int peer_pidfd(void)
+{
+	int pfd, before;
+
+	T_SYS(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv));
+	before = t_count_fds();
+	pfd = ipk_peer_pidfd(sv[0]);
+	if (pfd == -EOPNOTSUPP)
+		T_SKIP("SO_PEERPIDFD is not in this kernel (Linux 6.5): ipk_peer_pidfd() is "
+		       "-EOPNOTSUPP");
+	T_OK(pfd);
+	T_EQ(t_count_fds(), before + 1);
+	T_EQ(fcntl(pfd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+	T_EQ(pidfd_pid(pfd), (long)getpid()); /* socketpair: both ends are ours */
+	close(pfd);
+	close(sv[0]);
+	close(sv[1]);
+	printf("ok: SO_PEERPIDFD gives a close-on-exec pidfd of the peer\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && !strcmp(argv[1], "peerpidfd"))
+		return peer_pidfd();
+	if (argc != 1)
+		T_FAIL("usage: %s [peerpidfd]", argv[0]);
 	signal(SIGPIPE, SIG_IGN);
 	T_SYS(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv));
 	check_pipes(1);
