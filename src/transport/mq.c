@@ -80,6 +80,24 @@ static mqd_t open_queue(struct ipk_chan *ch, const struct ipk_url *url, int ofla
 	return (mqd_t)-1;
 }
 
+/*
+ * A creating end found a queue at the name: adopt it only if it is ours,
+ * open to others no more than mode= says (-EPERM), and has the maxmsg= and
+ * msgsize= the URL asks for, if it does (-EEXIST: another queue).
+ */
+static int adopt_check(const struct ipk_url *url, const struct mq_attr *a, const struct stat *st)
+{
+	int r = ipk__owner_check(st->st_uid, st->st_mode, ipk__url_mode(url));
+
+	if (r < 0)
+		return r;
+	if (url->set[IPK__OPT_MAXMSG] && (uint64_t)a->mq_maxmsg != url->num[IPK__OPT_MAXMSG])
+		return -EEXIST;
+	if (url->set[IPK__OPT_MSGSIZE] && (uint64_t)a->mq_msgsize != url->num[IPK__OPT_MSGSIZE])
+		return -EEXIST;
+	return 0;
+}
+
 static int mq_open_chan(struct ipk_chan *ch, const struct ipk_url *url, int64_t deadline_ns)
 {
 	bool rd = !(ch->flags & IPK_CHAN_WRONLY), wr = !(ch->flags & IPK_CHAN_RDONLY);
@@ -109,6 +127,11 @@ static int mq_open_chan(struct ipk_chan *ch, const struct ipk_url *url, int64_t 
 	}
 	if (mq_getattr(m->q, &a) < 0 || fstat(m->q, &st) < 0)
 		goto fail_errno;
+	if ((ch->flags & IPK_CHAN_CREATE) && !created) {
+		r = adopt_check(url, &a, &st);
+		if (r < 0)
+			goto fail;
+	}
 	m->dev = st.st_dev;
 	m->ino = st.st_ino;
 	m->msgsize = a.mq_msgsize;
@@ -131,6 +154,7 @@ static int mq_open_chan(struct ipk_chan *ch, const struct ipk_url *url, int64_t 
 
 fail_errno:
 	r = ipk__neg_errno();
+fail:
 	if (created)
 		(void)mq_unlink(m->name);
 	(void)mq_close(m->q);
@@ -243,8 +267,10 @@ static void unlink_ours(struct ipk__mq *m)
 	if (q < 0 && errno == EACCES)
 		q = mq_open(m->name, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 	if (q < 0) {
-		if (errno != ENOENT)
-			(void)mq_unlink(m->name); /* cannot check (mode=0): ours to remove */
+		/* mode=0 leaves nothing to check with; another user's queue
+		 * (root opens any) is kept by the sticky /dev/mqueue */
+		if (errno == EACCES)
+			(void)mq_unlink(m->name);
 		return;
 	}
 	if (fstat(q, &st) == 0 && st.st_dev == m->dev && st.st_ino == m->ino)
