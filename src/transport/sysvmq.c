@@ -563,6 +563,19 @@ static int get_key(const struct ipk_url *url, key_t *key)
 	return -EINVAL;
 }
 
+/* A creating end found queue @id at its key: adopt it only if it is ours
+ * (owner and creator) and open to others no more than @mode; else -EPERM. */
+static int adopt_check(int id, mode_t mode)
+{
+	struct msqid_ds ds;
+
+	if (msgctl(id, IPC_STAT, &ds) < 0)
+		return errno == EACCES ? -EPERM : ipk__neg_errno();
+	if (ds.msg_perm.cuid != geteuid())
+		return -EPERM; /* its creator may change or remove it */
+	return ipk__owner_check(ds.msg_perm.uid, ds.msg_perm.mode & 0777, mode);
+}
+
 /* msgget as the flags say; sets *created when this call made the queue. */
 static int get_queue(struct ipk_chan *ch, const struct ipk_url *url, key_t key, int perm,
 		     bool *created)
@@ -592,8 +605,13 @@ static int get_queue(struct ipk_chan *ch, const struct ipk_url *url, key_t key, 
 		if (errno != EEXIST || (ch->flags & IPK_CHAN_EXCL))
 			return ipk__neg_errno();
 		id = msgget(key, perm);
-		if (id >= 0 || errno != ENOENT)
-			return id < 0 ? ipk__neg_errno() : id;
+		if (id >= 0) {
+			int r = adopt_check(id, (mode_t)mode);
+
+			return r < 0 ? r : id;
+		}
+		if (errno != ENOENT)
+			return ipk__neg_errno();
 	}
 	return -EAGAIN;
 }
