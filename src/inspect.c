@@ -34,6 +34,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
@@ -56,6 +57,12 @@ struct obj {
 	size_t nh, caph;
 	struct ipk_holder *p; /* unix: peers */
 	size_t np, capp;
+	/* System V times (wall-clock seconds, 0: never): when lpid acted
+	 * (msg: last send; shm: last attach or detach), when lrpid acted (msg:
+	 * last receive), the last change (creation or IPC_SET). */
+	int64_t t_lpid, t_lrpid, t_ctime;
+	unsigned long waiters; /* System V set: processes blocked in semop() */
+	bool page_base;        /* -bell/-cons page: its ring's name exists, not as a ring */
 };
 
 /* Keys that are no file: a segment id (maps), a peer's socket inode. */
@@ -79,7 +86,11 @@ struct ipk_inspect {
 	unsigned kinds;
 	char mqueue[PATH_MAX];
 	bool have_mqueue;
-	char ipcns[64]; /* readlink of /proc/self/ns/ipc */
+	char ipcns[64];     /* readlink of /proc/self/ns/ipc */
+	bool foreign_pidns; /* not the host's PID namespace: not every process seen */
+	bool hidepid;       /* /proc hides other users' processes from us */
+	double boot_real;   /* CLOCK_REALTIME at boot (now), for start times */
+	long hz;            /* clock ticks per second of /proc/PID/stat */
 };
 
 static const char *const kind_names[IPK_OBJ_NKINDS] = {
@@ -211,10 +222,61 @@ static bool want(const ipk_inspect *in, enum ipk_obj_kind kind)
 	return in->kinds & IPK_OBJ_BIT(kind);
 }
 
-/* Does process @pid exist? (EPERM: it does, we may not signal it.) */
+/* Does process @pid exist? (EPERM: it does, we may not signal it.) A
+ * stopped process exists; so does a zombie (other threads may still run). */
 static bool pid_exists(pid_t pid)
 {
 	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
+/*
+ * Field 22 of /proc/PID/task/PID/stat: when the process started, in clock
+ * ticks since boot. The task/ path, as in ring.c (qemu-user fakes
+ * /proc/PID/stat for the emulated process). Return: 0; -errno.
+ */
+static int proc_start_ticks(pid_t pid, uint64_t *ret)
+{
+	char path[64], buf[1024];
+	const char *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ipk__neg_errno();
+	n = read(fd, buf, sizeof(buf) - 1);
+	ipk__close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* the command (field 2) may hold spaces */
+	for (int field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || p[1] < '0' || p[1] > '9')
+		return -EIO;
+	*ret = strtoull(p + 1, NULL, 10);
+	return 0;
+}
+
+/*
+ * Can @pid be a live process that acted at @t (wall-clock seconds, as the
+ * System V objects record times; 0 = no time)? A live pid whose process
+ * started after @t is another process that reuses a dead one's number.
+ * The kernel's times are whole seconds and the start time is converted to
+ * the wall clock as it is now, so "after" needs a margin: started more
+ * than 2 s after @t. (A wall clock stepped forward by more than a second
+ * since @t can still mislead this; the margin covers the usual slewing.)
+ */
+static bool lived_at(const ipk_inspect *in, pid_t pid, int64_t t)
+{
+	uint64_t ticks;
+
+	if (!pid_exists(pid))
+		return false;
+	if (t <= 0 || in->hz <= 0 || proc_start_ticks(pid, &ticks) < 0)
+		return true;
+	return in->boot_real + (double)ticks / (double)in->hz <= (double)t + 2.0;
 }
 
 /* ---- System V ----------------------------------------------------------- */
@@ -242,7 +304,7 @@ static void set_key_name(struct obj *o, long long key)
 
 static int scan_sysv_msg(ipk_inspect *in)
 {
-	long long key, id, cbytes, qnum;
+	long long key, id, cbytes, qnum, stime, rtime, ctime;
 	unsigned perms, uid, gid;
 	int lspid, lrpid;
 	char line[512];
@@ -252,8 +314,10 @@ static int scan_sysv_msg(ipk_inspect *in)
 	if (!f)
 		return 0;
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lld %lld %o %lld %lld %d %d %u %u", &key, &id, &perms, &cbytes,
-			   &qnum, &lspid, &lrpid, &uid, &gid) != 9)
+		stime = rtime = ctime = 0;
+		if (sscanf(line, "%lld %lld %o %lld %lld %d %d %u %u %*u %*u %lld %lld %lld", &key,
+			   &id, &perms, &cbytes, &qnum, &lspid, &lrpid, &uid, &gid, &stime, &rtime,
+			   &ctime) < 9)
 			continue;
 		o = new_obj(in, IPK_OBJ_SYSV_MSG);
 		if (!o) {
@@ -267,6 +331,9 @@ static int scan_sysv_msg(ipk_inspect *in)
 		o->o.count = (uint64_t)qnum;
 		o->o.lpid = lspid;
 		o->o.lrpid = lrpid;
+		o->t_lpid = stime;
+		o->t_lrpid = rtime;
+		o->t_ctime = ctime;
 		o->o.uid = uid;
 		o->o.gid = gid;
 	}
@@ -276,7 +343,7 @@ static int scan_sysv_msg(ipk_inspect *in)
 
 static int scan_sysv_shm(ipk_inspect *in)
 {
-	long long key, id, nattch;
+	long long key, id, nattch, atime, dtime, ctime;
 	unsigned long long size;
 	unsigned perms, uid, gid;
 	int cpid, lpid;
@@ -287,8 +354,10 @@ static int scan_sysv_shm(ipk_inspect *in)
 	if (!f)
 		return 0;
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lld %lld %o %llu %d %d %lld %u %u", &key, &id, &perms, &size,
-			   &cpid, &lpid, &nattch, &uid, &gid) != 9)
+		atime = dtime = ctime = 0;
+		if (sscanf(line, "%lld %lld %o %llu %d %d %lld %u %u %*u %*u %lld %lld %lld", &key,
+			   &id, &perms, &size, &cpid, &lpid, &nattch, &uid, &gid, &atime, &dtime,
+			   &ctime) < 9)
 			continue;
 		o = new_obj(in, IPK_OBJ_SYSV_SHM);
 		if (!o) {
@@ -302,6 +371,8 @@ static int scan_sysv_shm(ipk_inspect *in)
 		o->o.count = (uint64_t)nattch;
 		o->o.cpid = cpid;
 		o->o.lpid = lpid;
+		o->t_lpid = atime > dtime ? atime : dtime;
+		o->t_ctime = ctime;
 		o->o.uid = uid;
 		o->o.gid = gid;
 		/* Mappings name the segment by its id in the inode field:
@@ -316,22 +387,25 @@ static int scan_sysv_shm(ipk_inspect *in)
 }
 
 /* The pid of a live process among the set's last operators, else the last
- * nonzero one, else 0 (no semop yet); -1 if we may not ask. */
-static pid_t sem_last_pid(int id, unsigned long nsems)
+ * nonzero one, else 0 (no semop yet); -1 if we may not ask. Adds the
+ * processes blocked in semop() on it to *@waiters. */
+static pid_t sem_last_pid(int id, unsigned long nsems, unsigned long *waiters)
 {
-	pid_t last = 0;
+	pid_t last = 0, live = 0;
 
 	for (unsigned long i = 0; i < nsems && i < 4096; i++) {
 		int p = semctl(id, (int)i, GETPID);
+		int nw = semctl(id, (int)i, GETNCNT), zw = semctl(id, (int)i, GETZCNT);
 
 		if (p < 0)
 			return -1;
-		if (p > 0 && pid_exists(p))
-			return p;
+		*waiters += (unsigned long)(nw > 0 ? nw : 0) + (unsigned long)(zw > 0 ? zw : 0);
+		if (p > 0 && !live && pid_exists(p))
+			live = p;
 		if (p > 0)
 			last = p;
 	}
-	return last;
+	return live ? live : last;
 }
 
 static int scan_sysv_sem(ipk_inspect *in)
@@ -360,7 +434,7 @@ static int scan_sysv_sem(ipk_inspect *in)
 		o->o.count = nsems;
 		o->o.uid = uid;
 		o->o.gid = gid;
-		o->o.lpid = sem_last_pid((int)id, nsems);
+		o->o.lpid = sem_last_pid((int)id, nsems, &o->waiters);
 	}
 	fclose(f);
 	return 0;
@@ -456,6 +530,54 @@ static int scan_mqueue(ipk_inspect *in)
 	}
 	closedir(d);
 	return rc;
+}
+
+/*
+ * Can we see every process that may use our objects? Not from a PID
+ * namespace other than the host's while sharing the host's IPC namespace
+ * (a container run with the host's IPC, and usually its /dev/shm): the
+ * host's processes use the same objects unseen. (The host's namespaces have
+ * the fixed inodes PROC_PID_INIT_INO and PROC_IPC_INIT_INO, Linux 3.8 on.)
+ * A container with an IPC namespace of its own is taken to have its own
+ * objects. Nor can we as a user that a hidepid= mount of /proc hides other
+ * users' processes from.
+ */
+static void check_view(ipk_inspect *in)
+{
+	char line[4096];
+	struct stat pid_ns, ipc_ns;
+	FILE *f;
+
+	if (stat("/proc/self/ns/pid", &pid_ns) < 0 || stat("/proc/self/ns/ipc", &ipc_ns) < 0)
+		in->foreign_pidns = true; /* cannot tell */
+	else
+		in->foreign_pidns = pid_ns.st_ino != 0xeffffffcu && ipc_ns.st_ino == 0xefffffffu;
+	if (geteuid() == 0 || !(f = fopen("/proc/self/mountinfo", "re")))
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char mnt[256];
+		const char *sep = strstr(line, " - proc ");
+		const char *hp = sep ? strstr(sep, "hidepid=") : NULL;
+
+		if (!hp || sscanf(line, "%*s %*s %*s %*s %255s", mnt) != 1 || strcmp(mnt, "/proc"))
+			continue;
+		hp += 8;
+		in->hidepid = strncmp(hp, "0", 1) != 0 && strncmp(hp, "off", 3) != 0;
+	}
+	fclose(f);
+}
+
+/* CLOCK_REALTIME at boot as the clocks are now, and ticks per second. */
+static void check_clock(ipk_inspect *in)
+{
+	struct timespec rt, bt;
+
+	in->hz = sysconf(_SC_CLK_TCK);
+	if (clock_gettime(CLOCK_REALTIME, &rt) < 0 || clock_gettime(CLOCK_BOOTTIME, &bt) < 0) {
+		in->hz = 0; /* start times unusable: a live pid counts as alive */
+		return;
+	}
+	in->boot_real = (double)(rt.tv_sec - bt.tv_sec) + (double)(rt.tv_nsec - bt.tv_nsec) / 1e9;
 }
 
 /* The first word of /dev/shm/@name (0 if unreadable or short). */
@@ -562,9 +684,13 @@ static int scan_devshm(ipk_inspect *in)
 			struct obj *r = &in->objs[j];
 			size_t blen = (size_t)(suf - p->o.name);
 
-			if (r->o.kind != IPK_OBJ_RING || strlen(r->o.name) != blen ||
-			    strncmp(r->o.name, p->o.name, blen) != 0)
+			if (strlen(r->o.name) != blen || strncmp(r->o.name, p->o.name, blen) != 0)
 				continue;
+			if (r->o.kind != IPK_OBJ_RING) {
+				/* A ring being made (no magic yet) or not readable. */
+				p->page_base = r->o.kind == IPK_OBJ_SHM;
+				continue;
+			}
 			for (size_t k = 0; k < in->nkeys; k++)
 				if (in->keys[k].idx == i)
 					in->keys[k].idx = j;
@@ -999,8 +1125,133 @@ static int obj_cmp(const void *a, const void *b)
 	return strcmp(x->o.name, y->o.name);
 }
 
+/* ---- what gc may do ----------------------------------------------------- */
+
+/* Why the holders seen may not be all there are; NULL if every process was
+ * seen and read. */
+static const char *blind(const ipk_inspect *in, char *buf, size_t len)
+{
+	if (in->foreign_pidns)
+		return "the host's processes share this IPC namespace unseen";
+	if (in->hidepid)
+		return "/proc hides other users' processes (hidepid)";
+	if (in->ndenied) {
+		snprintf(buf, len, "%zu process%s could not be inspected", in->ndenied,
+			 in->ndenied == 1 ? "" : "es");
+		return buf;
+	}
+	return NULL;
+}
+
+#define SET_GC(ob, state, ...)                                                 \
+	do {                                                                   \
+		(ob)->o.gc = (state);                                          \
+		snprintf((ob)->o.gc_why, sizeof((ob)->o.gc_why), __VA_ARGS__); \
+	} while (0)
+
+/* Sets o->o.gc and gc_why (see ipk_obj_orphan() in inspect.h). */
+static void classify(const ipk_inspect *in, struct obj *o)
+{
+	const struct ipk_obj *x = &o->o;
+	char bbuf[64];
+	const char *bl = blind(in, bbuf, sizeof(bbuf));
+
+	if (x->nholders) {
+		SET_GC(o, IPK_GC_IN_USE, "held by %d (%s)%s", (int)x->holders[0].pid,
+		       x->holders[0].comm, x->nholders > 1 ? " and others" : "");
+		return;
+	}
+	switch (x->kind) {
+	case IPK_OBJ_RING:
+		if (x->ring_err)
+			SET_GC(o, IPK_GC_UNKNOWN, "header unreadable (%s)",
+			       ipk_errname(x->ring_err));
+		else if (x->ring.alive)
+			SET_GC(o, IPK_GC_IN_USE, "publisher %d lives", (int)x->ring.pid);
+		else if (x->ring.pid <= 0)
+			SET_GC(o, IPK_GC_UNKNOWN, "no publisher recorded");
+		else if (x->ring.closed)
+			SET_GC(o, IPK_GC_UNKNOWN,
+			       "its publisher closed it and kept it on purpose (IPK_RING_KEEP)");
+		else if (bl)
+			SET_GC(o, IPK_GC_UNKNOWN,
+			       "publisher %d dead, but %s: one may hold or map it",
+			       (int)x->ring.pid, bl);
+		else
+			SET_GC(o, IPK_GC_ORPHAN, "publisher %d dead; nobody holds or maps it",
+			       (int)x->ring.pid);
+		return;
+	case IPK_OBJ_SHM:
+		if (!x->ipckit)
+			break;
+		if (o->page_base)
+			SET_GC(o, IPK_GC_UNKNOWN,
+			       "ring page whose ring name exists but is no ring "
+			       "(yet)");
+		else if (bl)
+			SET_GC(o, IPK_GC_UNKNOWN, "ring page without its ring, but %s", bl);
+		else
+			SET_GC(o, IPK_GC_ORPHAN, "ring page without its ring; nobody holds it");
+		return;
+	case IPK_OBJ_SYSV_SHM:
+		if (x->count)
+			SET_GC(o, IPK_GC_IN_USE, "attached %llu time%s",
+			       (unsigned long long)x->count, x->count == 1 ? "" : "s");
+		else if (x->cpid <= 0)
+			SET_GC(o, IPK_GC_UNKNOWN, "creator not visible from this PID namespace");
+		else if (lived_at(in, x->cpid, o->t_ctime))
+			SET_GC(o, IPK_GC_UNKNOWN, "not attached, but its creator %d lives",
+			       (int)x->cpid);
+		else if (x->lpid > 0 && lived_at(in, x->lpid, o->t_lpid))
+			SET_GC(o, IPK_GC_UNKNOWN, "not attached, but its last attacher %d lives",
+			       (int)x->lpid);
+		else
+			SET_GC(o, IPK_GC_ORPHAN,
+			       "not attached; creator %d and last attacher %d dead", (int)x->cpid,
+			       (int)x->lpid);
+		return;
+	case IPK_OBJ_SYSV_MSG:
+		if (x->lpid > 0 && lived_at(in, x->lpid, o->t_lpid))
+			SET_GC(o, IPK_GC_IN_USE, "last sender %d lives", (int)x->lpid);
+		else if (x->lrpid > 0 && lived_at(in, x->lrpid, o->t_lrpid))
+			SET_GC(o, IPK_GC_IN_USE, "last receiver %d lives", (int)x->lrpid);
+		else
+			SET_GC(o, IPK_GC_UNKNOWN,
+			       "the kernel records no creator: a live process may still use it "
+			       "(last sender %d, last receiver %d dead or none)",
+			       (int)x->lpid, (int)x->lrpid);
+		return;
+	case IPK_OBJ_SYSV_SEM:
+		if (o->waiters)
+			SET_GC(o, IPK_GC_IN_USE, "%lu process%s wait on it", o->waiters,
+			       o->waiters == 1 ? "" : "es");
+		else if (x->lpid > 0 && pid_exists(x->lpid))
+			SET_GC(o, IPK_GC_IN_USE, "last operated on by %d, alive", (int)x->lpid);
+		else
+			SET_GC(o, IPK_GC_UNKNOWN,
+			       "the kernel records no creator: a live process may still use it "
+			       "(no live last operator)");
+		return;
+	case IPK_OBJ_FIFO:
+	case IPK_OBJ_MEMFD:
+		SET_GC(o, IPK_GC_IN_USE, "held"); /* only found through a holder */
+		return;
+	case IPK_OBJ_UNIX:
+		SET_GC(o, IPK_GC_UNKNOWN, "no holder seen (%s)",
+		       bl ? bl
+			  : "it may be in flight in a message, or held in another PID "
+			    "namespace");
+		return;
+	default:
+		break;
+	}
+	/* POSIX shm, mq, sem */
+	SET_GC(o, IPK_GC_UNKNOWN, "nothing records its creator: it may wait for its next user%s%s",
+	       bl ? "; " : "", bl ? bl : "");
+}
+
 /* Drops what the caller did not ask for (and ring pages merged into their
- * ring), sorts, and points each object at its holders. */
+ * ring), sorts, points each object at its holders and says what gc may do. */
 static void finish(ipk_inspect *in)
 {
 	size_t k = 0;
@@ -1030,6 +1281,7 @@ static void finish(ipk_inspect *in)
 		o->o.nholders = o->nh;
 		o->o.peers = o->p;
 		o->o.npeers = o->np;
+		classify(in, o);
 	}
 	free(in->keys);
 	in->keys = NULL;
@@ -1047,6 +1299,8 @@ int ipk_inspect_scan(unsigned kinds, ipk_inspect **ret)
 	if (!in)
 		return -ENOMEM;
 	in->kinds = kinds ? kinds : IPK_OBJ_ALL;
+	check_view(in);
+	check_clock(in);
 	if (want(in, IPK_OBJ_SYSV_MSG))
 		rc = scan_sysv_msg(in);
 	if (rc == 0 && want(in, IPK_OBJ_SYSV_SHM))
@@ -1213,34 +1467,9 @@ int ipk_inspect_find(const ipk_inspect *in, const char *url, const struct ipk_ob
 	return -ENOENT;
 }
 
-/* Creator and every recorded user dead, and at least one recorded. */
-static bool users_dead(pid_t a, pid_t b)
-{
-	if (a < 0 || b < 0)
-		return false; /* unknown */
-	if (a == 0 && b == 0)
-		return false; /* nobody recorded: cannot tell */
-	return !pid_exists(a) && !pid_exists(b);
-}
-
 int ipk_obj_orphan(const struct ipk_obj *o)
 {
-	if (!o || o->nholders)
-		return 0;
-	switch (o->kind) {
-	case IPK_OBJ_RING:
-		return o->ring_err == 0 && !o->ring.alive;
-	case IPK_OBJ_SHM:
-		return o->ipckit; /* a -bell/-cons page without its ring */
-	case IPK_OBJ_SYSV_MSG:
-		return users_dead(o->lpid, o->lrpid);
-	case IPK_OBJ_SYSV_SHM:
-		return o->count == 0 && users_dead(o->cpid, o->lpid);
-	case IPK_OBJ_SYSV_SEM:
-		return users_dead(o->lpid, 0);
-	default:
-		return 0;
-	}
+	return o && o->gc == IPK_GC_ORPHAN;
 }
 
 static int unlink_ring(const char *name)

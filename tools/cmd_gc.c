@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tools/cmd_gc.c - `ipckit gc`: list (default) or remove (--yes) the IPC
- * objects dead processes left behind; `ipckit rm URL`: remove one object.
- * What counts as left behind is ipk_obj_orphan() (ipckit/inspect.h): never
- * anything a live process holds or maps.
+ * objects dead processes left behind, and list those that may still have a
+ * user (unknown); `ipckit rm URL`: remove one object. What is proven left
+ * behind is ipk_obj_orphan() (ipckit/inspect.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,17 +14,28 @@
 static const char gc_usage[] =
 	"Usage: ipckit gc [--dry-run | --yes] [--type KIND[,KIND...]] [--json]\n"
 	"\n"
-	"Find IPC objects left by dead processes: ipckit rings whose publisher is\n"
-	"gone and that nobody maps, System V objects whose creator and last user\n"
-	"are dead (and, for segments, that nobody has attached), and ipckit ring\n"
-	"pages without their ring. Objects a live process holds or maps are never\n"
-	"touched. Lists them by default; --yes removes them.\n"
+	"Find IPC objects that dead processes left behind, and those nobody is\n"
+	"seen using that may still have a user. Removes only what is proven\n"
+	"orphaned:\n"
+	"  orphan   an ipckit ring whose publisher is dead (not one that closed it\n"
+	"           with --keep) and that no process holds or maps; a ring page\n"
+	"           without its ring; a System V segment nobody has attached whose\n"
+	"           creator and last attacher are dead (pid and start time)\n"
+	"  unknown  kept: System V queues and semaphore sets (the kernel records\n"
+	"           no creator), POSIX queues, shared memory and semaphores nobody\n"
+	"           holds (nothing records who made them), and any ring or page\n"
+	"           when some process could not be inspected (not root, hidepid,\n"
+	"           another PID namespace); remove them with 'ipckit rm URL'\n"
+	"Objects a live process holds, maps, attaches or publishes (a stopped one\n"
+	"too) are in use and not listed. Lists by default; --yes checks each\n"
+	"orphan again and removes it.\n"
 	"\n"
 	"Options:\n"
 	"  -n, --dry-run     only list (the default)\n"
-	"  -y, --yes         remove what is listed\n"
+	"  -y, --yes         remove the orphans (never the unknown)\n"
 	"  -t, --type KINDS  only these kinds (see ipckit ls --help)\n"
-	"      --json        the orphans as a JSON array of ls objects\n"
+	"      --json        the orphans and unknown as a JSON array of ls objects\n"
+	"                    (their \"gc\" and \"gc_reason\" say which and why)\n"
 	"  -h, --help        show this help\n";
 
 static const char rm_usage[] =
@@ -38,12 +49,41 @@ static const char rm_usage[] =
 	"Options:\n"
 	"  -h, --help  show this help\n";
 
-/* Since the scan, has a publisher started on the dead one's ring? */
-static bool taken_over(const struct ipk_obj *o)
+/* The URL 'ipckit rm' takes for @o, into @buf. */
+static const char *rm_url(const struct ipk_obj *o, char *buf, size_t len)
 {
-	struct ipk_ring_info now;
+	static const char *const scheme[IPK_OBJ_NKINDS] = {
+		[IPK_OBJ_SYSV_MSG] = "sysvmq:",  [IPK_OBJ_SYSV_SHM] = "sysvshm:",
+		[IPK_OBJ_SYSV_SEM] = "sysvsem:", [IPK_OBJ_MQ] = "mq:",
+		[IPK_OBJ_SHM] = "shm:",          [IPK_OBJ_SEM] = "sem:",
+		[IPK_OBJ_RING] = "shm:",         [IPK_OBJ_UNIX] = "unix:",
+		[IPK_OBJ_FIFO] = "fifo:",        [IPK_OBJ_MEMFD] = "",
+	};
 
-	return ipk_ring_info(o->name, &now) == 0 && (now.alive || now.epoch != o->ring.epoch);
+	if (o->kind <= IPK_OBJ_SYSV_SEM && o->key == 0)
+		snprintf(buf, len, "%sid=%lld", scheme[o->kind], (long long)o->id);
+	else
+		snprintf(buf, len, "%s%s", scheme[o->kind], o->name);
+	return buf;
+}
+
+/* The same object in @now, still an orphan, and still the same one (id,
+ * file, ring epoch): what --yes checks again just before removing. */
+static bool still_orphan(const ipk_inspect *now, const struct ipk_obj *o)
+{
+	for (size_t i = 0; i < ipk_inspect_count(now); i++) {
+		const struct ipk_obj *n = ipk_inspect_obj(now, i);
+
+		if (n->kind != o->kind || strcmp(n->name, o->name) != 0)
+			continue;
+		if (n->id != o->id || n->dev != o->dev || n->ino != o->ino)
+			return false;
+		if (o->kind == IPK_OBJ_RING &&
+		    (n->ring.epoch != o->ring.epoch || n->ring.pid != o->ring.pid))
+			return false;
+		return ipk_obj_orphan(n);
+	}
+	return false; /* gone meanwhile */
 }
 
 int cmd_gc(int argc, char **argv)
@@ -55,8 +95,8 @@ int cmd_gc(int argc, char **argv)
 	};
 	bool yes = false, dry = false, json = false;
 	unsigned kinds = 0;
-	ipk_inspect *in;
-	size_t found = 0, removed = 0, failed = 0;
+	ipk_inspect *in, *now = NULL;
+	size_t listed = 0, orphans = 0, unknown = 0, removed = 0, failed = 0;
 	int c, rc;
 
 	opterr = 0;
@@ -89,53 +129,68 @@ int cmd_gc(int argc, char **argv)
 	rc = ls_scan(kinds, &in);
 	if (rc < 0)
 		return cli_fail("scan", rc);
+	for (size_t i = 0; i < ipk_inspect_count(in); i++)
+		orphans += ipk_obj_orphan(ipk_inspect_obj(in, i));
+	/* A second look just before removing: what changed since is kept. */
+	if (yes && orphans && (rc = ls_scan(kinds, &now)) < 0) {
+		ipk_inspect_free(in);
+		return cli_fail("scan", rc);
+	}
 	if (json)
 		fputs("[", stdout);
 	for (size_t i = 0; i < ipk_inspect_count(in); i++) {
 		const struct ipk_obj *o = ipk_inspect_obj(in, i);
-		char det[160];
+		const char *kind = ipk_obj_kind_name(o->kind);
+		char url[320], what[320];
 
-		if (!ipk_obj_orphan(o))
+		if (o->gc == IPK_GC_IN_USE)
 			continue;
 		if (json) {
-			fputs(found ? ",\n " : "\n ", stdout);
+			fputs(listed ? ",\n " : "\n ", stdout);
 			ls_json_obj(stdout, o);
 		}
-		found++;
-		if (!yes) {
-			if (!json) {
-				ls_details(o, det, sizeof(det));
-				printf("orphan %-8s %-24s %s\n", ipk_obj_kind_name(o->kind),
-				       o->name, det);
-			}
+		listed++;
+		if (o->gc == IPK_GC_UNKNOWN) {
+			unknown++;
+			if (!json)
+				printf("%-7s %-8s %s: %s (remove with 'ipckit rm %s')\n",
+				       yes ? "kept" : "unknown", kind, o->name, o->gc_why,
+				       rm_url(o, url, sizeof(url)));
 			continue;
 		}
-		if (o->kind == IPK_OBJ_RING && taken_over(o)) {
-			printf("kept    %-8s %s (a new publisher took it)\n", "ring", o->name);
+		if (!yes) {
+			if (!json)
+				printf("orphan  %-8s %s: %s\n", kind, o->name, o->gc_why);
+			continue;
+		}
+		if (!still_orphan(now, o)) {
+			if (!json)
+				printf("kept    %-8s %s: in use again or changed since the scan\n",
+				       kind, o->name);
 			continue;
 		}
 		rc = ipk_obj_remove(o);
 		if (rc < 0 && rc != -ENOENT) {
-			char what[320];
-
-			snprintf(what, sizeof(what), "remove %s %s", ipk_obj_kind_name(o->kind),
-				 o->name);
+			snprintf(what, sizeof(what), "remove %s %s", kind, o->name);
 			(void)cli_fail(what, rc);
 			failed++;
 			continue;
 		}
 		removed++;
 		if (!json)
-			printf("removed %-8s %s\n", ipk_obj_kind_name(o->kind), o->name);
+			printf("removed %-8s %s: %s\n", kind, o->name, o->gc_why);
 	}
 	if (json)
-		fputs(found ? "\n]\n" : "]\n", stdout);
-	else if (!found)
-		puts("no orphans");
+		fputs(listed ? "\n]\n" : "]\n", stdout);
+	else if (!orphans)
+		printf("no orphans%s\n", unknown ? "; the unknown above are kept" : "");
 	else if (!yes)
-		printf("%zu orphan%s; run 'ipckit gc --yes' to remove\n", found,
-		       found == 1 ? "" : "s");
+		printf("%zu orphan%s%s; run 'ipckit gc --yes' to remove the orphans\n", orphans,
+		       orphans == 1 ? "" : "s", unknown ? " (the unknown are kept)" : "");
+	else
+		printf("%zu removed of %zu orphan%s\n", removed, orphans, orphans == 1 ? "" : "s");
 	ls_report_denied(in);
+	ipk_inspect_free(now);
 	ipk_inspect_free(in);
 	return failed ? CLI_FAIL : CLI_OK;
 }

@@ -207,7 +207,13 @@ void ls_json_obj(FILE *f, const struct ipk_obj *o)
 			"\"connections\": %d}",
 			sock_type_name(o->sock_type), sock_state_name(o),
 			(unsigned long long)o->ino, o->sock_conns);
-	fprintf(f, ", \"orphan\": %s, \"holders\": ", ipk_obj_orphan(o) ? "true" : "false");
+	fprintf(f, ", \"orphan\": %s, \"gc\": \"%s\", \"gc_reason\": ",
+		ipk_obj_orphan(o) ? "true" : "false",
+		o->gc == IPK_GC_ORPHAN    ? "orphan"
+		: o->gc == IPK_GC_UNKNOWN ? "unknown"
+					  : "in-use");
+	ls_json_str(f, o->gc_why);
+	fputs(", \"holders\": ", f);
 	json_holders(f, o->holders, o->nholders);
 	if (o->kind == IPK_OBJ_UNIX) {
 		fputs(", \"peers\": ", f);

@@ -87,7 +87,11 @@ static void show(const struct ipk_obj *o)
 		if (det[0])
 			printf("  %s\n", det);
 	}
-	printf("  orphan:  %s\n", ipk_obj_orphan(o) ? "yes (ipckit gc would remove it)" : "no");
+	printf("  gc:      %s (%s)\n",
+	       o->gc == IPK_GC_ORPHAN    ? "orphan, ipckit gc --yes removes it"
+	       : o->gc == IPK_GC_UNKNOWN ? "unknown, ipckit gc keeps it"
+					 : "in use",
+	       o->gc_why);
 	printf("  holders: %zu\n", o->nholders);
 	for (size_t i = 0; i < o->nholders; i++) {
 		const struct ipk_holder *h = &o->holders[i];

@@ -64,6 +64,18 @@ struct ipk_holder {
 	char comm[16]; /* /proc/PID/comm */
 };
 
+/*
+ * What `ipckit gc` may do with an object (ipk_obj.gc), decided when the
+ * snapshot is taken. Only what is proven left behind is an orphan; an
+ * object no live process is seen using, but that one may still use, is
+ * unknown and is kept (remove it with `ipckit rm`).
+ */
+enum ipk_obj_gc {
+	IPK_GC_IN_USE,  /* a live process holds, maps, attaches or publishes it */
+	IPK_GC_ORPHAN,  /* proven left behind by dead processes: gc removes it */
+	IPK_GC_UNKNOWN, /* no live user seen, but no proof that none is left */
+};
+
 /* One object. Fields that do not apply are 0, pids unknown are -1. */
 struct ipk_obj {
 	enum ipk_obj_kind kind;
@@ -97,6 +109,9 @@ struct ipk_obj {
 	size_t npeers;
 	const struct ipk_holder *peers; /* unix: processes holding the other end of
 					 * its connections (sock_diag), by pid */
+	enum ipk_obj_gc gc;             /* see ipk_obj_orphan() */
+	char gc_why[160];               /* why it is in that state, one phrase ("publisher 42
+					 * dead; nobody holds or maps it") */
 };
 
 /**
@@ -158,23 +173,44 @@ IPK_API int ipk_obj_kind_parse(const char *name);
 IPK_API int ipk_inspect_find(const ipk_inspect *in, const char *url, const struct ipk_obj **ret);
 
 /**
- * ipk_obj_orphan() - did dead processes leave @o behind?
+ * ipk_obj_orphan() - did dead processes leave @o behind, for certain?
  *
- * True for: an ipckit ring whose publisher process is gone and that no
- * live process holds or maps (nor its -bell/-cons); a lone -bell/-cons page
- * of ipckit that nobody holds; a System V queue whose creator and last
- * user are dead; a System V segment nobody has attached whose creator and
- * last attacher are dead; a System V semaphore set whose every semaphore
- * was last operated on by a now dead process. Never for anything a live
- * process holds, nor for objects whose creator cannot be known (POSIX
- * queues, plain shared memory, sockets, FIFOs).
- * Return: 1 orphan, 0 not.
+ * The kernel does not record who uses most IPC objects, so orphanhood is
+ * proven per kind and @o->gc says what was found (@o->gc_why says why):
+ * - ring (with its -bell/-cons pages): orphan when its publisher process is
+ *   gone (pid dead, or reused by a process with another start time), it was
+ *   not closed on purpose (IPK_RING_KEEP), and no live process holds or
+ *   maps it or its pages; a lone -bell/-cons page of ipckit that nobody
+ *   holds, whose ring name does not exist, likewise. Both rest on having
+ *   seen every process: when some process's fds or maps could not be read
+ *   (not root, or closed even to root), /proc hides processes (hidepid), or
+ *   this PID namespace is not the host's but the IPC namespace is (the
+ *   host's processes are not seen), they are unknown. (A PID namespace
+ *   with an IPC namespace of its own, a container, is taken to have its own
+ *   objects: processes outside it are not looked for.)
+ * - System V segment: orphan when nobody has it attached (shm_nattch, a
+ *   kernel count) and its creator and last attacher are dead (a pid that now
+ *   names a process started after the segment's last change or last attach
+ *   is dead). A creator of 0 (outside this PID namespace) is unknown.
+ * - System V queues and semaphore sets: never orphans. The kernel records
+ *   no creator, and any process may still use one by key or id (a creator
+ *   waiting for another message type, say): unknown, or in use when its
+ *   last sender or receiver, or a last operator of the set, lives, or a
+ *   process waits on the set.
+ * - POSIX queues, shared memory, named semaphores, Unix sockets: nothing
+ *   records who made them, and a queue or segment nobody holds open may
+ *   still be waiting for its next user: unknown unless held (in use).
+ * - FIFOs and memfds are found only through their holders: in use.
+ * A stopped process (SIGSTOP) is alive; so is a zombie (its threads may
+ * still run).
+ * Return: 1 if @o->gc is IPK_GC_ORPHAN, else 0.
  */
 IPK_API int ipk_obj_orphan(const struct ipk_obj *o);
 
 /**
  * ipk_obj_remove() - remove @o from the system
  *
+ * Removes whatever its state (ipk_obj_orphan() is the caller's check).
  * shm_unlink (a ring with its -bell and -cons), mq_unlink, sem_unlink,
  * IPC_RMID, or unlink of a socket's or FIFO's path. Processes that hold
  * it keep what they have. Memfds and abstract sockets have no name to

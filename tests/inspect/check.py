@@ -6,6 +6,7 @@
   check.py present FILE KIND:NAME...   each is listed
   check.py absent FILE KIND:NAME...    none is listed
   check.py exact FILE KIND:NAME...     the list (ls objects or gc array) is exactly these
+  check.py state FILE GC KIND:NAME...  the objects whose "gc" is GC are exactly these
   check.py field FILE KIND NAME PATH VALUE   obj[PATH] (dotted) == VALUE (as JSON)
   check.py no-orphans FILE             no object is marked orphan
   check.py schema FILE SCHEMA          FILE validates (if python3-jsonschema is there)
@@ -77,6 +78,11 @@ def check(cmd, path, args, line):
         want = sorted(args)
         if got != want:
             die("got %s, want %s" % (got, want))
+    elif cmd == "state":
+        got = sorted("%s:%s" % (o["kind"], o["name"]) for o in objs if o["gc"] == args[0])
+        want = sorted(args[1:])
+        if got != want:
+            die("%s: got %s, want %s" % (args[0], got, want))
     elif cmd == "field":
         kind, name, fpath, value = args
         o = find(objs, kind, name)

@@ -13,16 +13,36 @@
  * one and publishes 10 messages; "unix" listens and accepts every
  * connection (keeping it open); System V objects are also used once
  * (msgsnd, shmat, semop) so the kernel records this process as last user.
+ *
+ * System V objects whose creator the kernel does not record (gc tests):
+ *   msg-create KEY   creates a queue and waits, never sending or receiving
+ *   msg-send KEY:T   sends one message "pending-T" of type T and exits
+ *   msg-wait KEY     creates a queue, says ready, blocks for a message of
+ *                    type 2, then prints "got T TEXT" for it and for every
+ *                    message still queued, and exits (1 on an error)
+ *   sem-create KEY   creates a set of one semaphore and waits, no semop
+ *   sem-op KEY       one semop on an existing set, and exits
+ *   shm-create KEY   creates a segment, attaches and detaches it, and waits
+ *   shm-once KEY     the same, then exits at once
+ *   at-pid PID       a child with exactly pid PID (clone3 set_tid, root)
+ *                    says "ready PID" and waits; dies with this process.
+ *                    Exit 77 if the kernel refuses to pick a pid.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <mqueue.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <linux/sched.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
@@ -36,6 +56,62 @@ static int fail(const char *what)
 {
 	perror(what);
 	return 1;
+}
+
+struct tmsg {
+	long type;
+	char text[32];
+};
+
+static int msg_wait(key_t key)
+{
+	struct tmsg m;
+	ssize_t n;
+	int id = msgget(key, IPC_CREAT | IPC_EXCL | 0600);
+
+	if (id < 0)
+		return fail("msgget");
+	printf("ready %d\n", (int)getpid());
+	fflush(stdout);
+	do
+		n = msgrcv(id, &m, sizeof(m.text), 2, 0);
+	while (n < 0 && errno == EINTR); /* SIGSTOP/SIGCONT */
+	if (n < 0)
+		return fail("msgrcv type 2");
+	printf("got %ld %.*s\n", m.type, (int)n, m.text);
+	while ((n = msgrcv(id, &m, sizeof(m.text), 0, IPC_NOWAIT)) >= 0)
+		printf("got %ld %.*s\n", m.type, (int)n, m.text);
+	if (errno != ENOMSG)
+		return fail("msgrcv");
+	fflush(stdout);
+	(void)msgctl(id, IPC_RMID, NULL);
+	return 0;
+}
+
+/* A child with pid @pid (the number a dead process had). */
+static int at_pid(pid_t pid)
+{
+	pid_t tid = pid;
+	struct clone_args ca = {
+		.exit_signal = SIGCHLD,
+		.set_tid = (uint64_t)(uintptr_t)&tid,
+		.set_tid_size = 1,
+	};
+	long c = syscall(SYS_clone3, &ca, sizeof(ca));
+
+	if (c < 0) {
+		perror("clone3 set_tid");
+		return errno == EEXIST ? 1 : 77; /* EPERM, ENOSYS, EINVAL: cannot */
+	}
+	if (c == 0) {
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+		printf("ready %d\n", (int)getpid());
+		fflush(stdout);
+		for (;;)
+			pause();
+	}
+	(void)waitpid((pid_t)c, NULL, 0);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -58,7 +134,42 @@ int main(int argc, char **argv)
 	kind = argv[1];
 	name = argv[2];
 	key = (key_t)strtol(name, NULL, 0);
-	if (!strcmp(kind, "sysv-msg")) {
+	if (!strcmp(kind, "msg-wait"))
+		return msg_wait(key);
+	if (!strcmp(kind, "at-pid"))
+		return at_pid((pid_t)key);
+	if (!strcmp(kind, "msg-send")) {
+		struct tmsg m = { 1, "" };
+		const char *t = strchr(name, ':');
+
+		m.type = t ? strtol(t + 1, NULL, 10) : 1;
+		snprintf(m.text, sizeof(m.text), "pending-%ld", m.type);
+		id = msgget(key, 0);
+		if (id < 0 || msgsnd(id, &m, strlen(m.text), 0) < 0)
+			return fail("msg-send");
+		return 0;
+	}
+	if (!strcmp(kind, "sem-op")) {
+		id = semget(key, 0, 0);
+		if (id < 0 || semop(id, &op, 1) < 0)
+			return fail("sem-op");
+		return 0;
+	}
+	if (!strcmp(kind, "shm-create") || !strcmp(kind, "shm-once")) {
+		void *p;
+
+		id = shmget(key, 4096, IPC_CREAT | IPC_EXCL | 0600);
+		if (id < 0 || (p = shmat(id, NULL, 0)) == (void *)-1 || shmdt(p) < 0)
+			return fail("shm-create");
+		if (!strcmp(kind, "shm-once"))
+			return 0;
+	} else if (!strcmp(kind, "msg-create")) {
+		if (msgget(key, IPC_CREAT | IPC_EXCL | 0600) < 0)
+			return fail("msg-create");
+	} else if (!strcmp(kind, "sem-create")) {
+		if (semget(key, 1, IPC_CREAT | IPC_EXCL | 0600) < 0)
+			return fail("sem-create");
+	} else if (!strcmp(kind, "sysv-msg")) {
 		id = msgget(key, IPC_CREAT | IPC_EXCL | 0600);
 		if (id < 0 || msgsnd(id, &msg, sizeof(msg.text), 0) < 0)
 			return fail("msg");

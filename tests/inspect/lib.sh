@@ -23,13 +23,14 @@ cleanup() {
 trap cleanup EXIT
 
 # start_nowait KIND NAME: run a holder in the background (under $START_AS,
-# e.g. a setpriv command, if set); sets PID. wait_ready waits until every
+# e.g. a setpriv command, if set); sets PID and OUT (its output file). wait_ready waits until every
 # holder started so far holds its object.
 PENDING=""
 start_nowait() {
 	local out="$TMPD/holder.$RANDOM.$RANDOM"
 	${START_AS:-} "$H" "$1" "$2" >"$out" 2>&1 &
 	PID=$!
+	OUT=$out
 	HOLDERS="$HOLDERS $PID"
 	PENDING="$PENDING $PID:$out"
 }
@@ -55,6 +56,16 @@ start() {
 	wait_ready
 }
 
+# wait_for CMD...: until CMD succeeds (5 s at most).
+wait_for() {
+	local i
+	for i in $(seq 250); do
+		"$@" && return 0
+		sleep 0.02
+	done
+	return 1
+}
+
 # kill9 PID...: SIGKILL and reap.
 kill9() {
 	local p
@@ -64,9 +75,11 @@ kill9() {
 	done
 }
 
-# In a private IPC namespace with its own /dev/shm and mqueue mount (root
-# only): what these tests create and remove cannot touch the host's or other
-# tests' objects. Re-executes the calling script; skips without root.
+# In a private IPC, mount and PID namespace with its own /dev/shm, mqueue
+# mount and /proc (root only): what these tests create and remove cannot
+# touch the host's or other tests' objects, and every process there is ours
+# (a host process that root may not inspect cannot make gc's view blind).
+# Re-executes the calling script; skips without root.
 private_ns() {
 	if [ -n "${IPK_INSPECT_NS:-}" ]; then
 		mount -t tmpfs -o mode=1777 tmpfs /dev/shm || fail "mount tmpfs /dev/shm"
@@ -75,9 +88,9 @@ private_ns() {
 		return 0
 	fi
 	[ "$(id -u)" = 0 ] || skip "needs root: runs in a private IPC and mount namespace"
-	unshare --ipc --mount --propagation private true 2>/dev/null ||
-		skip "unshare --ipc --mount not permitted here"
+	local ns="--ipc --mount --pid --fork --mount-proc --propagation private"
+	unshare $ns true 2>/dev/null || skip "unshare $ns not permitted here"
 	trap - EXIT
 	rm -rf "$TMPD"
-	IPK_INSPECT_NS=1 exec unshare --ipc --mount --propagation private bash "$0" "$@"
+	IPK_INSPECT_NS=1 exec unshare $ns bash "$0" "$@"
 }
