@@ -155,6 +155,25 @@ enum {
 IPK_API int ipk_chan_open(const char *url, unsigned flags, int64_t timeout_ns, ipk_chan **ret);
 
 /**
+ * ipk_chan_name_owner() - who owns the object at a channel's name
+ * @url: a fifo:, unix*: (a path), mq: or sysvmq: (a key) URL
+ * @uid: set on success to the object's owner
+ * @mode: set on success to its mode: permission bits, and the file type
+ *        (S_IFMT) where the name is a path
+ *
+ * Looks without opening the object as a channel, so that a caller that was
+ * refused with -EPERM ("Names" above) can say whose object it found and how
+ * open it was. A POSIX queue is looked at under /dev/mqueue when that is
+ * mounted, else opened (which needs permission); a System V queue through
+ * IPC_STAT (which needs read permission).
+ *
+ * Return: 0; -ENOENT if nothing is there; -EOPNOTSUPP for a URL without such
+ * a name (pipe:, tcp:, abstract sockets, sysvmq:private, ...); -EINVAL;
+ * -EACCES; -ENOMEM. Threads: safe.
+ */
+IPK_API int ipk_chan_name_owner(const char *url, uid_t *uid, mode_t *mode);
+
+/**
  * ipk_chan_pipe() - create an anonymous pipe as a pair of channels
  * @url: "pipe:" with options (msgsize=, pipesize=), or NULL for "pipe:"
  * @flags: 0 or IPK_CHAN_NONBLOCK

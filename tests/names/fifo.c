@@ -175,6 +175,7 @@ static void owners(void)
 	T_EQ(st.st_uid, 65534);
 	for (size_t e = 0; e < 2; e++)
 		N_REFUSED(ipk_chan_open(url, ends[e], TWO_S, &ch), -EPERM);
+	n_owner_is(url, 65534, 0600);
 	n_same(path, &st);
 	/* an opening end may use it (root may) */
 	T_EQ(ipk_chan_open(url, IPK_CHAN_RDONLY, TWO_S, &ch), 0);

@@ -130,6 +130,7 @@ static void owners(void)
 		ino = queue_ino();
 		refused("", -EPERM);
 		refused("?mode=0666", -EPERM);
+		n_owner_is(url, 65534, modes[i]);
 		T_EQ(queue_ino(), ino);
 		T_SYS(mq_unlink(name));
 	}

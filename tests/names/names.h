@@ -128,6 +128,17 @@ static inline void n_clear(const char *p)
 		(void)rmdir(p);
 }
 
+/* ipk_chan_name_owner() names the owner and mode a refusal was about. */
+static inline void n_owner_is(const char *url, uid_t uid, mode_t perm)
+{
+	uid_t got_uid = 0;
+	mode_t got_mode = 0;
+
+	T_EQ(ipk_chan_name_owner(url, &got_uid, &got_mode), 0);
+	T_EQ(got_uid, uid);
+	T_EQ(got_mode & 07777, perm);
+}
+
 /* Run @fn unless the command line names other parts to run (to see
  * one part fail on its own: test-names_fifo owners). */
 #define N_PART(argc, argv, fn)                                    \

@@ -95,6 +95,7 @@ static void owners(void)
 		id = queue_id();
 		refused("", -EPERM);
 		refused("?mode=0666", -EPERM);
+		n_owner_is(url, 65534, (mode_t)modes[i]);
 		T_EQ(queue_id(), id);
 		T_SYS(msgctl(id, IPC_RMID, NULL));
 	}
