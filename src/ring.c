@@ -168,6 +168,7 @@
 #include <ipckit/ring.h>
 
 #include "internal.h"
+#include "shmname.h"
 
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "lock-free 64-bit atomics in shared memory");
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "lock-free 32-bit atomics in shared memory");
@@ -286,6 +287,8 @@ struct ipk_ring {
 	char name[NAME_MAX + 1];
 	char bell_name[NAME_MAX + 1];
 	char cons_name[NAME_MAX + 1];
+	/* what our names led to when we made or took them (ino 0: none) */
+	struct ipk__shm_id feed_id, bell_id, cons_id;
 };
 
 /* The message a subscriber stands at: number s->idx of the record at s->pos. */
@@ -322,6 +325,8 @@ struct ipk_ring_sub {
 	struct ring_bell *bell; /* NULL: no doorbell, poll by sleeping */
 	int64_t next_check_ns;  /* next liveness check while polling */
 	bool gone;              /* this epoch's publisher is dead (sticky) */
+	bool told;              /* and -EOWNERDEAD has said so */
+	_Atomic bool told_hint; /* told, for the helper thread (relaxed) */
 	size_t msg_len;         /* the record -EMSGSIZE refused */
 	struct at viewed;       /* the message of the last ipk_ring_view() */
 	int64_t spin_ns;
@@ -1166,19 +1171,25 @@ static int map_feed_rw(ipk_ring *r, size_t size)
 	return 0;
 }
 
-/* An existing named feed whose lock we now hold: take it over if the sizes
- * agree. Return: 1 taken over; 0 incompatible (replace it); -errno. */
-static int adopt(ipk_ring *r)
+/*
+ * An existing named feed of ours whose lock we now hold (@st: what we
+ * opened). Return: 1 taken over (this geometry); 0 a ring of ours that we
+ * may replace (another geometry or format, or one its creator never
+ * finished: magic still 0); -EPROTO anything else (not replaced, not used).
+ */
+static int adopt(ipk_ring *r, const struct stat *st)
 {
 	uint64_t cap, max_msg;
-	struct stat st;
+	uint32_t w[2]; /* magic, version */
 	int rc;
 
-	if (fstat(r->fd, &st) < 0)
-		return ipk__neg_errno();
-	if ((uint64_t)st.st_size != HDR_SIZE + r->cap)
+	if (st->st_size < (off_t)HDR_SIZE || pread(r->fd, w, sizeof(w), 0) != (ssize_t)sizeof(w))
+		return -EPROTO;
+	if (w[0] != RING_MAGIC)
+		return w[0] == 0 ? 0 : -EPROTO;
+	if (w[1] != RING_VERSION || (uint64_t)st->st_size != HDR_SIZE + r->cap)
 		return 0;
-	rc = map_feed_rw(r, (size_t)st.st_size);
+	rc = map_feed_rw(r, (size_t)st->st_size);
 	if (rc < 0)
 		return rc;
 	if (check_header(r->hdr, r->map_size, &cap, &max_msg) < 0 || cap != r->cap ||
@@ -1191,64 +1202,115 @@ static int adopt(ipk_ring *r)
 	return 1;
 }
 
+/*
+ * The feed at r->name: take over a dead publisher's, or make a new one.
+ * The new one appears at the name complete and already locked
+ * (ipk__shm_new(), ipk__shm_link()), so of any number of racing creators
+ * exactly one links it and every other finds it locked: -EBUSY. Only what
+ * is ours is adopted or replaced (ipk__shm_open(): owner, mode, a regular
+ * file); a foreign object is -EPERM, a strange one -EPROTO.
+ */
 static int open_named_feed(ipk_ring *r, mode_t mode, bool *fresh)
 {
-	for (int tries = 0; tries < 2; tries++) {
-		int rc;
+	for (int tries = 0; tries < 16; tries++) {
+		struct stat st;
+		int fd, rc;
 
-		r->fd = shm_open(r->name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-		if (r->fd >= 0) {
-			*fresh = true;
-			/* A stale doorbell may still hold old sleepers' counts. */
-			(void)shm_unlink(r->bell_name);
+		fd = r->flags & IPK_RING_EXCL ? -ENOENT
+					      : ipk__shm_open(r->name, O_RDWR, true, mode, &st);
+		if (fd >= 0) {
+			r->fd = fd;
+			r->feed_id = (struct ipk__shm_id){ st.st_dev, st.st_ino };
+			/* The live publisher holds the lock for its whole life. */
 			if (flock(r->fd, LOCK_EX | LOCK_NB) < 0)
 				return errno == EWOULDBLOCK ? -EBUSY : ipk__neg_errno();
-			if (fchmod(r->fd, mode) < 0)
+			rc = adopt(r, &st);
+			if (rc == 1 && fchmod(r->fd, mode) < 0)
 				return ipk__neg_errno();
+			if (rc != 0)
+				return rc < 0 ? rc : 0;
+			/* A dead ring of ours that does not fit: replace it.
+			 * We hold its lock, so no other creator decided the
+			 * same; its name goes only while it leads to it. */
+			(void)ipk__shm_unlink(r->name, &r->feed_id);
+			ipk__close(r->fd);
+			r->fd = -1;
+		} else if (fd != -ENOENT) {
+			return fd;
+		}
+		fd = ipk__shm_new(HDR_SIZE + r->cap, mode, true);
+		if (fd < 0)
+			return fd;
+		rc = ipk__shm_link(fd, r->name, &r->feed_id);
+		if (rc == 0) {
+			r->fd = fd;
+			*fresh = true;
 			return 0;
 		}
-		if (errno != EEXIST)
-			return ipk__neg_errno();
-		if (r->flags & IPK_RING_EXCL)
-			return -EEXIST;
-		r->fd = shm_open(r->name, O_RDWR | O_CLOEXEC, 0);
-		if (r->fd < 0)
-			return ipk__neg_errno();
-		/* The live publisher holds the lock for its whole life. */
-		if (flock(r->fd, LOCK_EX | LOCK_NB) < 0)
-			return errno == EWOULDBLOCK ? -EBUSY : ipk__neg_errno();
-		rc = adopt(r);
-		if (rc != 0)
-			return rc < 0 ? rc : 0;
-		/* Incompatible leftovers: replace them by a fresh object. */
-		ipk__close(r->fd);
-		r->fd = -1;
-		(void)shm_unlink(r->name);
+		ipk__close(fd);
+		if (rc != -EEXIST || (r->flags & IPK_RING_EXCL))
+			return rc;
+		/* Another creator won the name: look at what it made. */
 	}
-	return -EEXIST;
+	return -EBUSY;
+}
+
+/*
+ * A companion object of a named ring (doorbell, consumer page), read-write:
+ * a fresh ring gets a new one in place of whatever of ours a dead ring
+ * left; a taken-over ring keeps its own (sleepers' counts, the consumer's
+ * position) if it is whole. Return: a descriptor and *@id; -errno.
+ */
+static int open_companion(const char *name, size_t size, mode_t mode, bool fresh,
+			  struct ipk__shm_id *id)
+{
+	for (int tries = 0; tries < 16; tries++) {
+		struct stat st;
+		int fd = ipk__shm_open(name, O_RDWR, true, mode, &st), rc;
+
+		if (fd >= 0) {
+			*id = (struct ipk__shm_id){ st.st_dev, st.st_ino };
+			if (!fresh && st.st_size >= (off_t)size) {
+				if (fchmod(fd, mode) == 0)
+					return fd;
+				rc = ipk__neg_errno();
+				ipk__close(fd);
+				return rc;
+			}
+			ipk__close(fd);
+			rc = ipk__shm_unlink(name, id);
+			if (rc < 0 && rc != -ENOENT && rc != -ESTALE)
+				return rc;
+		} else if (fd != -ENOENT) {
+			return fd;
+		}
+		fd = ipk__shm_new(size, mode, false);
+		if (fd < 0)
+			return fd;
+		rc = ipk__shm_link(fd, name, id);
+		if (rc == 0)
+			return fd;
+		ipk__close(fd);
+		if (rc != -EEXIST)
+			return rc;
+	}
+	return -EBUSY;
 }
 
 static int open_bell(ipk_ring *r, mode_t mode, bool fresh)
 {
-	struct stat st;
-
 	if (r->named) {
-		r->bell_fd = shm_open(r->bell_name, O_RDWR | O_CREAT | O_CLOEXEC, mode);
+		r->bell_fd = open_companion(r->bell_name, BELL_SIZE, mode, fresh, &r->bell_id);
 		if (r->bell_fd < 0)
-			return ipk__neg_errno();
-		if (fresh && fchmod(r->bell_fd, mode) < 0)
-			return ipk__neg_errno();
+			return r->bell_fd;
 	} else {
 		r->bell_fd = memfd_create("ipk-ring-bell", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 		if (r->bell_fd < 0)
 			return ipk__neg_errno();
-	}
-	if (fstat(r->bell_fd, &st) < 0)
-		return ipk__neg_errno();
-	if (st.st_size < (off_t)BELL_SIZE && ftruncate(r->bell_fd, BELL_SIZE) < 0)
-		return ipk__neg_errno();
-	if (!r->named)
+		if (ftruncate(r->bell_fd, BELL_SIZE) < 0)
+			return ipk__neg_errno();
 		(void)fcntl(r->bell_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+	}
 	r->bell = mmap(NULL, BELL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, r->bell_fd, 0);
 	if (r->bell == MAP_FAILED) {
 		r->bell = NULL;
@@ -1268,17 +1330,9 @@ static int open_bell(ipk_ring *r, mode_t mode, bool fresh)
  */
 static int open_cons(ipk_ring *r, mode_t mode, bool fresh)
 {
-	struct stat st;
-
-	if (fresh)
-		(void)shm_unlink(r->cons_name);
-	r->cons_fd = shm_open(r->cons_name, O_RDWR | O_CREAT | O_CLOEXEC, mode);
+	r->cons_fd = open_companion(r->cons_name, CONS_SIZE, mode, fresh, &r->cons_id);
 	if (r->cons_fd < 0)
-		return ipk__neg_errno();
-	if (fstat(r->cons_fd, &st) < 0 || fchmod(r->cons_fd, mode) < 0)
-		return ipk__neg_errno();
-	if (st.st_size < (off_t)CONS_SIZE && ftruncate(r->cons_fd, CONS_SIZE) < 0)
-		return ipk__neg_errno();
+		return r->cons_fd;
 	r->cons = mmap(NULL, CONS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, r->cons_fd, 0);
 	if (r->cons == MAP_FAILED) {
 		r->cons = NULL;
@@ -1300,6 +1354,19 @@ static int open_cons(ipk_ring *r, mode_t mode, bool fresh)
 		atomic_store_explicit(&r->cons->waiting, 0, memory_order_relaxed);
 	}
 	return 0;
+}
+
+/* Remove the ring's names that still lead to its objects; a name that
+ * someone else's object has taken since (ipckit rm, then a new publisher)
+ * is theirs. Under the feed's lock: no successor takes ours over meanwhile. */
+static void remove_names(const ipk_ring *r)
+{
+	if (r->feed_id.ino)
+		(void)ipk__shm_unlink(r->name, &r->feed_id);
+	if (r->bell_id.ino)
+		(void)ipk__shm_unlink(r->bell_name, &r->bell_id);
+	if (r->cons_id.ino)
+		(void)ipk__shm_unlink(r->cons_name, &r->cons_id);
 }
 
 int ipk_ring_create(const char *name, const struct ipk_ring_opts *opts, ipk_ring **ret)
@@ -1350,7 +1417,7 @@ int ipk_ring_create(const char *name, const struct ipk_ring_opts *opts, ipk_ring
 			goto fail_errno;
 	}
 	if (fresh) {
-		if (ftruncate(r->fd, (off_t)(HDR_SIZE + r->cap)) < 0)
+		if (!r->named && ftruncate(r->fd, (off_t)(HDR_SIZE + r->cap)) < 0)
 			goto fail_errno;
 		rc = map_feed_rw(r, HDR_SIZE + r->cap);
 		if (rc < 0)
@@ -1383,12 +1450,8 @@ int ipk_ring_create(const char *name, const struct ipk_ring_opts *opts, ipk_ring
 fail_errno:
 	rc = ipk__neg_errno();
 fail:
-	if (r->named && fresh && r->fd >= 0) {
-		(void)shm_unlink(r->name); /* only what we created */
-		(void)shm_unlink(r->bell_name);
-		if (r->flags & IPK_RING_QUEUE)
-			(void)shm_unlink(r->cons_name);
-	}
+	if (r->named && fresh)
+		remove_names(r);   /* only what we created */
 	r->flags |= IPK_RING_KEEP; /* a taken-over ring is closed, not removed */
 	ipk_ring_close(r);
 	return rc;
@@ -1413,12 +1476,8 @@ void ipk_ring_close(ipk_ring *r)
 		(void)munmap(r->bell, BELL_SIZE);
 	if (r->cons)
 		(void)munmap(r->cons, CONS_SIZE);
-	if (r->named && !(r->flags & IPK_RING_KEEP)) {
-		(void)shm_unlink(r->name);
-		(void)shm_unlink(r->bell_name);
-		if (r->cons)
-			(void)shm_unlink(r->cons_name);
-	}
+	if (r->named && !(r->flags & IPK_RING_KEEP))
+		remove_names(r);
 	if (r->cons_fd >= 0)
 		ipk__close(r->cons_fd);
 	if (r->bell_fd >= 0)
@@ -1796,10 +1855,12 @@ static int open_cons_page(ipk_ring_sub *s, const char *name)
 	void *page;
 	int r;
 
+	struct stat st;
+
 	name_with(name, "-cons", cons);
-	s->cons_fd = shm_open(cons, O_RDWR | O_CLOEXEC, 0);
+	s->cons_fd = ipk__shm_open(cons, O_RDWR, false, 0, &st);
 	if (s->cons_fd < 0)
-		return errno == ENOENT ? -EOPNOTSUPP : ipk__neg_errno();
+		return s->cons_fd == -ENOENT ? -EOPNOTSUPP : s->cons_fd;
 	/* One consumer at a time: the lock dies with it. */
 	if (flock(s->cons_fd, LOCK_EX | LOCK_NB) < 0)
 		return errno == EWOULDBLOCK ? -EBUSY : ipk__neg_errno();
@@ -1835,7 +1896,9 @@ static bool publisher_alive(const ipk_ring_sub *s)
 
 /*
  * Called when there is nothing to read. Return: 0 (keep waiting);
- * -ECONNRESET (new epoch, adopted); -EPIPE (publisher gone or closed).
+ * -ECONNRESET (new epoch, adopted); -EPIPE (the publisher closed: the
+ * end); -EOWNERDEAD (it died, until wait_data() has said so once; then 0:
+ * we wait for a successor, which comes as a new epoch).
  * @now_ns: throttles the pidfd check when >= 0; -1 forces it.
  */
 static int check_publisher(ipk_ring_sub *s, int64_t now_ns)
@@ -1857,7 +1920,8 @@ static int check_publisher(ipk_ring_sub *s, int64_t now_ns)
 			s->idx = 0;
 		}
 		s->epoch = e;
-		s->gone = false;
+		s->gone = s->told = false;
+		atomic_store_explicit(&s->told_hint, false, memory_order_relaxed);
 		atomic_store_explicit(&s->seen_epoch, e,
 				      memory_order_relaxed); /* hint for helper */
 		reopen_pidfd(s);
@@ -1867,12 +1931,12 @@ static int check_publisher(ipk_ring_sub *s, int64_t now_ns)
 	if (atomic_load_explicit(&s->hdr->state, memory_order_acquire) != STATE_LIVE)
 		return -EPIPE;
 	if (s->gone)
-		return -EPIPE;
+		return s->told ? 0 : -EOWNERDEAD;
 	if (now_ns >= 0 && now_ns < s->next_check_ns)
 		return 0;
 	s->next_check_ns = (now_ns >= 0 ? now_ns : ipk__now_ns()) + LIVENESS_NS;
 	s->gone = !publisher_alive(s);
-	return s->gone ? -EPIPE : 0;
+	return s->gone ? -EOWNERDEAD : 0;
 }
 
 /* Spin a while on the seq word at s->pos; true once it no longer holds
@@ -1937,7 +2001,7 @@ static int doze(ipk_ring_sub *s, int lock_fd, uint64_t pos, int64_t wake)
 /*
  * Nothing at s->pos: report a dead or replaced publisher, or wait until
  * head moves or @deadline_ns. Return: 0 (look again); -EAGAIN; -ETIMEDOUT;
- * -EPIPE; -ECONNRESET.
+ * -EPIPE; -ECONNRESET; -EOWNERDEAD (once per dead publisher).
  */
 static int wait_data(ipk_ring_sub *s, int64_t deadline_ns)
 {
@@ -1945,13 +2009,18 @@ static int wait_data(ipk_ring_sub *s, int64_t deadline_ns)
 	/* Throttled: a spinning or polling receiver pays no system call here. */
 	int rc = check_publisher(s, now);
 
-	if (rc == -EPIPE) {
+	if (rc == -EPIPE || rc == -EOWNERDEAD) {
 		struct at a;
 
 		/* The death (pidfd, or the release store of state) is
 		 * ordered after its last commit: look once more. */
 		if (head_past(s, s->pos) || committed_here(s, &a))
 			return 0;
+	}
+	if (rc == -EOWNERDEAD) {
+		/* Said once; from now on we wait for a successor. */
+		s->told = true;
+		atomic_store_explicit(&s->told_hint, true, memory_order_relaxed);
 	}
 	if (rc < 0)
 		return rc;
@@ -1984,7 +2053,7 @@ static int wait_data(ipk_ring_sub *s, int64_t deadline_ns)
 			if (rc == -ECONNRESET)
 				return rc;
 			if (rc < 0)
-				return 0; /* -EPIPE: the next round drains, then reports */
+				return 0; /* the next round drains, then reports */
 		}
 		if (now >= deadline_ns)
 			return -ETIMEDOUT;
@@ -2021,9 +2090,9 @@ static int attach(ipk_ring_sub *s)
 
 	if (fstat(s->fd, &st) < 0)
 		return ipk__neg_errno();
-	if (st.st_size == 0)
-		return -EPROTO; /* created but not sized yet: not initialised */
-	if (st.st_size < (off_t)HDR_SIZE || (uint64_t)st.st_size > HDR_SIZE + MAX_CAPACITY)
+	if (!S_ISREG(st.st_mode) || st.st_size < (off_t)HDR_SIZE)
+		return -EPROTO; /* not a ring (a publisher links it whole) */
+	if ((uint64_t)st.st_size > HDR_SIZE + MAX_CAPACITY)
 		return -EBADMSG;
 	/* The whole feed, read-only: a subscriber cannot write it. Populated,
 	 * as the publisher's: no page faults in the first lap. */
@@ -2032,6 +2101,9 @@ static int attach(ipk_ring_sub *s)
 		return ipk__neg_errno();
 	s->hdr = map;
 	s->map_size = (size_t)st.st_size;
+	/* Relaxed: a look only; check_header() loads it again with acquire. */
+	if (atomic_load_explicit(&s->hdr->magic, memory_order_relaxed) == 0)
+		return -EAGAIN; /* linked, not yet initialised: open again */
 	rc = check_header(s->hdr, s->map_size, &s->cap, &s->max_msg);
 	if (rc < 0)
 		return rc;
@@ -2073,6 +2145,7 @@ static int new_sub(const struct ipk_ring_sub_opts *opts, ipk_ring_sub **ret)
 int ipk_ring_open(const char *name, const struct ipk_ring_sub_opts *opts, ipk_ring_sub **ret)
 {
 	char bell[NAME_MAX + 1];
+	struct stat st;
 	ipk_ring_sub *s;
 	int rc;
 
@@ -2081,14 +2154,18 @@ int ipk_ring_open(const char *name, const struct ipk_ring_sub_opts *opts, ipk_ri
 	rc = new_sub(opts, &s);
 	if (rc < 0)
 		return rc;
-	s->fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+	s->fd = ipk__shm_open(name, O_RDONLY, false, 0, &st);
 	if (s->fd < 0) {
-		rc = ipk__neg_errno();
+		rc = s->fd;
 		goto fail;
 	}
 	/* Without write access to the doorbell we wait by polling. */
 	name_with(name, "-bell", bell);
-	s->bell_fd = shm_open(bell, O_RDWR | O_CLOEXEC, 0);
+	s->bell_fd = ipk__shm_open(bell, O_RDWR, false, 0, &st);
+	if (s->bell_fd == -EPROTO) {
+		rc = -EPROTO;
+		goto fail;
+	}
 	if (opts && (opts->flags & IPK_RING_CONSUMER)) {
 		rc = open_cons_page(s, name);
 		if (rc < 0)
@@ -2186,7 +2263,7 @@ static int next_message(ipk_ring_sub *s, struct at *a, int64_t timeout_ns, bool 
 			have_deadline = true;
 		}
 		rc = wait_data(s, deadline_ns);
-		if (rc == -EAGAIN || rc == -ETIMEDOUT)
+		if (rc == -EAGAIN || rc == -ETIMEDOUT || rc == -EOWNERDEAD)
 			rearm_helper(s);
 		if (rc < 0)
 			return rc;
@@ -2461,7 +2538,7 @@ static void *helper_main(void *arg)
 		fire = head_past(s, seen) ||
 		       e != atomic_load_explicit(&s->seen_epoch, memory_order_relaxed) ||
 		       atomic_load_explicit(&s->hdr->state, memory_order_acquire) != STATE_LIVE ||
-		       dead;
+		       (dead && !atomic_load_explicit(&s->told_hint, memory_order_relaxed));
 		if (fire) {
 			atomic_store_explicit(&s->armed, 0, memory_order_relaxed);
 			while (write(s->efd, &one, sizeof(one)) < 0 && errno == EINTR)
@@ -2546,18 +2623,14 @@ int ipk_ring_info(const char *name, struct ipk_ring_info *ret)
 	struct ipk_ring_info info;
 	const struct ring_hdr *h;
 	uint64_t cap, max_msg, start;
-	struct stat st;
+	struct stat st, cst;
 	void *map;
 	int fd, cfd, rc;
 
 	IPK_CHECK_ARG(ret && check_name(name) == 0);
-	fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+	fd = ipk__shm_open(name, O_RDONLY, false, 0, &st);
 	if (fd < 0)
-		return ipk__neg_errno();
-	if (fstat(fd, &st) < 0) {
-		rc = ipk__neg_errno();
-		goto out_fd;
-	}
+		return fd;
 	if (st.st_size < (off_t)HDR_SIZE || (uint64_t)st.st_size > HDR_SIZE + MAX_CAPACITY) {
 		rc = st.st_size < (off_t)HDR_SIZE ? -EPROTO : -EBADMSG;
 		goto out_fd;
@@ -2585,13 +2658,12 @@ int ipk_ring_info(const char *name, struct ipk_ring_info *ret)
 	info.tail = atomic_load_explicit(&h->tail, memory_order_relaxed);
 	info.alive = pid_alive(info.pid, start, -1);
 	name_with(name, "-cons", cons_name);
-	cfd = shm_open(cons_name, O_RDONLY | O_CLOEXEC, 0);
+	cfd = ipk__shm_open(cons_name, O_RDONLY, false, 0, &cst);
 	if (cfd >= 0) {
-		struct stat cst;
 		const struct ring_cons *c;
 
 		info.queue = 1;
-		if (fstat(cfd, &cst) == 0 && cst.st_size >= (off_t)CONS_SIZE) {
+		if (cst.st_size >= (off_t)CONS_SIZE) {
 			c = mmap(NULL, CONS_SIZE, PROT_READ, MAP_SHARED, cfd, 0);
 			if (c != MAP_FAILED) {
 				uint64_t pos = atomic_load_explicit(&c->pos, memory_order_relaxed);

@@ -28,13 +28,35 @@
  * subscribers watch it through a pidfd (kill(pid, 0) where pidfd_open() is
  * missing), and a pid that now names a process with another start time - a
  * stranger reusing a dead publisher's number - counts as dead. A receive
- * that has nothing left to deliver returns -EPIPE once the publisher is
- * gone or has closed. A publisher that starts on a name whose previous
- * publisher died takes the ring over in place and starts a new epoch: its
- * subscribers' next receive returns -ECONNRESET once, then they continue on
- * the same mapping; messages the dead publisher committed that they had not
- * read yet are delivered while still intact, and counted as lost once
- * overwritten.
+ * that has nothing left to deliver returns -EPIPE once the publisher has
+ * closed (the end of the feed, for good), and -EOWNERDEAD once when it
+ * died without closing: a death is a pause, not the end. After it the
+ * subscriber waits, within each receive's timeout, for a successor: a
+ * publisher that starts on a name whose previous publisher died takes the
+ * ring over in place and starts a new epoch, and its subscribers' next
+ * receive returns -ECONNRESET once, then they continue on the same mapping,
+ * through any number of restarts; messages the dead publisher committed
+ * that they had not read yet are delivered while still intact, and counted
+ * as lost once overwritten.
+ *
+ * Names: a new ring appears at its name complete - sized, its memory
+ * allocated and the publisher's lock held - or not at all (it is made
+ * without a name and then linked), so of any number of processes that race
+ * to create one name exactly one becomes its publisher and the others get
+ * -EBUSY. A publisher adopts (takes over or replaces) only a regular file
+ * owned by its effective uid and open to group and others no more than the
+ * mode it asked for; it removes its names at close only while they still
+ * lead to its own objects, so a successor that took the name meanwhile
+ * (after `ipckit rm`) keeps its ring. Nothing at a name is ever followed or
+ * waited on: a FIFO, directory, socket or symbolic link there is -EPROTO at
+ * once, for publishers and subscribers.
+ *
+ * Truncation: a memfd ring is sealed, so no one can shrink it. A named
+ * ring's feed cannot be sealed (tmpfs files are not memfds): whoever may
+ * write it - its owner, with the default mode 0600 only the publisher's
+ * uid - can truncate it, and a subscriber that then touches a page past
+ * the new end is killed by SIGBUS, as with any shared mapping. Subscribers
+ * cannot truncate it (they open it read-only).
  *
  * Queue mode (IPK_RING_QUEUE): a lossless single-producer single-consumer
  * stream, for what must not drop (log records). A third object,
@@ -100,15 +122,22 @@ struct ipk_ring_sub_opts {
  *
  * If @name exists and its publisher is alive: -EBUSY. If it exists and its
  * publisher is dead, the ring is taken over in place (new epoch) when the
- * sizes agree, and replaced by a fresh object when they do not; with
- * IPK_RING_EXCL it is -EEXIST instead. A memfd ring is sealed against
- * resizing and against new writable mappings (F_SEAL_FUTURE_WRITE, where
- * the kernel has it). The ring's memory is allocated and mapped here
- * (MAP_POPULATE), as it is in each subscriber: no message pays a page
- * fault.
+ * sizes agree, and replaced by a fresh object when they do not (or when
+ * its creator died before finishing it); with IPK_RING_EXCL it is -EEXIST
+ * instead. Its doorbell and consumer page are kept at a takeover and
+ * replaced for a fresh ring. A memfd ring is sealed against resizing and
+ * against new writable mappings (F_SEAL_FUTURE_WRITE, where the kernel has
+ * it). The ring's memory is allocated (a full tmpfs is -ENOSPC here, never
+ * a SIGBUS later) and mapped here (MAP_POPULATE), as it is in each
+ * subscriber: no message pays a page fault.
  *
  * Return: 0 and *@ret; -EINVAL (bad name or sizes); -EEXIST; -EBUSY;
- * -EACCES; -ENOMEM; other -errno of shm_open/ftruncate/mmap.
+ * -EPERM (something at the name or a companion name belongs to another
+ * user, or is open to group or others beyond @opts->mode: not adopted);
+ * -EPROTO (something there that is not a ring: a FIFO, directory, socket,
+ * symbolic link, or a file that is not one of ours); -ENOSPC (the tmpfs is
+ * full: ipk_shm_limit_hint()); -EACCES; -ENOMEM; -EOPNOTSUPP (no O_TMPFILE
+ * in /dev/shm); other -errno of open/fallocate/linkat/mmap.
  * Blocking: no. Threads: safe.
  */
 IPK_API int ipk_ring_create(const char *name, const struct ipk_ring_opts *opts, ipk_ring **ret);
@@ -213,11 +242,13 @@ IPK_API int ipk_ring_stats(const ipk_ring *r, struct ipk_ring_stats *ret);
  * subscriber can walk it to learn the next sequence number, losses are
  * counted from its first message on); a queue's consumer starts where the last consumer stopped.
  * The header is validated before anything else is used.
- * Return: 0 and *@ret; -ENOENT; -EACCES; -EOPNOTSUPP (IPK_RING_CONSUMER on
- * a ring that is not a queue); -EBUSY (the queue has a consumer); -EPROTO
- * (not a ring, or another
- * layout version, or not initialised yet); -EBADMSG (sizes or positions
- * inconsistent with the object); -EINVAL.
+ * Return: 0 and *@ret; -ENOENT; -EACCES; -EAGAIN (the publisher has linked
+ * the ring but not finished setting it up: open again); -EOPNOTSUPP
+ * (IPK_RING_CONSUMER on a ring that is not a queue); -EBUSY (the queue has
+ * a consumer); -EPROTO (not a ring - a FIFO, directory, socket or symbolic
+ * link at the name or its doorbell's, never waited on - or another layout
+ * version); -EBADMSG (sizes or positions inconsistent with the object);
+ * -EINVAL.
  * Blocking: no. Threads: safe.
  */
 IPK_API int ipk_ring_open(const char *name, const struct ipk_ring_sub_opts *opts,
@@ -247,7 +278,9 @@ IPK_API void ipk_ring_sub_close(ipk_ring_sub *s);
  * Return: the message length (>= 0); -EAGAIN (timeout 0, nothing new);
  * -ETIMEDOUT; -EMSGSIZE if larger than @len (nothing consumed;
  * ipk_ring_msg_len() gives its size, though it may be overwritten before
- * the next call); -EPIPE: nothing left and the publisher is gone;
+ * the next call); -EPIPE: nothing left and the publisher closed (for good:
+ * it stays so); -EOWNERDEAD: nothing left and the publisher died (once;
+ * then receives wait for a successor within their timeout);
  * -ECONNRESET: a new publisher took over (once; then receive again);
  * -EBADMSG: the ring's contents are inconsistent (a broken publisher).
  * Blocking: until a message or the timeout. Threads: one at a time per @s.
@@ -315,7 +348,7 @@ IPK_API int ipk_ring_validate(ipk_ring_sub *s, const struct ipk_ring_view *v);
 
 /**
  * ipk_ring_fd() - a descriptor that polls readable while a receive would
- * not wait (a message, or -EPIPE/-ECONNRESET to report)
+ * not wait (a message, or -EPIPE/-EOWNERDEAD/-ECONNRESET to report)
  *
  * An eventfd fed by a helper thread of this subscriber, started by the
  * first call; it stays readable until a receive returns -EAGAIN. Owned by

@@ -7,10 +7,11 @@
  * comes from shared memory, the bus is not involved. Publishing goes
  * through ipk_bus_ring_offer() (`ipckit pub --bus`).
  *
- * When the ring reports its publisher gone, the bus is asked once whether
- * a new publisher offers the ring under the same name: if so the channel
- * moves over to it and the receive says -ECONNRESET (a new epoch), as a
- * shm: ring taken over in place does.
+ * When the ring reports its publisher closed or dead, and then while it
+ * waits after a death, the bus is asked whether a new publisher offers the
+ * ring under the same name: if so the channel moves over to it and the
+ * receive says -ECONNRESET (a new epoch), as a shm: ring taken over in
+ * place does.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@ struct dbus_chan {
 	ipk_ring_sub *sub;
 	char busname[256];
 	char name[PATH_MAX];
+	bool orphan; /* the ring said its publisher died: wait for another */
 };
 
 static int64_t timeout_of(int64_t deadline_ns)
@@ -87,26 +89,43 @@ static int dbus_send(struct ipk_chan *ch, const struct iovec *iov, int iovcnt, s
 	return -EBADF; /* a subscriber's end */
 }
 
+/* How often a channel whose publisher died asks the bus for a successor. */
+#define ASK_NS (100 * IPK_MSEC)
+
 static ssize_t dbus_recv(struct ipk_chan *ch, void *buf, size_t len, int64_t deadline_ns)
 {
 	struct dbus_chan *t = ch->t;
-	ipk_ring_sub *fresh = NULL;
-	ssize_t n;
 
-	n = ipk_ring_recv(t->sub, buf, len, timeout_of(deadline_ns));
-	ch->lost = ipk_ring_lost(t->sub);
-	if (n == -EMSGSIZE)
-		ch->next_len = ipk_ring_msg_len(t->sub);
-	if (n != -EPIPE)
-		return n;
-	/* The publisher is gone: has another one offered the ring since? */
-	(void)ipk_bus_process(t->bus); /* drop what queued up meanwhile */
-	if (ipk_bus_ring_open(t->bus, t->busname, t->name, NULL, 0, NULL, &fresh) < 0)
-		return -EPIPE;
-	ipk_ring_sub_close(t->sub);
-	t->sub = fresh;
-	ch->max_msg = ipk_ring_sub_max_msg(fresh);
-	return -ECONNRESET;
+	for (;;) {
+		int64_t until = deadline_ns;
+		ipk_ring_sub *fresh = NULL;
+		ssize_t n;
+
+		/* A memfd ring is never taken over in place: while its
+		 * publisher is dead, look on the bus between slices. */
+		if (t->orphan && deadline_ns != IPK__NOWAIT && deadline_ns - ipk__now_ns() > ASK_NS)
+			until = ipk__now_ns() + ASK_NS;
+		n = ipk_ring_recv(t->sub, buf, len, timeout_of(until));
+		ch->lost = ipk_ring_lost(t->sub);
+		if (n == -EMSGSIZE)
+			ch->next_len = ipk_ring_msg_len(t->sub);
+		if (n == -EOWNERDEAD)
+			t->orphan = true;
+		if (n != -EPIPE && n != -EOWNERDEAD &&
+		    !(t->orphan && (n == -ETIMEDOUT || n == -EAGAIN)))
+			return n;
+		/* Has another publisher offered the ring since? */
+		(void)ipk_bus_process(t->bus); /* drop what queued up meanwhile */
+		if (ipk_bus_ring_open(t->bus, t->busname, t->name, NULL, 0, NULL, &fresh) == 0) {
+			ipk_ring_sub_close(t->sub);
+			t->sub = fresh;
+			t->orphan = false;
+			ch->max_msg = ipk_ring_sub_max_msg(fresh);
+			return -ECONNRESET;
+		}
+		if (n != -ETIMEDOUT || until == deadline_ns)
+			return n;
+	}
 }
 
 static int dbus_fd(struct ipk_chan *ch)

@@ -80,8 +80,8 @@ static int open_pub(struct ipk_chan *ch, struct shm_chan *t, const struct ipk_ur
 
 /* A subscriber waits for the ring to appear, as a connector waits for its
  * server: a missing name, or one whose publisher has not finished setting
- * it up, is retried until the deadline (-ETIMEDOUT); with none, the first
- * answer counts (-ENOENT). */
+ * it up (-EAGAIN), is retried until the deadline (-ETIMEDOUT); with none,
+ * the first answer counts. Anything else at the name fails at once. */
 static int open_sub(struct ipk_chan *ch, struct shm_chan *t, const struct ipk_url *url,
 		    int64_t deadline_ns)
 {
@@ -92,7 +92,7 @@ static int open_sub(struct ipk_chan *ch, struct shm_chan *t, const struct ipk_ur
 		return -EINVAL; /* a subscriber only receives, and creates nothing */
 	for (;;) {
 		r = ipk_ring_open(url->path, &o, &t->sub);
-		if ((r != -ENOENT && r != -EPROTO) || deadline_ns == IPK__NOWAIT)
+		if ((r != -ENOENT && r != -EAGAIN) || deadline_ns == IPK__NOWAIT)
 			break;
 		r = ipk__sleep_until(deadline_ns, 1000000); /* -ETIMEDOUT at the end */
 		if (r < 0)

@@ -349,7 +349,7 @@ int main(int argc, char **argv)
 	T_EQ(ipk_chan_open("dbus:org.x.Y/bad-name", IPK_CHAN_RDONLY, 0, &(ipk_chan *){ NULL }),
 	     -EINVAL);
 
-	/* the publisher dies: -EPIPE once drained; no one to take over */
+	/* the publisher dies: -EOWNERDEAD once drained; no one to take over */
 	T_SYS(kill(pub, SIGKILL));
 	T_SYS(waitpid(pub, NULL, 0));
 	for (;;) {
@@ -359,7 +359,7 @@ int main(int argc, char **argv)
 		if (n < 0)
 			break;
 	}
-	T_EQ(n, -EPIPE);
+	T_EQ(n, -EOWNERDEAD);
 
 	/* a new publisher under the same name: Restarted, -ECONNRESET, data */
 	T_OK(ipk_bus_match(b, busname, "/org/ipckit/ring/feed", "org.ipckit.Ring1", "Restarted",

@@ -44,8 +44,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int documented(long r)
 {
-	return r == -EAGAIN || r == -EPIPE || r == -ECONNRESET || r == -EBADMSG || r == -EMSGSIZE ||
-	       r == -ESTALE;
+	return r == -EAGAIN || r == -EPIPE || r == -EOWNERDEAD || r == -ECONNRESET ||
+	       r == -EBADMSG || r == -EMSGSIZE || r == -ESTALE;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -90,7 +90,7 @@ int main(void)
 	memcpy(&head, good + O_HEAD, 8);
 	T_EQ(head, 3 * 32);
 
-	T_EQ(open_u32(O_MAGIC, 0), -EPROTO); /* also: not initialised yet */
+	T_EQ(open_u32(O_MAGIC, 0), -EAGAIN); /* linked, not initialised yet */
 	T_EQ(open_u32(O_MAGIC, 0x12345678), -EPROTO);
 	T_EQ(open_u32(O_VERSION, 1), -EPROTO); /* before packed records */
 	T_EQ(open_u32(O_VERSION, 3), -EPROTO);
@@ -106,11 +106,12 @@ int main(void)
 	T_EQ(open_u64(O_HEAD, head + 16), -EBADMSG); /* a record that is not there */
 	T_EQ(open_u32(O_MAX_MSG, 4), -EBADMSG);      /* records longer than max */
 
-	/* empty: created but not sized yet, so not initialised (-EPROTO) */
+	/* empty: a publisher links its ring sized, so this is none (-EPROTO) */
 	T_EQ(try_open(good, 0, &s), -EPROTO);
-	/* truncated: at every other size below the real one */
+	/* truncated: at every other size below the real one; below the
+	 * header it is no ring at all */
 	for (size_t len = 1; len < SIZE; len += len < 4200 ? 1 : 512)
-		T_EQ(try_open(good, len, &s), -EBADMSG);
+		T_EQ(try_open(good, len, &s), len < 4096 ? -EPROTO : -EBADMSG);
 
 	/* a doorbell that is not one */
 	{
