@@ -316,10 +316,11 @@ void ls_report_denied(const ipk_inspect *in)
 
 	if (!n)
 		return;
+	/* As root, a process may still be closed to us (another user
+	 * namespace, a security module): "run as root" would not help. */
 	fprintf(stderr,
-		"%s: %zu process%s could not be inspected (holders may be missing; "
-		"run as root):",
-		cli_prog, n, n == 1 ? "" : "es");
+		"%s: %zu process%s could not be inspected (holders may be missing%s):", cli_prog, n,
+		n == 1 ? "" : "es", geteuid() != 0 ? "; run as root" : "");
 	for (size_t i = 0; i < n && i < 20; i++)
 		fprintf(stderr, " %d", (int)pids[i]);
 	fputs(n > 20 ? " ...\n" : "\n", stderr);
