@@ -9,9 +9,10 @@
   check.py state FILE GC KIND:NAME...  the objects whose "gc" is GC are exactly these
   check.py field FILE KIND NAME PATH VALUE   obj[PATH] (dotted) == VALUE (as JSON)
   check.py no-orphans FILE             no object is marked orphan
-  check.py schema FILE SCHEMA          FILE validates (if python3-jsonschema is there)
+  check.py schema FILE SCHEMA          FILE (ls, or gc's array) validates against SCHEMA
   check.py batch FILE <LINES           each line "CMD ARG..." (shell words) against FILE
-Exit 0 if true; 1 with the reason on stderr.
+Exit 0 if true; 1 with the reason on stderr; 77 (skip) for schema without
+python3-jsonschema (nothing checked).
 """
 import json
 import sys
@@ -101,10 +102,17 @@ def check(cmd, path, args, line):
         try:
             import jsonschema
         except ImportError:
-            print("check.py: python3 jsonschema missing: schema not checked", file=sys.stderr)
-            return
+            print("SKIP: python3 jsonschema missing: schema not checked", file=sys.stderr)
+            sys.exit(77)
         with open(path) as f, open(args[0]) as g:
-            jsonschema.validate(json.load(f), json.load(g))
+            doc, schema = json.load(f), json.load(g)
+        if isinstance(doc, list):  # gc --json: the objects of an ls document
+            doc = {"version": 1, "procs_scanned": 0, "mqueue_mount": None,
+                   "denied_pids": [], "objects": doc}
+        try:
+            jsonschema.validate(doc, schema)
+        except jsonschema.ValidationError as e:
+            die("schema: %s" % e.message)
     else:
         die("unknown command " + cmd)
 
