@@ -44,6 +44,8 @@ static const struct {
 	uint64_t min, max;
 } opts[IPK__NOPTS] = {
 	[IPK__OPT_MSGSIZE] = { "msgsize", NUM, ALL, 1, IPK_CHAN_MSGSIZE_MAX },
+	/* perm= is the one name for permissions; mode=0OOO stays as the older
+	 * spelling where mode= means nothing else (shm: says mode=ring|queue). */
 	[IPK__OPT_MODE] = { "mode", OCTAL, NAMED & ~BIT(IPK__SHM), 0, 0777 },
 	[IPK__OPT_PIPESIZE] = { "pipesize", NUM, BIT(IPK__PIPE) | BIT(IPK__FIFO), 1, 1u << 30 },
 	[IPK__OPT_BACKLOG] = { "backlog", NUM,
@@ -55,7 +57,7 @@ static const struct {
 	[IPK__OPT_CAPACITY] = { "capacity", NUM, BIT(IPK__SHM) | BIT(IPK__DBUS), 4096,
 				(uint64_t)1 << 40 },
 	[IPK__OPT_KIND] = { "mode", KIND, BIT(IPK__SHM), 0, 0 },
-	[IPK__OPT_PERM] = { "perm", OCTAL, BIT(IPK__SHM), 0, 0777 },
+	[IPK__OPT_PERM] = { "perm", OCTAL, NAMED, 0, 0777 },
 	[IPK__OPT_BUS] = { "bus", STR, BIT(IPK__DBUS), 1, 127 },
 };
 
@@ -302,6 +304,9 @@ static int parse_opt(struct ctx *c, struct ipk_url *u, const char *s, size_t n)
 		}
 		if (u->set[i])
 			return bad(c, s, "option given twice");
+		if ((i == IPK__OPT_PERM && u->set[IPK__OPT_MODE]) ||
+		    (i == IPK__OPT_MODE && u->set[IPK__OPT_PERM]))
+			return bad(c, s, "permissions given twice (perm= and mode=)");
 		if (opts[i].type == KIND) {
 			if (vlen == 4 && !memcmp(v, "ring", 4))
 				u->num[i] = IPK__SHM_RING;

@@ -13,6 +13,17 @@
  *   shm:/name                           as mq:
  *   nats://HOST:PORT[,HOST:PORT...]/SUBJECT
  *
+ * Options, each with one meaning wherever it is accepted:
+ *   msgsize=N        largest message (every scheme)
+ *   perm=0OOO        permissions of a created object, octal (fifo:, unix:,
+ *                    unix+dgram:, unix+seqpacket:, mq:, sysvmq:, shm:);
+ *                    mode=0OOO is its older spelling, accepted on the same
+ *                    schemes but shm:, never together with perm=
+ *   mode=ring|queue  shm: a broadcast ring or a lossless queue
+ *   pipesize=N (fifo:), backlog=N (unix:, unix+seqpacket:, tcp:),
+ *   maxmsg=N (mq:), capacity=N (shm:, dbus:), queue=, stream= (nats:),
+ *   bus=session|system (dbus:)
+ *
  * Each scheme accepts only its own options; an unknown option, a repeated
  * one or a value that is not a number where one is expected is an error.
  * Parsing never touches the system.

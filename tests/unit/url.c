@@ -57,6 +57,20 @@ int main(void)
 	T_EQ(ipk__url_num(&u, IPK__OPT_KIND, IPK__SHM_QUEUE), IPK__SHM_RING);
 	T_EQ(ipk__url_parse("mq:/q?mode=0640", &u, NULL, NULL), 0);
 	T_EQ(ipk__url_num(&u, IPK__OPT_MODE, 0), 0640);
+	/* perm= means permissions on every named scheme, as on shm: */
+	{
+		static const char *const named[] = { "fifo:/x",       "unix:/x",
+						     "unix+dgram:/x", "unix+seqpacket:/x",
+						     "mq:/q",         "sysvmq:0x1234",
+						     "shm:/x" };
+		char url[64];
+
+		for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
+			snprintf(url, sizeof(url), "%s?perm=0640", named[i]);
+			T_EQ(ipk__url_parse(url, &u, NULL, NULL), 0);
+			T_EQ(ipk__url_num(&u, IPK__OPT_PERM, 0), 0640);
+		}
+	}
 	T_EQ(ipk_url_check("fifo:relative/path", NULL, NULL), 0);
 	/* dbus:BUSNAME/NAME: the bus name in host, the ring name in path */
 	T_EQ(ipk__url_parse("dbus:org.example.Feed/quotes_1?bus=system&msgsize=512", &u, NULL,
@@ -101,10 +115,15 @@ int main(void)
 	bad("unix:/x?msgsize=0", 16);
 	bad("shm:/x?mode=0600", 12); /* shm: permissions are perm= */
 	bad("shm:/x?mode=fast", 12);
-	bad("shm:/x?capacity=5000", 16); /* not a power of two */
-	bad("shm:/x?capacity=2048", 16); /* under 4096 */
-	bad("mq:/q?mode=queue", 11);     /* elsewhere mode= is octal */
-	bad("mq:/q?perm=0600", 6);       /* perm= is shm:'s alone */
+	bad("shm:/x?capacity=5000", 16);      /* not a power of two */
+	bad("shm:/x?capacity=2048", 16);      /* under 4096 */
+	bad("mq:/q?mode=queue", 11);          /* elsewhere mode= is octal */
+	bad("mq:/q?perm=0600&mode=0600", 16); /* one permission, one name */
+	bad("fifo:/x?mode=0600&perm=0640", 18);
+	bad("tcp:h:1?perm=0600", 8); /* nothing named to set it on */
+	bad("pipe:?perm=0600", 6);
+	bad("dbus:org.x/a?perm=0600", 13);
+	bad("unix:/x?perm=0800", 13);
 	bad("unix:/x?capacity=4096", 8);
 	bad("unix:/x?msgsize=999999999999", 16);
 	bad("unix:/x?mode=0800", 13);
