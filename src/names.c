@@ -88,6 +88,16 @@ IPK_API int ipk_chan_name_owner(const char *url, uid_t *uid, mode_t *mode)
 	case IPK__SYSVMQ:
 		r = sysv_owner(u, uid, mode);
 		goto out;
+	case IPK__SHM: {
+		/* the feed, where a ring would be: /dev/shm/NAME */
+		char p[PATH_MAX];
+
+		r = snprintf(p, sizeof(p), "/dev/shm%s", u->path) < (int)sizeof(p) ? 0
+										   : -ENAMETOOLONG;
+		if (r == 0 && lstat(p, &st) < 0)
+			r = ipk__neg_errno();
+		break;
+	}
 	default:
 		r = -EOPNOTSUPP;
 		break;

@@ -156,7 +156,8 @@ IPK_API int ipk_chan_open(const char *url, unsigned flags, int64_t timeout_ns, i
 
 /**
  * ipk_chan_name_owner() - who owns the object at a channel's name
- * @url: a fifo:, unix*: (a path), mq: or sysvmq: (a key) URL
+ * @url: a fifo:, unix*: (a path), mq:, shm: (a ring's feed under /dev/shm)
+ *       or sysvmq: (a key) URL
  * @uid: set on success to the object's owner
  * @mode: set on success to its mode: permission bits, and the file type
  *        (S_IFMT) where the name is a path
