@@ -17,6 +17,7 @@
 #include "ringt.h"
 
 static char name[64];
+static struct rt_step opened;
 
 static int count_entries(const char *dir)
 {
@@ -58,6 +59,7 @@ static int subscriber(void *arg)
 
 	(void)arg;
 	T_OK(ipk_ring_open(name, NULL, &s));
+	rt_signal(&opened);
 	for (;;)
 		(void)ipk_ring_recv(s, buf, sizeof(buf), IPK_FOREVER);
 	return 1;
@@ -82,7 +84,9 @@ int main(void)
 
 	/* named: truncated under a waiting subscriber, which dies of SIGBUS */
 	T_OK(ipk_ring_create(name, NULL, &r));
+	rt_step_init(&opened);
 	pid = t_fork(subscriber, NULL);
+	rt_await(&opened);
 	for (int i = 0; i < 100; i++)
 		T_OK(ipk_ring_publish(r, "hello", 5));
 	snprintf(path, sizeof(path), "/dev/shm%s", name);
