@@ -16,7 +16,7 @@
 #define PER_LIFE 3
 
 static char name[64];
-static struct rt_step up, first;
+static struct rt_step up, first, opened;
 
 static int publisher(void *arg)
 {
@@ -48,6 +48,7 @@ static int supervisor(void *arg)
 
 	rt_await(&up);
 	rt_signal(&first);
+	rt_await(&opened); /* a subscriber opening later starts at the end */
 	for (int life = 1; life <= p->restarts; life++) {
 		int64_t ns = (int64_t)(life - 1) * p->max_pause_ns / (p->restarts - 1);
 		struct timespec ts = { ns / IPK_SEC, ns % IPK_SEC };
@@ -92,6 +93,7 @@ static void follow(bool polled, int restarts, int64_t max_pause_ns)
 	sup = t_fork(supervisor, &p);
 	rt_await(&first);
 	T_OK(ipk_ring_open(name, NULL, &s));
+	rt_signal(&opened);
 	/* the first publisher's messages came before we opened */
 	expect = PER_LIFE;
 	while (expect < (restarts + 1) * PER_LIFE) {
@@ -131,6 +133,7 @@ int main(void)
 {
 	rt_step_init(&up);
 	rt_step_init(&first);
+	rt_step_init(&opened);
 	follow(false, 30, 500 * IPK_MSEC);
 	follow(true, 10, 100 * IPK_MSEC);
 	return 0;
