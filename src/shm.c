@@ -28,6 +28,7 @@
 #include <ipckit/shm.h>
 
 #include "internal.h"
+#include "shmname.h"
 
 /* Newer than some of the headers we build against; the kernel decides. */
 #ifndef MFD_NOEXEC_SEAL
@@ -46,7 +47,6 @@
 #define SHM_HUGETLB 04000
 #endif
 
-#define SHM_DIR "/dev/shm" /* where glibc's shm_open() keeps POSIX objects */
 #define MEMFD_NAME_MAX 249 /* the kernel's limit on a memfd label */
 #define MEMFD_DEFAULT_NAME "ipk-shm"
 
@@ -152,35 +152,109 @@ static int measure_sysv(ipk_shm *s, size_t want)
 	return 0;
 }
 
-static int open_named(enum ipk_shm_kind kind, const char *name, int oflags, mode_t mode)
-{
-	if (kind == IPK_SHM_POSIX)
-		return shm_open(name, oflags, mode); /* glibc adds O_CLOEXEC */
-	return open(name, oflags | O_CLOEXEC | O_NOCTTY, mode);
-}
-
-/* POSIX and FILE: create exclusively, or (without IPK_SHM_EXCL) open what
- * is there. The retry covers an object removed between the two opens. */
-static int create_named(ipk_shm *s, const char *name, size_t size, mode_t mode, unsigned flags)
+/* Open what is at @name, never waiting on it (a FIFO opens at once and is
+ * then refused as not a regular file, -EINVAL). POSIX names never follow
+ * a symbolic link (-EINVAL too); a FILE path may, as open(2) does. */
+static int open_named(ipk_shm *s, const char *name, int oflags)
 {
 	struct stat st;
+	int fd;
 
-	for (int tries = 0;; tries++) {
-		int r;
+	if (s->kind == IPK_SHM_POSIX) {
+		fd = ipk__shm_open(name, oflags, false, 0, &st);
+		return fd == -EPROTO ? -EINVAL : fd;
+	}
+	fd = open(name, oflags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return errno == ENXIO ? -EINVAL : ipk__neg_errno(); /* a socket */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || fcntl(fd, F_SETFL, oflags) < 0) {
+		int r = S_ISREG(st.st_mode) ? ipk__neg_errno() : -EINVAL;
 
-		s->fd = open_named(s->kind, name, O_RDWR | O_CREAT | O_EXCL, mode);
-		if (s->fd >= 0)
-			break;
-		r = ipk__neg_errno();
+		ipk__close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/* An existing object a creator may adopt: a regular file of ours, open to
+ * others no more than @mode (ipk__owner_check()); never a symbolic link.
+ * Return: 0 (s->fd open and measured); -ENOENT; -EEXIST (not a regular
+ * file); -EPERM; -errno. */
+static int adopt_named(ipk_shm *s, const char *name, size_t size, mode_t mode)
+{
+	struct stat st;
+	int fd, r;
+
+	if (s->kind == IPK_SHM_POSIX) {
+		fd = ipk__shm_open(name, O_RDWR, true, mode, &st);
+		if (fd < 0)
+			return fd == -EPROTO ? -EEXIST : fd;
+	} else {
+		fd = open(name, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0)
+			return errno == ELOOP || errno == ENXIO || errno == EISDIR
+				       ? -EEXIST
+				       : ipk__neg_errno();
+		if (fstat(fd, &st) < 0)
+			r = ipk__neg_errno();
+		else if (!S_ISREG(st.st_mode))
+			r = -EEXIST;
+		else if ((r = ipk__owner_check(st.st_uid, st.st_mode, mode)) == 0 &&
+			 fcntl(fd, F_SETFL, O_RDWR) < 0)
+			r = ipk__neg_errno();
+		if (r < 0) {
+			ipk__close(fd);
+			return r;
+		}
+	}
+	s->fd = fd;
+	return measure_fd(s, size); /* not ours to remove: created stays false */
+}
+
+/*
+ * POSIX and FILE: adopt what is there (without IPK_SHM_EXCL), or create it.
+ * A POSIX object is made without a name, sized and allocated (a full tmpfs
+ * is -ENOSPC here, not SIGBUS later), then linked: nobody ever opens it
+ * half made. A FILE is created O_EXCL, which never follows a link.
+ */
+static int create_named(ipk_shm *s, const char *name, size_t size, mode_t mode, unsigned flags)
+{
+	struct ipk__shm_id id;
+	struct stat st;
+
+	for (int tries = 0; tries < 8; tries++) {
+		int r = flags & IPK_SHM_EXCL ? -ENOENT : adopt_named(s, name, size, mode);
+
+		if (r != -ENOENT)
+			return r;
+		if (s->kind == IPK_SHM_POSIX) {
+			s->fd = ipk__shm_new(size, mode, false);
+			if (s->fd < 0) {
+				r = s->fd;
+				s->fd = -1;
+				return r;
+			}
+			r = ipk__shm_link(s->fd, name, &id);
+			if (r == 0) {
+				s->dev = id.dev;
+				s->ino = id.ino;
+				s->created = true;
+				s->size = size;
+				return 0;
+			}
+			ipk__close(s->fd);
+			s->fd = -1;
+		} else {
+			s->fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, mode);
+			if (s->fd >= 0)
+				break;
+			r = ipk__neg_errno();
+		}
 		if (r != -EEXIST || (flags & IPK_SHM_EXCL))
 			return r;
-		s->fd = open_named(s->kind, name, O_RDWR, 0);
-		if (s->fd >= 0)
-			return measure_fd(s, size); /* not ours: as it is */
-		r = ipk__neg_errno();
-		if (r != -ENOENT || tries >= 8)
-			return r;
 	}
+	if (s->fd < 0)
+		return -EEXIST;
 	if (fstat(s->fd, &st) < 0)
 		return ipk__neg_errno();
 	s->dev = st.st_dev;
@@ -272,10 +346,16 @@ static int create_sysv(ipk_shm *s, key_t key, size_t size, mode_t mode, unsigned
 
 		if (r != -EEXIST || (flags & IPK_SHM_EXCL))
 			return r;
-		s->shmid = shmget(key, 0, 0600); /* not ours: as it is */
+		s->shmid = shmget(key, 0, 0600); /* not created here: as it is */
 		if (s->shmid < 0)
 			return ipk__neg_errno();
-		return measure_sysv(s, size);
+		if (shmctl(s->shmid, IPC_STAT, &ds) < 0)
+			return ipk__neg_errno();
+		/* only one we made, and open to others no more than @mode */
+		if (ds.shm_perm.cuid != geteuid())
+			return -EPERM;
+		r = ipk__owner_check(ds.shm_perm.uid, ds.shm_perm.mode, mode);
+		return r < 0 ? r : measure_sysv(s, size);
 	}
 	s->created = true;
 	s->creator = getpid();
@@ -352,9 +432,12 @@ IPK_API int ipk_shm_open(const struct ipk_shm_ref *ref, size_t size, unsigned fl
 		r = measure_sysv(s, size);
 	} else {
 		memcpy(s->name, ref->name, strlen(ref->name) + 1);
-		s->fd = open_named(ref->kind, ref->name, rdonly ? O_RDONLY : O_RDWR, 0);
-		if (s->fd < 0)
-			goto fail_errno;
+		s->fd = open_named(s, ref->name, rdonly ? O_RDONLY : O_RDWR);
+		if (s->fd < 0) {
+			r = s->fd;
+			s->fd = -1;
+			goto fail;
+		}
 		r = measure_fd(s, size);
 	}
 	if (r < 0)
@@ -614,7 +697,7 @@ static int still_ours(const ipk_shm *s, const char *path)
 
 static int remove_name(ipk_shm *s, bool only_creator)
 {
-	char path[sizeof(SHM_DIR) + sizeof(s->name)];
+	struct ipk__shm_id id = { s->dev, s->ino };
 	struct shmid_ds ds;
 	int r = 0;
 
@@ -624,10 +707,7 @@ static int remove_name(ipk_shm *s, bool only_creator)
 	case IPK_SHM_MEMFD:
 		return 0;
 	case IPK_SHM_POSIX:
-		(void)snprintf(path, sizeof(path), "%s%s", SHM_DIR, s->name);
-		r = still_ours(s, path);
-		if (r == 0 && shm_unlink(s->name) < 0)
-			r = ipk__neg_errno();
+		r = ipk__shm_unlink(s->name, &id);
 		break;
 	case IPK_SHM_FILE:
 		r = still_ours(s, s->name);
@@ -673,7 +753,8 @@ IPK_API void ipk_shm_free(ipk_shm *shm)
 	"kernel.shmmni, System V segments in the system, or kernel.shmall, pages of all of them " \
 	"(sysctl -w kernel.shmmni=N kernel.shmall=N)"
 #define H_SHMMAX "kernel.shmmax, bytes in one System V segment (sysctl -w kernel.shmmax=N)"
-#define H_TMPFS "the size of the tmpfs at " SHM_DIR " (mount -o remount,size=N " SHM_DIR ")"
+#define H_TMPFS \
+	"the size of the tmpfs at " IPK__SHM_DIR " (mount -o remount,size=N " IPK__SHM_DIR ")"
 #define H_NOFILE "RLIMIT_NOFILE, open descriptors per process (ulimit -n)"
 
 IPK_API const char *ipk_shm_limit_hint(int err, enum ipk_shm_kind kind, unsigned flags)

@@ -112,5 +112,8 @@ int ipk__shm_unlink(const char *name, const struct ipk__shm_id *id)
 		return ipk__neg_errno();
 	if (st.st_dev != id->dev || st.st_ino != id->ino)
 		return -ESTALE;
-	return unlink(path) < 0 ? ipk__neg_errno() : 0;
+	if (unlink(path) == 0)
+		return 0;
+	/* another's file in the sticky /dev/shm: EACCES, as shm_unlink(3) says */
+	return errno == EPERM ? -EACCES : ipk__neg_errno();
 }

@@ -53,7 +53,7 @@ int ipk__shm_open(const char *name, int oflags, bool mine, mode_t mode, struct s
 /*
  * ipk__shm_unlink() - remove @name while it still leads to @id.
  * Return: 0; -ESTALE (another object has the name now: left alone);
- * -ENOENT; -errno.
+ * -ENOENT; -EACCES (not ours to remove, as shm_unlink(3) says); -errno.
  */
 int ipk__shm_unlink(const char *name, const struct ipk__shm_id *id);
 

@@ -128,14 +128,21 @@ enum ipk_shm_pages {
  * @flags: IPK_SHM_EXCL, IPK_SHM_KEEP, IPK_SHM_HUGE
  *
  * Without IPK_SHM_EXCL an existing object (not MEMFD, not IPC_PRIVATE) is
- * opened read-write as it is, like ipk_shm_open(), and is not removed at
- * free since this handle did not create it. A MEMFD object is sealed
+ * adopted - opened read-write as it is, and not removed at free since this
+ * handle did not create it - only if it is a regular file (never a
+ * symbolic link at the name) or a segment that our effective uid owns (a
+ * segment: and created), open to group and others no more than @mode:
+ * someone else may hold it open already. A POSIX object appears at its
+ * name complete: made without a name, sized, its memory allocated, then
+ * linked (a full tmpfs is -ENOSPC here, never a SIGBUS at first touch). A MEMFD object is sealed
  * against shrinking (F_SEAL_SHRINK) and executing (MFD_NOEXEC_SEAL where
  * the kernel has it). The handle is not mapped: see ipk_shm_map().
  *
  * Return: 0 and *@ret; -EINVAL (bad name, kind, size or flags); -EEXIST
- * (IPK_SHM_EXCL and it exists); -EBADMSG (it exists and is smaller than
- * @size); -EACCES; -ENAMETOOLONG; -ENOSPC, -ENOMEM (system limits:
+ * (IPK_SHM_EXCL and it exists, or something that is not a regular file is
+ * at the name: a FIFO, directory, socket or symbolic link); -EPERM (it
+ * exists and is another user's, or more open than @mode); -EBADMSG (it
+ * exists and is smaller than @size); -EACCES; -ENAMETOOLONG; -ENOSPC, -ENOMEM (system limits:
  * ipk_shm_limit_hint()); other -errno of the underlying calls.
  * Blocking: no. Threads: safe.
  */
@@ -150,8 +157,11 @@ IPK_API int ipk_shm_create(const struct ipk_shm_ref *ref, size_t size, mode_t mo
  *
  * The handle's size is the object's real size (>= @size).
  *
- * Return: 0 and *@ret; -EINVAL (bad name or flags, MEMFD); -ENOENT (no such
- * object); -EACCES (permissions); -EBADMSG (smaller than @size, or empty);
+ * Never waits on what it finds: a FIFO, directory or socket at the name,
+ * or a symbolic link at a POSIX name, is -EINVAL at once.
+ *
+ * Return: 0 and *@ret; -EINVAL (bad name or flags, MEMFD, not a regular
+ * file); -ENOENT (no such object); -EACCES (permissions); -EBADMSG (smaller than @size, or empty);
  * -EFBIG (larger than this process can map); other -errno.
  * Blocking: no. Threads: safe.
  */
