@@ -2641,7 +2641,14 @@ int ipk_ring_info(const char *name, struct ipk_ring_info *ret)
 		goto out_fd;
 	}
 	h = map;
-	rc = check_header(h, (size_t)st.st_size, &cap, &max_msg);
+	/* A live publisher can lap tail between our loads of tail and head
+	 * (a reader slowed down by load): look again before calling it
+	 * inconsistent. */
+	for (int tries = 0;; tries++) {
+		rc = check_header(h, (size_t)st.st_size, &cap, &max_msg);
+		if (rc != -EBADMSG || tries == 8)
+			break;
+	}
 	if (rc < 0)
 		goto out_map;
 	memset(&info, 0, sizeof(info));
