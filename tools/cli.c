@@ -5,13 +5,23 @@
  * the same name and the same checks everywhere.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include "cli.h"
+
+/* How long one blocking call waits before the command looks at cli_stop. */
+#define SLICE_NS (100 * IPK_MSEC)
+
+static bool has_scheme(const char *url, const char *scheme);
 
 const char *cli_prog = "ipckit";
 
@@ -26,8 +36,53 @@ volatile sig_atomic_t cli_stop;
 
 static void on_stop(int sig)
 {
+	cli_stop = sig;
+}
+
+/* Caught rather than ignored: an ignored SIGPIPE would stay ignored in the
+ * programs bench and nats tests exec. */
+static void on_pipe(int sig)
+{
 	(void)sig;
-	cli_stop = 1;
+}
+
+void cli_init(void)
+{
+	struct sigaction sa = { .sa_handler = on_pipe };
+	int fd;
+
+	/* Before anything else opens a descriptor: a closed 0, 1 or 2 would
+	 * otherwise be the next channel's, and "standard input" its data. */
+	for (fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		if (open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+			_exit(CLI_FAIL); /* nowhere to say so */
+	}
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGPIPE, &sa, NULL);
+}
+
+const char *cli_stop_name(void)
+{
+	switch (cli_stop) {
+	case SIGINT:
+		return "SIGINT";
+	case SIGTERM:
+		return "SIGTERM";
+	default:
+		return NULL;
+	}
+}
+
+int cli_out_failed(int err)
+{
+	if (err == EPIPE) {
+		if (!cli_stop)
+			cli_stop = SIGPIPE;
+		return CLI_OK;
+	}
+	return cli_fail("standard output", err);
 }
 
 void cli_catch_stop(void)
@@ -203,6 +258,9 @@ int cli_parse_long(const char *s, long min, long max, long *out)
  * value), --priority on send (a POSIX queue priority). */
 static int opt_tag(int c, const char *arg, bool is_recv, struct cli_chan_opts *o)
 {
+	if (o->tag_opt && o->tag_opt != c)
+		return cli_usage_error("--type (sysvmq:) and --priority (mq:) exclude each other");
+	o->tag_opt = c;
 	if (c == 'P') {
 		if (is_recv)
 			return cli_usage_error("recv takes no --priority: the highest comes first");
@@ -374,6 +432,11 @@ int cli_chan_parse(int argc, char **argv, const char *usage, enum cli_role role,
 	r = cli_check_url(o->url);
 	if (r)
 		return r;
+	/* Said before anything is opened: elsewhere the tag cannot be sent. */
+	if (o->tag_opt == 'T' && !has_scheme(o->url, "sysvmq"))
+		return cli_usage_error("--type applies to sysvmq: URLs only, not '%s'", o->url);
+	if (o->tag_opt == 'P' && !has_scheme(o->url, "mq"))
+		return cli_usage_error("--priority applies to mq: URLs only, not '%s'", o->url);
 	if (strncmp(o->url, "pipe:", 5) == 0)
 		return cli_usage_error("'%s': a pipe: channel joins related processes only; "
 				       "use fifo: or unix: between commands",
@@ -405,8 +468,299 @@ int cli_chan_open(const struct cli_chan_opts *o, unsigned flags, ipk_chan **ret)
 	if ((flags & (IPK_CHAN_EXCL | IPK_CHAN_KEEP)) && !(flags & IPK_CHAN_CREATE))
 		return cli_usage_error("--excl and --keep apply only to the end that creates "
 				       "(--listen)");
-	r = ipk_chan_open(o->url, flags, o->timeout_ns, ret);
+	r = cli_open(o->url, flags, o->timeout_ns, ret);
+	if (r == -EINTR)
+		return CLI_STOPPED;
 	if (r < 0)
 		return cli_fail_op(o->url, r, IPK_OP_OPEN);
 	return 0;
+}
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * IPK_SEC + ts.tv_nsec;
+}
+
+/* The absolute end of @timeout_ns (< 0: none, INT64_MAX). */
+static int64_t due_of(int64_t timeout_ns)
+{
+	return timeout_ns < 0 ? INT64_MAX : mono_ns() + timeout_ns;
+}
+
+/* The next wait before @due: at most a slice; 0 once @due has passed. */
+static int64_t next_slice(int64_t due)
+{
+	int64_t left;
+
+	if (due == INT64_MAX)
+		return SLICE_NS;
+	left = due - mono_ns();
+	if (left <= 0)
+		return 0;
+	return left < SLICE_NS ? left : SLICE_NS;
+}
+
+static bool has_scheme(const char *url, const char *scheme)
+{
+	size_t n = strlen(scheme);
+
+	return strncmp(url, scheme, n) == 0 && url[n] == ':';
+}
+
+/* One call that waits, cut into slices: @step(@arg, slice) is retried on
+ * -ETIMEDOUT until @timeout_ns, or until cli_stop (-EINTR). */
+static int sliced(int (*step)(void *arg, int64_t slice), void *arg, int64_t timeout_ns)
+{
+	int64_t due = due_of(timeout_ns);
+
+	if (timeout_ns == 0)
+		return step(arg, 0);
+	for (;;) {
+		int64_t slice;
+		int r;
+
+		if (cli_stop)
+			return -EINTR;
+		slice = next_slice(due);
+		if (slice == 0)
+			return -ETIMEDOUT;
+		r = step(arg, slice);
+		if (r != -ETIMEDOUT)
+			return r;
+	}
+}
+
+struct open_step {
+	const char *url;
+	unsigned flags;
+	ipk_listener *l;
+	ipk_chan **ret;
+};
+
+static int step_open(void *arg, int64_t slice)
+{
+	struct open_step *a = arg;
+
+	return ipk_chan_open(a->url, a->flags, slice, a->ret);
+}
+
+static int step_accept(void *arg, int64_t slice)
+{
+	struct open_step *a = arg;
+
+	return ipk_accept(a->l, slice, a->ret);
+}
+
+/* FIFOs a writer made (cli_open), for cli_close to remove: by then the
+ * path must still be the FIFO made, or it is someone else's. */
+static struct made_fifo {
+	ipk_chan *ch;
+	char path[PATH_MAX];
+	dev_t dev;
+	ino_t ino;
+} made[4];
+
+static void remove_fifo(struct made_fifo *m)
+{
+	struct stat st;
+
+	if (lstat(m->path, &st) == 0 && S_ISFIFO(st.st_mode) && st.st_dev == m->dev &&
+	    st.st_ino == m->ino)
+		(void)unlink(m->path);
+	memset(m, 0, sizeof(*m));
+}
+
+/*
+ * A writer that creates a FIFO waits for its reader; a deadline cut into
+ * slices must not remove and remake the FIFO between them (a reader
+ * arriving then would find nothing). So the FIFO is made once, by an open
+ * that returns at once and keeps it, and the writer's slices only open it.
+ */
+static int open_fifo_writer(const char *url, unsigned flags, int64_t timeout_ns, ipk_chan **ret)
+{
+	struct made_fifo *m = NULL;
+	struct open_step a = { url, flags & ~(IPK_CHAN_CREATE | IPK_CHAN_EXCL), NULL, ret };
+	size_t n = strcspn(url + 5, "?");
+	ipk_chan *tmp;
+	struct stat st;
+	int r, i;
+
+	for (i = 0; i < (int)(sizeof(made) / sizeof(made[0])) && !m; i++)
+		if (!made[i].path[0])
+			m = &made[i];
+	if (!m || n >= sizeof(m->path))
+		return -ENOMEM;
+	r = ipk_chan_open(url, IPK_CHAN_CREATE | IPK_CHAN_EXCL | IPK_CHAN_KEEP | IPK_CHAN_RDONLY, 0,
+			  &tmp);
+	if (r == -EEXIST && !(flags & IPK_CHAN_EXCL))
+		return sliced(step_open, &a, timeout_ns); /* not ours: as any writer */
+	if (r < 0)
+		return r;
+	memcpy(m->path, url + 5, n);
+	m->path[n] = '\0';
+	r = fstat(ipk_chan_fd(tmp), &st) < 0 ? -errno : 0;
+	ipk_chan_close(tmp);
+	if (r < 0) {
+		memset(m, 0, sizeof(*m));
+		return r;
+	}
+	m->dev = st.st_dev;
+	m->ino = st.st_ino;
+	r = sliced(step_open, &a, timeout_ns);
+	if (r == 0 &&
+	    (fstat(ipk_chan_fd(*ret), &st) < 0 || st.st_dev != m->dev || st.st_ino != m->ino)) {
+		ipk_chan_close(*ret);
+		r = -EEXIST; /* replaced under us: not the FIFO made */
+	}
+	if (r < 0)
+		remove_fifo(m); /* as the library does when an open fails */
+	else if (flags & IPK_CHAN_KEEP)
+		memset(m, 0, sizeof(*m));
+	else
+		m->ch = *ret;
+	return r;
+}
+
+int cli_open(const char *url, unsigned flags, int64_t timeout_ns, ipk_chan **ret)
+{
+	struct open_step a = { url, flags, NULL, ret };
+	int r;
+
+	if (cli_stop)
+		return -EINTR;
+	if (has_scheme(url, "nats") || has_scheme(url, "dbus"))
+		return ipk_chan_open(url, flags, timeout_ns, ret);
+	if (!(flags & IPK_CHAN_CREATE))
+		return sliced(step_open, &a, timeout_ns);
+	if (has_scheme(url, "unix") || has_scheme(url, "unix+seqpacket") ||
+	    has_scheme(url, "tcp")) {
+		/* One listener for all slices; it goes once a peer is in, as
+		 * with ipk_chan_open(): one peer per channel. */
+		r = ipk_listen(url, flags & (IPK_CHAN_EXCL | IPK_CHAN_KEEP), &a.l);
+		if (r < 0)
+			return r;
+		r = sliced(step_accept, &a, timeout_ns);
+		ipk_listener_close(a.l);
+		return r;
+	}
+	if (has_scheme(url, "fifo") && (flags & IPK_CHAN_WRONLY))
+		return open_fifo_writer(url, flags, timeout_ns, ret);
+	return ipk_chan_open(url, flags, timeout_ns, ret); /* creating never waits */
+}
+
+void cli_close(ipk_chan *ch)
+{
+	size_t i;
+
+	ipk_chan_close(ch);
+	for (i = 0; ch && i < sizeof(made) / sizeof(made[0]); i++)
+		if (made[i].ch == ch)
+			remove_fifo(&made[i]);
+}
+
+struct io_step {
+	ipk_chan *ch;
+	void *buf;
+	size_t len;
+	long tag;
+	bool tagged;
+	long *ret_tag;
+	ssize_t n;
+};
+
+static int step_recv(void *arg, int64_t slice)
+{
+	struct io_step *a = arg;
+
+	a->n = ipk_chan_recv_tag(a->ch, a->buf, a->len, a->tag, a->ret_tag, slice);
+	return a->n < 0 ? (int)a->n : 0;
+}
+
+ssize_t cli_recv(ipk_chan *ch, void *buf, size_t len, long select, long *tag, int64_t timeout_ns)
+{
+	long t = 0;
+	struct io_step a = { ch, buf, len, select, false, tag ? tag : &t, 0 };
+	int r = sliced(step_recv, &a, timeout_ns);
+
+	return r < 0 ? r : a.n;
+}
+
+static int step_send(void *arg, int64_t slice)
+{
+	struct io_step *a = arg;
+
+	if (a->tagged)
+		return ipk_chan_send_tag(a->ch, a->buf, a->len, a->tag, slice);
+	return ipk_chan_send(a->ch, a->buf, a->len, slice);
+}
+
+int cli_send(ipk_chan *ch, const void *buf, size_t len, bool tagged, long tag, int64_t timeout_ns)
+{
+	struct io_step a = { ch, (void *)buf, len, tag, tagged, NULL, 0 };
+
+	/* Retrying is safe: a send that times out sent nothing of this
+	 * message (one cut mid-frame counts as sent, its rest pending). */
+	return sliced(step_send, &a, timeout_ns);
+}
+
+static int step_flush(void *arg, int64_t slice)
+{
+	return ipk_chan_flush(arg, slice);
+}
+
+int cli_flush(ipk_chan *ch, int64_t timeout_ns)
+{
+	int r = sliced(step_flush, ch, timeout_ns);
+
+	if (r == -EINTR) /* stopping: what the peer takes at once */
+		r = ipk_chan_flush(ch, timeout_ns >= 0 && timeout_ns < SLICE_NS ? timeout_ns
+										: SLICE_NS);
+	return r;
+}
+
+ssize_t cli_getline(struct cli_lines *in, char **line)
+{
+	if (in->used) {
+		memmove(in->buf, in->buf + in->used, in->len - in->used);
+		in->len -= in->used;
+		in->used = 0;
+	}
+	for (;;) {
+		char *nl = in->len ? memchr(in->buf, '\n', in->len) : NULL;
+		struct pollfd pf = { .fd = STDIN_FILENO, .events = POLLIN };
+		ssize_t n;
+
+		if (nl || (in->eof && in->len)) {
+			size_t l = nl ? (size_t)(nl - in->buf) : in->len;
+
+			in->used = nl ? l + 1 : l;
+			*line = in->buf;
+			return (ssize_t)l;
+		}
+		if (in->eof || cli_stop)
+			return -1;
+		if (in->cap - in->len < 4096) {
+			char *b = realloc(in->buf, in->cap * 2 + 4096);
+
+			if (!b)
+				return cli_fail("standard input", ENOMEM), -2;
+			in->buf = b;
+			in->cap = in->cap * 2 + 4096;
+		}
+		n = poll(&pf, 1, (int)(SLICE_NS / IPK_MSEC));
+		if (n < 0 && errno != EINTR)
+			return cli_fail("standard input", errno), -2;
+		if (n <= 0)
+			continue;
+		n = read(STDIN_FILENO, in->buf + in->len, in->cap - in->len);
+		if (n < 0 && errno != EINTR && errno != EAGAIN)
+			return cli_fail("standard input", errno), -2;
+		if (n == 0)
+			in->eof = true;
+		if (n > 0)
+			in->len += (size_t)n;
+	}
 }

@@ -21,6 +21,9 @@ enum {
 	CLI_OK = 0,
 	CLI_FAIL = 1,  /* runtime failure */
 	CLI_USAGE = 2, /* bad command line */
+	/* Not an exit status: cli_chan_open() was stopped by a signal before
+	 * the channel was open. The command exits CLI_OK after its summary. */
+	CLI_STOPPED = 3,
 };
 
 /* One subcommand: its name, entry point and a one-line summary for --help. */
@@ -33,12 +36,66 @@ struct cli_cmd {
 /* "ipckit" or "ipckit send": the prefix of every message. */
 extern const char *cli_prog;
 
-/* Set by SIGINT or SIGTERM once cli_catch_stop() ran. */
+/* The number of the signal that asked the command to stop (SIGINT or
+ * SIGTERM once cli_catch_stop() ran), or SIGPIPE once cli_out_failed() saw
+ * that the reader of standard output went away; 0 while none did. */
 extern volatile sig_atomic_t cli_stop;
 
 /* SIGINT and SIGTERM set cli_stop instead of ending the process. No
  * SA_RESTART: a blocking read returns EINTR, so a loop sees the flag. */
 void cli_catch_stop(void);
+
+/* What every command relies on before it does anything: descriptors 0, 1
+ * and 2 open (/dev/null where one was closed, so that no channel lands on
+ * them), and SIGPIPE caught, so that a write to a reader that went away
+ * fails with EPIPE and the command can clean up. Exits 1 if /dev/null
+ * cannot be opened. */
+void cli_init(void);
+
+/* "SIGINT" for cli_stop, or NULL while no signal asked to stop (nor for a
+ * closed standard output). */
+const char *cli_stop_name(void);
+
+/* A write to standard output failed with @err: EPIPE (its reader went
+ * away) is a request to stop, quietly: sets cli_stop and returns CLI_OK.
+ * Anything else is reported and CLI_FAIL. */
+int cli_out_failed(int err);
+
+/*
+ * The blocking channel calls of the commands, in slices of at most 100 ms
+ * with a look at cli_stop between them (the library itself retries EINTR),
+ * so that SIGINT and SIGTERM end any wait promptly. @timeout_ns bounds the
+ * whole call as for ipk_chan_*(). Return: as the library's call, or -EINTR
+ * once cli_stop is set.
+ *
+ * cli_open() waits in slices for an object to appear or a peer to connect;
+ * a listening socket is made once and accepted on in slices, a FIFO that a
+ * writer creates is made once and opened in slices. The channel is closed
+ * with cli_close(), which removes such a FIFO unless IPK_CHAN_KEEP. nats:
+ * and dbus: URLs are opened in one call (a connection cannot be cut into
+ * slices).
+ */
+int cli_open(const char *url, unsigned flags, int64_t timeout_ns, ipk_chan **ret);
+void cli_close(ipk_chan *ch);
+ssize_t cli_recv(ipk_chan *ch, void *buf, size_t len, long select, long *tag, int64_t timeout_ns);
+/* @tagged: send with @tag (ipk_chan_send_tag), else untagged. */
+int cli_send(ipk_chan *ch, const void *buf, size_t len, bool tagged, long tag, int64_t timeout_ns);
+/* After a stop, waits at most 100 ms more: a frame a deadline cut is
+ * finished if the peer takes it at once. */
+int cli_flush(ipk_chan *ch, int64_t timeout_ns);
+
+/* Standard input line by line without stdio, waiting in slices as above. */
+struct cli_lines {
+	char *buf;
+	size_t len, cap;
+	size_t used; /* bytes of the line returned last, with its newline */
+	bool eof;
+};
+
+/* The next line of standard input, without its newline, in *@line (valid
+ * until the next call). Return: its length; -1 at the end of input or once
+ * cli_stop is set; -2 after an error was reported. */
+ssize_t cli_getline(struct cli_lines *in, char **line);
 
 /* Prints "PROG: MESSAGE\n" on stderr. */
 void cli_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -90,6 +147,7 @@ struct cli_chan_opts {
 	bool raw;            /* --raw: bytes as they are, one message */
 	bool show_meta;      /* --show-meta: print each message's tag first */
 	long tag;            /* send: --type/--priority; recv: --type selector */
+	int tag_opt;         /* 'T' (--type) or 'P' (--priority) if given, else 0 */
 	bool quiet;          /* sub --quiet: print only the summary */
 	bool bus;            /* pub --bus: offer a memfd ring on D-Bus (dbus: URL) */
 	bool synthetic;      /* pub --rate given: make messages, not read stdin */
@@ -120,8 +178,9 @@ int cli_chan_parse(int argc, char **argv, const char *usage, enum cli_role role,
  * the one-way direction it takes on a fifo. */
 unsigned cli_chan_flags(const struct cli_chan_opts *o, bool listen_by_default, unsigned dir);
 
-/* Opens @o->url with @flags; on failure reports it and returns CLI_FAIL
- * (or CLI_USAGE for a URL the library refuses as malformed). */
+/* Opens @o->url with @flags through cli_open(); on failure reports it and
+ * returns CLI_FAIL (or CLI_USAGE for options that do not fit together);
+ * CLI_STOPPED if a signal came first. */
 int cli_chan_open(const struct cli_chan_opts *o, unsigned flags, ipk_chan **ret);
 
 int cmd_send(int argc, char **argv);

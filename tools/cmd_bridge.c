@@ -35,7 +35,12 @@ static const char usage[] =
 	"  -s, --stats        also print that line every second\n"
 	"  -n, --count N      stop after N messages\n"
 	"  -t, --timeout SEC  limit for opening SRC and DST (default: 10)\n"
-	"  -h, --help         show this help\n";
+	"  -h, --help         show this help\n"
+	"\n"
+	"SIGINT or SIGTERM stops the bridge in any state, also while it waits for\n"
+	"SRC's ring to appear or for DST to take a message; it removes what it\n"
+	"created, prints the line above and exits 0.\n"
+	"Exit status: 0 done or stopped, 1 failure, 2 usage error.\n";
 
 /* How long one receive waits before looking at the stop flag. */
 #define SLICE_NS (100 * IPK_MSEC)
@@ -117,8 +122,11 @@ static bool nats_subject_ok(const char *url, bool receive_only)
 
 static int open_end(const char *url, unsigned flags, int64_t timeout_ns, ipk_chan **ch)
 {
-	int r = ipk_chan_open(url, flags, timeout_ns, ch);
+	/* In slices: a signal ends a wait for SRC's ring or DST's reader. */
+	int r = cli_open(url, flags, timeout_ns, ch);
 
+	if (r == -EINTR)
+		return CLI_STOPPED;
 	if (r == -EINVAL && has_scheme(url, "nats")) {
 		cli_msg("%s: invalid subject, stream or queue name, or an option this end "
 			"cannot take (EINVAL)",
@@ -172,8 +180,9 @@ int cmd_bridge(int argc, char **argv)
 	size_t max;
 	int c, r;
 
+	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+sn:t:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:sn:t:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			stats = true;
@@ -213,11 +222,15 @@ int cmd_bridge(int argc, char **argv)
 	if (strcmp(su, du) == 0)
 		return cli_usage_error("SRC and DST are the same URL");
 	cli_catch_stop();
-	signal(SIGPIPE, SIG_IGN);
+	t0 = now_s();
 	r = open_end(su, src_flags(su), timeout_ns, &src);
-	if (r)
-		return r;
-	r = open_end(du, dst_flags(du), timeout_ns, &dst);
+	if (r == 0)
+		r = open_end(du, dst_flags(du), timeout_ns, &dst);
+	if (r == CLI_STOPPED) {
+		report(0, src ? ipk_chan_lost(src) : 0, t0);
+		r = CLI_OK;
+		goto out;
+	}
 	if (r)
 		goto out;
 	max = ipk_chan_max_msg(src);
@@ -249,20 +262,22 @@ int cmd_bridge(int argc, char **argv)
 			r = cli_fail_op(su, (int)n, IPK_OP_RECV);
 			break;
 		}
-		s = ipk_chan_send(dst, buf, (size_t)n, SEND_TIMEOUT_NS);
+		s = cli_send(dst, buf, (size_t)n, false, 0, SEND_TIMEOUT_NS);
+		if (s == -EINTR)
+			break; /* stopped while DST was full: this one is not sent */
 		if (s < 0) {
 			r = cli_fail_op(du, s, IPK_OP_SEND);
 			break;
 		}
 		fwd++;
 	}
-	c = ipk_chan_flush(dst, FLUSH_TIMEOUT_NS);
-	if (c < 0 && c != -EOPNOTSUPP && r == CLI_OK)
+	c = cli_flush(dst, FLUSH_TIMEOUT_NS);
+	if (c < 0 && c != -EOPNOTSUPP && r == CLI_OK && !cli_stop)
 		r = cli_fail_op(du, c, IPK_OP_SEND);
 	report(fwd, ipk_chan_lost(src), t0);
 out:
 	free(buf);
-	ipk_chan_close(dst);
-	ipk_chan_close(src);
+	cli_close(dst);
+	cli_close(src);
 	return r;
 }

@@ -34,7 +34,12 @@ static const char usage[] =
 	"                       (default 64,4096,65536)\n"
 	"  -t, --timeout SEC    limit for each step before a peer counts as hung\n"
 	"                       (default 10)\n"
-	"  -h, --help           show this help\n";
+	"  -h, --help           show this help\n"
+	"\n"
+	"SIGINT or SIGTERM stops the demo between two round trips: the peer is\n"
+	"ended, what was created removed, \"ipckit demo: stopped by SIGINT\" printed\n"
+	"and the exit status is 0.\n"
+	"Exit status: 0 ok or stopped, 1 a transport failed, 2 usage error.\n";
 
 struct demo {
 	unsigned long count;  /* measured round trips per size */
@@ -127,6 +132,12 @@ static pid_t demo_fork(const struct demo *d)
 	pid = fork();
 	if (pid < 0)
 		fail(d, "fork", errno);
+	if (pid == 0) {
+		/* The parent stops the demo: a Ctrl-C meant for it must not
+		 * end the peer first, and its SIGTERM must end the peer. */
+		signal(SIGINT, SIG_IGN);
+		signal(SIGTERM, SIG_DFL);
+	}
 	return pid;
 }
 
@@ -362,6 +373,8 @@ static int run_size(const struct demo *d, struct peer *p, size_t size, char *out
 		ssize_t n;
 		int r;
 
+		if (cli_stop)
+			return -EINTR; /* between round trips: each takes microseconds */
 		if (i == d->warmup)
 			start = now_ns();
 		out[0] = (char)i; /* a stale pong cannot pass for this one */
@@ -416,9 +429,13 @@ static int run_transport(struct demo *d, const struct transport *t, char *out, c
 	int r;
 
 	d->name = t->name;
+	if (cli_stop)
+		return -EINTR;
 	r = t->setup(d, &p);
 	for (i = 0; r == 0 && i < d->nsizes; i++)
 		r = run_size(d, &p, d->sizes[i], out, in, samples);
+	if (r < 0 && p.pid > 0)
+		(void)kill(p.pid, SIGTERM); /* before it sees our ends close and says so */
 	if (p.tx != p.rx)
 		ipk_chan_close(p.tx);
 	ipk_chan_close(p.rx);
@@ -535,10 +552,15 @@ int cmd_demo(int argc, char **argv)
 		goto out;
 	}
 
+	cli_catch_stop();
 	printf("%-16s %8s %11s %11s %12s\n", "transport", "size", "p50 (µs)", "p99 (µs)", "msgs/s");
-	for (i = 0; i < sizeof(transports) / sizeof(transports[0]); i++)
-		if (run_transport(&d, &transports[i], out, in, samples) < 0)
+	for (i = 0; i < sizeof(transports) / sizeof(transports[0]) && !cli_stop; i++)
+		if (run_transport(&d, &transports[i], out, in, samples) < 0 && !cli_stop)
 			failed++;
+	if (fflush(stdout) == EOF)
+		cli_out_failed(errno);
+	if (cli_stop_name())
+		cli_msg("stopped by %s", cli_stop_name());
 	r = failed ? CLI_FAIL : CLI_OK;
 out:
 	free(samples);

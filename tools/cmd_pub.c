@@ -28,8 +28,11 @@ static const char usage[] =
 	"or with --rate synthetic messages \"SEQ TIME_NS\" padded to --size bytes\n"
 	"(TIME_NS: CLOCK_MONOTONIC when sent). Made for shm:/NAME rings, where this\n"
 	"end creates the ring and never waits for subscribers; works on any URL.\n"
-	"Stops at end of input, after --count messages or on SIGINT/SIGTERM, and\n"
-	"prints the number published on standard error.\n"
+	"Stops at end of input, after --count messages or on SIGINT/SIGTERM (also\n"
+	"while it waits for a peer, for input or for room in a full queue), removes\n"
+	"what it created (unless --keep) and prints the number published on\n"
+	"standard error.\n"
+	"Exit status: 0 done or stopped, 1 failure, 2 usage error.\n"
 	"\n"
 	"Options:\n"
 	"  -R, --rate N       N synthetic messages per second (0: as fast as possible)\n"
@@ -57,6 +60,7 @@ struct out {
 	ipk_bus_ring *offer;
 	size_t max;
 	unsigned long n;
+	unsigned long published; /* messages that went out */
 	/* --bus line reader */
 	char *buf;
 	size_t len, cap;
@@ -87,7 +91,9 @@ static int publish(const struct cli_chan_opts *o, struct out *out, const void *b
 	if (out->ring)
 		r = ipk_ring_publish(out->ring, buf, len);
 	else
-		r = ipk_chan_send(out->ch, buf, len, o->timeout_ns);
+		r = cli_send(out->ch, buf, len, false, 0, o->timeout_ns);
+	if (r == -EINTR)
+		return CLI_OK; /* stopped while the queue was full: not published */
 	if (r == -EMSGSIZE) {
 		cli_msg("%s: %s (EMSGSIZE): %zu bytes, over the channel's maximum of %zu "
 			"(raise it with ?msgsize=)",
@@ -97,6 +103,7 @@ static int publish(const struct cli_chan_opts *o, struct out *out, const void *b
 	}
 	if (r < 0)
 		return cli_fail_op(o->url, r, IPK_OP_SEND);
+	out->published++;
 	/* flat out, the bus is looked at every 256 messages */
 	if (out->bus && (!o->synthetic || o->rate || (++out->n & 255) == 0))
 		return serve_bus(o, out);
@@ -181,13 +188,12 @@ static ssize_t bus_getline(const struct cli_chan_opts *o, struct out *out, char 
 
 static int pub_lines(const struct cli_chan_opts *o, struct out *out, unsigned long *sent)
 {
+	struct cli_lines in = { 0 };
 	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
+	ssize_t n = 0;
 	int r = CLI_OK;
 
 	if (out->bus) {
-		n = 0;
 		while (!cli_stop && (!o->count || *sent < o->count) &&
 		       (n = bus_getline(o, out, &line)) >= 0) {
 			r = publish(o, out, line, (size_t)n);
@@ -197,18 +203,16 @@ static int pub_lines(const struct cli_chan_opts *o, struct out *out, unsigned lo
 		}
 		return n == -2 ? CLI_FAIL : CLI_OK;
 	}
-	while (!cli_stop && (!o->count || *sent < o->count) &&
-	       (n = getline(&line, &cap, stdin)) >= 0) {
-		if (n > 0 && line[n - 1] == '\n')
-			n--;
+	/* Without stdio: waits for input in slices, so a signal ends them. */
+	while (!cli_stop && (!o->count || *sent < o->count) && (n = cli_getline(&in, &line)) >= 0) {
 		r = publish(o, out, line, (size_t)n);
 		if (r)
 			break;
-		++*sent;
+		*sent = out->published;
 	}
-	if (!r && !cli_stop && ferror(stdin))
-		r = cli_fail("standard input", errno);
-	free(line);
+	if (!r && n == -2)
+		r = CLI_FAIL;
+	free(in.buf);
 	return r;
 }
 
@@ -249,7 +253,7 @@ static int pub_synthetic(const struct cli_chan_opts *o, struct out *out, unsigne
 		r = publish(o, out, buf, o->size);
 		if (r)
 			break;
-		++*sent;
+		*sent = out->published;
 	}
 	free(buf);
 	return r;
@@ -348,6 +352,9 @@ int cmd_pub(int argc, char **argv)
 		return cli_usage_error("--size applies to synthetic messages (--rate)");
 	if (!o.bus && !strncmp(o.url, "dbus:", 5))
 		return cli_usage_error("publishing to a dbus: URL needs --bus");
+	if (o.connect && !strncmp(o.url, "shm:", 4))
+		return cli_usage_error("--connect on a shm: ring would make this end a "
+				       "subscriber: a ring's publisher creates it");
 	cli_catch_stop();
 	if (o.bus) {
 		r = cli_check_url(o.url);
@@ -359,18 +366,21 @@ int cmd_pub(int argc, char **argv)
 		}
 	} else {
 		r = cli_chan_open(&o, cli_chan_flags(&o, true, IPK_CHAN_WRONLY), &out.ch);
+		if (r == CLI_STOPPED)
+			goto summary;
 		if (r)
 			return r;
 	}
 	r = o.synthetic ? pub_synthetic(&o, &out, &sent) : pub_lines(&o, &out, &sent);
 	if (r == CLI_OK && out.ch) {
-		int f = ipk_chan_flush(out.ch, o.timeout_ns);
+		int f = cli_flush(out.ch, o.timeout_ns);
 
-		if (f < 0)
+		if (f < 0 && !cli_stop)
 			r = cli_fail(o.url, f);
 	}
-	ipk_chan_close(out.ch);
+	cli_close(out.ch);
 	close_bus(&out);
+summary:
 	fprintf(stderr, "%s: published %lu messages\n", cli_prog, sent);
-	return r;
+	return r == CLI_STOPPED ? CLI_OK : r;
 }

@@ -31,6 +31,12 @@ static const char usage[] =
 	"      --excl         fail if the object already exists\n"
 	"  -h, --help         show this help\n"
 	"\n"
+	"SIGINT or SIGTERM, while waiting for the peer or a message, stops recv:\n"
+	"it removes what it created (unless --keep), prints \"ipckit recv: stopped\n"
+	"by SIGINT after N messages\" on standard error and exits 0. A reader of\n"
+	"standard output that goes away (| head -1) stops it the same way, quietly.\n"
+	"Exit status: 0 done or stopped, 1 failure, 2 usage error.\n"
+	"\n"
 	"Example: ipckit recv unix:/tmp/s --count 1\n";
 
 int cmd_recv(int argc, char **argv)
@@ -45,7 +51,11 @@ int cmd_recv(int argc, char **argv)
 	r = cli_chan_parse(argc, argv, usage, CLI_RECV, 0, &o);
 	if (r >= 0)
 		return r;
+	cli_catch_stop();
+	got = 0;
 	r = cli_chan_open(&o, cli_chan_flags(&o, true, IPK_CHAN_RDONLY), &ch);
+	if (r == CLI_STOPPED)
+		goto stopped;
 	if (r)
 		return r;
 
@@ -57,10 +67,10 @@ int cmd_recv(int argc, char **argv)
 	}
 	for (got = 0; !o.count || got < o.count; got++) {
 		long tag = 0;
-		ssize_t n = ipk_chan_recv_tag(ch, buf, max, o.tag, &tag, o.timeout_ns);
+		ssize_t n = cli_recv(ch, buf, max, o.tag, &tag, o.timeout_ns);
 
-		if (n == -EPIPE)
-			break; /* the peer closed: all it sent has been printed */
+		if (n == -EPIPE || n == -EINTR)
+			break; /* the peer closed (all it sent is printed), or a stop */
 		if (n == -EMSGSIZE) {
 			cli_msg("%s: %s (EMSGSIZE): a %zu-byte message is over this end's "
 				"maximum of %zu (raise it with ?msgsize=)",
@@ -84,13 +94,17 @@ int cmd_recv(int argc, char **argv)
 		if ((o.show_meta && printf("%ld\t", tag) < 0) ||
 		    fwrite(buf, 1, (size_t)n, stdout) != (size_t)n ||
 		    (!o.raw && putchar('\n') == EOF) || fflush(stdout) == EOF) {
-			r = cli_fail("standard output", errno);
+			r = cli_out_failed(errno);
 			goto out;
 		}
 	}
 	r = CLI_OK;
 out:
 	free(buf);
-	ipk_chan_close(ch);
-	return r;
+	cli_close(ch);
+stopped:
+	if (cli_stop_name())
+		cli_msg("stopped by %s after %lu message%s", cli_stop_name(), got,
+			got == 1 ? "" : "s");
+	return r == CLI_STOPPED ? CLI_OK : r;
 }

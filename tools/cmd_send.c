@@ -4,6 +4,7 @@
  * line of standard input as one message, or (--raw) all of it as one.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,12 +31,25 @@ static const char usage[] =
 	"      --excl         fail if the object already exists (with --listen)\n"
 	"  -h, --help         show this help\n"
 	"\n"
+	"SIGINT or SIGTERM, while waiting for the peer, for input or for room,\n"
+	"stops send: what was not yet sent is not, what it created is removed\n"
+	"(unless --keep), and it prints \"ipckit send: stopped by SIGINT after N\n"
+	"messages\" on standard error and exits 0.\n"
+	"Exit status: 0 sent or stopped, 1 failure, 2 usage error.\n"
+	"\n"
 	"Example: ipckit send unix:/tmp/s 'hello'\n";
+
+/* Messages sent, for the summary after a stop. */
+static unsigned long sent;
 
 static int send_msg(const struct cli_chan_opts *o, ipk_chan *ch, const void *buf, size_t len)
 {
-	int r = ipk_chan_send_tag(ch, buf, len, o->tag, o->timeout_ns);
+	/* Untagged unless --type or --priority: a sysvmq: message is then of
+	 * type 1, an mq: one of priority 0. */
+	int r = cli_send(ch, buf, len, o->tag_opt != 0, o->tag, o->timeout_ns);
 
+	if (r == -EINTR)
+		return CLI_OK; /* stopped: the caller sees cli_stop */
 	if (r == -EMSGSIZE) {
 		/* Name the limit and how to raise it, not only the errno. */
 		cli_msg("%s: %s (EMSGSIZE): %zu bytes, over the channel's maximum of %zu "
@@ -43,32 +57,27 @@ static int send_msg(const struct cli_chan_opts *o, ipk_chan *ch, const void *buf
 			o->url, strerror(EMSGSIZE), len, ipk_chan_max_msg(ch));
 		return CLI_FAIL;
 	}
-	if (r == -EINVAL && o->tag)
-		return cli_usage_error("%s: --type and --priority apply to sysvmq: and mq: only",
-				       o->url);
 	if (r < 0)
 		return cli_fail_op(o->url, r, IPK_OP_SEND);
+	sent++;
 	return CLI_OK;
 }
 
 static int send_lines(const struct cli_chan_opts *o, ipk_chan *ch)
 {
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
+	struct cli_lines in = { 0 };
+	char *line;
+	ssize_t n = 0;
 	int r = CLI_OK;
 
-	while ((n = getline(&line, &cap, stdin)) >= 0) {
-		if (n > 0 && line[n - 1] == '\n')
-			n--;
+	while (!cli_stop && (n = cli_getline(&in, &line)) >= 0) {
 		r = send_msg(o, ch, line, (size_t)n);
 		if (r)
-			goto out;
+			break;
 	}
-	if (ferror(stdin))
-		r = cli_fail("standard input", errno);
-out:
-	free(line);
+	if (!r && n == -2)
+		r = CLI_FAIL;
+	free(in.buf);
 	return r;
 }
 
@@ -83,11 +92,20 @@ static int send_raw(const struct cli_chan_opts *o, ipk_chan *ch)
 	if (!buf)
 		return cli_fail("standard input", ENOMEM);
 	while (len <= max) {
-		ssize_t n = read(STDIN_FILENO, buf + len, max + 1 - len);
+		struct pollfd pf = { .fd = STDIN_FILENO, .events = POLLIN };
+		ssize_t n;
 
+		/* A look at the stop flag every 100 ms while input is slow. */
+		if (cli_stop) {
+			r = CLI_OK;
+			goto out;
+		}
+		if (poll(&pf, 1, 100) <= 0)
+			continue;
+		n = read(STDIN_FILENO, buf + len, max + 1 - len);
 		if (n == 0)
 			break;
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n < 0) {
 			r = cli_fail("standard input", errno);
@@ -120,7 +138,10 @@ int cmd_send(int argc, char **argv)
 	if (o.raw && o.nrest)
 		return cli_usage_error("--raw sends standard input and takes no TEXT");
 
+	cli_catch_stop();
 	r = cli_chan_open(&o, cli_chan_flags(&o, false, IPK_CHAN_WRONLY), &ch);
+	if (r == CLI_STOPPED)
+		goto stopped;
 	if (r)
 		return r;
 	if (o.nrest)
@@ -131,11 +152,15 @@ int cmd_send(int argc, char **argv)
 		r = send_lines(&o, ch);
 	if (r == CLI_OK) {
 		/* A deadline may have cut a frame; close() would drop its rest. */
-		int f = ipk_chan_flush(ch, o.timeout_ns);
+		int f = cli_flush(ch, o.timeout_ns);
 
-		if (f < 0)
+		if (f < 0 && !cli_stop)
 			r = cli_fail(o.url, f);
 	}
-	ipk_chan_close(ch);
-	return r;
+	cli_close(ch);
+stopped:
+	if (cli_stop_name())
+		cli_msg("stopped by %s after %lu message%s", cli_stop_name(), sent,
+			sent == 1 ? "" : "s");
+	return r == CLI_STOPPED ? CLI_OK : r;
 }

@@ -35,8 +35,11 @@ static const char usage[] =
 	"  --timeout SECONDS  wait: give up after this long (e.g. 0.5)\n"
 	"  -h, --help         show this help\n"
 	"\n"
-	"Exit status: 0 ok, 1 failure (no such process, queue full, timeout),\n"
-	"2 usage error.\n";
+	"wait stops on SIGINT or SIGTERM (unless it waits for them), prints\n"
+	"'ipckit signal: stopped by SIGINT after N signals' and exits 0.\n"
+	"\n"
+	"Exit status: 0 ok or stopped, 1 failure (no such process, queue full,\n"
+	"timeout), 2 usage error.\n";
 
 static const struct option longopts[] = {
 	{ "value", required_argument, NULL, 'v' },
@@ -120,6 +123,8 @@ static int do_wait(int nargs, char **args, const struct opts *o)
 	if (nargs == 0)
 		for (s = SIGRTMIN; s <= SIGRTMAX; s++)
 			sigaddset(&set, s);
+	/* SIGINT and SIGTERM stop the wait, unless they are waited for. */
+	cli_catch_stop();
 	r = ipk_sigfd_open(&set, &sfd);
 	if (r < 0)
 		return cli_fail("signalfd", r);
@@ -138,7 +143,17 @@ static int do_wait(int nargs, char **args, const struct opts *o)
 			if (left <= 0)
 				left = 1; /* one last look, then -ETIMEDOUT */
 		}
-		r = ipk_sigfd_read(sfd, left, &si);
+		/* In slices of 100 ms: the library retries EINTR. */
+		if (cli_stop) {
+			ipk_sigfd_close(sfd);
+			cli_msg("stopped by %s after %lu signal%s", cli_stop_name(), n,
+				n == 1 ? "" : "s");
+			return CLI_OK;
+		}
+		r = ipk_sigfd_read(sfd, left < 0 || left > 100 * IPK_MSEC ? 100 * IPK_MSEC : left,
+				   &si);
+		if (r == -ETIMEDOUT && (left < 0 || left > 100 * IPK_MSEC))
+			continue;
 		if (r < 0) {
 			ipk_sigfd_close(sfd);
 			if (r == -ETIMEDOUT) {
@@ -148,9 +163,12 @@ static int do_wait(int nargs, char **args, const struct opts *o)
 			return cli_fail("signalfd", r);
 		}
 		(void)ipk_sig_name(si.signo, name, sizeof(name));
-		printf("%s value=%d pid=%ld uid=%lu\n", name, (int)si.value, (long)si.pid,
-		       (unsigned long)si.uid);
-		fflush(stdout);
+		if (printf("%s value=%d pid=%ld uid=%lu\n", name, (int)si.value, (long)si.pid,
+			   (unsigned long)si.uid) < 0 ||
+		    fflush(stdout) == EOF) {
+			ipk_sigfd_close(sfd);
+			return cli_out_failed(errno);
+		}
 		n++;
 	}
 	ipk_sigfd_close(sfd);
@@ -180,7 +198,7 @@ int cmd_signal(int argc, char **argv)
 	optind = 1;
 	/* "+" would stop at the first operand; options may follow them. A
 	 * lone "-5" is not an option here: send has no short options. */
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'v':
 			if (cli_parse_long(optarg, INT_MIN, INT_MAX, &o.value) < 0)

@@ -20,7 +20,10 @@ static const char usage[] =
 	"rings and rings offered on D-Bus (dbus:BUSNAME/NAME, see ipckit pub --bus):\n"
 	"waits for the ring to appear, and reports a publisher that\n"
 	"restarted. On exit prints \"N messages, M lost\" on standard error (M:\n"
-	"messages overwritten before this subscriber could read them).\n"
+	"messages overwritten before this subscriber could read them). SIGINT\n"
+	"and SIGTERM stop it at once, also while it waits for the ring; so does a\n"
+	"reader of standard output that goes away (| head -1).\n"
+	"Exit status: 0 done or stopped, 1 failure, 2 usage error.\n"
 	"\n"
 	"Options:\n"
 	"  -n, --count N      stop after N messages\n"
@@ -34,26 +37,6 @@ static const char usage[] =
 	"Example: ipckit sub shm:/quotes --count 10\n"
 	"         ipckit sub dbus:org.example.Quotes/quotes?bus=session\n";
 
-/* How long one receive waits before looking at the stop flag. */
-#define SLICE_NS (100 * IPK_MSEC)
-
-/* One message within @o->timeout_ns, in slices so that a signal ends the
- * wait: the library itself retries EINTR. -EINTR when stopped. */
-static ssize_t recv_one(const struct cli_chan_opts *o, ipk_chan *ch, char *buf, size_t max)
-{
-	int64_t left = o->timeout_ns;
-
-	for (;;) {
-		int64_t slice = left < 0 || left > SLICE_NS ? SLICE_NS : left;
-		ssize_t n = ipk_chan_recv(ch, buf, max, slice);
-
-		if (n != -ETIMEDOUT || (left >= 0 && (left -= slice) <= 0))
-			return n;
-		if (cli_stop)
-			return -EINTR;
-	}
-}
-
 int cmd_sub(int argc, char **argv)
 {
 	struct cli_chan_opts o;
@@ -66,8 +49,16 @@ int cmd_sub(int argc, char **argv)
 	r = cli_chan_parse(argc, argv, usage, CLI_SUB, 0, &o);
 	if (r >= 0)
 		return r;
+	if (o.listen && !strncmp(o.url, "shm:", 4))
+		return cli_usage_error("--listen on a shm: ring would make this end its "
+				       "publisher: the ring is created by ipckit pub");
 	cli_catch_stop();
+	/* Waits for the ring to appear in slices: a signal ends the wait. */
 	r = cli_chan_open(&o, cli_chan_flags(&o, false, IPK_CHAN_RDONLY), &ch);
+	if (r == CLI_STOPPED) {
+		r = CLI_OK;
+		goto summary;
+	}
 	if (r)
 		return r;
 	max = ipk_chan_max_msg(ch);
@@ -78,7 +69,7 @@ int cmd_sub(int argc, char **argv)
 	}
 	r = CLI_OK;
 	while (!cli_stop && (!o.count || got < o.count)) {
-		ssize_t n = recv_one(&o, ch, buf, max);
+		ssize_t n = cli_recv(ch, buf, max, 0, NULL, o.timeout_ns);
 
 		if (n == -EPIPE || n == -EINTR)
 			break; /* the publisher closed, or we were told to stop */
@@ -100,14 +91,15 @@ int cmd_sub(int argc, char **argv)
 		got++;
 		if (!o.quiet && (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n ||
 				 putchar('\n') == EOF || fflush(stdout) == EOF)) {
-			r = cli_fail("standard output", errno);
+			r = cli_out_failed(errno);
 			break;
 		}
 	}
+summary:
 	fprintf(stderr, "%s: %lu messages, %llu lost\n", cli_prog, got,
-		(unsigned long long)ipk_chan_lost(ch));
+		(unsigned long long)(ch ? ipk_chan_lost(ch) : 0));
 out:
 	free(buf);
-	ipk_chan_close(ch);
+	cli_close(ch);
 	return r;
 }

@@ -42,10 +42,12 @@ static void usage(FILE *f)
 	fputs("\n"
 	      "Channel URLs: fifo:/path  unix:/path  unix:@abstract  unix+dgram:/path\n"
 	      "              unix+seqpacket:/path  tcp:HOST:PORT  mq:/name  sysvmq:KEY\n"
-	      "              shm:/name (options: ?msgsize=N&mode=0600; see ipckit(1))\n"
+	      "              shm:/name (options: ?msgsize=N&perm=0600; see ipckit(1))\n"
 	      "\n"
 	      "Run 'ipckit COMMAND --help' for a command's options; see ipckit(1).\n"
-	      "Exit status: 0 ok, 1 runtime failure, 2 usage error.\n",
+	      "Exit status: 0 ok, 1 runtime failure, 2 usage error. SIGINT or SIGTERM\n"
+	      "stops a command: it removes what it created (unless --keep), prints its\n"
+	      "summary and exits 0; so does a closed standard output (| head -1).\n",
 	      f);
 }
 
@@ -55,6 +57,7 @@ int main(int argc, char **argv)
 	const char *name;
 	size_t i;
 
+	cli_init();
 	if (argc < 2)
 		return cli_usage_error("missing command (see 'ipckit --help')");
 	name = argv[1];
