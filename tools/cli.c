@@ -624,15 +624,27 @@ static int open_fifo_writer(const char *url, unsigned flags, int64_t timeout_ns,
 	return r;
 }
 
+/* Channels whose sends are not cut into slices: a NATS publish retried
+ * after a deadline cut its acknowledgement would be stored twice. */
+static ipk_chan *whole[4];
+
 int cli_open(const char *url, unsigned flags, int64_t timeout_ns, ipk_chan **ret)
 {
 	struct open_step a = { url, flags, NULL, ret };
+	size_t i;
 	int r;
 
 	if (cli_stop)
 		return -EINTR;
-	if (has_scheme(url, "nats") || has_scheme(url, "dbus"))
-		return ipk_chan_open(url, flags, timeout_ns, ret);
+	if (has_scheme(url, "nats") || has_scheme(url, "dbus")) {
+		r = ipk_chan_open(url, flags, timeout_ns, ret);
+		for (i = 0; r == 0 && i < sizeof(whole) / sizeof(whole[0]); i++)
+			if (!whole[i]) {
+				whole[i] = *ret;
+				break;
+			}
+		return r;
+	}
 	if (!(flags & IPK_CHAN_CREATE))
 		return sliced(step_open, &a, timeout_ns);
 	if (has_scheme(url, "unix") || has_scheme(url, "unix+seqpacket") ||
@@ -659,6 +671,17 @@ void cli_close(ipk_chan *ch)
 	for (i = 0; ch && i < sizeof(made) / sizeof(made[0]); i++)
 		if (made[i].ch == ch)
 			remove_fifo(&made[i]);
+	for (i = 0; ch && i < sizeof(whole) / sizeof(whole[0]); i++)
+		if (whole[i] == ch)
+			whole[i] = NULL;
+}
+
+static bool is_whole(const ipk_chan *ch)
+{
+	for (size_t i = 0; i < sizeof(whole) / sizeof(whole[0]); i++)
+		if (whole[i] == ch)
+			return true;
+	return false;
 }
 
 struct io_step {
@@ -703,6 +726,10 @@ int cli_send(ipk_chan *ch, const void *buf, size_t len, bool tagged, long tag, i
 
 	/* Retrying is safe: a send that times out sent nothing of this
 	 * message (one cut mid-frame counts as sent, its rest pending). */
+	if (cli_stop)
+		return -EINTR;
+	if (is_whole(ch))
+		return step_send(&a, timeout_ns);
 	return sliced(step_send, &a, timeout_ns);
 }
 

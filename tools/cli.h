@@ -72,8 +72,9 @@ int cli_out_failed(int err);
  * a listening socket is made once and accepted on in slices, a FIFO that a
  * writer creates is made once and opened in slices. The channel is closed
  * with cli_close(), which removes such a FIFO unless IPK_CHAN_KEEP. nats:
- * and dbus: URLs are opened in one call (a connection cannot be cut into
- * slices).
+ * and dbus: URLs are opened, and sent to, in one call each (a connection
+ * cannot be cut into slices, and a NATS publish retried after a cut
+ * acknowledgement would be stored twice).
  */
 int cli_open(const char *url, unsigned flags, int64_t timeout_ns, ipk_chan **ret);
 void cli_close(ipk_chan *ch);
