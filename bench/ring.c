@@ -120,12 +120,9 @@ static int ring_open(const struct bench_env *env, void *shared, enum bench_side 
 		struct timespec ts = { 0, 100000 };
 
 		r = ipk_ring_open(theirs, &so, &e->sub);
-		/* While the peer is still creating its ring, ipk_ring_open()
-		 * also sees -EBADMSG (the feed not grown to its size yet) and,
-		 * for a queue, -EOPNOTSUPP (its "-cons" object not made yet):
-		 * retry those too, and report the last one at the deadline. */
-		if (r != -ENOENT && r != -EPROTO && r != -EACCES && r != -EBADMSG &&
-		    !(e->queue && r == -EOPNOTSUPP))
+		/* Not there yet, or linked but not yet set up: retry until
+		 * the deadline, and report the last answer then. */
+		if (r != -ENOENT && r != -EAGAIN)
 			break;
 		if (bench_now_ns() > deadline)
 			break;

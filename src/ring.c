@@ -2167,7 +2167,13 @@ int ipk_ring_open(const char *name, const struct ipk_ring_sub_opts *opts, ipk_ri
 		goto fail;
 	}
 	if (opts && (opts->flags & IPK_RING_CONSUMER)) {
+		uint32_t magic = 0;
+
 		rc = open_cons_page(s, name);
+		/* No consumer page yet: not a queue, or a queue whose
+		 * publisher is still making it (magic not yet stored). */
+		if (rc == -EOPNOTSUPP && pread(s->fd, &magic, sizeof(magic), 0) >= 0 && !magic)
+			rc = -EAGAIN;
 		if (rc < 0)
 			goto fail;
 	}
