@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -121,10 +122,51 @@ int cli_fail(const char *what, int err)
 	return CLI_FAIL;
 }
 
+/* What kind of file @mode is, for a message; NULL for a regular one (or
+ * a System V queue, which has no file type). */
+static const char *file_kind(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFIFO:
+		return "a FIFO";
+	case S_IFDIR:
+		return "a directory";
+	case S_IFSOCK:
+		return "a socket";
+	case S_IFLNK:
+		return "a symbolic link";
+	case S_IFCHR:
+	case S_IFBLK:
+		return "a device";
+	default:
+		return NULL;
+	}
+}
+
+/* An open refused for what is at the name: say what is there and whose. */
+static bool refused_name(const char *url, int err)
+{
+	const char *kind;
+	uid_t uid;
+	mode_t mode;
+
+	if (err != EPERM && err != EPROTO && err != EEXIST && err != EMEDIUMTYPE &&
+	    err != ENOTSOCK && err != ELOOP)
+		return false;
+	if (ipk_chan_name_owner(url, &uid, &mode) < 0)
+		return false;
+	kind = file_kind(mode);
+	cli_msg("%s: %s (%s): %s is there, owned by uid %u, mode %04o", url, strerror(err),
+		ipk_errname(err), kind ? kind : "a file", (unsigned)uid, (unsigned)(mode & 07777));
+	return true;
+}
+
 int cli_fail_op(const char *url, int err, enum ipk_op op)
 {
 	const char *hint = ipk_limit_hint(err, url, op);
 
+	if (op == IPK_OP_OPEN && refused_name(url, err < 0 ? -err : err))
+		return CLI_FAIL;
 	if (!hint)
 		return cli_fail(url, err);
 	if (err < 0)

@@ -20,8 +20,10 @@ static const char usage[] =
 	"\n"
 	"Forward every message of SRC to DST, one message for one message, until\n"
 	"SRC's publisher closes, --count messages went through, or SIGINT/SIGTERM;\n"
-	"then flush DST and exit. SRC is opened to receive (a shm:/NAME ring as a\n"
-	"subscriber), DST to send (a shm:/NAME ring is created and published to).\n"
+	"then flush DST and exit. A SRC ring whose publisher dies (kill -9) is\n"
+	"waited on for its successor, through any number of restarts. SRC is\n"
+	"opened to receive (a shm:/NAME ring as a subscriber), DST to send (a\n"
+	"shm:/NAME ring is created and published to).\n"
 	"\n"
 	"  ipckit bridge shm:/quotes nats://127.0.0.1:4222/quotes   (publishing host)\n"
 	"  ipckit bridge nats://10.0.0.1:4222/quotes shm:/quotes    (each remote host)\n"
@@ -254,6 +256,10 @@ int cmd_bridge(int argc, char **argv)
 			continue;
 		if (n == -EPIPE)
 			break; /* the publisher closed */
+		if (n == -EOWNERDEAD) {
+			cli_msg("%s: the publisher died; waiting for a successor", su);
+			continue;
+		}
 		if (n == -ECONNRESET) {
 			cli_msg("%s: the publisher restarted (a new epoch); continuing", su);
 			continue;

@@ -18,8 +18,10 @@ static const char usage[] =
 	"Subscribe and print each message on its own line until the publisher\n"
 	"closes, --count messages arrived, or SIGINT/SIGTERM. Made for shm:/NAME\n"
 	"rings and rings offered on D-Bus (dbus:BUSNAME/NAME, see ipckit pub --bus):\n"
-	"waits for the ring to appear, and reports a publisher that\n"
-	"restarted. On exit prints \"N messages, M lost\" on standard error (M:\n"
+	"waits for the ring to appear; a publisher that dies (kill -9) is a\n"
+	"pause, not the end: it waits, within --timeout, for a successor on the\n"
+	"name and follows it, through any number of restarts. On exit prints \"N messages, M "
+	"lost\" on standard error (M:\n"
 	"messages overwritten before this subscriber could read them). SIGINT\n"
 	"and SIGTERM stop it at once, also while it waits for the ring; so does a\n"
 	"reader of standard output that goes away (| head -1).\n"
@@ -73,6 +75,10 @@ int cmd_sub(int argc, char **argv)
 
 		if (n == -EPIPE || n == -EINTR)
 			break; /* the publisher closed, or we were told to stop */
+		if (n == -EOWNERDEAD) {
+			cli_msg("%s: the publisher died; waiting for a successor", o.url);
+			continue;
+		}
 		if (n == -ECONNRESET) {
 			cli_msg("%s: the publisher restarted (a new epoch); continuing", o.url);
 			continue;

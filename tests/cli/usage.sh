@@ -91,7 +91,7 @@ elapsed=$((($(date +%s%N) - start) / 1000000))
 
 : >"$T/plain"
 run 1 "$IPCKIT" recv --excl "fifo:$T/plain"
-err_is "^ipckit recv: fifo:$T/plain: File exists \(EEXIST\)$"
+err_is "^ipckit recv: fifo:$T/plain: File exists \(EEXIST\): a file is there, owned by uid $(id -u), mode 0[0-7]{3}$"
 [ -f "$T/plain" ] || fail "--excl removed the existing file"
 
 # A reader that never comes: the FIFO writer gives up instead of hanging.
