@@ -230,36 +230,6 @@ static bool pid_exists(pid_t pid)
 }
 
 /*
- * Field 22 of /proc/PID/task/PID/stat: when the process started, in clock
- * ticks since boot. The task/ path, as in ring.c (qemu-user fakes
- * /proc/PID/stat for the emulated process). Return: 0; -errno.
- */
-static int proc_start_ticks(pid_t pid, uint64_t *ret)
-{
-	char path[64], buf[1024];
-	const char *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return ipk__neg_errno();
-	n = read(fd, buf, sizeof(buf) - 1);
-	ipk__close(fd);
-	if (n <= 0)
-		return -EIO;
-	buf[n] = '\0';
-	p = strrchr(buf, ')'); /* the command (field 2) may hold spaces */
-	for (int field = 2; p && field < 22; field++)
-		p = strchr(p + 1, ' ');
-	if (!p || p[1] < '0' || p[1] > '9')
-		return -EIO;
-	*ret = strtoull(p + 1, NULL, 10);
-	return 0;
-}
-
-/*
  * Can @pid be a live process that acted at @t (wall-clock seconds, as the
  * System V objects record times; 0 = no time)? A live pid whose process
  * started after @t is another process that reuses a dead one's number.
@@ -274,7 +244,7 @@ static bool lived_at(const ipk_inspect *in, pid_t pid, int64_t t)
 
 	if (!pid_exists(pid))
 		return false;
-	if (t <= 0 || in->hz <= 0 || proc_start_ticks(pid, &ticks) < 0)
+	if (t <= 0 || in->hz <= 0 || ipk__proc_start_time(pid, &ticks) < 0)
 		return true;
 	return in->boot_real + (double)ticks / (double)in->hz <= (double)t + 2.0;
 }

@@ -148,4 +148,13 @@ void ipk__ownfile_remove(struct ipk__ownfile *f);
  */
 int ipk__owner_check(uid_t uid, mode_t mode, mode_t want);
 
+/*
+ * ipk__proc_start_time() - field 22 of /proc/PID/task/PID/stat: when the
+ * process (its first thread) started, in clock ticks since boot. With the
+ * pid it names one process for good: one that reuses a dead process's pid
+ * has another start time.
+ * Return: 0 and *@ret; -errno (no /proc, no such process, unparsable).
+ */
+int ipk__proc_start_time(pid_t pid, uint64_t *ret);
+
 #endif /* IPK_INTERNAL_H */

@@ -224,7 +224,7 @@ struct ring_hdr {
 	_Atomic int32_t pid;
 	_Atomic uint32_t state;    /* STATE_* */
 	_Atomic uint64_t base_seq; /* seq of the first record after tail == head */
-	_Atomic uint64_t start;    /* the publisher's start time (proc_start_time()), or 0 */
+	_Atomic uint64_t start;    /* the publisher's start time (ipk__proc_start_time()), or 0 */
 	/* line 2: the publisher's commit point */
 	_Alignas(CACHELINE) _Atomic uint64_t head;
 	_Atomic uint64_t pub_seq; /* next seq to publish; read by a successor */
@@ -421,41 +421,6 @@ static int pidfd_open_compat(pid_t pid, bool off)
 }
 
 /*
- * Field 22 of /proc/PID/task/PID/stat: when the process (its first thread)
- * started, in clock ticks since boot. With the pid it names one process for
- * good: a process that reuses a dead publisher's pid has another start
- * time. The task/ path, not /proc/PID/stat, because qemu-user fakes the
- * latter for the emulated process itself (with another start time).
- * Return: 0 and *ret; -errno (no /proc, no such process, unparsable).
- */
-static int proc_start_time(pid_t pid, uint64_t *ret)
-{
-	char path[64], buf[1024];
-	const char *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return ipk__neg_errno();
-	n = read(fd, buf, sizeof(buf) - 1);
-	ipk__close(fd);
-	if (n <= 0)
-		return -EIO;
-	buf[n] = '\0';
-	/* The command name (field 2) may hold spaces and parentheses: count
-	 * fields from the last ')'. */
-	p = strrchr(buf, ')');
-	for (int field = 2; p && field < 22; field++)
-		p = strchr(p + 1, ' ');
-	if (!p || p[1] < '0' || p[1] > '9')
-		return -EIO;
-	*ret = strtoull(p + 1, NULL, 10);
-	return 0;
-}
-
-/*
  * Does the publisher @pid (started at @start, 0 if unknown) live? With a
  * pidfd: readable = exited. Without: kill(pid, 0), and a live pid whose
  * start time differs is a stranger that reuses the number of a dead one.
@@ -471,7 +436,7 @@ static bool pid_alive(pid_t pid, uint64_t start, int pidfd)
 	}
 	if (pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH))
 		return false;
-	return start == 0 || proc_start_time(pid, &now) < 0 || now == start;
+	return start == 0 || ipk__proc_start_time(pid, &now) < 0 || now == start;
 }
 
 /* Our own start time for the header; 0 if /proc cannot tell. */
@@ -479,7 +444,7 @@ static uint64_t own_start_time(void)
 {
 	uint64_t t;
 
-	return proc_start_time(getpid(), &t) == 0 ? t : 0;
+	return ipk__proc_start_time(getpid(), &t) == 0 ? t : 0;
 }
 
 /* "/name" with no other slash, short enough for "-bell". */
