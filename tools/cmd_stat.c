@@ -21,11 +21,13 @@ static const char usage[] =
 	"\n"
 	"Options:\n"
 	"  -w, --watch[=SECS]  show it again every SECS seconds (default 1), with\n"
-	"                      rates (messages/s, bytes/s); Ctrl-C stops\n"
+	"                      rates (messages/s, bytes/s); SIGINT or SIGTERM\n"
+	"                      stops it at once, after the last refresh\n"
 	"  -c, --count N       with --watch: stop after N refreshes\n"
 	"      --json          one JSON object (an 'ipckit ls --json' object, plus\n"
 	"                      'rate' with --watch), one line per refresh\n"
-	"  -h, --help          show this help\n";
+	"  -h, --help          show this help\n"
+	"Exit status: 0 done or stopped, 1 failure, 2 usage error.\n";
 
 static double now_s(void)
 {
@@ -177,6 +179,8 @@ int cmd_stat(int argc, char **argv)
 	if (argc - optind > 1)
 		return cli_usage_error("unexpected argument '%s'", argv[optind + 1]);
 	url = argv[optind];
+	if (watch)
+		cli_catch_stop();
 	for (unsigned long round = 0;; round++) {
 		const struct ipk_obj *o;
 		ipk_inspect *in = NULL;
@@ -225,9 +229,12 @@ int cmd_stat(int argc, char **argv)
 			struct timespec ts = { .tv_sec = interval_ns / IPK_SEC,
 					       .tv_nsec = interval_ns % IPK_SEC };
 
-			while (nanosleep(&ts, &ts) < 0)
+			/* a stop signal ends the sleep (EINTR) and the watch */
+			while (nanosleep(&ts, &ts) < 0 && !cli_stop)
 				;
 		}
+		if (cli_stop)
+			break;
 	}
 	return CLI_OK;
 }

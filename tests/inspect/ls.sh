@@ -74,6 +74,18 @@ for l in lines[1:]:
 PY
 "$B" stat --watch=0.2 --count 2 shm:$W >"$TMPD/w.txt" || fail "stat --watch text"
 grep -q "rate: .* messages/s" "$TMPD/w.txt" || fail "stat --watch: $(cat "$TMPD/w.txt")"
+# SIGINT and SIGTERM end a watch at once (not at the next refresh), exit 0.
+for sig in INT TERM; do
+	"$B" stat --watch=5 shm:$W >"$TMPD/w.sig" &
+	SW=$!
+	for i in $(seq 200); do [ -s "$TMPD/w.sig" ] && break; sleep 0.01; done
+	t0=$(date +%s%N)
+	kill -$sig $SW
+	wait $SW
+	st=$?
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	[ $st = 0 ] && [ $ms -lt 1000 ] || fail "stat --watch, SIG$sig: exit $st after $ms ms"
+done
 kill $PUB
 wait $PUB 2>/dev/null
 "$B" stat --watch=0 shm:$R >/dev/null 2>&1
