@@ -4,8 +4,11 @@
  * publish, validated receive, the doorbell, publisher liveness and the
  * lossless queue mode.
  *
- * It maps its objects itself with shm_open()/memfd_create() + mmap(); the
- * shm: channel transport (transport/shm.c) and the CLI build on it.
+ * It makes, opens and removes its named objects through shmname.c (a new
+ * ring appears at its name complete and locked; only what is ours is
+ * adopted or removed) and its anonymous ones with memfd_create(), and maps
+ * them itself; the shm: channel transport (transport/shm.c) and the CLI
+ * build on it.
  *
  * Layout of the feed object (all offsets fixed, all integers fixed-width,
  * every atomic naturally aligned, each control word on its own line):
@@ -145,7 +148,11 @@
  * /proc/PID/task/PID/stat): a pid that now names a process with another
  * start time belongs to a stranger that reused it, and the publisher is
  * dead - with a pidfd too, which names whoever has the pid when it is
- * opened.
+ * opened. A death is reported once (-EOWNERDEAD, after what was committed
+ * has been read), and the subscriber then waits for the next epoch; only
+ * a clean close (state CLOSED) ends the feed (-EPIPE). The pollable fd's
+ * helper thread fires for a death only until it has been reported
+ * (told_hint), so an event loop is not woken again and again by it.
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -1817,10 +1824,9 @@ static int map_rw(int fd, size_t size, void **ret)
 static int open_cons_page(ipk_ring_sub *s, const char *name)
 {
 	char cons[NAME_MAX + 1];
+	struct stat st;
 	void *page;
 	int r;
-
-	struct stat st;
 
 	name_with(name, "-cons", cons);
 	s->cons_fd = ipk__shm_open(cons, O_RDWR, false, 0, &st);
