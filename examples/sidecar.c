@@ -117,7 +117,7 @@ static int proxy(int argc, char **argv)
 	r = ipk_sock_dir(argv[2], (mode_t)dir_mode);
 	if (r < 0)
 		return fail(argv[2], r);
-	snprintf(url, sizeof(url), "unix:%s/proxy.sock?mode=0%o", argv[2], mode);
+	snprintf(url, sizeof(url), "unix:%s/proxy.sock?perm=0%o", argv[2], mode);
 	r = ipk_listen(url, 0, &l);
 	if (r < 0)
 		return fail(url, r);

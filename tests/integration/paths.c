@@ -9,7 +9,7 @@
  *   (not a FIFO, not a socket) is never replaced;
  * - a planted symlink is not followed on create (-ELOOP): the victim and
  *   the link stay as they were;
- * - created FIFOs and sockets get mode 0600, or mode= exactly;
+ * - created FIFOs and sockets get mode 0600, or perm= exactly;
  * - the creator removes what it created on close, unless IPK_CHAN_KEEP,
  *   and a listener does not remove a socket another server put there.
  */
@@ -435,23 +435,23 @@ static void modes_and_cleanup(void)
 	/* umask 0: 0600 must come from the library, not from the umask. */
 	umask(0);
 
-	/* FIFO: default, mode=, removal on close, KEEP. */
+	/* FIFO: default, perm=, removal on close, KEEP. */
 	u("fifo", path, NULL);
 	T_EQ(ipk_chan_open(url, IPK_CHAN_CREATE | IPK_CHAN_RDONLY, 0, &ch), 0);
 	expect_mode(path, S_IFIFO, 0600);
 	ipk_chan_close(ch);
 	T_TRUE(!exists(path));
-	u("fifo", path, "mode=0640");
+	u("fifo", path, "perm=0640");
 	T_EQ(ipk_chan_open(url, IPK_CHAN_CREATE | IPK_CHAN_KEEP | IPK_CHAN_RDONLY, 0, &ch), 0);
 	expect_mode(path, S_IFIFO, 0640);
 	ipk_chan_close(ch);
 	expect_mode(path, S_IFIFO, 0640);
 	T_SYS(unlink(path));
-	/* mode= applies whichever end creates. */
+	/* perm= applies whichever end creates. */
 	{
 		ipk_chan *rd = NULL;
 
-		u("fifo", path, "mode=0604");
+		u("fifo", path, "perm=0604");
 		T_EQ(ipk_chan_open(url, IPK_CHAN_CREATE | IPK_CHAN_RDONLY, 0, &rd), 0);
 		expect_mode(path, S_IFIFO, 0604);
 		T_EQ(ipk_chan_open(url, IPK_CHAN_CREATE | IPK_CHAN_WRONLY, 0, &ch), 0);
@@ -467,12 +467,12 @@ static void modes_and_cleanup(void)
 	expect_mode(path, S_IFSOCK, 0600);
 	ipk_listener_close(l);
 	T_TRUE(!exists(path));
-	u("unix+seqpacket", path, "mode=0640");
+	u("unix+seqpacket", path, "perm=0640");
 	T_EQ(ipk_listen(url, 0, &l), 0);
 	expect_mode(path, S_IFSOCK, 0640);
 	ipk_listener_close(l);
 	T_TRUE(!exists(path));
-	u("unix", path, "mode=0660");
+	u("unix", path, "perm=0660");
 	T_EQ(ipk_listen(url, IPK_CHAN_KEEP, &l), 0);
 	expect_mode(path, S_IFSOCK, 0660);
 	ipk_listener_close(l);
@@ -488,7 +488,7 @@ static void modes_and_cleanup(void)
 	expect_mode(path, S_IFSOCK, 0600);
 	ipk_chan_close(ch);
 	T_TRUE(!exists(path));
-	u("unix+dgram", path, "mode=0640");
+	u("unix+dgram", path, "perm=0640");
 	T_EQ(ipk_chan_open(url, IPK_CHAN_CREATE | IPK_CHAN_KEEP, 0, &ch), 0);
 	expect_mode(path, S_IFSOCK, 0640);
 	ipk_chan_close(ch);
@@ -506,7 +506,7 @@ static void modes_and_cleanup(void)
 		ipk_chan *srv = NULL;
 		pid_t cpid;
 
-		u("unix", path, "mode=0640");
+		u("unix", path, "perm=0640");
 		snprintf(kurl, sizeof(kurl), "%s", url);
 		cpid = t_fork(pinger, kurl);
 		T_EQ(ipk_chan_open(kurl, IPK_CHAN_CREATE | IPK_CHAN_KEEP, 5 * IPK_SEC, &srv), 0);
@@ -543,17 +543,17 @@ static void modes_and_cleanup(void)
 		T_SYS(unlink(path));
 	}
 
-	/* A strict umask does not take bits away from an explicit mode=. */
+	/* A strict umask does not take bits away from an explicit perm=. */
 	umask(077);
-	u("fifo", path, "mode=0640");
+	u("fifo", path, "perm=0640");
 	T_EQ(ipk_chan_open(url, IPK_CHAN_CREATE | IPK_CHAN_RDONLY, 0, &ch), 0);
 	expect_mode(path, S_IFIFO, 0640);
 	ipk_chan_close(ch);
-	u("unix", path, "mode=0660");
+	u("unix", path, "perm=0660");
 	T_EQ(ipk_listen(url, 0, &l), 0);
 	expect_mode(path, S_IFSOCK, 0660);
 	ipk_listener_close(l);
-	u("unix+dgram", path, "mode=0604");
+	u("unix+dgram", path, "perm=0604");
 	T_EQ(ipk_chan_open(url, IPK_CHAN_CREATE, 0, &ch), 0);
 	expect_mode(path, S_IFSOCK, 0604);
 	ipk_chan_close(ch);

@@ -92,7 +92,7 @@ static void attributes_and_limits(void)
 	ipk_chan *ch, *ch2;
 	int fd;
 
-	mqt_mq_url(url, sizeof(url), "attr", "?maxmsg=4&msgsize=100&mode=0640");
+	mqt_mq_url(url, sizeof(url), "attr", "?maxmsg=4&msgsize=100&perm=0640");
 	snprintf(name, sizeof(name), "/ipk-attr-%d", (int)getpid());
 	/* missing, no create */
 	T_EQ(ipk_chan_open(url, 0, 0, &ch), -ENOENT);
@@ -244,7 +244,7 @@ static void permission_denied(void)
 {
 	ipk_chan *ch;
 
-	mqt_mq_url(url, sizeof(url), "perm", geteuid() == 0 ? "" : "?mode=0000");
+	mqt_mq_url(url, sizeof(url), "perm", geteuid() == 0 ? "" : "?perm=0000");
 	T_OK(ipk_chan_open(url, IPK_CHAN_CREATE, 0, &ch));
 	mqt_run_child(mqt_intruder, url, ch, "permission denied");
 }

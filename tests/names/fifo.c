@@ -10,7 +10,7 @@
  * - A FIFO with no peer: the writer's open and the reader's receive return
  *   -ETIMEDOUT within their timeout.
  * - A creating end never adopts a FIFO of another user or one that others
- *   may read or write beyond mode= (-EPERM), and leaves it in place.
+ *   may read or write beyond perm= (-EPERM), and leaves it in place.
  * - Close removes the FIFO only while it is still the one this end made.
  */
 #include "names.h"
@@ -158,10 +158,10 @@ static void owners(void)
 		T_EQ(st.st_mode & 07777, wide[i]);
 		T_SYS(unlink(path));
 	}
-	/* ...unless mode= asks for that much */
+	/* ...unless perm= asks for that much */
 	T_SYS(mkfifo(path, 0600));
 	T_SYS(chmod(path, 0620));
-	snprintf(url, sizeof(url), "fifo:%s?mode=0660", path);
+	snprintf(url, sizeof(url), "fifo:%s?perm=0660", path);
 	T_EQ(ipk_chan_open(url, IPK_CHAN_CREATE | IPK_CHAN_RDONLY, TWO_S, &ch), 0);
 	ipk_chan_close(ch);
 	ch = NULL;

@@ -3,7 +3,7 @@
  * mq.c - what a creating mq: end finds at its name, and who owns it.
  *
  * - A queue of another user, or one that others may read or write beyond
- *   mode=, is never adopted (-EPERM; -EACCES for nobody on root's 0600
+ *   perm=, is never adopted (-EPERM; -EACCES for nobody on root's 0600
  *   queue, as mq_open says) and stays as it was.
  * - A queue whose maxmsg= or msgsize= differ from those the URL asks for is
  *   another queue: -EEXIST. Without them, or with the same, it is adopted.
@@ -100,9 +100,9 @@ static void wide(void)
 		T_EQ(queue_ino(), ino);
 		T_SYS(mq_unlink(name));
 	}
-	/* unless mode= asks for that much */
+	/* unless perm= asks for that much */
 	make_queue(0640, 4, 64);
-	adopted("?mode=0660");
+	adopted("?perm=0660");
 	T_TRUE(queue_ino() != 0);
 	T_SYS(mq_unlink(name));
 }
@@ -129,7 +129,7 @@ static void owners(void)
 		n_as_nobody(nobody_make, (void *)&modes[i]);
 		ino = queue_ino();
 		refused("", -EPERM);
-		refused("?mode=0666", -EPERM);
+		refused("?perm=0666", -EPERM);
 		n_owner_is(url, 65534, modes[i]);
 		T_EQ(queue_ino(), ino);
 		T_SYS(mq_unlink(name));

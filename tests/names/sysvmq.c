@@ -4,7 +4,7 @@
  * sit at the path of a /path:PROJ key.
  *
  * - A queue of another user (owner or creator), or one that others may
- *   read or write beyond mode=, is never adopted (-EPERM; -EACCES for
+ *   read or write beyond perm=, is never adopted (-EPERM; -EACCES for
  *   nobody on root's 0600 queue, as msgget says) and stays as it was.
  * - The path of sysvmq:/path:PROJ only names the key (ftok: stat, links
  *   followed): a FIFO with no peer, a directory or a link there is never
@@ -63,9 +63,9 @@ static void wide(void)
 		T_EQ(queue_id(), id);
 		T_SYS(msgctl(id, IPC_RMID, NULL));
 	}
-	/* unless mode= asks for that much; the queue then stays */
+	/* unless perm= asks for that much; the queue then stays */
 	int id = make_queue(0640);
-	snprintf(url, sizeof(url), "sysvmq:%d?mode=0660", (int)key);
+	snprintf(url, sizeof(url), "sysvmq:%d?perm=0660", (int)key);
 	T_EQ(ipk_chan_open(url, IPK_CHAN_CREATE, TWO_S, &ch), 0);
 	ipk_chan_close(ch);
 	T_EQ(queue_id(), id);
@@ -94,7 +94,7 @@ static void owners(void)
 		n_as_nobody(nobody_make, (void *)&modes[i]);
 		id = queue_id();
 		refused("", -EPERM);
-		refused("?mode=0666", -EPERM);
+		refused("?perm=0666", -EPERM);
 		n_owner_is(url, 65534, (mode_t)modes[i]);
 		T_EQ(queue_id(), id);
 		T_SYS(msgctl(id, IPC_RMID, NULL));

@@ -136,7 +136,7 @@ int main(void)
 	/* A filesystem socket open to everyone (0666): only credentials
 	 * keep nobody out. */
 	t_path(path, sizeof(path), "acc");
-	snprintf(u, sizeof(u), "unix:%s?mode=0666", path);
+	snprintf(u, sizeof(u), "unix:%s?perm=0666", path);
 	policies(u);
 	/* abstract: no file permissions at all */
 	snprintf(u, sizeof(u), "unix:@ipk-acc-%d", (int)getpid());

@@ -333,7 +333,7 @@ static int nobody_offers(void *arg)
 	(void)arg;
 	if (t_drop_root() < 0)
 		return 9;
-	snprintf(u, sizeof(u), "unix+seqpacket:%s?mode=0666", hpath);
+	snprintf(u, sizeof(u), "unix+seqpacket:%s?perm=0666", hpath);
 	if (ipk_listen(u, 0, &l) < 0)
 		return 10;
 	if (ipk_accept(l, S, &c) < 0)

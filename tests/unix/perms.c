@@ -3,7 +3,7 @@
  * Socket files and their directory: ipk_sock_dir() makes the directory
  * with exactly the mode asked (0700 by default) whatever the umask, and
  * refuses a planted symbolic link, another kind of file or someone else's
- * directory; a socket file gets its mode= despite the umask and is never
+ * directory; a socket file gets its perm= despite the umask and is never
  * created through a link; a unix: URL naming a file that is no socket is
  * -ENOTSOCK at once; an abstract socket leaves no file.
  *
@@ -56,7 +56,7 @@ static int second_uid(void)
 	(void)rmdir(dir);
 	T_OK(ipk_sock_dir(dir, 0700));
 	snprintf(sock, sizeof(sock), "%s/s.sock", dir);
-	snprintf(url, sizeof(url), "unix:%s?mode=0666", sock);
+	snprintf(url, sizeof(url), "unix:%s?perm=0666", sock);
 	T_OK(ipk_listen(url, 0, &l));
 	T_EQ(mode_of(sock), 0666);
 	snprintf(url, sizeof(url), "unix:%s", sock);
@@ -113,10 +113,10 @@ int main(int argc, char **argv)
 	close(open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
 	T_EQ(ipk_sock_dir(file, 0700), -ENOTDIR);
 
-	/* socket file: mode= wins over the umask */
+	/* socket file: perm= wins over the umask */
 	umask(0277);
 	snprintf(sock, sizeof(sock), "%s/s.sock", dir);
-	snprintf(url, sizeof(url), "unix:%s?mode=0660", sock);
+	snprintf(url, sizeof(url), "unix:%s?perm=0660", sock);
 	T_OK(ipk_listen(url, 0, &l));
 	T_EQ(mode_of(sock), 0660);
 	ipk_listener_close(l);
