@@ -26,24 +26,27 @@ enum ipk__scheme {
 	IPK__NSCHEMES,
 };
 
-/* Options a URL may carry; which schemes take which is in url.c. */
+/* Options a URL may carry, each under one key with one meaning; which
+ * schemes take which is in url.c. */
 enum ipk__opt {
 	IPK__OPT_MSGSIZE,
-	IPK__OPT_MODE,
 	IPK__OPT_PIPESIZE,
 	IPK__OPT_BACKLOG,
 	IPK__OPT_MAXMSG,
 	IPK__OPT_QUEUE,
 	IPK__OPT_STREAM,
 	IPK__OPT_CAPACITY,
-	IPK__OPT_KIND,
-	IPK__OPT_PERM,
-	IPK__OPT_BUS, /* dbus: bus=session|system */
+	IPK__OPT_KIND, /* mode=ring|queue, shm: only */
+	IPK__OPT_PERM, /* perm=0OOO, permissions on every named scheme */
+	IPK__OPT_BUS,  /* dbus: bus=session|system */
 	IPK__NOPTS,
 };
 
-/* shm: says mode=ring or mode=queue (IPK__OPT_KIND) and takes its
- * permission bits as perm= (IPK__OPT_PERM). */
+/* The permissions' slot under its former name: mode=0OOO is no longer an
+ * option, so both names read what perm= set. */
+#define IPK__OPT_MODE IPK__OPT_PERM
+
+/* shm: says mode=ring or mode=queue (IPK__OPT_KIND). */
 enum ipk__shm_kind { IPK__SHM_RING, IPK__SHM_QUEUE };
 
 enum ipk__sysv_key { IPK__SYSV_KEY, IPK__SYSV_FTOK, IPK__SYSV_PRIVATE };

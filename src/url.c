@@ -37,16 +37,17 @@ static const struct {
 
 enum opt_type { NUM, OCTAL, STR, KIND };
 
+/* One key, one meaning: each key appears once and means the same on every
+ * scheme that takes it; the others refuse it, naming the option meant where
+ * a user may well have meant another (mode= for permissions). */
 static const struct {
 	const char *key;
 	enum opt_type type;
 	unsigned schemes; /* bit set of the schemes that take it */
 	uint64_t min, max;
+	const char *elsewhere; /* why, on a scheme not in @schemes; NULL: generic */
 } opts[IPK__NOPTS] = {
 	[IPK__OPT_MSGSIZE] = { "msgsize", NUM, ALL, 1, IPK_CHAN_MSGSIZE_MAX },
-	/* perm= is the one name for permissions; mode=0OOO stays as the older
-	 * spelling where mode= means nothing else (shm: says mode=ring|queue). */
-	[IPK__OPT_MODE] = { "mode", OCTAL, NAMED & ~BIT(IPK__SHM), 0, 0777 },
 	[IPK__OPT_PIPESIZE] = { "pipesize", NUM, BIT(IPK__PIPE) | BIT(IPK__FIFO), 1, 1u << 30 },
 	[IPK__OPT_BACKLOG] = { "backlog", NUM,
 			       BIT(IPK__UNIX) | BIT(IPK__UNIX_SEQPACKET) | BIT(IPK__TCP), 1,
@@ -56,7 +57,8 @@ static const struct {
 	[IPK__OPT_STREAM] = { "stream", STR, BIT(IPK__NATS), 1, 127 },
 	[IPK__OPT_CAPACITY] = { "capacity", NUM, BIT(IPK__SHM) | BIT(IPK__DBUS), 4096,
 				(uint64_t)1 << 40 },
-	[IPK__OPT_KIND] = { "mode", KIND, BIT(IPK__SHM), 0, 0 },
+	[IPK__OPT_KIND] = { "mode", KIND, BIT(IPK__SHM), 0, 0,
+			    "mode= is shm:'s ring or queue only; permissions are perm=" },
 	[IPK__OPT_PERM] = { "perm", OCTAL, NAMED, 0, 0777 },
 	[IPK__OPT_BUS] = { "bus", STR, BIT(IPK__DBUS), 1, 127 },
 };
@@ -286,7 +288,6 @@ static int parse_dbus(struct ctx *c, struct ipk_url *u, const char *s, size_t n)
 static int parse_opt(struct ctx *c, struct ipk_url *u, const char *s, size_t n)
 {
 	const char *eq = memchr(s, '=', n);
-	bool known = false;
 	size_t klen, vlen;
 	const char *v;
 
@@ -298,15 +299,12 @@ static int parse_opt(struct ctx *c, struct ipk_url *u, const char *s, size_t n)
 	for (int i = 0; i < IPK__NOPTS; i++) {
 		if (strlen(opts[i].key) != klen || memcmp(opts[i].key, s, klen) != 0)
 			continue;
-		if (!(opts[i].schemes & BIT(u->scheme))) {
-			known = true; /* a key may mean different things per scheme */
-			continue;
-		}
+		if (!(opts[i].schemes & BIT(u->scheme)))
+			return bad(c, s,
+				   opts[i].elsewhere ? opts[i].elsewhere
+						     : "option not accepted by this scheme");
 		if (u->set[i])
 			return bad(c, s, "option given twice");
-		if ((i == IPK__OPT_PERM && u->set[IPK__OPT_MODE]) ||
-		    (i == IPK__OPT_MODE && u->set[IPK__OPT_PERM]))
-			return bad(c, s, "permissions given twice (perm= and mode=)");
 		if (opts[i].type == KIND) {
 			if (vlen == 4 && !memcmp(v, "ring", 4))
 				u->num[i] = IPK__SHM_RING;
@@ -338,7 +336,7 @@ static int parse_opt(struct ctx *c, struct ipk_url *u, const char *s, size_t n)
 		u->set[i] = true;
 		return 0;
 	}
-	return bad(c, s, known ? "option not accepted by this scheme" : "unknown option");
+	return bad(c, s, "unknown option");
 }
 
 int ipk__url_parse(const char *text, struct ipk_url *u, size_t *where, const char **why)

@@ -21,13 +21,14 @@
  *
  * Options follow a '?' as key=value pairs joined by '&':
  *   msgsize=N   largest message, in bytes (default 65536)
- *   mode=0OOO   permissions of a created object (default 0600)
+ *   perm=0OOO   permissions of a created object (default 0600; fifo:,
+ *               unix*:, mq:, sysvmq:, shm:)
  *   pipesize=N  kernel pipe buffer (pipe:, fifo:; F_SETPIPE_SZ)
  *   maxmsg=N    messages a created POSIX queue holds (mq:)
  *   backlog=N   listen backlog (stream and seqpacket sockets, tcp)
  *   capacity=N  ring data bytes, a power of two >= 4096 (shm:; 1 MiB)
- *   mode=ring|queue  what shm: creates or expects (default ring); shm:
- *               takes its permission bits as perm=0OOO instead
+ *   mode=ring|queue  what shm: creates or expects (default ring); on
+ *               other schemes mode= is -EINVAL (permissions are perm=)
  *
  * On shm: the creator's msgsize= sets the ring's largest message (default:
  * capacity / 4 - 16) and a subscriber's is the ring's own. The publisher
@@ -112,7 +113,7 @@ enum {
  *   (start-up synchronisation without the classic hang); with timeout 0 and
  *   no reader it fails at once with -ENXIO (-ENOENT: no FIFO). A reader
  *   never waits in open: its receives do.
- *   IPK_CHAN_CREATE creates the FIFO (mode 0600 unless mode= says otherwise),
+ *   IPK_CHAN_CREATE creates the FIFO (mode 0600 unless perm= says otherwise),
  *   or reuses an existing FIFO unless IPK_CHAN_EXCL (see "Names" below).
  *   Only a FIFO is ever opened: anything else at the path is refused at once,
  *   -EEXIST at a creating end, -EMEDIUMTYPE at an opening end.
@@ -132,7 +133,7 @@ enum {
  *
  * Names: a creating end (IPK_CHAN_CREATE without IPK_CHAN_EXCL) adopts an
  * object it finds at its name only if the object belongs to the caller's
- * effective uid and lets group and others read or write no more than mode=
+ * effective uid and lets group and others read or write no more than perm=
  * does; otherwise it fails with -EPERM (-EACCES if the caller may not open
  * it at all) and leaves the object as it is. An
  * object of the wrong kind at the name is never opened, adopted or removed,

@@ -6,7 +6,7 @@
  *
  * The queues themselves are channels (ipckit/chan.h):
  *
- *   mq:/name[?maxmsg=N&msgsize=N&mode=0OOO]
+ *   mq:/name[?maxmsg=N&msgsize=N&perm=0OOO]
  *       POSIX message queue. ipk_chan_send_tag() sends with a priority
  *       (0 .. sysconf(_SC_MQ_PRIO_MAX) - 1, at least 0..32767); a receive
  *       returns the oldest message of the highest priority, and
@@ -18,7 +18,7 @@
  *       ipk_chan_next_len() reports the queue's msgsize - an upper bound,
  *       not the waiting message's exact length.
  *
- *   sysvmq:KEY | sysvmq:/path:PROJ | sysvmq:private [?msgsize=N&mode=0OOO]
+ *   sysvmq:KEY | sysvmq:/path:PROJ | sysvmq:private [?msgsize=N&perm=0OOO]
  *       System V message queue. ipk_chan_send_tag() sends with a type
  *       (1 or more; ipk_chan_send() uses type 1); ipk_chan_recv_tag()
  *       selects with the kernel's msgrcv rules and reports the type.

@@ -11,7 +11,7 @@
  * stream channel the library reads ahead, so pass descriptors on a socket
  * of your own there.)
  *
- * Permissions: a socket file takes the mode= of its URL (default 0600),
+ * Permissions: a socket file takes the perm= of its URL (default 0600),
  * set on the socket before bind(), so the file never exists with wider
  * rights, and the umask never narrows it; a symbolic link at the path is
  * never followed (-ELOOP). Abstract sockets (unix:@name) have no file and

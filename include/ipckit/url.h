@@ -16,10 +16,9 @@
  * Options, each with one meaning wherever it is accepted:
  *   msgsize=N        largest message (every scheme)
  *   perm=0OOO        permissions of a created object, octal (fifo:, unix:,
- *                    unix+dgram:, unix+seqpacket:, mq:, sysvmq:, shm:);
- *                    mode=0OOO is its older spelling, accepted on the same
- *                    schemes but shm:, never together with perm=
- *   mode=ring|queue  shm: a broadcast ring or a lossless queue
+ *                    unix+dgram:, unix+seqpacket:, mq:, sysvmq:, shm:)
+ *   mode=ring|queue  shm: a broadcast ring or a lossless queue; on any
+ *                    other scheme mode= is an error that names perm=
  *   pipesize=N (fifo:), backlog=N (unix:, unix+seqpacket:, tcp:),
  *   maxmsg=N (mq:), capacity=N (shm:, dbus:), queue=, stream= (nats:),
  *   bus=session|system (dbus:)

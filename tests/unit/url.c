@@ -18,11 +18,11 @@ int main(void)
 {
 	struct ipk_url u;
 
-	T_EQ(ipk__url_parse("unix:/run/x.sock?msgsize=100&mode=0640", &u, NULL, NULL), 0);
+	T_EQ(ipk__url_parse("unix:/run/x.sock?msgsize=100&perm=0640", &u, NULL, NULL), 0);
 	T_EQ(u.scheme, IPK__UNIX);
 	T_TRUE(!strcmp(u.path, "/run/x.sock") && !u.abstract);
 	T_EQ(ipk__url_num(&u, IPK__OPT_MSGSIZE, 0), 100);
-	T_EQ(ipk__url_num(&u, IPK__OPT_MODE, 0), 0640);
+	T_EQ(ipk__url_num(&u, IPK__OPT_PERM, 0), 0640);
 	T_EQ(ipk__url_num(&u, IPK__OPT_BACKLOG, 7), 7);
 
 	T_EQ(ipk__url_parse("unix+seqpacket:@name", &u, NULL, NULL), 0);
@@ -52,11 +52,12 @@ int main(void)
 	T_EQ(ipk__url_num(&u, IPK__OPT_KIND, IPK__SHM_RING), IPK__SHM_QUEUE);
 	T_EQ(ipk__url_num(&u, IPK__OPT_PERM, 0), 0640);
 	T_EQ(ipk__url_num(&u, IPK__OPT_CAPACITY, 0), 8192);
-	T_TRUE(!u.set[IPK__OPT_MODE]);
 	T_EQ(ipk__url_parse("shm:/feed?mode=ring", &u, NULL, NULL), 0);
 	T_EQ(ipk__url_num(&u, IPK__OPT_KIND, IPK__SHM_QUEUE), IPK__SHM_RING);
-	T_EQ(ipk__url_parse("mq:/q?mode=0640", &u, NULL, NULL), 0);
-	T_EQ(ipk__url_num(&u, IPK__OPT_MODE, 0), 0640);
+	T_TRUE(!u.set[IPK__OPT_PERM]);
+	T_EQ(ipk__url_parse("shm:/feed?perm=0604&mode=queue", &u, NULL, NULL), 0);
+	T_EQ(ipk__url_num(&u, IPK__OPT_KIND, IPK__SHM_RING), IPK__SHM_QUEUE);
+	T_EQ(ipk__url_num(&u, IPK__OPT_PERM, 0), 0604);
 	/* perm= means permissions on every named scheme, as on shm: */
 	{
 		static const char *const named[] = { "fifo:/x",       "unix:/x",
@@ -69,6 +70,29 @@ int main(void)
 			snprintf(url, sizeof(url), "%s?perm=0640", named[i]);
 			T_EQ(ipk__url_parse(url, &u, NULL, NULL), 0);
 			T_EQ(ipk__url_num(&u, IPK__OPT_PERM, 0), 0640);
+		}
+	}
+	/* mode= is shm:'s ring or queue and nothing else: a permission given
+	 * as mode= anywhere is refused at the key, and the reason names perm= */
+	{
+		static const char *const others[] = {
+			"fifo:/x", "unix:/x",       "unix+dgram:/x",  "unix+seqpacket:/x",
+			"mq:/q",   "sysvmq:0x1234", "sysvmq:private", "pipe:",
+			"tcp:h:1", "dbus:org.x/a",  "nats://h:1/s",
+		};
+		const char *why;
+		char url[64];
+		size_t at;
+
+		for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+			snprintf(url, sizeof(url), "%s?mode=0600", others[i]);
+			why = NULL;
+			at = 9999;
+			T_EQ(ipk_url_check(url, &at, &why), -EINVAL);
+			T_EQ(at, strlen(others[i]) + 1);
+			if (!why || !strstr(why, "perm="))
+				T_FAIL("%s: reason '%s' does not name perm=", url,
+				       why ? why : "(none)");
 		}
 	}
 	T_EQ(ipk_url_check("fifo:relative/path", NULL, NULL), 0);
@@ -117,16 +141,18 @@ int main(void)
 	bad("shm:/x?mode=fast", 12);
 	bad("shm:/x?capacity=5000", 16);      /* not a power of two */
 	bad("shm:/x?capacity=2048", 16);      /* under 4096 */
-	bad("mq:/q?mode=queue", 11);          /* elsewhere mode= is octal */
+	bad("mq:/q?mode=queue", 6);           /* mode= is shm:'s alone */
 	bad("mq:/q?perm=0600&mode=0600", 16); /* one permission, one name */
-	bad("fifo:/x?mode=0600&perm=0640", 18);
+	bad("fifo:/x?mode=0600&perm=0640", 8);
+	bad("fifo:/x?perm=0600&perm=0640", 18);
+	bad("sysvmq:1?perm=0600&mode=0600", 19);
 	bad("tcp:h:1?perm=0600", 8); /* nothing named to set it on */
 	bad("pipe:?perm=0600", 6);
 	bad("dbus:org.x/a?perm=0600", 13);
 	bad("unix:/x?perm=0800", 13);
 	bad("unix:/x?capacity=4096", 8);
 	bad("unix:/x?msgsize=999999999999", 16);
-	bad("unix:/x?mode=0800", 13);
+	bad("unix:/x?mode=0800", 8);
 	bad("tcp:h:1?mode=0600", 8);
 	bad("unix:/x?pipesize=4096", 8);
 	bad("fifo:/x?msgsize=1&", 18);
