@@ -19,9 +19,7 @@
 
 mode_t ipk__url_mode(const struct ipk_url *url)
 {
-	if (url->set[IPK__OPT_PERM])
-		return (mode_t)url->num[IPK__OPT_PERM];
-	return (mode_t)ipk__url_num(url, IPK__OPT_MODE, 0600);
+	return (mode_t)ipk__url_num(url, IPK__OPT_PERM, 0600);
 }
 
 static int64_t chan_deadline(const ipk_chan *ch, int64_t timeout_ns)

@@ -140,7 +140,7 @@ void ipk__ownfile_remove(struct ipk__ownfile *f);
  * exists at its name (IPK_CHAN_CREATE without IPK_CHAN_EXCL)?
  * @uid:  the object's owner (st_uid, msg_perm.uid)
  * @mode: its permission bits (st_mode, msg_perm.mode)
- * @want: the mode the caller asked for (mode=, default 0600)
+ * @want: the mode the caller asked for (perm=, default 0600)
  *
  * Return: 0 if it belongs to our effective uid and lets group and others
  * read or write no more than @want does; -EPERM otherwise (another user's

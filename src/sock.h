@@ -22,7 +22,7 @@ int ipk__unix_addr(const struct ipk_url *u, struct sockaddr_un *sa, socklen_t *l
  * Replaces a stale socket file (nobody accepts on it) of our own, never
  * another user's (-EPERM), never a live one (-EADDRINUSE), never follows a
  * symbolic link (-ELOOP), never touches another kind of file (-EEXIST);
- * with IPK_CHAN_EXCL any existing file is -EEXIST. Sets the mode= option
+ * with IPK_CHAN_EXCL any existing file is -EEXIST. Sets the perm= option
  * (default 0600) and records the file in @f.
  */
 int ipk__unix_bind(int fd, int type, const struct ipk_url *u, unsigned flags,

@@ -115,7 +115,7 @@ int ipk__pipe_pair(struct ipk_chan *rd, struct ipk_chan *wr, const struct ipk_ur
 /* unix.c: free a listener's access policy (NULL too). */
 void ipk__access_free(struct ipk__access *a);
 
-/* The mode= option or 0600. */
+/* The perm= option or 0600. */
 mode_t ipk__url_mode(const struct ipk_url *url);
 
 #endif /* IPK_TRANSPORT_H */

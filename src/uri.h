@@ -42,10 +42,6 @@ enum ipk__opt {
 	IPK__NOPTS,
 };
 
-/* The permissions' slot under its former name: mode=0OOO is no longer an
- * option, so both names read what perm= set. */
-#define IPK__OPT_MODE IPK__OPT_PERM
-
 /* shm: says mode=ring or mode=queue (IPK__OPT_KIND). */
 enum ipk__shm_kind { IPK__SHM_RING, IPK__SHM_QUEUE };
 

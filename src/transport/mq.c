@@ -82,7 +82,7 @@ static mqd_t open_queue(struct ipk_chan *ch, const struct ipk_url *url, int ofla
 
 /*
  * A creating end found a queue at the name: adopt it only if it is ours,
- * open to others no more than mode= says (-EPERM), and has the maxmsg= and
+ * open to others no more than perm= says (-EPERM), and has the maxmsg= and
  * msgsize= the URL asks for, if it does (-EEXIST: another queue).
  */
 static int adopt_check(const struct ipk_url *url, const struct mq_attr *a, const struct stat *st)
@@ -121,7 +121,7 @@ static int mq_open_chan(struct ipk_chan *ch, const struct ipk_url *url, int64_t 
 	memcpy(m->name, url->path, url->path_len + 1);
 	if (created) {
 		m->creator = getpid();
-		/* undo the umask, as mode= promises */
+		/* undo the umask, as perm= promises */
 		if (fchmod(m->q, ipk__url_mode(url)) < 0)
 			goto fail_errno;
 	}
@@ -267,7 +267,7 @@ static void unlink_ours(struct ipk__mq *m)
 	if (q < 0 && errno == EACCES)
 		q = mq_open(m->name, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 	if (q < 0) {
-		/* mode=0 leaves nothing to check with; another user's queue
+		/* perm=0 leaves nothing to check with; another user's queue
 		 * (root opens any) is kept by the sticky /dev/mqueue */
 		if (errno == EACCES)
 			(void)mq_unlink(m->name);
