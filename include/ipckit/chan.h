@@ -35,8 +35,9 @@
  * of a ring never waits: subscribers that fall a ring behind lose the
  * oldest messages and ipk_chan_lost() counts them; a queue's sends wait
  * for room instead. A subscriber's open waits (up to its timeout) for the
- * ring to appear; its receive returns -EPIPE once the publisher has
- * closed or died and everything has been read, and -ECONNRESET once when
+ * ring to appear; once everything has been read its receive returns
+ * -EPIPE when the publisher has closed (the end), -EOWNERDEAD once when it
+ * died (receive again to wait for a successor), and -ECONNRESET once when
  * a new publisher took the name over (then receive again).
  *
  * Messages are whole: a receive returns one complete message or an error,
