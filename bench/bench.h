@@ -46,6 +46,7 @@
 #ifndef IPCKIT_BENCH_H
 #define IPCKIT_BENCH_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -86,6 +87,9 @@ struct bench_env {
 	pid_t peer;         /* in a side: the other side's pid (0 in prepare) */
 	int64_t timeout_ns; /* how long one blocking step may take */
 	char *why;          /* BENCH_WHY_MAX bytes for a BENCH_NA reason */
+	/* Non-zero once the run must stop (SIGINT, SIGTERM): a wait in
+	 * .prepare ends then (bench_prep_wait()). NULL: never. */
+	volatile sig_atomic_t *stop;
 };
 
 /*
@@ -97,7 +101,9 @@ struct bench_env {
  *           cannot run here. Optional.
  *  prepare  supervisor, before the fork: create what both sides inherit
  *           (pipes, socketpairs, shared memory) in *@shared. May return
- *           BENCH_NA. Optional.
+ *           BENCH_NA. Optional. It waits (for a server it starts) only in
+ *           bench_prep_wait(), and returns -EINTR, having removed what it
+ *           made, once that says the run stops.
  *  open     each side, after the fork and pinning: its own end in *@end
  *           (connect, accept, attach, close the other side's descriptors).
  *           The engine waits until both sides have opened before the first
@@ -110,7 +116,14 @@ struct bench_env {
  *  close    each side, end of the case; @end may be NULL after a failed
  *           open. Optional.
  *  destroy  supervisor, after both sides exited or were killed: remove
- *           names and free @shared (may be NULL). Optional.
+ *           names and free @shared (may be NULL), end the processes
+ *           .prepare started and wait for them. Optional. Must not block
+ *           for long: it also runs when the run is stopped.
+ *
+ * The sides ignore SIGINT (a Ctrl-C at a terminal reaches the whole
+ * process group; the supervisor decides) and die of SIGTERM. When the run
+ * is stopped, the supervisor kills both sides with SIGKILL: what .open or
+ * the side made with a name must therefore be removed by .destroy too.
  */
 struct bench_ops {
 	int (*check)(const struct bench_env *env);
@@ -174,6 +187,14 @@ int bench_wait_fd(int fd, short events, int64_t deadline_ns);
 /* write()/read() exactly @len bytes on a blocking fd; -EPIPE on EOF. */
 int bench_write_all(int fd, const void *buf, size_t len);
 int bench_read_all(int fd, void *buf, size_t len);
+/* Supervisor, in .prepare: waits until @fd has @events (fd -1: only
+ * sleeps), @deadline_ns passes, or the run is told to stop (env->stop). A
+ * signal that arrives while it checks the flag still ends the wait.
+ * Return: 0 (@fd ready); -ETIMEDOUT; -EINTR (stop); -errno of ppoll. */
+int bench_prep_wait(const struct bench_env *env, int fd, short events, int64_t deadline_ns);
+/* Removes the names of ipk_ring @name ("/NAME", its "-bell" and "-cons"):
+ * for .destroy, after every process that used the ring has ended. */
+void bench_ring_unlink(const char *name);
 /* Fills env->why with a printf-style reason and returns BENCH_NA. */
 int bench_na(const struct bench_env *env, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -199,7 +199,13 @@ static int bus_prepare(const struct bench_env *env, void **shared)
 	for (;;) {
 		ssize_t n;
 
-		if (bench_wait_fd(pfd[0], POLLIN, bench_deadline(5 * 1000000000LL)) < 0)
+		r = bench_prep_wait(env, pfd[0], POLLIN, bench_deadline(5 * 1000000000LL));
+		if (r == -EINTR) {
+			close(pfd[0]);
+			bus_destroy(env, sh); /* ends the daemon, removes the directory */
+			return r;
+		}
+		if (r < 0)
 			break;
 		n = read(pfd[0], line + got, sizeof(line) - 1 - got);
 		if (n <= 0)

@@ -18,6 +18,15 @@
  * that runs four times over its budget lowers the total the same way, so a
  * busy machine cannot stretch a run without bound; it keeps at least
  * MIN_SAMPLES samples (MIN_FEW for messages of many megabytes).
+ *
+ * Stopping (SIGINT, SIGTERM, a reader of standard output gone): the
+ * supervisor's flag, opts->stop, is all that changes. The supervisor looks
+ * at it before each case and in every wait (ppoll() with every signal held
+ * while it looks, so none slips in between); then it kills the sides with
+ * SIGKILL, and the row's .destroy removes what the case made and ends what
+ * .prepare started, as after a crash. The sides take no part: they ignore
+ * SIGINT (a Ctrl-C at a terminal reaches them too), die of SIGTERM, and of
+ * SIGKILL when the supervisor itself dies.
  */
 #include <errno.h>
 #include <sched.h>
@@ -30,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -47,6 +57,7 @@ struct ctl {
 	_Atomic uint32_t opened; /* sides that have opened their ends */
 	_Atomic uint32_t failed; /* a side failed: stop waiting for it */
 	_Atomic uint64_t total;  /* A -> B: messages in the case, 0 = not yet */
+	pid_t supervisor;        /* the sides' parent, set before the fork */
 	pid_t pid[2];
 	char err[2][ERR_MAX]; /* a side's failure, "step: strerror" */
 	uint64_t msgs;        /* tput: messages timed */
@@ -292,7 +303,12 @@ static void __attribute__((noreturn)) side_main(struct side_ctx *c)
 	const struct bench_ops *ops = c->env.mech->ops;
 	int status = 1, r;
 
+	/* The supervisor decides when a run stops (see the top). */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != c->ctl->supervisor)
+		_exit(1); /* it is gone already */
 	if ((r = pin(c->o->cpu[c->side])) < 0) {
 		side_fail(c, "sched_setaffinity", r);
 		_exit(1);
@@ -326,24 +342,59 @@ out:
 	_exit(status);
 }
 
-/*
- * Waits for both sides until @deadline; kills both when one fails or the
- * deadline passes. Sleeps in poll() on pidfds, so the supervisor takes no
- * CPU from the sides while they measure (a 10 ms nap where pidfd_open() is
- * missing). Return: 0 when both exited 0; -ETIMEDOUT; -ECHILD when a side
- * died (the reason is in ctl->err, or the signal in @why).
- */
-static int reap(pid_t pid[2], int64_t deadline, char *why, size_t len)
+/* Whether the run must stop: *o->stop is set, or (o->watch_out) the
+ * reader of standard output went away, which sets it to SIGPIPE. */
+static bool stopped(const struct bench_opts *o)
 {
-	struct pollfd pfd[2];
+	struct pollfd p = { .fd = STDOUT_FILENO, .events = 0 };
+
+	if (!o->stop)
+		return false;
+	if (!*o->stop && o->watch_out && poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP)))
+		*o->stop = SIGPIPE;
+	return *o->stop != 0;
+}
+
+/* Sleeps in ppoll() on @pfd for at most @ns; with @stop_wakes, not at all
+ * once the run is stopping. Every signal is held while the flag is read:
+ * one that comes after the look is delivered as ppoll() restores the mask,
+ * and ends it. */
+static void wait_events(const struct bench_opts *o, struct pollfd *pfd, nfds_t n, int64_t ns,
+			bool stop_wakes)
+{
+	struct timespec ts = { ns / 1000000000, ns % 1000000000 };
+	sigset_t all, old;
+
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	if (!stop_wakes || !o->stop || !*o->stop)
+		(void)ppoll(pfd, n, &ts, &old);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+/*
+ * Waits for both sides until @deadline; kills both when one fails, the
+ * deadline passes or the run is stopped. Sleeps in ppoll() on pidfds (and
+ * standard output, for o->watch_out), so the supervisor takes no CPU from
+ * the sides while they measure (10 ms naps where pidfd_open() is
+ * missing). Return: 0 when both exited 0; -EINTR stopped (both are
+ * reaped); -ETIMEDOUT; -ECHILD when a side died (the reason is in
+ * ctl->err, or the signal in @why).
+ */
+static int reap(const struct bench_opts *o, pid_t pid[2], int64_t deadline, char *why, size_t len)
+{
+	struct pollfd pfd[3];
+	bool cut = false;
 	int bad = 0, st, i, n;
 
 	for (i = 0; i < 2; i++) {
 		pfd[i].fd = pid[i] > 0 ? (int)syscall(SYS_pidfd_open, pid[i], 0) : -1;
 		pfd[i].events = POLLIN;
 	}
+	pfd[2].fd = o->stop && o->watch_out ? STDOUT_FILENO : -1;
+	pfd[2].events = 0; /* POLLERR: no reader any more */
 	for (;;) {
-		int64_t left;
+		int64_t left, nap = 1000000000;
 
 		for (i = 0, n = 0; i < 2; i++) {
 			pid_t p;
@@ -371,6 +422,14 @@ static int reap(pid_t pid[2], int64_t deadline, char *why, size_t len)
 		}
 		if (n == 0)
 			break;
+		if (!cut && stopped(o)) {
+			cut = true;
+			for (i = 0; i < 2; i++)
+				if (pid[i] > 0)
+					kill(pid[i], SIGKILL);
+			pfd[2].fd = -1; /* seen; would wake the wait at once */
+			deadline = INT64_MAX;
+		}
 		left = deadline - bench_now_ns();
 		if (left <= 0) {
 			for (i = 0; i < 2; i++)
@@ -383,21 +442,22 @@ static int reap(pid_t pid[2], int64_t deadline, char *why, size_t len)
 			deadline = INT64_MAX;
 			continue;
 		}
-		/* A reaped side's pidfd goes; poll() skips fd -1. */
-		for (i = 0; i < 2; i++)
+		/* A reaped side's pidfd goes; ppoll() skips fd -1. */
+		for (i = 0; i < 2; i++) {
 			if (pid[i] <= 0 && pfd[i].fd >= 0) {
 				close(pfd[i].fd);
 				pfd[i].fd = -1;
 			}
-		if ((pid[0] <= 0 || pfd[0].fd >= 0) && (pid[1] <= 0 || pfd[1].fd >= 0))
-			(void)poll(pfd, 2, left > 1000000000 ? 1000 : (int)(left / 1000000) + 1);
-		else
-			nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
+			if (pid[i] > 0 && pfd[i].fd < 0)
+				nap = 10000000; /* no pidfd: look again soon */
+		}
+		/* Once cut, only the killed sides' ends matter. */
+		wait_events(o, pfd, 3, left < nap ? left : nap, !cut);
 	}
 	for (i = 0; i < 2; i++)
 		if (pfd[i].fd >= 0)
 			close(pfd[i].fd);
-	return bad;
+	return cut ? -EINTR : bad;
 }
 
 static void finish(struct bench_result *res, const struct ctl *ctl)
@@ -436,8 +496,10 @@ static pid_t fork_side(struct side_ctx *c)
 	return pid;
 }
 
-static void run_case(const struct bench_opts *o, struct ctl *ctl, struct bench_result *res,
-		     unsigned seq)
+/* One case into @res. Return: 0; -EINTR when the run was stopped first
+ * or meanwhile (@res is then no result; what the case made is removed). */
+static int run_case(const struct bench_opts *o, struct ctl *ctl, struct bench_result *res,
+		    unsigned seq)
 {
 	const struct bench_ops *ops = res->mech->ops;
 	char why[BENCH_WHY_MAX] = "", tag[48];
@@ -454,14 +516,20 @@ static void run_case(const struct bench_opts *o, struct ctl *ctl, struct bench_r
 				       .kind = res->kind,
 				       .tag = tag,
 				       .timeout_ns = o->timeout_ns,
-				       .why = why };
+				       .why = why,
+				       .stop = o->stop };
 	if (ops->check && (r = ops->check(&c[0].env)) != 0)
 		goto not_run;
 	if (ops->prepare && (r = ops->prepare(&c[0].env, &shared)) != 0)
 		goto not_run;
+	if (stopped(o)) {
+		r = -EINTR;
+		goto out;
+	}
 
 	memset(ctl, 0, sizeof(*ctl));
 	hist_init(&ctl->hist);
+	ctl->supervisor = getpid();
 	for (i = 0; i < 2; i++) {
 		c[i].o = o;
 		c[i].env = c[0].env;
@@ -477,7 +545,8 @@ static void run_case(const struct bench_opts *o, struct ctl *ctl, struct bench_r
 			pid[i] = 0;
 			snprintf(res->why, sizeof(res->why), "fork: %s", strerror(-r));
 			atomic_store(&ctl->failed, 1);
-			(void)reap(pid, bench_deadline(o->timeout_ns), why, sizeof(why));
+			if (reap(o, pid, bench_deadline(o->timeout_ns), why, sizeof(why)) == -EINTR)
+				r = -EINTR;
 			res->status = r;
 			goto out;
 		}
@@ -487,7 +556,13 @@ static void run_case(const struct bench_opts *o, struct ctl *ctl, struct bench_r
 	/* Release: the sides read the pids after their acquire of go. */
 	atomic_store_explicit(&ctl->go, 1, memory_order_release);
 	deadline = bench_deadline(3 * o->timeout_ns + 4 * (o->budget_ns + o->warmup_ns));
-	r = reap(pid, deadline, why, sizeof(why));
+	r = reap(o, pid, deadline, why, sizeof(why));
+	/* A side that failed because the run stopped (a Ctrl-C at a terminal
+	 * also ends the servers a row started) is no result either. */
+	if (r == -EINTR || (r < 0 && stopped(o))) {
+		r = -EINTR;
+		goto out;
+	}
 	if (r < 0) {
 		res->status = r;
 		if (ctl->err[0][0] || ctl->err[1][0])
@@ -502,8 +577,11 @@ static void run_case(const struct bench_opts *o, struct ctl *ctl, struct bench_r
 out:
 	if (ops->destroy)
 		ops->destroy(&c[0].env, shared);
-	return;
+	return r == -EINTR ? -EINTR : 0;
 not_run:
+	/* .prepare removed what it made before it returned. */
+	if (r < 0 && stopped(o))
+		return -EINTR;
 	res->status = r;
 	if (r == BENCH_NA)
 		snprintf(res->why, sizeof(res->why), "%s", why);
@@ -512,6 +590,7 @@ not_run:
 			 strerror(-r));
 	if (ops->destroy && r != BENCH_NA && shared)
 		ops->destroy(&c[0].env, shared);
+	return 0;
 }
 
 static void progress(const struct bench_opts *o, size_t done, size_t total,
@@ -532,20 +611,30 @@ static void progress(const struct bench_opts *o, size_t done, size_t total,
 	fflush(stderr);
 }
 
+size_t bench_case_count(const struct bench_opts *o)
+{
+	size_t k = 0, m;
+
+	for (m = 0; m < o->nmech; m++)
+		k += o->nsizes * (size_t)(!!(o->mech[m]->kinds & BENCH_RTT) +
+					  !!(o->mech[m]->kinds & BENCH_TPUT));
+	return k;
+}
+
 int bench_run(const struct bench_opts *o, struct bench_result **ret, size_t *n)
 {
 	struct bench_result *res;
 	struct ctl *ctl;
 	size_t cap = o->nmech * o->nsizes * 2, k = 0, s, m, done;
 	unsigned kinds[2] = { BENCH_RTT, BENCH_TPUT }, j;
+	int r = 0;
 
 	res = calloc(cap ? cap : 1, sizeof(*res));
 	if (!res)
 		return -ENOMEM;
 	ctl = mmap(NULL, sizeof(*ctl), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (ctl == MAP_FAILED) {
-		int r = bench_neg_errno();
-
+		r = bench_neg_errno();
 		free(res);
 		return r;
 	}
@@ -563,15 +652,22 @@ int bench_run(const struct bench_opts *o, struct bench_result **ret, size_t *n)
 	for (done = 0; done < k; done++) {
 		int64_t t0 = bench_now_ns();
 
+		if (stopped(o)) {
+			r = -EINTR;
+			break;
+		}
 		progress(o, done, k, &res[done]);
-		run_case(o, ctl, &res[done], (unsigned)done);
+		if (run_case(o, ctl, &res[done], (unsigned)done) < 0) {
+			r = -EINTR;
+			break;
+		}
 		res[done].wall_ms = (double)(bench_now_ns() - t0) / 1e6;
 	}
 	progress(o, k, k, NULL);
 	munmap(ctl, sizeof(*ctl));
 	*ret = res;
-	*n = k;
-	return 0;
+	*n = done;
+	return r;
 }
 
 static void read_cpu_model(char *buf, size_t len)

@@ -7,6 +7,7 @@
 #ifndef IPCKIT_BENCH_ENGINE_H
 #define IPCKIT_BENCH_ENGINE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -24,6 +25,13 @@ struct bench_opts {
 	int64_t warmup_ns;  /* warm-up time per case */
 	int64_t timeout_ns; /* a blocking step longer than this is a hang */
 	bool progress;      /* progress bar on stderr */
+	/* Non-zero (a SIGINT or SIGTERM handler sets it) stops the run: see
+	 * bench_run(). NULL: the run is never stopped. */
+	volatile sig_atomic_t *stop;
+	/* With @stop: a reader of standard output (a pipe, a socket) that
+	 * goes away stops the run too; the engine then sets *@stop to
+	 * SIGPIPE. */
+	bool watch_out;
 };
 
 /* One (row, size, kind). */
@@ -53,9 +61,25 @@ struct bench_machine {
 /* Fills @m: CPU model, kernel, timer overhead (measured now). */
 void bench_machine_info(const struct bench_opts *o, struct bench_machine *m);
 
-/* Runs every case; *@ret has nsizes * nmech * 2 slots (unused kinds are
- * left out, so *@n says how many). Return: 0; -ENOMEM; -errno of
- * mmap/fork (cases that fail are results, not errors). */
+/* How many cases bench_run() runs for @o: rows x sizes x the kinds each
+ * row has. */
+size_t bench_case_count(const struct bench_opts *o);
+
+/*
+ * Runs every case, in table order; *@n says how many results *@ret holds
+ * (free() it). Cases that fail are results, not errors.
+ *
+ * Once *o->stop is set (by a signal, or by the engine for o->watch_out),
+ * the case under way is cut short: its sides are killed with SIGKILL, the
+ * processes its row started are ended and waited for, what it made is
+ * removed; no other case starts. The wait sees the flag at once (ppoll()
+ * with every signal held while it looks). *@n then counts the cases that
+ * finished before (a case whose sides both ended well just as the flag
+ * was set is one of them); the one cut short is not a result.
+ *
+ * Return: 0 every case ran; -EINTR stopped (*@ret and *@n as said);
+ * -ENOMEM; -errno of mmap.
+ */
 int bench_run(const struct bench_opts *o, struct bench_result **ret, size_t *n);
 
 /* Output (bench/report.c). */

@@ -2,7 +2,8 @@
 /*
  * bench/nats.c - rows for nats:// channels through a nats-server on
  * loopback that the row starts in prepare (a free port, no JetStream) and
- * kills by its pid in destroy; compare with the "tcp" row.
+ * kills by its pid in destroy; compare with the "tcp" row. Both wait for
+ * nothing long: a stopped run (SIGINT, SIGTERM) ends them at once.
  *
  *   nats  round trip: A publishes on TAG.d, B answers on TAG.b.
  *         throughput: A streams on TAG.d; core NATS has no flow control,
@@ -161,12 +162,18 @@ static int nats_prepare(const struct bench_env *env, void **ret)
 	}
 	until = bench_now_ns() + 10 * (int64_t)1000000000;
 	while (!port_open(sh->port)) {
+		int r;
+
 		if (bench_now_ns() > until || waitpid(sh->server, NULL, WNOHANG) == sh->server) {
 			sh->server = 0;
 			nats_destroy(env, sh);
 			return -ECONNREFUSED;
 		}
-		usleep(20000);
+		r = bench_prep_wait(env, -1, 0, bench_deadline(20000000));
+		if (r == -EINTR) {
+			nats_destroy(env, sh); /* kills and reaps the server */
+			return r;
+		}
 	}
 	*ret = sh;
 	return 0;
@@ -319,6 +326,19 @@ static int bridge_check(const struct bench_env *env)
 	return 0;
 }
 
+/* The bridges first (they remove the rings they publish when SIGTERM ends
+ * them), then the rings the sides publish, which a killed side leaves. */
+static void bridge_destroy(const struct bench_env *env, void *p)
+{
+	char ring[96];
+
+	nats_destroy(env, p);
+	for (int i = 0; i < 4; i++) {
+		snprintf(ring, sizeof(ring), "/%s-%c", env->tag, "xyzw"[i]);
+		bench_ring_unlink(ring);
+	}
+}
+
 static pid_t spawn_bridge(const char *src, const char *dst)
 {
 	pid_t pid = fork();
@@ -354,7 +374,7 @@ static int bridge_prepare(const struct bench_env *env, void **ret)
 	for (int i = 0; i < 4; i++)
 		if (sh->bridge[i] < 0) {
 			r = -EAGAIN;
-			nats_destroy(env, sh);
+			bridge_destroy(env, sh);
 			return r;
 		}
 	*ret = sh;
@@ -450,7 +470,7 @@ static const struct bench_ops bridge_ops = {
 	.send = bridge_send,
 	.recv = bridge_recv,
 	.close = bridge_close,
-	.destroy = nats_destroy,
+	.destroy = bridge_destroy,
 };
 
 static const struct bench_ops ops = {

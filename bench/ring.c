@@ -161,19 +161,13 @@ static int ring_recv(void *end, void *buf, size_t len)
 /* Removes what a killed side may have left. */
 static void ring_destroy(const struct bench_env *env, void *shared)
 {
-	static const char *const suffix[] = { "", "-bell", "-cons" };
-	char name[128];
-	int side, i;
+	char name[96];
+	int side;
 
 	(void)shared;
 	for (side = 0; side < 2; side++) {
-		for (i = 0; i < 3; i++) {
-			char base[96];
-
-			ring_name(env, (enum bench_side)side, base, sizeof(base));
-			snprintf(name, sizeof(name), "%s%s", base, suffix[i]);
-			(void)shm_unlink(name);
-		}
+		ring_name(env, (enum bench_side)side, name, sizeof(name));
+		bench_ring_unlink(name);
 	}
 }
 

@@ -5,11 +5,13 @@
  * for. The measuring itself lives in bench/.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "engine.h"
@@ -41,8 +43,16 @@ static const char usage[] =
 	"  -t, --timeout SEC    a step that takes longer is a hang (default 10)\n"
 	"  -h, --help           show this help\n"
 	"\n"
-	"Exit status: 0 every case ran or is not applicable here, 1 a case failed,\n"
-	"2 usage error.\n";
+	"SIGINT or SIGTERM stops bench at once, in any state: the case under way\n"
+	"is cut short (its processes killed, the servers it started ended, what it\n"
+	"made removed) and no other starts. The table (or CSV) of the cases that\n"
+	"finished is printed, no JSON document is written and no plot drawn, and\n"
+	"\"ipckit bench: stopped by SIGINT after K of N cases\" ends standard error.\n"
+	"A reader of standard output that goes away (| head -1) stops it the same\n"
+	"way (\"stopped by a closed standard output\" if cases were left).\n"
+	"\n"
+	"Exit status: 0 every case ran or is not applicable here, or the run was\n"
+	"stopped and no finished case failed; 1 a case failed; 2 usage error.\n";
 
 struct args {
 	struct bench_opts o;
@@ -305,21 +315,103 @@ static int parse(int argc, char **argv, struct args *a)
 	return -1;
 }
 
-/* @f: the --json file, opened before the run so that a bad path fails
- * before minutes of measuring; closed here. */
-static int write_json(const struct args *a, FILE *f, const struct bench_machine *m,
+/* The --json file, opened before the run so that a bad path fails before
+ * minutes of measuring, but neither made nor emptied until a document is
+ * written: a stopped run leaves no file, or the old one as it was. */
+struct json_out {
+	FILE *f;      /* stdout for '-' */
+	bool created; /* the file did not exist: remove it if nothing is written */
+	struct stat st;
+};
+
+static int json_open(const char *path, struct json_out *j)
+{
+	int fd;
+
+	memset(j, 0, sizeof(*j));
+	if (!strcmp(path, "-")) {
+		j->f = stdout;
+		return 0;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+	j->created = fd >= 0;
+	if (fd < 0 && errno == EEXIST)
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &j->st) < 0 || !(j->f = fdopen(fd, "w"))) {
+		int err = errno;
+
+		if (fd >= 0)
+			close(fd);
+		if (j->created)
+			(void)unlink(path);
+		return cli_fail(path, err);
+	}
+	return 0;
+}
+
+/* No document: closes the file and removes it if this run made it (and
+ * it is still the file made). */
+static void json_drop(const char *path, struct json_out *j)
+{
+	struct stat now;
+
+	if (!j->f || j->f == stdout)
+		return;
+	fclose(j->f);
+	j->f = NULL;
+	if (j->created && stat(path, &now) == 0 && now.st_dev == j->st.st_dev &&
+	    now.st_ino == j->st.st_ino)
+		(void)unlink(path);
+}
+
+/* Writes the document and closes the file. */
+static int json_write(const struct args *a, struct json_out *j, const struct bench_machine *m,
 		      const struct bench_result *res, size_t n)
 {
-	int r;
+	FILE *f = j->f;
+	int r = 0;
 
-	r = bench_write_json(f, m, &a->o, res, n);
+	j->f = NULL;
+	if (f != stdout && S_ISREG(j->st.st_mode) && ftruncate(fileno(f), 0) < 0)
+		r = -errno;
+	if (r == 0)
+		r = bench_write_json(f, m, &a->o, res, n);
 	if (f == stdout) {
 		if (fflush(f) != 0 && r == 0)
-			r = -EIO;
+			r = errno == EPIPE ? -EPIPE : -EIO;
 	} else if (fclose(f) != 0 && r == 0) {
 		r = -errno;
 	}
+	if (f == stdout && r == -EPIPE)
+		return cli_out_failed(EPIPE); /* quietly, as a stop */
 	return r < 0 ? cli_fail(a->json, r) : 0;
+}
+
+static int plot(const struct args *a, const struct bench_machine *m, const struct bench_result *res,
+		size_t n)
+{
+	int r = bench_plot(a->plot, m, res, n);
+
+	if (r == -ENOENT) {
+		cli_msg("--plot %s: gnuplot not found (Debian: apt-get install gnuplot-nox)",
+			a->plot);
+		return CLI_FAIL;
+	}
+	if (r == -ENOTDIR || r == -ENAMETOOLONG) {
+		cli_msg("--plot %s: TMPDIR %s %s", a->plot, bench_tmpdir(),
+			r == -ENOTDIR ? "is not a directory" : "is too long");
+		return CLI_FAIL;
+	}
+	return r < 0 ? cli_fail(a->plot, r) : CLI_OK;
+}
+
+/* Whether standard output is a pipe or a socket, whose reader may go away
+ * while the run goes on. */
+static bool out_may_close(void)
+{
+	struct stat st;
+
+	return fstat(STDOUT_FILENO, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
 }
 
 int cmd_bench(int argc, char **argv)
@@ -327,10 +419,13 @@ int cmd_bench(int argc, char **argv)
 	struct args a;
 	struct bench_machine m;
 	struct bench_result *res = NULL;
-	FILE *json = NULL;
-	size_t n = 0, i;
+	struct json_out json = { 0 };
+	size_t n = 0, total, i;
 	int r, status = CLI_OK;
+	bool cut;
 
+	/* First: a signal is a stop from here on, in every state. */
+	cli_catch_stop();
 	memset(&a, 0, sizeof(a));
 	r = parse(argc, argv, &a);
 	if (r >= 0)
@@ -340,54 +435,46 @@ int cmd_bench(int argc, char **argv)
 		r = CLI_OK;
 		goto out;
 	}
-	if (a.json) {
-		json = strcmp(a.json, "-") ? fopen(a.json, "we") : stdout;
-		if (!json) {
-			r = cli_fail(a.json, errno);
-			goto out;
-		}
-	}
+	if (a.json && (r = json_open(a.json, &json)) != 0)
+		goto out;
+	a.o.stop = &cli_stop;
+	a.o.watch_out = out_may_close();
+	total = bench_case_count(&a.o);
 	bench_machine_info(&a.o, &m);
 	r = bench_run(&a.o, &res, &n);
-	if (r < 0) {
+	if (r < 0 && r != -EINTR) {
 		r = cli_fail("bench", r);
 		goto out;
 	}
+	cut = r == -EINTR;
 	for (i = 0; i < n; i++)
 		if (res[i].status < 0) {
 			cli_msg("%s, %zu bytes, %s: %s", res[i].mech->name, res[i].size,
 				res[i].kind == BENCH_RTT ? "rtt" : "throughput", res[i].why);
 			status = CLI_FAIL;
 		}
-	if (a.csv)
-		bench_write_csv(stdout, res, n);
-	else if (!a.json || strcmp(a.json, "-"))
-		bench_print_table(stdout, &m, res, n);
-	if (json) {
-		if (write_json(&a, json, &m, res, n) != 0)
+	/* What finished, unless nobody reads it. */
+	if (cli_stop != SIGPIPE && (!cut || n > 0)) {
+		if (a.csv)
+			bench_write_csv(stdout, res, n);
+		else if (!a.json || strcmp(a.json, "-"))
+			bench_print_table(stdout, &m, res, n);
+		if (fflush(stdout) != 0 && cli_out_failed(errno) != CLI_OK)
 			status = CLI_FAIL;
-		json = NULL;
 	}
-	if (a.plot) {
-		r = bench_plot(a.plot, &m, res, n);
-		if (r == -ENOENT) {
-			cli_msg("--plot %s: gnuplot not found (Debian: apt-get install "
-				"gnuplot-nox)",
-				a.plot);
-			status = CLI_FAIL;
-		} else if (r == -ENOTDIR || r == -ENAMETOOLONG) {
-			cli_msg("--plot %s: TMPDIR %s %s", a.plot, bench_tmpdir(),
-				r == -ENOTDIR ? "is not a directory" : "is too long");
-			status = CLI_FAIL;
-		} else if (r < 0) {
-			cli_fail(a.plot, r);
-			status = CLI_FAIL;
-		}
-	}
+	/* A document and a chart are of a whole run only. */
+	if (json.f && !cut && !cli_stop_name() && json_write(&a, &json, &m, res, n) != 0)
+		status = CLI_FAIL;
+	if (a.plot && !cut && !cli_stop_name() && plot(&a, &m, res, n) != CLI_OK)
+		status = CLI_FAIL;
+	if (cli_stop_name())
+		cli_msg("stopped by %s after %zu of %zu cases", cli_stop_name(), n, total);
+	else if (cut)
+		cli_msg("stopped by a closed standard output after %zu of %zu cases", n, total);
 	r = status;
 out:
-	if (json && json != stdout)
-		fclose(json);
+	if (a.json)
+		json_drop(a.json, &json);
 	free(res);
 	free(a.o.mech);
 	return r;
