@@ -188,10 +188,17 @@ int bench_wait_fd(int fd, short events, int64_t deadline_ns);
 int bench_write_all(int fd, const void *buf, size_t len);
 int bench_read_all(int fd, void *buf, size_t len);
 /* Supervisor, in .prepare: waits until @fd has @events (fd -1: only
- * sleeps), @deadline_ns passes, or the run is told to stop (env->stop). A
- * signal that arrives while it checks the flag still ends the wait.
- * Return: 0 (@fd ready); -ETIMEDOUT; -EINTR (stop); -errno of ppoll. */
+ * sleeps), @deadline_ns passes, or the run is told to stop (env->stop).
+ * The only place where a signal reaches the supervisor during .prepare
+ * (see bench_child_sigmask()). Return: 0 (@fd ready); -ETIMEDOUT; -EINTR
+ * (stop); -errno of ppoll. */
 int bench_prep_wait(const struct bench_env *env, int fd, short events, int64_t deadline_ns);
+/* In a process a row forks (a server), before it execs: the signal mask
+ * the run began with. The supervisor holds every signal while it runs,
+ * and takes them only in its waits, so that threads a library starts in
+ * it (libnats starts three) never take a signal meant for it; a child
+ * would otherwise inherit that mask, and with it ignore SIGTERM. */
+void bench_child_sigmask(void);
 /* Removes the names of ipk_ring @name ("/NAME", its "-bell" and "-cons"):
  * for .destroy, after every process that used the ring has ended. */
 void bench_ring_unlink(const char *name);

@@ -188,6 +188,7 @@ static int bus_prepare(const struct bench_env *env, void **shared)
 		int devnull = open("/dev/null", O_WRONLY);
 
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		bench_child_sigmask();
 		dup2(pfd[1], 3);
 		if (devnull >= 0)
 			dup2(devnull, 2); /* its warnings (fd limits) are not ours */

@@ -20,13 +20,16 @@
  * MIN_SAMPLES samples (MIN_FEW for messages of many megabytes).
  *
  * Stopping (SIGINT, SIGTERM, a reader of standard output gone): the
- * supervisor's flag, opts->stop, is all that changes. The supervisor looks
- * at it before each case and in every wait (ppoll() with every signal held
- * while it looks, so none slips in between); then it kills the sides with
- * SIGKILL, and the row's .destroy removes what the case made and ends what
- * .prepare started, as after a crash. The sides take no part: they ignore
- * SIGINT (a Ctrl-C at a terminal reaches them too), die of SIGTERM, and of
- * SIGKILL when the supervisor itself dies.
+ * supervisor's flag, opts->stop, is all that changes. While it runs, the
+ * supervisor holds every signal and takes them only in its waits (ppoll()
+ * with the mask the run began with), so a signal can neither slip in
+ * between a look at the flag and a wait, nor be taken by a thread a
+ * library started (libnats starts three) while the wait sleeps on. It
+ * looks at the flag before each case and in every wait; then it kills the
+ * sides with SIGKILL, and the row's .destroy removes what the case made
+ * and ends what .prepare started, as after a crash. The sides take no
+ * part: they ignore SIGINT (a Ctrl-C at a terminal reaches them too), die
+ * of SIGTERM, and of SIGKILL when the supervisor itself dies.
  */
 #include <errno.h>
 #include <sched.h>
@@ -64,6 +67,36 @@ struct ctl {
 	int64_t elapsed_ns;   /* tput: their time */
 	struct hist hist;     /* rtt: one sample per round trip */
 };
+
+/* The signal mask the run began with: see the top. */
+static sigset_t open_mask;
+
+void bench_child_sigmask(void)
+{
+	sigprocmask(SIG_SETMASK, &open_mask, NULL);
+}
+
+int bench_prep_wait(const struct bench_env *env, int fd, short events, int64_t deadline_ns)
+{
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = events };
+		int64_t left = deadline_ns - bench_now_ns();
+		struct timespec ts;
+		int r;
+
+		if (env->stop && *env->stop)
+			return -EINTR;
+		if (left <= 0)
+			return -ETIMEDOUT;
+		ts.tv_sec = left / 1000000000;
+		ts.tv_nsec = left % 1000000000;
+		r = ppoll(&p, 1, &ts, &open_mask);
+		if (r > 0)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return bench_neg_errno();
+	}
+}
 
 struct side_ctx {
 	const struct bench_opts *o;
@@ -307,6 +340,7 @@ static void __attribute__((noreturn)) side_main(struct side_ctx *c)
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
+	bench_child_sigmask(); /* a SIGTERM held since the fork ends it here */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != c->ctl->supervisor)
 		_exit(1); /* it is gone already */
 	if ((r = pin(c->o->cpu[c->side])) < 0) {
@@ -347,29 +381,30 @@ out:
 static bool stopped(const struct bench_opts *o)
 {
 	struct pollfd p = { .fd = STDOUT_FILENO, .events = 0 };
+	sigset_t held;
 
 	if (!o->stop)
 		return false;
+	/* Signals held since the last wait are taken now: a ppoll() that an
+	 * fd ended keeps one that came meanwhile (a side killed by the same
+	 * SIGTERM, sent to the process group, must not count as a failure). */
+	sigprocmask(SIG_SETMASK, &open_mask, &held);
+	sigprocmask(SIG_SETMASK, &held, NULL);
 	if (!*o->stop && o->watch_out && poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP)))
 		*o->stop = SIGPIPE;
 	return *o->stop != 0;
 }
 
-/* Sleeps in ppoll() on @pfd for at most @ns; with @stop_wakes, not at all
- * once the run is stopping. Every signal is held while the flag is read:
- * one that comes after the look is delivered as ppoll() restores the mask,
- * and ends it. */
+/* Sleeps in ppoll() on @pfd for at most @ns, taking signals meanwhile
+ * (see the top); with @stop_wakes, not at all once the run is stopping. */
 static void wait_events(const struct bench_opts *o, struct pollfd *pfd, nfds_t n, int64_t ns,
 			bool stop_wakes)
 {
 	struct timespec ts = { ns / 1000000000, ns % 1000000000 };
-	sigset_t all, old;
 
-	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, &old);
-	if (!stop_wakes || !o->stop || !*o->stop)
-		(void)ppoll(pfd, n, &ts, &old);
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (stop_wakes && o->stop && *o->stop)
+		return;
+	(void)ppoll(pfd, n, &ts, &open_mask);
 }
 
 /*
@@ -627,6 +662,7 @@ int bench_run(const struct bench_opts *o, struct bench_result **ret, size_t *n)
 	struct ctl *ctl;
 	size_t cap = o->nmech * o->nsizes * 2, k = 0, s, m, done;
 	unsigned kinds[2] = { BENCH_RTT, BENCH_TPUT }, j;
+	sigset_t all;
 	int r = 0;
 
 	res = calloc(cap ? cap : 1, sizeof(*res));
@@ -638,6 +674,9 @@ int bench_run(const struct bench_opts *o, struct bench_result **ret, size_t *n)
 		free(res);
 		return r;
 	}
+	/* Every signal held until the end, but in the waits: see the top. */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &open_mask);
 	/* Table order: by size, then kind, then row. */
 	for (s = 0; s < o->nsizes; s++)
 		for (j = 0; j < 2; j++)
@@ -664,6 +703,7 @@ int bench_run(const struct bench_opts *o, struct bench_result **ret, size_t *n)
 		res[done].wall_ms = (double)(bench_now_ns() - t0) / 1e6;
 	}
 	progress(o, k, k, NULL);
+	sigprocmask(SIG_SETMASK, &open_mask, NULL);
 	munmap(ctl, sizeof(*ctl));
 	*ret = res;
 	*n = done;

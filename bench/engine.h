@@ -72,8 +72,10 @@ size_t bench_case_count(const struct bench_opts *o);
  * Once *o->stop is set (by a signal, or by the engine for o->watch_out),
  * the case under way is cut short: its sides are killed with SIGKILL, the
  * processes its row started are ended and waited for, what it made is
- * removed; no other case starts. The wait sees the flag at once (ppoll()
- * with every signal held while it looks). *@n then counts the cases that
+ * removed; no other case starts. The supervisor holds every signal while
+ * it runs and takes them only in its waits, so a stop is seen at once,
+ * also when a library (libnats) started threads in it; the mask is as it
+ * was when bench_run() returns. *@n then counts the cases that
  * finished before (a case whose sides both ended well just as the flag
  * was set is one of them); the one cut short is not a result.
  *

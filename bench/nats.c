@@ -154,6 +154,7 @@ static int nats_prepare(const struct bench_env *env, void **ret)
 	}
 	if (sh->server == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		bench_child_sigmask();
 		/* quiet: the table is on stdout */
 		if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
 			_exit(126);
@@ -345,6 +346,7 @@ static pid_t spawn_bridge(const char *src, const char *dst)
 
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		bench_child_sigmask();
 		if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
 			_exit(126);
 		execl("/proc/self/exe", "ipckit", "bridge", "--timeout", "20", src, dst,

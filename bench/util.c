@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
@@ -67,38 +66,6 @@ int bench_wait_fd(int fd, short events, int64_t deadline_ns)
 			return 0;
 		if (r < 0 && errno != EINTR)
 			return bench_neg_errno();
-	}
-}
-
-int bench_prep_wait(const struct bench_env *env, int fd, short events, int64_t deadline_ns)
-{
-	for (;;) {
-		struct pollfd p = { .fd = fd, .events = events };
-		int64_t left = deadline_ns - bench_now_ns();
-		struct timespec ts;
-		sigset_t all, old;
-		int r = 0;
-
-		if (left <= 0)
-			return -ETIMEDOUT;
-		ts.tv_sec = left / 1000000000;
-		ts.tv_nsec = left % 1000000000;
-		/* Every signal held while the flag is read: one that comes
-		 * after the look is delivered when ppoll() restores @old, and
-		 * ends it with EINTR. */
-		sigfillset(&all);
-		sigprocmask(SIG_BLOCK, &all, &old);
-		if (env->stop && *env->stop)
-			r = -EINTR;
-		else if (ppoll(&p, 1, &ts, &old) < 0)
-			r = errno == EINTR ? 1 : bench_neg_errno();
-		else if (p.revents)
-			r = 0;
-		else
-			r = 1; /* timed out: the loop says so */
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		if (r <= 0)
-			return r;
 	}
 }
 

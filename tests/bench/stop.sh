@@ -218,9 +218,10 @@ nothing_left() {
 # MOMENT (a function, or a number of seconds), sends SIG to bench (or to
 # its process group) and checks how it ended.
 stop_at() {
-	local sig=$1 moment=$2 group= st ms snap k target
+	local sig=$1 moment=$2 group= st ms snap k target at
 	shift 2
 	[ "${1:-}" = --group ] && group=1 && shift
+	at="at $moment${group:+ (to the group)}"
 	[ "${1:-}" = -- ] && shift
 	start "$@"
 	# A bench that never catches them is sent them all the same.
@@ -236,26 +237,26 @@ stop_at() {
 	kill -"$sig" -- "$target"
 	ms=$(ended_within "$pid")
 	if [ "$ms" -ge 1000 ]; then
-		fail "SIG$sig at '$moment': bench still ran after $ms ms"
+		fail "SIG$sig $at: bench still ran after $ms ms"
 		kill -KILL "$pid" 2>/dev/null
 	fi
 	wait "$pid"
 	st=$?
-	[ "$st" = 0 ] || fail "SIG$sig at '$moment': exit status $st, want 0"
+	[ "$st" = 0 ] || fail "SIG$sig $at: exit status $st, want 0"
 	k=$(sed -nE "s/^ipckit bench: stopped by SIG$sig after ([0-9]+) of $CASES cases\$/\\1/p" "$T/err")
 	[ "$(wc -l <"$T/err")" = 1 ] && [ -n "$k" ] ||
-		fail "SIG$sig at '$moment': stderr '$(cat "$T/err")', want the summary line"
+		fail "SIG$sig $at: stderr '$(cat "$T/err")', want the summary line"
 	# What finished is printed (the table), no JSON document.
 	if [ -z "$k" ]; then
 		: # said above
 	elif [ "$k" = 0 ] || [ "${*: -1}" = - ]; then
-		[ ! -s "$T/out" ] || fail "SIG$sig at '$moment': $k cases, yet printed: $(head -3 "$T/out")"
+		[ ! -s "$T/out" ] || fail "SIG$sig $at: $k cases, yet printed: $(head -3 "$T/out")"
 	else
 		head -1 "$T/out" | grep -q '^ipckit bench ' ||
-			fail "SIG$sig at '$moment': no table of the finished cases: $(cat "$T/out")"
+			fail "SIG$sig $at: no table of the finished cases: $(cat "$T/out")"
 	fi
 	nothing_left "$pid" "$snap"
-	echo "  SIG$sig${group:+ to the group} at $moment: ended in $ms ms, $(tail -1 "$T/err")," \
+	echo "  SIG$sig $at: ended in $ms ms, $(tail -1 "$T/err")," \
 		"$(echo "$snap" | wc -w) children seen before"
 	kill -KILL -- "-$pid" 2>/dev/null # what a failed run left
 }
