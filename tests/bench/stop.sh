@@ -50,6 +50,9 @@ cleanup() {
 		kill -KILL -- "-$p" 2>/dev/null
 		rm -rf /dev/shm/ipkb-"$p"-* /tmp/ipkb-"$p"-* /var/tmp/ipkb-"$p"-* \
 			/dev/mqueue/ipkb-"$p"-* 2>/dev/null
+		for f in 3-0 3-1 10-0 10-1; do # the mq row's cases, see nothing_left
+			"$IPCKIT" rm "mq:/ipkb-$p-$f" >/dev/null 2>&1
+		done
 		for f in $(ipcs -q 2>/dev/null | awk -v k="$(sysv_prefix "$p")" \
 			'tolower($1) ~ "^"k { print $1 }'); do
 			ipcrm -Q "$f" 2>/dev/null
