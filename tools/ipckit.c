@@ -47,7 +47,8 @@ static void usage(FILE *f)
 	      "Run 'ipckit COMMAND --help' for a command's options; see ipckit(1).\n"
 	      "Exit status: 0 ok, 1 runtime failure, 2 usage error. SIGINT or SIGTERM\n"
 	      "stops a command: it removes what it created (unless --keep), prints its\n"
-	      "summary and exits 0; so does a closed standard output (| head -1).\n",
+	      "summary and exits 0 (bench: 1 if a case that finished had failed); so\n"
+	      "does a closed standard output (| head -1).\n",
 	      f);
 }
 
