@@ -325,6 +325,8 @@ struct ipk_ring_sub {
 	uint64_t epoch;
 	uint32_t idx;           /* the next message's index in the record (a PACK's), else 0 */
 	bool seq_known;         /* next_seq is known (a consumer learns it) */
+	bool start_known;       /* start_seq is known (else the first message says) */
+	uint64_t start_seq;     /* the first message it was to receive: ipk_ring_counts() */
 	struct ring_cons *cons; /* queue mode consumer; else NULL */
 	uint64_t slack;         /* 2 * rec_size(max_msg): see intact() */
 	uint64_t lost;
@@ -338,6 +340,8 @@ struct ipk_ring_sub {
 	struct at viewed;       /* the message of the last ipk_ring_view() */
 	int64_t spin_ns;
 	uint32_t flags;
+	uint32_t from;     /* where to start (enum ipk_ring_from) */
+	uint64_t from_seq; /* IPK_RING_FROM_SEQ */
 	/* pollable fd: an eventfd fed by a helper thread */
 	int efd;
 	bool helper;
@@ -1710,6 +1714,10 @@ static inline int consume(ipk_ring_sub *s, const struct at *a)
 		s->next_seq = a->seq; /* a consumer starts where its page says */
 		s->seq_known = true;
 	}
+	if (!s->start_known) {
+		s->start_seq = s->next_seq;
+		s->start_known = true;
+	}
 	if (a->seq < s->next_seq)
 		return -EBADMSG; /* sequence numbers only grow */
 	s->lost += a->seq - s->next_seq;
@@ -1721,12 +1729,16 @@ static inline int consume(ipk_ring_sub *s, const struct at *a)
 }
 
 /*
- * Where a new subscriber starts: at head, expecting the seq that the next
- * record will carry: one past the last record in [tail, head), found by
- * walking it, or base_seq if the ring is empty. A publisher that laps every
- * walk leaves the count to the first message received.
+ * Where a new subscriber starts (@from, @want: ipk_ring_sub_opts). It walks
+ * [tail, head) once, learning each record's seq: the end expects one past
+ * the last (base_seq if the ring is empty); the oldest is the first record
+ * with messages; message @want is in the record whose seq range holds it
+ * (an index into a PACK), or is older than the oldest, and then the first
+ * record's seq, higher than expected, counts the gap as lost. A publisher
+ * that laps every walk leaves us at head, the count to the first message
+ * received (losses before it are not counted).
  */
-static int attach_position(ipk_ring_sub *s)
+static int attach_position(ipk_ring_sub *s, uint32_t from, uint64_t want)
 {
 	for (int tries = 0; tries < ATTACH_TRIES; tries++) {
 		/* Acquire: pairs with the release store of tail at a takeover
@@ -1734,30 +1746,31 @@ static int attach_position(ipk_ring_sub *s)
 		uint64_t t = atomic_load_explicit(&s->hdr->tail, memory_order_acquire);
 		/* Acquire: pairs with the release store of head in seal(). */
 		uint64_t h = atomic_load_explicit(&s->hdr->head, memory_order_acquire);
-		uint64_t p = t, last = 0;
+		uint64_t p = t, next = 0, at = UINT64_MAX, at_seq = 0;
 		bool found = false, bad = false;
 
 		if ((t | h) % REC_ALIGN || h < t || h - t > s->cap)
 			return -EBADMSG;
-		if (t == h) {
-			s->next_seq = atomic_load_explicit(&s->hdr->base_seq, memory_order_relaxed);
-			s->seq_known = true;
-			s->pos = s->head_cache = h;
-			return 0;
-		}
 		while (p < h) {
 			uint64_t off = p & s->mask;
 			uint64_t w0 = atomic_load_explicit(&s->data[off / 8], memory_order_relaxed);
 			uint64_t need = rec_need(s, off, w0);
+			uint32_t n = rec_count(w0);
 
 			if (need > h - p) {
 				bad = true;
 				break;
 			}
-			if (rec_count(w0) > 0) {
-				last = atomic_load_explicit(&s->data[off / 8 + 1],
-							    memory_order_relaxed) +
-				       rec_count(w0) - 1;
+			if (n > 0) {
+				uint64_t seq = atomic_load_explicit(&s->data[off / 8 + 1],
+								    memory_order_relaxed);
+
+				if (at == UINT64_MAX && from != IPK_RING_FROM_END &&
+				    (from == IPK_RING_FROM_OLDEST || want < seq + n)) {
+					at = p;
+					at_seq = seq;
+				}
+				next = seq + n;
 				found = true;
 			}
 			p += need;
@@ -1765,16 +1778,27 @@ static int attach_position(ipk_ring_sub *s)
 		/* Every header we walked must have been intact: G and tail. */
 		if (!intact(s, t))
 			continue;
-		if (bad || !found)
+		if (bad || (t != h && !found))
 			return -EBADMSG;
-		s->next_seq = last + 1;
-		s->seq_known = true;
-		s->pos = s->head_cache = h;
+		if (t == h) /* Relaxed: the acquire load of tail orders it. */
+			next = atomic_load_explicit(&s->hdr->base_seq, memory_order_relaxed);
+		s->idx = 0;
+		s->pos = h;
+		s->head_cache = h;
+		if (at != UINT64_MAX) {
+			s->pos = at;
+			if (from == IPK_RING_FROM_OLDEST || want <= at_seq)
+				want = from == IPK_RING_FROM_OLDEST ? at_seq : want;
+			else
+				s->idx = (uint32_t)(want - at_seq);
+		} else if (from != IPK_RING_FROM_SEQ || want > next) {
+			want = next; /* the end */
+		}
+		s->next_seq = s->start_seq = want;
+		s->seq_known = s->start_known = true;
 		return 0;
 	}
-	/* The publisher laps the walk every time: start at head and let the
-	 * first message received set the count (losses before it are not
-	 * counted). Acquire: pairs with the release store in seal(). */
+	/* Acquire: pairs with the release store in seal(). */
 	s->pos = s->head_cache = atomic_load_explicit(&s->hdr->head, memory_order_acquire);
 	if (s->pos % REC_ALIGN)
 		return -EBADMSG;
@@ -2090,7 +2114,7 @@ static int attach(ipk_ring_sub *s)
 	s->epoch = atomic_load_explicit(&s->hdr->epoch, memory_order_acquire);
 	atomic_store_explicit(&s->seen_epoch, s->epoch, memory_order_relaxed);
 	reopen_pidfd(s);
-	rc = s->cons ? consumer_position(s) : attach_position(s);
+	rc = s->cons ? consumer_position(s) : attach_position(s, s->from, s->from_seq);
 	if (rc < 0)
 		return rc;
 	atomic_store_explicit(&s->seen_pos, s->pos, memory_order_relaxed);
@@ -2108,6 +2132,8 @@ static int new_sub(const struct ipk_ring_sub_opts *opts, ipk_ring_sub **ret)
 	if (opts) {
 		s->spin_ns = opts->spin_ns;
 		s->flags = opts->flags;
+		s->from = opts->from;
+		s->from_seq = opts->from_seq;
 	}
 	*ret = s;
 	return 0;
@@ -2122,6 +2148,7 @@ int ipk_ring_open(const char *name, const struct ipk_ring_sub_opts *opts, ipk_ri
 
 	IPK_CHECK_ARG(ret && check_name(name) == 0);
 	IPK_CHECK_ARG(!opts || (opts->flags & ~(IPK_RING_SPIN | IPK_RING_CONSUMER)) == 0);
+	IPK_CHECK_ARG(!opts || opts->from <= IPK_RING_FROM_SEQ);
 	rc = new_sub(opts, &s);
 	if (rc < 0)
 		return rc;
@@ -2166,7 +2193,8 @@ int ipk_ring_open_fd(int ring_fd, int bell_fd, const struct ipk_ring_sub_opts *o
 	int rc;
 
 	IPK_CHECK_ARG(ret);
-	IPK_CHECK_ARG(!opts || (opts->flags & ~IPK_RING_SPIN) == 0);
+	IPK_CHECK_ARG(!opts ||
+		      ((opts->flags & ~IPK_RING_SPIN) == 0 && opts->from <= IPK_RING_FROM_SEQ));
 	if (ring_fd < 0)
 		return -EBADF;
 	rc = new_sub(opts, &s);
@@ -2415,6 +2443,20 @@ int ipk_ring_recv_batch(ipk_ring_sub *s, struct ipk_msg *msgs, unsigned n, int64
 uint64_t ipk_ring_lost(const ipk_ring_sub *s)
 {
 	return s ? s->lost : 0;
+}
+
+int ipk_ring_counts(const ipk_ring_sub *s, struct ipk_ring_counts *ret)
+{
+	struct ipk_ring_counts c = { 0 };
+
+	IPK_CHECK_ARG(s && ret);
+	c.lost = s->lost;
+	if (s->start_known) {
+		c.start = c.skipped = s->start_seq;
+		c.delivered = s->next_seq - s->start_seq - s->lost;
+	}
+	*ret = c;
+	return 0;
 }
 
 size_t ipk_ring_msg_len(const ipk_ring_sub *s)

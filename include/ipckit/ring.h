@@ -108,9 +108,22 @@ struct ipk_ring_opts {
 #define IPK_RING_SPIN 0x1u     /* busy-spin while waiting, never sleep */
 #define IPK_RING_CONSUMER 0x2u /* the queue's one consumer (IPK_RING_QUEUE rings) */
 
+/* ipk_ring_sub_opts.from: where a subscriber starts. Messages carry
+ * sequence numbers 0, 1, 2, ... from the ring's creation on (a takeover
+ * continues them); see ipk_ring_counts(). */
+enum ipk_ring_from {
+	IPK_RING_FROM_END = 0, /* new messages only: the ring's end (the default) */
+	IPK_RING_FROM_OLDEST,  /* the oldest message still in the ring */
+	IPK_RING_FROM_SEQ,     /* message number from_seq: those between it and the
+				* oldest still there count as lost; a number not
+				* yet published starts at the end */
+};
+
 struct ipk_ring_sub_opts {
-	int64_t spin_ns; /* spin this long before sleeping on the futex (0 = none) */
-	uint32_t flags;  /* IPK_RING_SPIN */
+	int64_t spin_ns;   /* spin this long before sleeping on the futex (0 = none) */
+	uint32_t flags;    /* IPK_RING_SPIN */
+	uint32_t from;     /* enum ipk_ring_from; a queue's consumer ignores it */
+	uint64_t from_seq; /* IPK_RING_FROM_SEQ */
 };
 
 /**
@@ -307,6 +320,26 @@ IPK_API int ipk_ring_recv_batch(ipk_ring_sub *s, struct ipk_msg *msgs, unsigned 
 
 /* ipk_ring_lost() - messages skipped so far because they were overwritten. */
 IPK_API uint64_t ipk_ring_lost(const ipk_ring_sub *s);
+
+/* What a subscriber can say about the messages up to where it stands. */
+struct ipk_ring_counts {
+	uint64_t start;     /* seq of the first message it was to receive */
+	uint64_t delivered; /* received (copied, or viewed and validated) */
+	uint64_t lost;      /* overwritten before it could read them */
+	uint64_t skipped;   /* before its start position, by choice (= start) */
+};
+
+/**
+ * ipk_ring_counts() - where a subscriber started and what became of the
+ * messages since: skipped + lost + delivered is the seq of the next message
+ * it expects, i.e. every message the ring's publishers published before it.
+ *
+ * A subscriber that could not learn its start at open (a publisher lapping
+ * the ring faster than it could be walked) learns it from its first
+ * message; until then start, skipped and delivered are 0.
+ * Return: 0 and *@ret; -EINVAL. Threads: as the receives on @s.
+ */
+IPK_API int ipk_ring_counts(const ipk_ring_sub *s, struct ipk_ring_counts *ret);
 
 /* ipk_ring_msg_len() - the size of the message the last -EMSGSIZE refused. */
 IPK_API size_t ipk_ring_msg_len(const ipk_ring_sub *s);
