@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <ipckit/chan.h>
+#include <ipckit/ring.h>
 
 #include "internal.h"
 #include "transport.h"
@@ -20,6 +21,18 @@
 mode_t ipk__url_mode(const struct ipk_url *url)
 {
 	return (mode_t)ipk__url_num(url, IPK__OPT_PERM, 0600);
+}
+
+void ipk__ring_start(const struct ipk_url *url, struct ipk_ring_sub_opts *o)
+{
+	static const uint32_t from[] = {
+		[IPK__FROM_END] = IPK_RING_FROM_END,
+		[IPK__FROM_OLDEST] = IPK_RING_FROM_OLDEST,
+		[IPK__FROM_SEQ] = IPK_RING_FROM_SEQ,
+	};
+
+	o->from = from[ipk__url_num(url, IPK__OPT_FROM, IPK__FROM_END)];
+	o->from_seq = url->from_seq;
 }
 
 static int64_t chan_deadline(const ipk_chan *ch, int64_t timeout_ns)
@@ -241,6 +254,11 @@ IPK_API int ipk_chan_fd(const ipk_chan *ch)
 IPK_API uint64_t ipk_chan_lost(const ipk_chan *ch)
 {
 	return ch ? ch->lost : 0;
+}
+
+IPK_API uint64_t ipk_chan_skipped(const ipk_chan *ch)
+{
+	return ch ? ch->skipped : 0;
 }
 
 IPK_API size_t ipk_chan_max_msg(const ipk_chan *ch)

@@ -19,12 +19,13 @@
 
 struct ipk_chan {
 	const struct ipk_transport *tp;
-	void *t;         /* the transport's own state */
-	int fd;          /* what ipk_chan_fd() returns; owned by the transport */
-	unsigned flags;  /* IPK_CHAN_* as opened */
-	size_t max_msg;  /* msgsize= */
-	size_t next_len; /* length refused by the last -EMSGSIZE receive */
-	uint64_t lost;   /* messages a lossy transport skipped (shm: rings) */
+	void *t;          /* the transport's own state */
+	int fd;           /* what ipk_chan_fd() returns; owned by the transport */
+	unsigned flags;   /* IPK_CHAN_* as opened */
+	size_t max_msg;   /* msgsize= */
+	size_t next_len;  /* length refused by the last -EMSGSIZE receive */
+	uint64_t lost;    /* messages a lossy transport skipped (shm: rings) */
+	uint64_t skipped; /* a ring subscriber's, before its start (from=) */
 };
 
 struct ipk_listener {
@@ -117,5 +118,10 @@ void ipk__access_free(struct ipk__access *a);
 
 /* The perm= option or 0600. */
 mode_t ipk__url_mode(const struct ipk_url *url);
+
+/* A ring subscriber's start from the from= option (the end without it),
+ * for the shm: and dbus: transports. */
+struct ipk_ring_sub_opts;
+void ipk__ring_start(const struct ipk_url *url, struct ipk_ring_sub_opts *o);
 
 #endif /* IPK_TRANSPORT_H */

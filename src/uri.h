@@ -39,8 +39,12 @@ enum ipk__opt {
 	IPK__OPT_KIND, /* mode=ring|queue, shm: only */
 	IPK__OPT_PERM, /* perm=0OOO, permissions on every named scheme */
 	IPK__OPT_BUS,  /* dbus: bus=session|system */
+	IPK__OPT_FROM, /* shm:, dbus: from=end|oldest|SEQ, a subscriber's start */
 	IPK__NOPTS,
 };
+
+/* from=end|oldest|SEQ (IPK__OPT_FROM); the seq is in from_seq. */
+enum ipk__from { IPK__FROM_END, IPK__FROM_OLDEST, IPK__FROM_SEQ };
 
 /* shm: says mode=ring or mode=queue (IPK__OPT_KIND). */
 enum ipk__shm_kind { IPK__SHM_RING, IPK__SHM_QUEUE };
@@ -69,7 +73,8 @@ struct ipk_url {
 	uint8_t proj;
 	/* options: set[i] says whether option i appeared */
 	bool set[IPK__NOPTS];
-	uint64_t num[IPK__NOPTS];
+	uint64_t num[IPK__NOPTS]; /* from=: enum ipk__from */
+	uint64_t from_seq;        /* from=SEQ */
 	char str[IPK__NOPTS][128];
 };
 

@@ -35,7 +35,7 @@ static const struct {
 	{ "dbus", IPK__DBUS },
 };
 
-enum opt_type { NUM, OCTAL, STR, KIND };
+enum opt_type { NUM, OCTAL, STR, KIND, FROM };
 
 /* One key, one meaning: each key appears once and means the same on every
  * scheme that takes it; the others refuse it, naming the option meant where
@@ -61,6 +61,7 @@ static const struct {
 			    "mode= is shm:'s ring or queue only; permissions are perm=" },
 	[IPK__OPT_PERM] = { "perm", OCTAL, NAMED, 0, 0777 },
 	[IPK__OPT_BUS] = { "bus", STR, BIT(IPK__DBUS), 1, 127 },
+	[IPK__OPT_FROM] = { "from", FROM, BIT(IPK__SHM) | BIT(IPK__DBUS), 0, 0 },
 };
 
 /* Where parsing stopped, and why: the first error wins. */
@@ -313,6 +314,16 @@ static int parse_opt(struct ctx *c, struct ipk_url *u, const char *s, size_t n)
 			else
 				return bad(c, v,
 					   "mode must be 'ring' or 'queue' (permissions: perm=)");
+		} else if (opts[i].type == FROM) {
+			if (vlen == 3 && !memcmp(v, "end", 3))
+				u->num[i] = IPK__FROM_END;
+			else if (vlen == 6 && !memcmp(v, "oldest", 6))
+				u->num[i] = IPK__FROM_OLDEST;
+			else if (ipk__parse_u64(v, vlen, 10, &u->from_seq) == 0)
+				u->num[i] = IPK__FROM_SEQ;
+			else
+				return bad(c, v,
+					   "from must be 'end', 'oldest' or a sequence number");
 		} else if (opts[i].type == STR) {
 			if (vlen < opts[i].min || vlen > opts[i].max)
 				return bad(c, v, "option value empty or too long");

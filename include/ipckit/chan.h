@@ -354,6 +354,18 @@ IPK_API int ipk_chan_fd(const ipk_chan *ch);
 IPK_API uint64_t ipk_chan_lost(const ipk_chan *ch);
 
 /**
+ * ipk_chan_skipped() - messages before this receiving end's start
+ *
+ * A ring subscriber (shm:, dbus:) starts where from= says (the ring's end
+ * by default; its first message if the open had to wait for the ring):
+ * the messages published before that are skipped, by choice, not lost.
+ * With ipk_chan_lost() and the messages received it adds up to every
+ * message published before the next one. Other transports: 0.
+ * Return: the count. Threads: safe.
+ */
+IPK_API uint64_t ipk_chan_skipped(const ipk_chan *ch);
+
+/**
  * ipk_chan_max_msg() - the largest message this channel sends or receives
  *
  * Return: the msgsize= option, or IPK_CHAN_MSGSIZE_DEFAULT. Threads: safe.

@@ -27,7 +27,9 @@ struct dbus_chan {
 	ipk_ring_sub *sub;
 	char busname[256];
 	char name[PATH_MAX];
-	bool orphan; /* the ring said its publisher died: wait for another */
+	bool orphan;                    /* the ring said its publisher died: wait for another */
+	struct ipk_ring_sub_opts start; /* from= */
+	uint64_t lost0, skipped0;       /* the counts of the rings before this one */
 };
 
 static int64_t timeout_of(int64_t deadline_ns)
@@ -65,10 +67,11 @@ static int dbus_open(struct ipk_chan *ch, const struct ipk_url *url, int64_t dea
 		return -ENOMEM;
 	memcpy(t->busname, url->host, sizeof(t->busname));
 	memcpy(t->name, url->path, sizeof(t->name));
+	ipk__ring_start(url, &t->start);
 	r = ipk_bus_open(addr, &t->bus);
 	if (r == 0)
-		r = ipk_bus_ring_open(t->bus, t->busname, t->name, NULL, timeout_of(deadline_ns),
-				      NULL, &t->sub);
+		r = ipk_bus_ring_open(t->bus, t->busname, t->name, &t->start,
+				      timeout_of(deadline_ns), NULL, &t->sub);
 	if (r < 0) {
 		dbus_free(t);
 		return r;
@@ -99,6 +102,7 @@ static ssize_t dbus_recv(struct ipk_chan *ch, void *buf, size_t len, int64_t dea
 	for (;;) {
 		int64_t until = deadline_ns;
 		ipk_ring_sub *fresh = NULL;
+		struct ipk_ring_counts c;
 		ssize_t n;
 
 		/* A memfd ring is never taken over in place: while its
@@ -106,7 +110,9 @@ static ssize_t dbus_recv(struct ipk_chan *ch, void *buf, size_t len, int64_t dea
 		if (t->orphan && deadline_ns != IPK__NOWAIT && deadline_ns - ipk__now_ns() > ASK_NS)
 			until = ipk__now_ns() + ASK_NS;
 		n = ipk_ring_recv(t->sub, buf, len, timeout_of(until));
-		ch->lost = ipk_ring_lost(t->sub);
+		(void)ipk_ring_counts(t->sub, &c);
+		ch->lost = t->lost0 + c.lost;
+		ch->skipped = t->skipped0 + c.skipped;
 		if (n == -EMSGSIZE)
 			ch->next_len = ipk_ring_msg_len(t->sub);
 		if (n == -EOWNERDEAD)
@@ -116,7 +122,13 @@ static ssize_t dbus_recv(struct ipk_chan *ch, void *buf, size_t len, int64_t dea
 			return n;
 		/* Has another publisher offered the ring since? */
 		(void)ipk_bus_process(t->bus); /* drop what queued up meanwhile */
-		if (ipk_bus_ring_open(t->bus, t->busname, t->name, NULL, 0, NULL, &fresh) == 0) {
+		/* a successor's ring is new: from its first message on */
+		t->start.from = IPK_RING_FROM_SEQ;
+		t->start.from_seq = 0;
+		if (ipk_bus_ring_open(t->bus, t->busname, t->name, &t->start, 0, NULL, &fresh) ==
+		    0) {
+			t->lost0 = ch->lost;
+			t->skipped0 = ch->skipped;
 			ipk_ring_sub_close(t->sub);
 			t->sub = fresh;
 			t->orphan = false;

@@ -81,19 +81,27 @@ static int open_pub(struct ipk_chan *ch, struct shm_chan *t, const struct ipk_ur
 /* A subscriber waits for the ring to appear, as a connector waits for its
  * server: a missing name, or one whose publisher has not finished setting
  * it up (-EAGAIN), is retried until the deadline (-ETIMEDOUT); with none,
- * the first answer counts. Anything else at the name fails at once. */
+ * the first answer counts. Anything else at the name fails at once. One
+ * that waited, and has no from=, starts at the ring's first message: it
+ * was there before the publisher, so it misses nothing. */
 static int open_sub(struct ipk_chan *ch, struct shm_chan *t, const struct ipk_url *url,
 		    int64_t deadline_ns)
 {
 	struct ipk_ring_sub_opts o = { .flags = t->queue ? IPK_RING_CONSUMER : 0 };
+	struct ipk_ring_counts c;
 	int r;
 
 	if (ch->flags & (IPK_CHAN_WRONLY | IPK_CHAN_EXCL | IPK_CHAN_KEEP))
 		return -EINVAL; /* a subscriber only receives, and creates nothing */
+	ipk__ring_start(url, &o);
 	for (;;) {
 		r = ipk_ring_open(url->path, &o, &t->sub);
 		if ((r != -ENOENT && r != -EAGAIN) || deadline_ns == IPK__NOWAIT)
 			break;
+		if (!url->set[IPK__OPT_FROM]) {
+			o.from = IPK_RING_FROM_SEQ;
+			o.from_seq = 0;
+		}
 		r = ipk__sleep_until(deadline_ns, 1000000); /* -ETIMEDOUT at the end */
 		if (r < 0)
 			return r;
@@ -101,6 +109,8 @@ static int open_sub(struct ipk_chan *ch, struct shm_chan *t, const struct ipk_ur
 	if (r < 0)
 		return r;
 	ch->max_msg = ipk_ring_sub_max_msg(t->sub);
+	(void)ipk_ring_counts(t->sub, &c);
+	ch->skipped = c.skipped;
 	return 0;
 }
 
@@ -182,8 +192,11 @@ static int shm_send_batch(struct ipk_chan *ch, const struct ipk_msg *m, unsigned
 static ssize_t received(struct ipk_chan *ch, ssize_t r)
 {
 	struct shm_chan *t = ch->t;
+	struct ipk_ring_counts c;
 
-	ch->lost = ipk_ring_lost(t->sub);
+	(void)ipk_ring_counts(t->sub, &c);
+	ch->lost = c.lost;
+	ch->skipped = c.skipped; /* a start learnt from the first message */
 	if (r == -EMSGSIZE)
 		ch->next_len = ipk_ring_msg_len(t->sub);
 	return r;

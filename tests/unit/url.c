@@ -55,6 +55,14 @@ int main(void)
 	T_EQ(ipk__url_parse("shm:/feed?mode=ring", &u, NULL, NULL), 0);
 	T_EQ(ipk__url_num(&u, IPK__OPT_KIND, IPK__SHM_QUEUE), IPK__SHM_RING);
 	T_TRUE(!u.set[IPK__OPT_PERM]);
+	/* a subscriber's start: from=end|oldest|SEQ, on the ring schemes */
+	T_EQ(ipk__url_parse("shm:/feed?from=oldest", &u, NULL, NULL), 0);
+	T_EQ(ipk__url_num(&u, IPK__OPT_FROM, IPK__FROM_END), IPK__FROM_OLDEST);
+	T_EQ(ipk__url_parse("shm:/feed?from=end", &u, NULL, NULL), 0);
+	T_EQ(ipk__url_num(&u, IPK__OPT_FROM, IPK__FROM_SEQ), IPK__FROM_END);
+	T_EQ(ipk__url_parse("dbus:org.x.Y/feed?from=18446744073709551615", &u, NULL, NULL), 0);
+	T_EQ(ipk__url_num(&u, IPK__OPT_FROM, IPK__FROM_END), IPK__FROM_SEQ);
+	T_EQ(u.from_seq, UINT64_MAX);
 	T_EQ(ipk__url_parse("shm:/feed?perm=0604&mode=queue", &u, NULL, NULL), 0);
 	T_EQ(ipk__url_num(&u, IPK__OPT_KIND, IPK__SHM_RING), IPK__SHM_QUEUE);
 	T_EQ(ipk__url_num(&u, IPK__OPT_PERM, 0), 0604);
@@ -139,6 +147,10 @@ int main(void)
 	bad("unix:/x?msgsize=0", 16);
 	bad("shm:/x?mode=0600", 12); /* shm: permissions are perm= */
 	bad("shm:/x?mode=fast", 12);
+	bad("shm:/x?from=start", 12);
+	bad("shm:/x?from=-1", 12);
+	bad("shm:/x?from=", 12);
+	bad("fifo:/x?from=0", 8);             /* a ring's subscribers only */
 	bad("shm:/x?capacity=5000", 16);      /* not a power of two */
 	bad("shm:/x?capacity=2048", 16);      /* under 4096 */
 	bad("mq:/q?mode=queue", 6);           /* mode= is shm:'s alone */
