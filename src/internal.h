@@ -157,4 +157,67 @@ int ipk__owner_check(uid_t uid, mode_t mode, mode_t want);
  */
 int ipk__proc_start_time(pid_t pid, uint64_t *ret);
 
+/*
+ * Waiting for a name to appear (namewait.c): a caller that found nothing
+ * at @path, or something not ready yet, tries its open again after each
+ * ipk__namewait*() call. The directory of @path is watched with inotify
+ * (a file created or moved in under the name); where that is impossible
+ * (an abstract socket: @path NULL; no directory; no inotify instance left)
+ * the wait polls, after 1 ms, 2 ms ... up to 50 ms. A watching wait still
+ * looks every 250 ms (for changes inotify does not see).
+ */
+enum {
+	IPK__NAMEWAIT_PREFIX = 1u << 0, /* names that begin with ours count too */
+};
+
+struct ipk__namewait {
+	const char *path;    /* the caller's; outlives the wait; NULL: nothing to watch */
+	const char *name;    /* its last component */
+	size_t name_len;
+	unsigned flags;      /* IPK__NAMEWAIT_* */
+	uint32_t obj_events; /* inotify events on the object itself (IN_OPEN), or 0 */
+	int fd;              /* the inotify instance, or -1 */
+	int dir_wd, obj_wd;  /* watches, or -1 */
+	bool started;
+	int64_t step;       /* polling: the next gap */
+	int64_t soon_since; /* ipk__namewait_soon(): the first of this stretch */
+	int64_t soon_step;  /* ... the next gap, or 0: none yet */
+};
+
+/* No system call; pair with ipk__namewait_end(). */
+void ipk__namewait_init(struct ipk__namewait *w, const char *path, unsigned flags,
+			uint32_t obj_events);
+
+/*
+ * ipk__namewait() - nothing is at the name: wait until something happens
+ * at it, it is time to look anyway, or @deadline_ns. The first call sets
+ * up the watch and returns 1 at once: look again.
+ *
+ * Return: 1 (something happened at the name: look now); 0 (look anyway);
+ * -EAGAIN (IPK__NOWAIT); -ETIMEDOUT (the deadline had passed); -errno
+ * from poll. Never waits past @deadline_ns; signals do not end the wait.
+ */
+int ipk__namewait(struct ipk__namewait *w, int64_t deadline_ns);
+
+/*
+ * ipk__namewait_soon() - the name is there but its object not ready (a
+ * ring not yet initialised, a socket not yet listening): return at once
+ * for the first 200 us of such calls (look again), then sleep 10 us, 20 us,
+ * 40 us ... up to 50 ms, cut short by an event at the name. Same returns
+ * as ipk__namewait().
+ */
+int ipk__namewait_soon(struct ipk__namewait *w, int64_t deadline_ns);
+
+/*
+ * ipk__namewait_stop() - the wait is over: take off any watch still set
+ * (one that fired is gone already) and keep the instance. Closing an
+ * instance soon after it watched waits for the kernel to retire the watch
+ * (milliseconds, at times tens): a caller whose wait ended in success
+ * closes it later, off that path, with ipk__namewait_end().
+ */
+void ipk__namewait_stop(struct ipk__namewait *w);
+
+/* Close the instance (close-on-exec while it lives); cannot fail. */
+void ipk__namewait_end(struct ipk__namewait *w);
+
 #endif /* IPK_INTERNAL_H */
