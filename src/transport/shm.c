@@ -8,19 +8,23 @@
  * touches shared memory itself: it is all ipk_ring calls, so the channel
  * costs one indirect call over the ring API.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <ipckit/ring.h>
 
 #include "internal.h"
+#include "shmname.h"
 #include "transport.h"
 
 struct shm_chan {
-	ipk_ring *pub;     /* the publisher's end, or NULL */
-	ipk_ring_sub *sub; /* a subscriber's end, or NULL */
-	bool queue;        /* mode=queue: sends wait for room */
-	char *gather;      /* max_msg bytes for multi-part sends (publisher) */
+	ipk_ring *pub;             /* the publisher's end, or NULL */
+	ipk_ring_sub *sub;         /* a subscriber's end, or NULL */
+	bool queue;                /* mode=queue: sends wait for room */
+	char *gather;              /* max_msg bytes for multi-part sends (publisher) */
+	struct ipk__namewait wait; /* a subscriber's wait: closed with the channel */
 };
 
 /* A ring call's relative timeout for an absolute deadline. */
@@ -42,6 +46,7 @@ static void shm_free(struct shm_chan *t)
 		return;
 	ipk_ring_close(t->pub);
 	ipk_ring_sub_close(t->sub);
+	ipk__namewait_end(&t->wait);
 	free(t->gather);
 	free(t);
 }
@@ -78,22 +83,69 @@ static int open_pub(struct ipk_chan *ch, struct shm_chan *t, const struct ipk_ur
 	return t->gather ? 0 : -ENOMEM;
 }
 
+/* The files of ring "/name" (ring.h) that a subscriber waits for. */
+struct ring_files {
+	struct ipk__namewait *w; /* the feed's name, and names that begin with it */
+	char feed[sizeof(IPK__SHM_DIR) + NAME_MAX + 1];
+	char bell[sizeof(IPK__SHM_DIR) + NAME_MAX + 1];
+};
+
+static void ring_files_init(struct ring_files *f, const char *name, struct ipk__namewait *w)
+{
+	/* ipk_ring_open() refuses a longer name before anything waits */
+	(void)snprintf(f->feed, sizeof(f->feed), "%s%.*s", IPK__SHM_DIR, NAME_MAX, name);
+	(void)snprintf(f->bell, sizeof(f->bell), "%.*s-bell", (int)(sizeof(f->bell) - 6), f->feed);
+	ipk__namewait_init(w, f->feed, IPK__NAMEWAIT_PREFIX, 0);
+	f->w = w;
+}
+
+/*
+ * A ring being made shows its feed at the name first, its doorbell a moment
+ * later, and becomes valid (its header stored) after both. An open that
+ * looked for the doorbell before it was there and found the header stored
+ * would subscribe without one, waking every millisecond for good; so while
+ * only the feed is there, wait for the doorbell's name first.
+ */
+static bool half_made(const struct ring_files *f)
+{
+	struct stat st;
+
+	return lstat(f->feed, &st) == 0 && lstat(f->bell, &st) < 0 && errno == ENOENT;
+}
+
+/* After ipk_ring_open() said @r (-ENOENT or -EAGAIN): wait until it is
+ * worth trying again. Return: >= 0 to try; -ETIMEDOUT; -errno. */
+static int ring_wait(struct ring_files *f, int r, int64_t deadline_ns)
+{
+	if (r == -EAGAIN && !half_made(f)) /* no event marks a header stored */
+		return ipk__namewait_soon(f->w, deadline_ns);
+	do
+		r = ipk__namewait(f->w, deadline_ns);
+	while (r == 1 && half_made(f));
+	return r;
+}
+
 /* A subscriber waits for the ring to appear, as a connector waits for its
  * server: a missing name, or one whose publisher has not finished setting
  * it up (-EAGAIN), is retried until the deadline (-ETIMEDOUT); with none,
  * the first answer counts. Anything else at the name fails at once. One
  * that waited, and has no from=, starts at the ring's first message: it
- * was there before the publisher, so it misses nothing. */
+ * was there before the publisher, so it misses nothing. It waits on the
+ * name through inotify (ipk__namewait()), and opens within microseconds
+ * of the ring becoming valid; the instance is closed with the channel,
+ * since closing it now could take milliseconds. */
 static int open_sub(struct ipk_chan *ch, struct shm_chan *t, const struct ipk_url *url,
 		    int64_t deadline_ns)
 {
 	struct ipk_ring_sub_opts o = { .flags = t->queue ? IPK_RING_CONSUMER : 0 };
 	struct ipk_ring_counts c;
+	struct ring_files f;
 	int r;
 
 	if (ch->flags & (IPK_CHAN_WRONLY | IPK_CHAN_EXCL | IPK_CHAN_KEEP))
 		return -EINVAL; /* a subscriber only receives, and creates nothing */
 	ipk__ring_start(url, &o);
+	ring_files_init(&f, url->path, &t->wait);
 	for (;;) {
 		r = ipk_ring_open(url->path, &o, &t->sub);
 		if ((r != -ENOENT && r != -EAGAIN) || deadline_ns == IPK__NOWAIT)
@@ -102,10 +154,11 @@ static int open_sub(struct ipk_chan *ch, struct shm_chan *t, const struct ipk_ur
 			o.from = IPK_RING_FROM_SEQ;
 			o.from_seq = 0;
 		}
-		r = ipk__sleep_until(deadline_ns, 1000000); /* -ETIMEDOUT at the end */
+		r = ring_wait(&f, r, deadline_ns); /* -ETIMEDOUT at the end */
 		if (r < 0)
-			return r;
+			break;
 	}
+	ipk__namewait_stop(&t->wait); /* closed with the channel: no time lost now */
 	if (r < 0)
 		return r;
 	ch->max_msg = ipk_ring_sub_max_msg(t->sub);
@@ -121,6 +174,7 @@ static int shm_open_chan(struct ipk_chan *ch, const struct ipk_url *url, int64_t
 
 	if (!t)
 		return -ENOMEM;
+	ipk__namewait_init(&t->wait, NULL, 0, 0);
 	t->queue = ipk__url_num(url, IPK__OPT_KIND, IPK__SHM_RING) == IPK__SHM_QUEUE;
 	if (ch->flags & IPK_CHAN_CREATE)
 		r = open_pub(ch, t, url);
