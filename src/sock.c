@@ -13,9 +13,6 @@
 #include "internal.h"
 #include "sock.h"
 
-#define RETRY_FIRST_NS (1 * IPK_MSEC)
-#define RETRY_MAX_NS (50 * IPK_MSEC)
-
 int ipk__unix_addr(const struct ipk_url *u, struct sockaddr_un *sa, socklen_t *len)
 {
 	size_t off = u->abstract ? 1 : 0; /* abstract names start with a NUL */
@@ -159,24 +156,40 @@ static bool not_a_socket(const struct sockaddr *sa)
 	return stat(un->sun_path, &st) == 0 && !S_ISSOCK(st.st_mode);
 }
 
+/*
+ * A Unix socket file that is not there yet is waited for with inotify on
+ * its directory (namewait.c); one that is there but refuses (bound, not yet
+ * listening; or stale, until its server comes back) or whose backlog is
+ * full is tried again soon, then less and less often. An abstract name or a
+ * TCP address has no file to watch: tried again after 1 ms, 2 ms ... 50 ms.
+ * The inotify instance is closed before returning, which can take a few
+ * milliseconds on a busy machine (ipk__namewait_stop()): the stream and
+ * datagram states have no room to keep it until the channel closes.
+ */
 int ipk__sock_connect(int domain, int type, const struct sockaddr *sa, socklen_t len, bool autobind,
 		      int64_t deadline_ns, int *ret_fd)
 {
-	int64_t step = RETRY_FIRST_NS;
+	const struct sockaddr_un *un = (const struct sockaddr_un *)sa;
+	bool named = domain == AF_UNIX && un->sun_path[0] != '\0';
+	struct ipk__namewait w;
+	int r;
 
+	ipk__namewait_init(&w, named ? un->sun_path : NULL, 0, 0);
 	for (;;) {
-		int r = connect_once(domain, type, sa, len, autobind, deadline_ns, ret_fd);
-
-		if (r == -ECONNREFUSED && domain == AF_UNIX && not_a_socket(sa))
-			return -ENOTSOCK; /* waiting would not help */
+		r = connect_once(domain, type, sa, len, autobind, deadline_ns, ret_fd);
+		if (r == -ECONNREFUSED && domain == AF_UNIX && not_a_socket(sa)) {
+			r = -ENOTSOCK; /* waiting would not help */
+			break;
+		}
 		if (r == 0 || !not_there_yet(-r) || deadline_ns == IPK__NOWAIT)
-			return r;
-		r = ipk__sleep_until(deadline_ns, step);
+			break;
+		r = named && r != -ENOENT ? ipk__namewait_soon(&w, deadline_ns)
+					  : ipk__namewait(&w, deadline_ns);
 		if (r < 0)
-			return r;
-		if (step < RETRY_MAX_NS)
-			step *= 2;
+			break;
 	}
+	ipk__namewait_end(&w);
+	return r;
 }
 
 int ipk__sock_accept(int lfd, int64_t deadline_ns, int *ret_fd)

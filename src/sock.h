@@ -35,6 +35,8 @@ int ipk__unix_bind(int fd, int type, const struct ipk_url *u, unsigned flags,
  *
  * A server that is not there yet (ENOENT, ECONNREFUSED, a full backlog) is
  * retried until @deadline_ns; with IPK__NOWAIT its error is returned as is.
+ * A missing socket file is waited for with inotify (ipk__namewait()), not
+ * by polling.
  */
 int ipk__sock_connect(int domain, int type, const struct sockaddr *sa, socklen_t len, bool autobind,
 		      int64_t deadline_ns, int *ret_fd);
