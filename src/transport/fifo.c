@@ -8,8 +8,9 @@
  * neither side blocks in open(2). A reader opens at once (non-blocking) and
  * its receives wait for data. A writer opens non-blocking, which fails with
  * ENXIO while there is no reader (ENOENT while there is no FIFO); it then
- * waits for the next open of the FIFO through inotify and tries again,
- * until its deadline.
+ * waits through inotify for the next open of the FIFO, or for a FIFO to
+ * appear at the path (ipk__namewait()), and tries again, until its
+ * deadline.
  *
  * Only a FIFO is ever opened at the path: what sits there is looked at
  * first (lstat for a creating end, which never follows a symbolic link;
@@ -17,17 +18,12 @@
  * Anything else is refused before it could block or be written to.
  */
 #include <fcntl.h>
-#include <poll.h>
 #include <unistd.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 
 #include "internal.h"
 #include "stream.h"
-
-/* Also retry this often, in case an open was missed (another path, a
- * bind mount, or no inotify instance to be had). */
-#define REOPEN_NS (20 * IPK_MSEC)
 
 /*
  * Is a FIFO at @path? 0 if so; -ENOENT for nothing; -ELOOP for a symbolic
@@ -66,13 +62,12 @@ static bool wrong_kind(int r)
 
 static int open_writer(const char *path, int oflags, int64_t deadline_ns)
 {
-	char events[sizeof(struct inotify_event) + NAME_MAX + 1];
-	bool watching = false;
-	int ifd, r;
+	struct ipk__namewait w;
+	int r;
 
-	ifd = deadline_ns == IPK__NOWAIT ? -1 : inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	/* a FIFO that appears at the path, or a reader's open of it */
+	ipk__namewait_init(&w, path, 0, IN_OPEN);
 	for (;;) {
-		int64_t slice = ipk__now_ns() + REOPEN_NS;
 		struct stat st;
 		int fd;
 
@@ -92,26 +87,11 @@ static int open_writer(const char *path, int oflags, int64_t deadline_ns)
 			r = ipk__neg_errno();
 		if ((r != -ENXIO && r != -ENOENT) || deadline_ns == IPK__NOWAIT)
 			break;
-		if (ifd >= 0 && !watching) {
-			/* watch, then try again: an open between the two
-			 * is not lost */
-			watching = inotify_add_watch(ifd, path, IN_OPEN) >= 0;
-			if (watching)
-				continue;
-		}
-		if (deadline_ns != IPK__NEVER && slice > deadline_ns)
-			slice = deadline_ns;
-		if (watching) {
-			r = ipk__wait_fd(ifd, POLLIN, slice);
-			while (read(ifd, events, sizeof(events)) > 0)
-				; /* any open will do: try again */
-		} else {
-			r = ipk__sleep_until(slice, REOPEN_NS);
-		}
-		if ((r == -ETIMEDOUT && slice == deadline_ns) || (r < 0 && r != -ETIMEDOUT))
-			break;
+		r = ipk__namewait(&w, deadline_ns);
+		if (r < 0)
+			break; /* -ETIMEDOUT */
 	}
-	ipk__close(ifd);
+	ipk__namewait_end(&w);
 	return r;
 }
 
