@@ -228,6 +228,30 @@ int cli_bad_option(int c, char **argv, const struct option *longopts)
 	return cli_usage_error("unknown option '%s'", arg);
 }
 
+/* Does @url carry the option @key (as "?key=" or "&key=")? */
+static bool has_option(const char *url, const char *key)
+{
+	const char *q = strchr(url, '?');
+	size_t n = strlen(key);
+
+	for (; q; q = strchr(q + 1, '&'))
+		if (!strncmp(q + 1, key, n) && q[1 + n] == '=')
+			return true;
+	return false;
+}
+
+int cli_with_from(const char *url, const char *from, char *buf, size_t len)
+{
+	if (!has_scheme(url, "shm") && !has_scheme(url, "dbus"))
+		return cli_usage_error("--from applies to shm: and dbus: rings, not '%s'", url);
+	if (has_option(url, "from"))
+		return cli_usage_error("--from and the URL's from= both say where to start");
+	if ((size_t)snprintf(buf, len, "%s%cfrom=%s", url, strchr(url, '?') ? '&' : '?', from) >=
+	    len)
+		return cli_usage_error("'%s': URL too long", url);
+	return cli_check_url(buf);
+}
+
 int cli_check_url(const char *url)
 {
 	const char *why = "malformed";
@@ -351,7 +375,8 @@ static const struct option chan_longopts[] = {
 	{ "rate", required_argument, NULL, 'R' },
 	{ "size", required_argument, NULL, 's' },
 	{ "quiet", no_argument, NULL, 'q' },
-	{ "bus", no_argument, NULL, 'B' }, /* pub: a ring offered on D-Bus */
+	{ "bus", no_argument, NULL, 'B' },        /* pub: a ring offered on D-Bus */
+	{ "from", required_argument, NULL, 'F' }, /* sub: where to start */
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -373,6 +398,7 @@ static bool takes(enum cli_role role, int opt)
 	case 'B':
 		return role == CLI_PUB;
 	case 'q':
+	case 'F':
 		return role == CLI_SUB;
 	default:
 		return true;
@@ -454,6 +480,9 @@ int cli_chan_parse(int argc, char **argv, const char *usage, enum cli_role role,
 		case 'B':
 			o->bus = true;
 			break;
+		case 'F':
+			o->from = optarg;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return CLI_OK;
@@ -474,6 +503,12 @@ int cli_chan_parse(int argc, char **argv, const char *usage, enum cli_role role,
 	r = cli_check_url(o->url);
 	if (r)
 		return r;
+	if (o->from) {
+		r = cli_with_from(o->url, o->from, o->url_buf, sizeof(o->url_buf));
+		if (r)
+			return r;
+		o->url = o->url_buf;
+	}
 	/* Said before anything is opened: elsewhere the tag cannot be sent. */
 	if (o->tag_opt == 'T' && !has_scheme(o->url, "sysvmq"))
 		return cli_usage_error("--type applies to sysvmq: URLs only, not '%s'", o->url);
@@ -580,13 +615,22 @@ struct open_step {
 	unsigned flags;
 	ipk_listener *l;
 	ipk_chan **ret;
+	char url_buf[4096 + 16]; /* url (at most 4096 bytes) with from=0, once it waited */
 };
 
 static int step_open(void *arg, int64_t slice)
 {
 	struct open_step *a = arg;
+	int r = ipk_chan_open(a->url, a->flags, slice, a->ret);
 
-	return ipk_chan_open(a->url, a->flags, slice, a->ret);
+	/* A ring subscriber that waited for its ring starts at its first
+	 * message (the transport sees to it within one open): so must the
+	 * opens of the slices after one that waited in vain. */
+	if (r == -ETIMEDOUT && has_scheme(a->url, "shm") && !has_option(a->url, "from") &&
+	    (size_t)snprintf(a->url_buf, sizeof(a->url_buf), "%s%cfrom=0", a->url,
+			     strchr(a->url, '?') ? '&' : '?') < sizeof(a->url_buf))
+		a->url = a->url_buf;
+	return r;
 }
 
 static int step_accept(void *arg, int64_t slice)
@@ -672,7 +716,7 @@ static ipk_chan *whole[4];
 
 int cli_open(const char *url, unsigned flags, int64_t timeout_ns, ipk_chan **ret)
 {
-	struct open_step a = { url, flags, NULL, ret };
+	struct open_step a = { .url = url, .flags = flags, .ret = ret };
 	size_t i;
 	int r;
 

@@ -155,10 +155,12 @@ struct cli_chan_opts {
 	unsigned long rate;  /* pub --rate: messages/s, 0 = as fast as possible */
 	unsigned long size;  /* pub --size: bytes of a synthetic message (64) */
 	unsigned long count; /* --count: 0 = no limit */
+	const char *from;    /* sub --from: end, oldest or a seq (the URL's from=) */
 	int64_t timeout_ns;  /* --timeout: IPK_FOREVER by default */
 	const char *url;
 	char **rest; /* operands after the URL */
 	int nrest;
+	char url_buf[4096 + 32]; /* url (at most 4096 bytes) with --from as from= */
 };
 
 /*
@@ -174,6 +176,10 @@ struct cli_chan_opts {
  */
 int cli_chan_parse(int argc, char **argv, const char *usage, enum cli_role role, int max_rest,
 		   struct cli_chan_opts *o);
+
+/* @url with from=@from (ring subscribers' --from) in @buf; 0, or CLI_USAGE
+ * after a message (not a ring URL, from= given twice, a bad value). */
+int cli_with_from(const char *url, const char *from, char *buf, size_t len);
 
 /* The IPK_CHAN_* flags @o asks for, given this command's default role and
  * the one-way direction it takes on a fifo. */

@@ -29,9 +29,11 @@ static const char usage[] =
 	"  ipckit bridge nats://10.0.0.1:4222/quotes shm:/quotes    (each remote host)\n"
 	"\n"
 	"On exit prints on standard error:\n"
-	"  ipckit bridge: forwarded N, lost L, R msg/s over S s\n"
+	"  ipckit bridge: forwarded N, lost L, skipped K, R msg/s over S s\n"
 	"where L counts messages SRC lost before the bridge read them (ring\n"
-	"overruns; NATS messages dropped for a slow consumer).\n"
+	"overruns; NATS messages dropped for a slow consumer) and K those a SRC\n"
+	"ring held before the bridge joined it (a bridge that waited for the ring\n"
+	"starts at its first message: K is 0).\n"
 	"\n"
 	"Options:\n"
 	"  -s, --stats        also print that line every second\n"
@@ -154,12 +156,13 @@ static int open_end(const char *url, unsigned flags, int64_t timeout_ns, ipk_cha
 	return 0;
 }
 
-static void report(unsigned long long fwd, unsigned long long lost, double t0)
+static void report(unsigned long long fwd, const ipk_chan *src, double t0)
 {
 	double dt = now_s() - t0;
 
-	fprintf(stderr, "%s: forwarded %llu, lost %llu, %.0f msg/s over %.1f s\n", cli_prog, fwd,
-		lost, dt > 0 ? (double)fwd / dt : 0.0, dt);
+	fprintf(stderr, "%s: forwarded %llu, lost %llu, skipped %llu, %.0f msg/s over %.1f s\n",
+		cli_prog, fwd, (unsigned long long)ipk_chan_lost(src),
+		(unsigned long long)ipk_chan_skipped(src), dt > 0 ? (double)fwd / dt : 0.0, dt);
 }
 
 int cmd_bridge(int argc, char **argv)
@@ -229,7 +232,7 @@ int cmd_bridge(int argc, char **argv)
 	if (r == 0)
 		r = open_end(du, dst_flags(du), timeout_ns, &dst);
 	if (r == CLI_STOPPED) {
-		report(0, src ? ipk_chan_lost(src) : 0, t0);
+		report(0, src, t0);
 		r = CLI_OK;
 		goto out;
 	}
@@ -249,7 +252,7 @@ int cmd_bridge(int argc, char **argv)
 		int s;
 
 		if (stats && now_s() >= next_stats) {
-			report(fwd, ipk_chan_lost(src), t0);
+			report(fwd, src, t0);
 			next_stats += 1;
 		}
 		if (n == -ETIMEDOUT)
@@ -280,7 +283,7 @@ int cmd_bridge(int argc, char **argv)
 	c = cli_flush(dst, FLUSH_TIMEOUT_NS);
 	if (c < 0 && c != -EOPNOTSUPP && r == CLI_OK && !cli_stop)
 		r = cli_fail_op(du, c, IPK_OP_SEND);
-	report(fwd, ipk_chan_lost(src), t0);
+	report(fwd, src, t0);
 out:
 	free(buf);
 	cli_close(dst);

@@ -17,19 +17,23 @@ static const char usage[] =
 	"\n"
 	"Subscribe and print each message on its own line until the publisher\n"
 	"closes, --count messages arrived, or SIGINT/SIGTERM. Made for shm:/NAME\n"
-	"rings and rings offered on D-Bus (dbus:BUSNAME/NAME, see ipckit pub --bus):\n"
-	"waits for the ring to appear; a publisher that dies (kill -9) is a\n"
-	"pause, not the end: it waits, within --timeout, for a successor on the\n"
-	"name and follows it, through any number of restarts. On exit prints \"N messages, M "
-	"lost\" on standard error (M:\n"
-	"messages overwritten before this subscriber could read them). SIGINT\n"
-	"and SIGTERM stop it at once, also while it waits for the ring; so does a\n"
+	"rings and rings offered on D-Bus (dbus:BUSNAME/NAME, see ipckit pub --bus).\n"
+	"It waits for the ring to appear, and then starts at the ring's first\n"
+	"message; a ring that is there already, at its end (--from says otherwise).\n"
+	"A publisher that dies (kill -9) is a pause, not the end: it waits, within\n"
+	"--timeout, for a successor on the name and follows it, through any number\n"
+	"of restarts. On exit prints \"N messages, M lost, K skipped\" on standard\n"
+	"error: M overwritten before this subscriber could read them, K published\n"
+	"before its start; N + M + K is every message before the next. SIGINT and\n"
+	"SIGTERM stop it at once, also while it waits for the ring; so does a\n"
 	"reader of standard output that goes away (| head -1).\n"
 	"Exit status: 0 done or stopped, 1 failure, 2 usage error.\n"
 	"\n"
 	"Options:\n"
 	"  -n, --count N      stop after N messages\n"
 	"  -q, --quiet        print only the summary\n"
+	"      --from WHERE   start at the ring's end, its oldest message, or\n"
+	"                     message number SEQ (end|oldest|SEQ: the URL's from=)\n"
 	"  -c, --connect      open the object or connect (the default)\n"
 	"  -l, --listen       create the object or listen\n"
 	"  -t, --timeout SEC  limit for opening and for each message (default: forever)\n"
@@ -102,8 +106,9 @@ int cmd_sub(int argc, char **argv)
 		}
 	}
 summary:
-	fprintf(stderr, "%s: %lu messages, %llu lost\n", cli_prog, got,
-		(unsigned long long)(ch ? ipk_chan_lost(ch) : 0));
+	fprintf(stderr, "%s: %lu messages, %llu lost, %llu skipped\n", cli_prog, got,
+		(unsigned long long)(ch ? ipk_chan_lost(ch) : 0),
+		(unsigned long long)(ch ? ipk_chan_skipped(ch) : 0));
 out:
 	free(buf);
 	cli_close(ch);

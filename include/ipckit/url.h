@@ -22,6 +22,9 @@
  *   pipesize=N (fifo:), backlog=N (unix:, unix+seqpacket:, tcp:),
  *   maxmsg=N (mq:), capacity=N (shm:, dbus:), queue=, stream= (nats:),
  *   bus=session|system (dbus:)
+ *   from=end|oldest|SEQ  shm:, dbus: where a subscriber starts (ring.h:
+ *                    enum ipk_ring_from); without it the ring's end, or
+ *                    its first message for an open that waited for it
  *
  * Each scheme accepts only its own options; an unknown option, a repeated
  * one or a value that is not a number where one is expected is an error.

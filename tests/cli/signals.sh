@@ -139,11 +139,11 @@ for sig in INT TERM; do
 	start sub "$IPCKIT" sub "shm:/$n"
 	ready sub
 	stop sub $sig 0
-	said sub "ipckit sub: 0 messages, 0 lost"
+	said sub "ipckit sub: 0 messages, 0 lost, 0 skipped"
 	start br "$IPCKIT" bridge --timeout 30 "shm:/$n" "shm:/$n-b"
 	ready br
 	stop br $sig 0
-	said br "ipckit bridge: forwarded 0, lost 0, 0 msg/s over [0-9.]+ s"
+	said br "ipckit bridge: forwarded 0, lost 0, skipped 0, 0 msg/s over [0-9.]+ s"
 	gone "/dev/shm/$n-b"
 
 	# pub, waiting for input; a subscriber and a bridge mid-stream.
@@ -160,7 +160,7 @@ for sig in INT TERM; do
 	printf 'a\nb\n' >&5
 	while [ "$(wc -l <"$T/sub.out")" -lt 2 ]; do sleep 0.01; done
 	stop sub $sig 0
-	said sub "ipckit sub: 2 messages, 0 lost"
+	said sub "ipckit sub: 2 messages, 0 lost, 0 skipped"
 	stop br $sig 0
 	said br "ipckit bridge: forwarded 2, lost 0, .*"
 	gone "/dev/shm/$n-b"
@@ -216,7 +216,7 @@ start pub "$IPCKIT" pub "shm:/$n" --rate 1000
 ("$IPCKIT" sub "shm:/$n" 2>"$T/pipe.err"
 	echo $? >"$T/pipe.st") | head -1 >"$T/head.out"
 [ "$(cat "$T/pipe.st" 2>/dev/null)" = 0 ] || fail "sub | head -1: status '$(cat "$T/pipe.st" 2>/dev/null)'"
-grep -Eqx 'ipckit sub: [0-9]+ messages, [0-9]+ lost' "$T/pipe.err" || fail "sub | head -1 said: $(cat "$T/pipe.err")"
+grep -Eqx 'ipckit sub: [0-9]+ messages, [0-9]+ lost, [0-9]+ skipped' "$T/pipe.err" || fail "sub | head -1 said: $(cat "$T/pipe.err")"
 [ "$(wc -l <"$T/pipe.err")" -eq 1 ] || fail "sub | head -1 said more: $(cat "$T/pipe.err")"
 stop pub TERM 0
 gone "/dev/shm/$n"
