@@ -2142,6 +2142,7 @@ static int new_sub(const struct ipk_ring_sub_opts *opts, ipk_ring_sub **ret)
 int ipk_ring_open(const char *name, const struct ipk_ring_sub_opts *opts, ipk_ring_sub **ret)
 {
 	char bell[NAME_MAX + 1];
+	uint32_t magic = 0;
 	struct stat st;
 	ipk_ring_sub *s;
 	int rc;
@@ -2157,6 +2158,13 @@ int ipk_ring_open(const char *name, const struct ipk_ring_sub_opts *opts, ipk_ri
 		rc = s->fd;
 		goto fail;
 	}
+	/* Its publisher makes the doorbell and the consumer page before it
+	 * stores magic: until then, look again later (not without them, and
+	 * not at the price of mapping the whole feed). */
+	if (pread(s->fd, &magic, sizeof(magic), 0) == (ssize_t)sizeof(magic) && !magic) {
+		rc = -EAGAIN;
+		goto fail;
+	}
 	/* Without write access to the doorbell we wait by polling. */
 	name_with(name, "-bell", bell);
 	s->bell_fd = ipk__shm_open(bell, O_RDWR, false, 0, &st);
@@ -2165,13 +2173,7 @@ int ipk_ring_open(const char *name, const struct ipk_ring_sub_opts *opts, ipk_ri
 		goto fail;
 	}
 	if (opts && (opts->flags & IPK_RING_CONSUMER)) {
-		uint32_t magic = 0;
-
 		rc = open_cons_page(s, name);
-		/* No consumer page yet: not a queue, or a queue whose
-		 * publisher is still making it (magic not yet stored). */
-		if (rc == -EOPNOTSUPP && pread(s->fd, &magic, sizeof(magic), 0) >= 0 && !magic)
-			rc = -EAGAIN;
 		if (rc < 0)
 			goto fail;
 	}
