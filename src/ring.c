@@ -249,10 +249,13 @@ struct ring_bell {
 	uint32_t version;
 	_Alignas(CACHELINE) _Atomic uint32_t futex;    /* bumped by the publisher */
 	_Alignas(CACHELINE) _Atomic uint32_t sleepers; /* subscribers in FUTEX_WAIT */
+	/* one past the highest subscriber slot ever taken (see take_slot()) */
+	_Alignas(CACHELINE) _Atomic uint32_t slots;
 };
 
 _Static_assert(offsetof(struct ring_bell, futex) == 64, "layout");
 _Static_assert(offsetof(struct ring_bell, sleepers) == 128, "layout");
+_Static_assert(offsetof(struct ring_bell, slots) == 192, "layout");
 _Static_assert(sizeof(struct ring_bell) <= BELL_SIZE, "layout");
 
 /* Queue mode: the consumer's read-write page ("/name-cons"). */
@@ -2076,6 +2079,66 @@ static int map_bell(ipk_ring_sub *s)
 	return 0;
 }
 
+/*
+ * Counting subscribers, for a publisher that waits for them or lingers for
+ * them. Nothing about a subscriber may live in the feed, and a count in the
+ * doorbell would outlive a subscriber killed with SIGKILL. So each one
+ * holds a write lock (an OFD lock, released when its last descriptor goes,
+ * death included) on one byte of the doorbell's file past its page - its
+ * slot, the lowest one free - and the publisher tests each slot below
+ * bell->slots (ipk_ring_subscribers()). A subscriber that scribbles on
+ * bell->slots can only make the publisher test more or fewer slots: it
+ * is capped, and never trusted for anything but the count.
+ */
+#define SLOT_BASE ((off_t)BELL_SIZE)
+#define SLOTS_MAX (1u << 20)
+
+static void take_slot(ipk_ring_sub *s)
+{
+	for (uint32_t i = 0; i < SLOTS_MAX; i++) {
+		struct flock fl = { .l_type = F_WRLCK,
+				    .l_whence = SEEK_SET,
+				    .l_start = SLOT_BASE + i,
+				    .l_len = 1 };
+		uint32_t hi;
+
+		if (fcntl(s->bell_fd, F_OFD_SETLK, &fl) < 0) {
+			if (errno == EAGAIN || errno == EACCES)
+				continue; /* another subscriber's */
+			return;           /* no OFD locks here: not counted */
+		}
+		/* Relaxed: only ever compared with, never a guard for data. */
+		hi = atomic_load_explicit(&s->bell->slots, memory_order_relaxed);
+		while (hi < i + 1 && !atomic_compare_exchange_weak_explicit(
+					     &s->bell->slots, &hi, i + 1, memory_order_relaxed,
+					     memory_order_relaxed))
+			;
+		return;
+	}
+}
+
+int ipk_ring_subscribers(const ipk_ring *r)
+{
+	uint32_t n = 0, hi;
+
+	IPK_CHECK_ARG(r && r->bell);
+	/* Relaxed: see take_slot(). */
+	hi = atomic_load_explicit(&r->bell->slots, memory_order_relaxed);
+	if (hi > SLOTS_MAX)
+		hi = SLOTS_MAX;
+	for (uint32_t i = 0; i < hi; i++) {
+		struct flock fl = { .l_type = F_WRLCK,
+				    .l_whence = SEEK_SET,
+				    .l_start = SLOT_BASE + i,
+				    .l_len = 1 };
+
+		if (fcntl(r->bell_fd, F_OFD_GETLK, &fl) < 0)
+			return ipk__neg_errno();
+		n += fl.l_type != F_UNLCK;
+	}
+	return (int)n;
+}
+
 /* Map and validate; s->fd and s->bell_fd (or -1) are set. */
 static int attach(ipk_ring_sub *s)
 {
@@ -2118,6 +2181,10 @@ static int attach(ipk_ring_sub *s)
 	if (rc < 0)
 		return rc;
 	atomic_store_explicit(&s->seen_pos, s->pos, memory_order_relaxed);
+	/* Counted once it has its start: a publisher that waited for it
+	 * publishes nothing it will not see. */
+	if (s->bell)
+		take_slot(s);
 	return 0;
 }
 

@@ -164,6 +164,21 @@ IPK_API int ipk_ring_create(const char *name, const struct ipk_ring_opts *opts, 
 IPK_API void ipk_ring_close(ipk_ring *r);
 
 /**
+ * ipk_ring_subscribers() - how many subscribers are attached now
+ *
+ * Each subscriber with write access to the doorbell holds a lock on a slot
+ * of it from the end of its open (its start position known) to its close
+ * or death, SIGKILL included; the count is of those locks. Subscribers
+ * without write access to the doorbell (they poll) are not counted.
+ * For a publisher that waits for its subscribers before it publishes, or
+ * lingers for them before it closes: not for the hot path (one system call
+ * per slot ever taken).
+ * Return: the count (>= 0); -EINVAL; -errno of fcntl(F_OFD_GETLK).
+ * Blocking: no. Threads: as the other calls on @r.
+ */
+IPK_API int ipk_ring_subscribers(const ipk_ring *r);
+
+/**
  * ipk_ring_publish() - copy one message of @len bytes into the ring
  *
  * Never waits: the oldest messages are overwritten when needed. Makes a
