@@ -171,8 +171,8 @@ enum {
 };
 
 struct ipk__namewait {
-	const char *path;    /* the caller's; outlives the wait; NULL: nothing to watch */
-	const char *name;    /* its last component */
+	const char *path; /* the caller's; outlives the wait; NULL: nothing to watch */
+	const char *name; /* its last component */
 	size_t name_len;
 	unsigned flags;      /* IPK__NAMEWAIT_* */
 	uint32_t obj_events; /* inotify events on the object itself (IN_OPEN), or 0 */
