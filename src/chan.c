@@ -296,6 +296,18 @@ int ipk__no_flush(struct ipk_chan *ch, int64_t deadline_ns)
 	return 0;
 }
 
+int ipk__no_subscribers(struct ipk_chan *ch)
+{
+	(void)ch;
+	return -EOPNOTSUPP;
+}
+
+IPK_API int ipk_chan_subscribers(ipk_chan *ch)
+{
+	IPK_CHECK_ARG(ch);
+	return ch->tp->subscribers(ch);
+}
+
 int ipk__fd_plain(struct ipk_chan *ch)
 {
 	return ch->fd;

@@ -72,6 +72,10 @@ struct ipk_transport {
 	int (*fd)(struct ipk_chan *ch);
 	/* Release everything, half-open state too; never blocks or fails. */
 	void (*close)(struct ipk_chan *ch);
+	/* Receiving ends attached to this sending end now (a ring's
+	 * subscribers); ipk__no_subscribers (-EOPNOTSUPP) where it cannot
+	 * be known. Never blocks. */
+	int (*subscribers)(struct ipk_chan *ch);
 	/* Listening transports only; ipk__no_listen where there is none. */
 	int (*listen)(struct ipk_listener *l, const struct ipk_url *url);
 	int (*accept)(struct ipk_listener *l, struct ipk_chan *ch, int64_t deadline_ns);
@@ -106,6 +110,7 @@ ssize_t ipk__recv_untagged(struct ipk_chan *ch, void *buf, size_t len, long sele
 int ipk__no_listen(struct ipk_listener *l, const struct ipk_url *url);
 int ipk__no_accept(struct ipk_listener *l, struct ipk_chan *ch, int64_t deadline_ns);
 int ipk__no_flush(struct ipk_chan *ch, int64_t deadline_ns);
+int ipk__no_subscribers(struct ipk_chan *ch);
 
 /* The fd op of transports whose descriptor exists from open on. */
 int ipk__fd_plain(struct ipk_chan *ch);

@@ -354,6 +354,18 @@ IPK_API int ipk_chan_fd(const ipk_chan *ch);
 IPK_API uint64_t ipk_chan_lost(const ipk_chan *ch);
 
 /**
+ * ipk_chan_subscribers() - receiving ends attached to this sending end now
+ *
+ * Known for a ring's publisher (shm:): its subscribers, counted until they
+ * close or die, SIGKILL included (ipk_ring_subscribers()); for a
+ * publisher that waits for its subscribers before it publishes, or lingers
+ * for them before it closes. Not a hot-path call.
+ * Return: the count (>= 0); -EOPNOTSUPP (another transport, or a
+ * subscriber's end); -EINVAL. Blocking: no. Threads: safe.
+ */
+IPK_API int ipk_chan_subscribers(ipk_chan *ch);
+
+/**
  * ipk_chan_skipped() - messages before this receiving end's start
  *
  * A ring subscriber (shm:, dbus:) starts where from= says (the ring's end

@@ -165,6 +165,7 @@ const struct ipk_transport ipk__transport_dbus = {
 	.flush = ipk__no_flush,
 	.fd = dbus_fd,
 	.close = dbus_close,
+	.subscribers = ipk__no_subscribers,
 	.listen = ipk__no_listen,
 	.accept = ipk__no_accept,
 };

@@ -187,6 +187,7 @@ const struct ipk_transport ipk__transport_fifo = {
 	.flush = ipk__stream_flush,
 	.fd = ipk__fd_plain,
 	.close = ipk__stream_close,
+	.subscribers = ipk__no_subscribers,
 	.listen = ipk__no_listen,
 	.accept = ipk__no_accept,
 };

@@ -305,6 +305,7 @@ const struct ipk_transport ipk__transport_mq = {
 	.flush = ipk__no_flush,
 	.fd = ipk__fd_plain,
 	.close = mq_close_chan,
+	.subscribers = ipk__no_subscribers,
 	.listen = ipk__no_listen,
 	.accept = ipk__no_accept,
 };

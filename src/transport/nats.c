@@ -764,6 +764,7 @@ const struct ipk_transport ipk__transport_nats = {
 	.flush = nats_flush,
 	.fd = nats_fd,
 	.close = nats_close,
+	.subscribers = ipk__no_subscribers,
 	.listen = ipk__no_listen,
 	.accept = ipk__no_accept,
 };

@@ -282,6 +282,14 @@ static int shm_fd(struct ipk_chan *ch)
 	return t->sub ? ipk_ring_fd(t->sub) : -EOPNOTSUPP;
 }
 
+/* The publisher's end: its ring's subscribers (ipk_ring_subscribers()). */
+static int shm_subscribers(struct ipk_chan *ch)
+{
+	struct shm_chan *t = ch->t;
+
+	return t->pub ? ipk_ring_subscribers(t->pub) : -EOPNOTSUPP;
+}
+
 static void shm_close(struct ipk_chan *ch)
 {
 	shm_free(ch->t);
@@ -300,6 +308,7 @@ const struct ipk_transport ipk__transport_shm = {
 	.flush = ipk__no_flush,
 	.fd = shm_fd,
 	.close = shm_close,
+	.subscribers = shm_subscribers,
 	.listen = ipk__no_listen,
 	.accept = ipk__no_accept,
 };

@@ -773,6 +773,7 @@ const struct ipk_transport ipk__transport_sysvmq = {
 	.flush = ipk__no_flush,
 	.fd = ipk__fd_plain,
 	.close = sysv_close,
+	.subscribers = ipk__no_subscribers,
 	.listen = ipk__no_listen,
 	.accept = ipk__no_accept,
 };

@@ -137,6 +137,7 @@ const struct ipk_transport ipk__transport_tcp = {
 	.flush = ipk__stream_flush,
 	.fd = ipk__fd_plain,
 	.close = ipk__stream_close,
+	.subscribers = ipk__no_subscribers,
 	.listen = tcp_listen,
 	.accept = tcp_accept,
 };

@@ -152,6 +152,7 @@ const struct ipk_transport ipk__transport_unix = {
 	.flush = ipk__stream_flush,
 	.fd = ipk__fd_plain,
 	.close = unix_close,
+	.subscribers = ipk__no_subscribers,
 	.listen = unix_listen,
 	.accept = unix_accept,
 };
@@ -168,6 +169,7 @@ const struct ipk_transport ipk__transport_unix_seqpacket = {
 	.flush = ipk__no_flush,
 	.fd = ipk__fd_plain,
 	.close = unix_close,
+	.subscribers = ipk__no_subscribers,
 	.listen = unix_listen,
 	.accept = unix_accept,
 };
@@ -184,6 +186,7 @@ const struct ipk_transport ipk__transport_unix_dgram = {
 	.flush = ipk__no_flush,
 	.fd = ipk__fd_plain,
 	.close = unix_close,
+	.subscribers = ipk__no_subscribers,
 	.listen = ipk__no_listen,
 	.accept = ipk__no_accept,
 };
