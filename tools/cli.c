@@ -377,6 +377,8 @@ static const struct option chan_longopts[] = {
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "bus", no_argument, NULL, 'B' },        /* pub: a ring offered on D-Bus */
 	{ "from", required_argument, NULL, 'F' }, /* sub: where to start */
+	{ "linger", required_argument, NULL, 'L' },
+	{ "wait-subscribers", required_argument, NULL, 'W' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -396,6 +398,8 @@ static bool takes(enum cli_role role, int opt)
 	case 'R':
 	case 's':
 	case 'B':
+	case 'L':
+	case 'W':
 		return role == CLI_PUB;
 	case 'q':
 	case 'F':
@@ -421,6 +425,7 @@ int cli_chan_parse(int argc, char **argv, const char *usage, enum cli_role role,
 
 	memset(o, 0, sizeof(*o));
 	o->timeout_ns = IPK_FOREVER;
+	o->linger_ns = -1; /* not given */
 	o->size = 64;
 	opterr = 0;
 	optind = 0; /* 0, not 1: glibc then also forgets a half-parsed cluster */
@@ -482,6 +487,15 @@ int cli_chan_parse(int argc, char **argv, const char *usage, enum cli_role role,
 			break;
 		case 'F':
 			o->from = optarg;
+			break;
+		case 'L':
+			if (cli_parse_seconds(optarg, &o->linger_ns) < 0)
+				return cli_usage_error("bad --linger '%s': want seconds", optarg);
+			break;
+		case 'W':
+			if (cli_parse_ulong(optarg, 1, 1000000, &o->wait_subs) < 0)
+				return cli_usage_error(
+					"bad --wait-subscribers '%s': want 1 to 1000000", optarg);
 			break;
 		case 'h':
 			fputs(usage, stdout);

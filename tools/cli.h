@@ -141,22 +141,24 @@ enum cli_role { CLI_SEND, CLI_RECV, CLI_PUB, CLI_SUB };
 
 /* Options of send, recv, pub and sub, parsed by cli_chan_parse(). */
 struct cli_chan_opts {
-	bool listen;         /* -l: this end creates or listens */
-	bool connect;        /* -c: this end opens or connects */
-	bool keep;           /* --keep: leave the named object behind */
-	bool excl;           /* --excl: fail if the object exists */
-	bool raw;            /* --raw: bytes as they are, one message */
-	bool show_meta;      /* --show-meta: print each message's tag first */
-	long tag;            /* send: --type/--priority; recv: --type selector */
-	int tag_opt;         /* 'T' (--type) or 'P' (--priority) if given, else 0 */
-	bool quiet;          /* sub --quiet: print only the summary */
-	bool bus;            /* pub --bus: offer a memfd ring on D-Bus (dbus: URL) */
-	bool synthetic;      /* pub --rate given: make messages, not read stdin */
-	unsigned long rate;  /* pub --rate: messages/s, 0 = as fast as possible */
-	unsigned long size;  /* pub --size: bytes of a synthetic message (64) */
-	unsigned long count; /* --count: 0 = no limit */
-	const char *from;    /* sub --from: end, oldest or a seq (the URL's from=) */
-	int64_t timeout_ns;  /* --timeout: IPK_FOREVER by default */
+	bool listen;             /* -l: this end creates or listens */
+	bool connect;            /* -c: this end opens or connects */
+	bool keep;               /* --keep: leave the named object behind */
+	bool excl;               /* --excl: fail if the object exists */
+	bool raw;                /* --raw: bytes as they are, one message */
+	bool show_meta;          /* --show-meta: print each message's tag first */
+	long tag;                /* send: --type/--priority; recv: --type selector */
+	int tag_opt;             /* 'T' (--type) or 'P' (--priority) if given, else 0 */
+	bool quiet;              /* sub --quiet: print only the summary */
+	bool bus;                /* pub --bus: offer a memfd ring on D-Bus (dbus: URL) */
+	bool synthetic;          /* pub --rate given: make messages, not read stdin */
+	unsigned long rate;      /* pub --rate: messages/s, 0 = as fast as possible */
+	unsigned long size;      /* pub --size: bytes of a synthetic message (64) */
+	unsigned long count;     /* --count: 0 = no limit */
+	const char *from;        /* sub --from: end, oldest or a seq (the URL's from=) */
+	int64_t linger_ns;       /* pub --linger: keep a ring for its subscribers; -1: not given */
+	unsigned long wait_subs; /* pub --wait-subscribers: 0 = none */
+	int64_t timeout_ns;      /* --timeout: IPK_FOREVER by default */
 	const char *url;
 	char **rest; /* operands after the URL */
 	int nrest;

@@ -31,7 +31,8 @@ static const char usage[] =
 	"Stops at end of input, after --count messages or on SIGINT/SIGTERM (also\n"
 	"while it waits for a peer, for input or for room in a full queue), removes\n"
 	"what it created (unless --keep) and prints the number published on\n"
-	"standard error.\n"
+	"standard error. Before it removes a ring it lingers (see --linger), so that\n"
+	"a subscriber that waited for the ring gets every message of a short input.\n"
 	"Exit status: 0 done or stopped, 1 failure, 2 usage error.\n"
 	"\n"
 	"Options:\n"
@@ -43,6 +44,13 @@ static const char usage[] =
 	"  -t, --timeout SEC  limit for opening and for each message (default: forever)\n"
 	"      --keep         leave the created object behind\n"
 	"      --excl         fail if the object already exists\n"
+	"      --linger SEC   shm: after the last message, keep the ring while\n"
+	"                     subscribers are attached (giving one that is about to\n"
+	"                     attach 0.1 s), at most SEC seconds (default 1; 0: close\n"
+	"                     at once); a subscriber killed with SIGKILL counts as gone\n"
+	"      --wait-subscribers N\n"
+	"                     shm: publish nothing until N subscribers are attached\n"
+	"                     (within --timeout)\n"
 	"      --bus          offer a ring on D-Bus: URL is dbus:BUSNAME/NAME[?OPTIONS]\n"
 	"                     (options capacity=, msgsize=, bus=session|system);\n"
 	"                     this command owns BUSNAME and serves the ring object\n"
@@ -74,6 +82,62 @@ static int64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * IPK_SEC + ts.tv_nsec;
+}
+
+/* How often the count of a ring's subscribers is looked at: an attach or
+ * a detach makes no event this end could wait on. */
+#define SUBS_STEP_NS IPK_MSEC
+/* With no subscriber attached, how long a lingering ring waits for one. */
+#define LATE_JOIN_NS (100 * IPK_MSEC)
+
+static void pause_step(void)
+{
+	struct timespec ts = { 0, SUBS_STEP_NS };
+
+	(void)nanosleep(&ts, NULL); /* a stop signal ends it early */
+}
+
+/* --wait-subscribers: until @o->wait_subs are attached, --timeout or a stop. */
+static int wait_subscribers(const struct cli_chan_opts *o, ipk_chan *ch)
+{
+	int64_t due = o->timeout_ns < 0 ? INT64_MAX : now_ns() + o->timeout_ns;
+
+	for (;;) {
+		int k = ipk_chan_subscribers(ch);
+
+		if (k < 0)
+			return cli_fail(o->url, k);
+		if ((unsigned long)k >= o->wait_subs)
+			return CLI_OK;
+		if (cli_stop)
+			return CLI_STOPPED;
+		if (now_ns() >= due) {
+			cli_msg("%s: %d of %lu subscribers attached within --timeout", o->url, k,
+				o->wait_subs);
+			return CLI_FAIL;
+		}
+		pause_step();
+	}
+}
+
+/* --linger: keep the ring while subscribers are attached, at most
+ * @o->linger_ns; with none attached, LATE_JOIN_NS for one about to be. */
+static void linger(const struct cli_chan_opts *o, ipk_chan *ch)
+{
+	int64_t start = now_ns();
+	bool seen = false;
+
+	while (!cli_stop && now_ns() - start < o->linger_ns) {
+		int k = ipk_chan_subscribers(ch);
+
+		if (k < 0)
+			return; /* not a ring's publisher: nothing to linger for */
+		if (k > 0)
+			seen = true;
+		else if (seen || now_ns() - start >= LATE_JOIN_NS)
+			return;
+		pause_step();
+	}
 }
 
 /* Answer what the bus has for us (subscribers calling Open). */
@@ -352,6 +416,10 @@ int cmd_pub(int argc, char **argv)
 		return cli_usage_error("--size applies to synthetic messages (--rate)");
 	if (!o.bus && !strncmp(o.url, "dbus:", 5))
 		return cli_usage_error("publishing to a dbus: URL needs --bus");
+	if ((o.wait_subs || o.linger_ns >= 0) && strncmp(o.url, "shm:", 4))
+		return cli_usage_error("--linger and --wait-subscribers apply to shm: rings");
+	if (o.linger_ns < 0)
+		o.linger_ns = IPK_SEC;
 	if (o.connect && !strncmp(o.url, "shm:", 4))
 		return cli_usage_error("--connect on a shm: ring would make this end a "
 				       "subscriber: a ring's publisher creates it");
@@ -371,12 +439,17 @@ int cmd_pub(int argc, char **argv)
 		if (r)
 			return r;
 	}
-	r = o.synthetic ? pub_synthetic(&o, &out, &sent) : pub_lines(&o, &out, &sent);
+	if (o.wait_subs && out.ch)
+		r = wait_subscribers(&o, out.ch);
+	if (r == CLI_OK)
+		r = o.synthetic ? pub_synthetic(&o, &out, &sent) : pub_lines(&o, &out, &sent);
 	if (r == CLI_OK && out.ch) {
 		int f = cli_flush(out.ch, o.timeout_ns);
 
 		if (f < 0 && !cli_stop)
 			r = cli_fail(o.url, f);
+		else if (!cli_stop)
+			linger(&o, out.ch);
 	}
 	cli_close(out.ch);
 	close_bus(&out);
