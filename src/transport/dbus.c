@@ -70,8 +70,17 @@ static int dbus_open(struct ipk_chan *ch, const struct ipk_url *url, int64_t dea
 	ipk__ring_start(url, &t->start);
 	r = ipk_bus_open(addr, &t->bus);
 	if (r == 0)
+		r = ipk_bus_ring_open(t->bus, t->busname, t->name, &t->start, 0, NULL, &t->sub);
+	/* Not offered yet: wait for it, and then (without from=) start at its
+	 * first message, as a shm: subscriber that waited does. */
+	if ((r == -EHOSTUNREACH || r == -ENOENT) && deadline_ns != IPK__NOWAIT) {
+		if (!url->set[IPK__OPT_FROM]) {
+			t->start.from = IPK_RING_FROM_SEQ;
+			t->start.from_seq = 0;
+		}
 		r = ipk_bus_ring_open(t->bus, t->busname, t->name, &t->start,
 				      timeout_of(deadline_ns), NULL, &t->sub);
+	}
 	if (r < 0) {
 		dbus_free(t);
 		return r;

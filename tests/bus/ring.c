@@ -140,6 +140,23 @@ static int publisher(void *arg)
 	return 0;
 }
 
+/* Opens dbus: @arg before the ring is offered; its first message is "0". */
+static int early_subscriber(void *arg)
+{
+	char buf[64];
+	ipk_chan *ch;
+	ssize_t n;
+
+	T_OK(ipk_chan_open(arg, IPK_CHAN_RDONLY, 10 * IPK_SEC, &ch));
+	n = ipk_chan_recv(ch, buf, sizeof(buf) - 1, 5 * IPK_SEC);
+	T_TRUE(n > 0);
+	buf[n] = '\0';
+	T_TRUE(!strcmp(buf, "0"));
+	T_EQ(ipk_chan_skipped(ch), 0);
+	ipk_chan_close(ch);
+	return 0;
+}
+
 static pid_t start_publisher(void)
 {
 	int pfd[2];
@@ -259,7 +276,7 @@ int main(int argc, char **argv)
 	char url[128], path[256];
 	uint64_t t64;
 	uint32_t u32;
-	pid_t pub, pub2;
+	pid_t pub, pub2, early;
 	int feed, bell, seals;
 	ssize_t n;
 	int64_t t0;
@@ -285,7 +302,11 @@ int main(int argc, char **argv)
 	T_EQ(ipk_bus_ring_open(b, busname, "feed", NULL, 200 * IPK_MSEC, &e, &sub), -ETIMEDOUT);
 	T_TRUE(mono_ns() - t0 >= 150 * IPK_MSEC);
 
+	/* a subscriber that waits for the offer starts at the ring's first
+	 * message: the publisher writes from the moment it offers */
+	early = t_fork(early_subscriber, url);
 	pub = start_publisher();
+	t_wait_exit(early, 0);
 
 	/* the channel, through the bus */
 	T_OK(ipk_chan_open(url, IPK_CHAN_RDONLY, 5 * IPK_SEC, &ch));
