@@ -125,6 +125,8 @@ enum {
  *   the sender of the last message received.
  * - any connector: retries a missing or refusing server until the
  *   deadline; with timeout 0 it fails at once with -ENOENT or -ECONNREFUSED.
+ * - mq and shm (a subscriber): wait for a missing queue or ring to be made
+ *   until the deadline (-ETIMEDOUT); with timeout 0, -ENOENT at once.
  *   (tcp: with timeout 0 a connection that is still being set up is -EAGAIN.)
  *
  * A stale socket file left by a dead server is replaced if it is the

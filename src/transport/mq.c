@@ -14,6 +14,7 @@
  */
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -98,6 +99,40 @@ static int adopt_check(const struct ipk_url *url, const struct mq_attr *a, const
 	return 0;
 }
 
+#define MQ_DIR "/dev/mqueue" /* where the mqueue file system is usually mounted */
+
+/*
+ * An opening end waits, within its deadline, for a queue that does not
+ * exist yet, as the other named transports wait for their names: through
+ * inotify on the mqueue mount (/dev/mqueue) where there is one, else by
+ * polling (namewait.c). Return: 0 and *@q; -ETIMEDOUT; -errno.
+ */
+static int wait_queue(struct ipk_chan *ch, const struct ipk_url *url, int oflag,
+		      int64_t deadline_ns, mqd_t *q, bool *created)
+{
+	char path[sizeof(MQ_DIR) + sizeof(url->path)];
+	struct ipk__namewait w;
+	int r;
+
+	(void)snprintf(path, sizeof(path), "%s%s", MQ_DIR, url->path);
+	ipk__namewait_init(&w, path, 0, 0);
+	for (;;) {
+		*q = open_queue(ch, url, oflag, created);
+		if (*q >= 0) {
+			r = 0;
+			break;
+		}
+		r = ipk__neg_errno();
+		if (r != -ENOENT || (ch->flags & IPK_CHAN_CREATE) || deadline_ns == IPK__NOWAIT)
+			break;
+		r = ipk__namewait(&w, deadline_ns); /* -ETIMEDOUT at the end */
+		if (r < 0)
+			break;
+	}
+	ipk__namewait_end(&w);
+	return r;
+}
+
 static int mq_open_chan(struct ipk_chan *ch, const struct ipk_url *url, int64_t deadline_ns)
 {
 	bool rd = !(ch->flags & IPK_CHAN_WRONLY), wr = !(ch->flags & IPK_CHAN_RDONLY);
@@ -108,13 +143,11 @@ static int mq_open_chan(struct ipk_chan *ch, const struct ipk_url *url, int64_t 
 	bool created;
 	int r;
 
-	(void)deadline_ns; /* mq_open never waits */
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
-	m->q = open_queue(ch, url, oflag, &created);
-	if (m->q < 0) {
-		r = ipk__neg_errno();
+	r = wait_queue(ch, url, oflag, deadline_ns, &m->q, &created);
+	if (r < 0) {
 		free(m);
 		return r;
 	}
