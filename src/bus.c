@@ -8,6 +8,11 @@
  *
  * An ipk_bus_msg is an sd_bus_message, an ipk_bus_slot an sd_bus_slot:
  * the casts below are the whole wrapper.
+ *
+ * Why one file of this size: the ring objects (org.ipckit.Ring1) are
+ * served through the same private ipk_bus state, call-reply and error
+ * mapping as everything else here. They are the part to move out
+ * (bus_ring.c) once that state has a private header of its own.
  */
 #include <errno.h>
 #include <fcntl.h>

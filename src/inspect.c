@@ -3,6 +3,12 @@
  * inspect.c - a snapshot of the host's IPC objects and their holders
  * (ipckit/inspect.h).
  *
+ * Why one file of this size: every section below (System V, POSIX, Unix
+ * sockets, processes, gc) reads or fills the one snapshot - its object
+ * array and the (dev, ino) index the process scan resolves holders
+ * through - with static helpers of their own. Split along those sections
+ * once the snapshot's structs and the index move to a private header.
+ *
  * Two phases. First the objects: /proc/sysvipc/{msg,shm,sem}, the mqueue
  * mount, /dev/shm (rings recognised by their magic and read with
  * ipk_ring_info()), /proc/net/unix. Each object that has a file gets an

@@ -153,6 +153,15 @@
  * a clean close (state CLOSED) ends the feed (-EPIPE). The pollable fd's
  * helper thread fires for a death only until it has been reported
  * (told_hint), so an event loop is not woken again and again by it.
+ *
+ * Why one file of this size: the publisher, the subscriber and the
+ * inspection share the layout's small helpers (record sizes and kinds,
+ * seq_word(), intact(), rec_need(), msg_at()), and the receive and publish
+ * fast paths depend on those being inlined; the build has no link-time
+ * optimisation to inline across files. Splitting along the jobs - create
+ * and takeover, publish, receive, the helper thread, inspection - first
+ * needs those helpers and the structs in a private header; until then the
+ * whole protocol, with the memory-order table above, stays in one place.
  */
 #include <fcntl.h>
 #include <limits.h>
