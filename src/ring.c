@@ -612,6 +612,21 @@ static int check_header(const struct ring_hdr *h, size_t size, uint64_t *cap, ui
 	return 0;
 }
 
+/* check_header() of a ring a live publisher may be writing: it can lap
+ * tail between our loads of tail and head (a reader slowed down by load),
+ * so look again before calling the ring inconsistent. */
+static int check_live_header(const struct ring_hdr *h, size_t size, uint64_t *cap,
+			     uint64_t *max_msg)
+{
+	int rc;
+
+	for (int tries = 0;; tries++) {
+		rc = check_header(h, size, cap, max_msg);
+		if (rc != -EBADMSG || tries == 8)
+			return rc;
+	}
+}
+
 /* ---- publisher --------------------------------------------------------- */
 
 /* The position after the record at @t (a PAD runs to the end of its lap). */
@@ -1761,8 +1776,10 @@ static int attach_position(ipk_ring_sub *s, uint32_t from, uint64_t want)
 		uint64_t p = t, next = 0, at = UINT64_MAX, at_seq = 0;
 		bool found = false, bad = false;
 
-		if ((t | h) % REC_ALIGN || h < t || h - t > s->cap)
+		if ((t | h) % REC_ALIGN || h < t)
 			return -EBADMSG;
+		if (h - t > s->cap)
+			continue; /* tail moved on between the two loads: look again */
 		while (p < h) {
 			uint64_t off = p & s->mask;
 			uint64_t w0 = atomic_load_explicit(&s->data[off / 8], memory_order_relaxed);
@@ -2171,7 +2188,7 @@ static int attach(ipk_ring_sub *s)
 	/* Relaxed: a look only; check_header() loads it again with acquire. */
 	if (atomic_load_explicit(&s->hdr->magic, memory_order_relaxed) == 0)
 		return -EAGAIN; /* linked, not yet initialised: open again */
-	rc = check_header(s->hdr, s->map_size, &s->cap, &s->max_msg);
+	rc = check_live_header(s->hdr, s->map_size, &s->cap, &s->max_msg);
 	if (rc < 0)
 		return rc;
 	s->mask = s->cap - 1;
@@ -2738,14 +2755,7 @@ int ipk_ring_info(const char *name, struct ipk_ring_info *ret)
 		goto out_fd;
 	}
 	h = map;
-	/* A live publisher can lap tail between our loads of tail and head
-	 * (a reader slowed down by load): look again before calling it
-	 * inconsistent. */
-	for (int tries = 0;; tries++) {
-		rc = check_header(h, (size_t)st.st_size, &cap, &max_msg);
-		if (rc != -EBADMSG || tries == 8)
-			break;
-	}
+	rc = check_live_header(h, (size_t)st.st_size, &cap, &max_msg);
 	if (rc < 0)
 		goto out_map;
 	memset(&info, 0, sizeof(info));
