@@ -87,6 +87,25 @@ static const struct ipk_bus_method fake_methods[] = {
 
 static const struct ipk_bus_interface fake_iface = { "org.ipckit.Ring1", fake_methods, NULL, NULL };
 
+/* --- a gate: Open answers "no such object" and counts the asks ----------- */
+
+static int gate_open(ipk_bus_msg *call, ipk_bus_msg *reply, void *arg, struct ipk_bus_error *err)
+{
+	(void)call;
+	(void)reply;
+	++*(int *)arg;
+	snprintf(err->name, sizeof(err->name), "org.freedesktop.DBus.Error.UnknownObject");
+	snprintf(err->message, sizeof(err->message), "not offered yet");
+	return -ENOENT;
+}
+
+static const struct ipk_bus_method gate_methods[] = {
+	{ "Open", "", "hh", gate_open, NULL },
+	{ NULL, NULL, NULL, NULL, NULL },
+};
+
+static const struct ipk_bus_interface gate_iface = { "org.ipckit.Ring1", gate_methods, NULL, NULL };
+
 /* --- the publisher ------------------------------------------------------- */
 
 static volatile sig_atomic_t stop;
@@ -276,8 +295,9 @@ int main(int argc, char **argv)
 	char url[128], path[256];
 	uint64_t t64;
 	uint32_t u32;
+	ipk_bus_slot *gate;
 	pid_t pub, pub2, early;
-	int feed, bell, seals;
+	int feed, bell, seals, asked = 0, r;
 	ssize_t n;
 	int64_t t0;
 	void *p;
@@ -303,8 +323,23 @@ int main(int argc, char **argv)
 	T_TRUE(mono_ns() - t0 >= 150 * IPK_MSEC);
 
 	/* a subscriber that waits for the offer starts at the ring's first
-	 * message: the publisher writes from the moment it offers */
+	 * message: the publisher writes from the moment it offers. Until the
+	 * subscriber has asked once and been told "not offered", the test holds
+	 * the name with a gate, so the subscriber surely waits. */
+	T_OK(ipk_bus_request_name(b, busname, 0));
+	T_OK(ipk_bus_export(b, "/org/ipckit/ring/feed", &gate_iface, &asked, &gate));
 	early = t_fork(early_subscriber, url);
+	t0 = mono_ns();
+	while (!asked) {
+		T_TRUE(mono_ns() - t0 < 10 * IPK_SEC);
+		T_TRUE(ipk_bus_run_once(b, 100 * IPK_MSEC) >= 0);
+	}
+	/* give the name up, then answer what reached us before it went */
+	T_OK(ipk_bus_release_name(b, busname));
+	while ((r = ipk_bus_process(b)) > 0)
+		;
+	T_TRUE(r == 0);
+	ipk_bus_slot_free(gate);
 	pub = start_publisher();
 	t_wait_exit(early, 0);
 
