@@ -978,7 +978,6 @@ IPK_API int ipk_bus_ring_offer(ipk_bus *b, const char *name, ipk_ring *r,
 {
 	struct ipk_bus_ring *o;
 	struct ipk_ring_stats st;
-	char proc[64];
 	int ring_fd, bell_fd, seals, rc;
 
 	IPK_CHECK_ARG(b && name && r && ret);
@@ -996,10 +995,9 @@ IPK_API int ipk_bus_ring_offer(ipk_bus *b, const char *name, ipk_ring *r,
 	if (rc < 0)
 		goto fail;
 	/* A read-only description of the same memfd: what subscribers get. */
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", ring_fd);
-	o->feed_fd = open(proc, O_RDONLY | O_CLOEXEC);
+	o->feed_fd = ipk__reopen(ring_fd, O_RDONLY);
 	if (o->feed_fd < 0) {
-		rc = -errno;
+		rc = o->feed_fd;
 		goto fail;
 	}
 	o->b = b;

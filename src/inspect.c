@@ -228,13 +228,6 @@ static bool want(const ipk_inspect *in, enum ipk_obj_kind kind)
 	return in->kinds & IPK_OBJ_BIT(kind);
 }
 
-/* Does process @pid exist? (EPERM: it does, we may not signal it.) A
- * stopped process exists; so does a zombie (other threads may still run). */
-static bool pid_exists(pid_t pid)
-{
-	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
-}
-
 /*
  * Can @pid be a live process that acted at @t (wall-clock seconds, as the
  * System V objects record times; 0 = no time)? A live pid whose process
@@ -248,7 +241,7 @@ static bool lived_at(const ipk_inspect *in, pid_t pid, int64_t t)
 {
 	uint64_t ticks;
 
-	if (!pid_exists(pid))
+	if (!ipk__pid_exists(pid))
 		return false;
 	if (t <= 0 || in->hz <= 0 || ipk__proc_start_time(pid, &ticks) < 0)
 		return true;
@@ -376,7 +369,7 @@ static pid_t sem_last_pid(int id, unsigned long nsems, unsigned long *waiters)
 		if (p < 0)
 			return -1;
 		*waiters += (unsigned long)(nw > 0 ? nw : 0) + (unsigned long)(zw > 0 ? zw : 0);
-		if (p > 0 && !live && pid_exists(p))
+		if (p > 0 && !live && ipk__pid_exists(p))
 			live = p;
 		if (p > 0)
 			last = p;
@@ -1201,7 +1194,7 @@ static void classify(const ipk_inspect *in, struct obj *o)
 		if (o->waiters)
 			SET_GC(o, IPK_GC_IN_USE, "%lu process%s wait on it", o->waiters,
 			       o->waiters == 1 ? "" : "es");
-		else if (x->lpid > 0 && pid_exists(x->lpid))
+		else if (x->lpid > 0 && ipk__pid_exists(x->lpid))
 			SET_GC(o, IPK_GC_IN_USE, "last operated on by %d, alive", (int)x->lpid);
 		else
 			SET_GC(o, IPK_GC_UNKNOWN,

@@ -99,6 +99,16 @@ int ipk__read_record(int fd, void *buf, size_t len, int64_t deadline_ns);
  */
 ssize_t ipk__writev_some(int fd, bool is_socket, struct iovec *iov, int iovcnt);
 
+/*
+ * ipk__read_eintr() / ipk__write_eintr() - one read() or write(), retried
+ * while a signal interrupts it (a short count is the caller's business).
+ * ipk__waitpid_eintr() - waitpid(@pid, @status, 0), retried likewise.
+ * Return: the count (>= 0) or 0; -errno (-EAGAIN on a non-blocking fd).
+ */
+ssize_t ipk__read_eintr(int fd, void *buf, size_t len);
+ssize_t ipk__write_eintr(int fd, const void *buf, size_t len);
+int ipk__waitpid_eintr(pid_t pid, int *status);
+
 /* Drop @n written bytes from the front of @iov; returns the new start. */
 struct iovec *ipk__iov_advance(struct iovec *iov, int *iovcnt, size_t n);
 
@@ -156,6 +166,36 @@ int ipk__owner_check(uid_t uid, mode_t mode, mode_t want);
  * Return: 0 and *@ret; -errno (no /proc, no such process, unparsable).
  */
 int ipk__proc_start_time(pid_t pid, uint64_t *ret);
+
+/* ipk__pidfd_open() - a descriptor that polls readable once @pid exits
+ * (always close-on-exec); -1 if @pid <= 0 or the kernel has no pidfd_open
+ * (before 5.3). */
+int ipk__pidfd_open(pid_t pid);
+
+/* ipk__pid_exists() - is there a process @pid? (EPERM: there is, we may
+ * not signal it.) A stopped process exists; so does a zombie. */
+bool ipk__pid_exists(pid_t pid);
+
+/*
+ * ipk__pid_alive() - does the process @pid that started at @start (0 if
+ * unknown) still live? With @pidfd >= 0 (from ipk__pidfd_open): not yet
+ * readable. Without: kill(pid, 0), and a live pid whose start time differs
+ * is a stranger that reuses the number of a dead process.
+ */
+bool ipk__pid_alive(pid_t pid, uint64_t start, int pidfd);
+
+/* ipk__proc_i64() - the number in a /proc/sys file such as
+ * /proc/sys/fs/mqueue/msg_max; -1 if it cannot be read. */
+int64_t ipk__proc_i64(const char *path);
+
+/*
+ * ipk__reopen() - a new open file description of @fd's object, opened
+ * through /proc/self/fd with @flags (O_CLOEXEC added). Unlike a dup it has
+ * its own access mode (O_RDONLY: no mapping of it can be made writable)
+ * and its own flock locks.
+ * Return: the descriptor; -errno.
+ */
+int ipk__reopen(int fd, int flags);
 
 /*
  * Waiting for a name to appear (namewait.c): a caller that found nothing

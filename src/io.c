@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "internal.h"
 
@@ -281,4 +282,30 @@ void ipk__iov_gather(void *dst, const struct iovec *iov, int iovcnt)
 			memcpy(p, iov[i].iov_base, iov[i].iov_len);
 		p += iov[i].iov_len;
 	}
+}
+
+ssize_t ipk__read_eintr(int fd, void *buf, size_t len)
+{
+	ssize_t n;
+
+	while ((n = read(fd, buf, len)) < 0 && errno == EINTR)
+		;
+	return n < 0 ? ipk__neg_errno() : n;
+}
+
+ssize_t ipk__write_eintr(int fd, const void *buf, size_t len)
+{
+	ssize_t n;
+
+	while ((n = write(fd, buf, len)) < 0 && errno == EINTR)
+		;
+	return n < 0 ? ipk__neg_errno() : n;
+}
+
+int ipk__waitpid_eintr(pid_t pid, int *status)
+{
+	while (waitpid(pid, status, 0) < 0)
+		if (errno != EINTR)
+			return ipk__neg_errno();
+	return 0;
 }

@@ -379,27 +379,6 @@ void ipk__mq_notify_free(struct ipk_chan *ch)
 
 /* ---- limits ---------------------------------------------------------- */
 
-int64_t ipk__proc_i64(const char *path)
-{
-	char buf[32];
-	uint64_t v;
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	do
-		n = read(fd, buf, sizeof(buf) - 1);
-	while (n < 0 && errno == EINTR);
-	ipk__close(fd);
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-		n--;
-	if (n <= 0 || ipk__parse_u64(buf, (size_t)n, 10, &v) < 0 || v > INT64_MAX)
-		return -1;
-	return (int64_t)v;
-}
-
 static int64_t rlim64(rlim_t v)
 {
 	return v == RLIM_INFINITY || v > (rlim_t)INT64_MAX ? IPK_MQ_UNLIMITED : (int64_t)v;

@@ -35,7 +35,4 @@ struct ipk__mq {
  * running on another thread. Called by close before mq_close(). */
 void ipk__mq_notify_free(struct ipk_chan *ch);
 
-/* mq.c: a number from /proc/sys (one line), or -1; sysvmq.c uses it too. */
-int64_t ipk__proc_i64(const char *path);
-
 #endif /* IPK_MQCHAN_H */

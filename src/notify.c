@@ -24,17 +24,12 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/timerfd.h>
 
 #include <ipckit/notify.h>
 #include <ipckit/unix.h>
 
 #include "internal.h"
-
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434 /* the same number on every architecture */
-#endif
 
 /* --- eventfd ---------------------------------------------------------- */
 
@@ -227,7 +222,7 @@ static void *pidwatch_thread(void *arg)
 	uint64_t one = 1;
 
 	while (!atomic_load_explicit(&w->quit, memory_order_relaxed)) {
-		if (kill(w->pid, 0) < 0 && errno == ESRCH) {
+		if (!ipk__pid_exists(w->pid)) {
 			(void)!write(w->evfd, &one, sizeof(one));
 			break;
 		}
@@ -243,7 +238,7 @@ static int pidwatch_fallback(ipk_pidwatch *w)
 	sigset_t all, old;
 	int r;
 
-	if (kill(w->pid, 0) < 0 && errno == ESRCH)
+	if (!ipk__pid_exists(w->pid))
 		return -ESRCH;
 	w->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (w->evfd < 0)
@@ -272,8 +267,7 @@ IPK_API int ipk_pidwatch_open(pid_t pid, unsigned flags, ipk_pidwatch **ret)
 	w->pid = pid;
 	w->pidfd = w->evfd = -1;
 	if (!(flags & IPK_PIDWATCH_FALLBACK)) {
-		/* pidfd_open's descriptor is always close-on-exec. */
-		w->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		w->pidfd = ipk__pidfd_open(pid);
 		if (w->pidfd < 0 && errno != ENOSYS) {
 			r = ipk__neg_errno();
 			goto fail;

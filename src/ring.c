@@ -427,39 +427,9 @@ static long futex_wake(_Atomic uint32_t *word, bool private)
 static int reopen_own(int fd)
 {
 	int mode = fcntl(fd, F_GETFL);
-	char path[32];
+	int r = mode < 0 ? -1 : ipk__reopen(fd, mode & O_ACCMODE);
 
-	if (mode < 0)
-		return -1;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	return open(path, (mode & O_ACCMODE) | O_CLOEXEC);
-}
-
-/* A descriptor that polls readable once @pid exits (always close-on-exec);
- * -1 on kernels before 5.3 (or when a test forces it with @off), where the
- * callers fall back to pid_alive()'s kill(pid, 0) and start time. */
-static int pidfd_open_compat(pid_t pid, bool off)
-{
-	return off || pid <= 0 ? -1 : (int)syscall(SYS_pidfd_open, pid, 0);
-}
-
-/*
- * Does the publisher @pid (started at @start, 0 if unknown) live? With a
- * pidfd: readable = exited. Without: kill(pid, 0), and a live pid whose
- * start time differs is a stranger that reuses the number of a dead one.
- */
-static bool pid_alive(pid_t pid, uint64_t start, int pidfd)
-{
-	uint64_t now;
-
-	if (pidfd >= 0) {
-		struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
-
-		return poll(&pfd, 1, 0) == 0;
-	}
-	if (pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH))
-		return false;
-	return start == 0 || ipk__proc_start_time(pid, &now) < 0 || now == start;
+	return r < 0 ? -1 : r;
 }
 
 /* Our own start time for the header; 0 if /proc cannot tell. */
@@ -1906,16 +1876,16 @@ static void reopen_pidfd(ipk_ring_sub *s)
 	s->pstart = atomic_load_explicit(&s->hdr->start, memory_order_relaxed);
 	if (s->pidfd >= 0)
 		ipk__close(s->pidfd);
-	s->pidfd = pidfd_open_compat(s->pid, s->no_pidfd);
+	s->pidfd = s->no_pidfd ? -1 : ipk__pidfd_open(s->pid);
 	/* A pidfd names whoever has the pid now: make sure that it is the
 	 * publisher, not a stranger that reused the pid after its death. */
-	s->stranger = !pid_alive(s->pid, s->pstart, -1);
+	s->stranger = !ipk__pid_alive(s->pid, s->pstart, -1);
 }
 
 /* Does the publisher still live? */
 static bool publisher_alive(const ipk_ring_sub *s)
 {
-	return !s->stranger && pid_alive(s->pid, s->pstart, s->pidfd);
+	return !s->stranger && ipk__pid_alive(s->pid, s->pstart, s->pidfd);
 }
 
 /*
@@ -2618,8 +2588,8 @@ static void *helper_main(void *arg)
 	uint64_t epoch = atomic_load_explicit(&s->seen_epoch, memory_order_relaxed);
 	pid_t pid = atomic_load_explicit(&s->hdr->pid, memory_order_relaxed);
 	uint64_t start = atomic_load_explicit(&s->hdr->start, memory_order_relaxed);
-	int pidfd = pidfd_open_compat(pid, s->no_pidfd);
-	bool stranger = !pid_alive(pid, start, -1); /* as in reopen_pidfd() */
+	int pidfd = s->no_pidfd ? -1 : ipk__pidfd_open(pid);
+	bool stranger = !ipk__pid_alive(pid, start, -1); /* as in reopen_pidfd() */
 	const uint64_t one = 1;
 
 	/* Relaxed: close() sets it and then wakes us; a late look is fine. */
@@ -2643,10 +2613,10 @@ static void *helper_main(void *arg)
 				ipk__close(pidfd);
 			pid = atomic_load_explicit(&s->hdr->pid, memory_order_relaxed);
 			start = atomic_load_explicit(&s->hdr->start, memory_order_relaxed);
-			pidfd = pidfd_open_compat(pid, s->no_pidfd);
-			stranger = !pid_alive(pid, start, -1);
+			pidfd = s->no_pidfd ? -1 : ipk__pidfd_open(pid);
+			stranger = !ipk__pid_alive(pid, start, -1);
 		}
-		dead = stranger || !pid_alive(pid, start, pidfd);
+		dead = stranger || !ipk__pid_alive(pid, start, pidfd);
 		/* Acquire (both): pair with the release stores of head in
 		 * seal() and of state in ipk_ring_close(). */
 		fire = head_past(s, seen) ||
@@ -2770,7 +2740,7 @@ int ipk_ring_info(const char *name, struct ipk_ring_info *ret)
 	info.published = atomic_load_explicit(&h->pub_seq, memory_order_relaxed);
 	info.head = atomic_load_explicit(&h->head, memory_order_relaxed);
 	info.tail = atomic_load_explicit(&h->tail, memory_order_relaxed);
-	info.alive = pid_alive(info.pid, start, -1);
+	info.alive = ipk__pid_alive(info.pid, start, -1);
 	name_with(name, "-cons", cons_name);
 	cfd = ipk__shm_open(cons_name, O_RDONLY, false, 0, &cst);
 	if (cfd >= 0) {

@@ -452,18 +452,6 @@ fail:
 	return r;
 }
 
-/* A new read-only open file description of @fd's object. Unlike a dup it
- * lacks FMODE_WRITE, which is what keeps a mapping from being upgraded. */
-static int reopen_rdonly(int fd)
-{
-	char path[64];
-	int r;
-
-	(void)snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	r = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	return r < 0 ? ipk__neg_errno() : r;
-}
-
 static bool is_memfd(int fd)
 {
 	char path[64], link[16];
@@ -491,7 +479,7 @@ IPK_API int ipk_shm_open_fd(int fd, size_t size, unsigned flags, ipk_shm **ret)
 		return -ENOMEM;
 	s->rdonly = rdonly;
 	if (rdonly) {
-		s->fd = reopen_rdonly(fd);
+		s->fd = ipk__reopen(fd, O_RDONLY);
 		if (s->fd < 0) {
 			r = s->fd;
 			goto fail;
@@ -536,7 +524,7 @@ static int map_fd(ipk_shm *s, bool rw, int mflags, void **base)
 	if ((uint64_t)st.st_size < s->size)
 		return -EBADMSG; /* shrunk since open: would SIGBUS past the end */
 	if (!rw && !s->rdonly) {
-		fd = reopen_rdonly(s->fd);
+		fd = ipk__reopen(s->fd, O_RDONLY);
 		if (fd < 0)
 			return fd;
 	}
