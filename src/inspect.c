@@ -563,13 +563,17 @@ static uint32_t shm_magic(int dfd, const char *name)
 	return w;
 }
 
-/* A ring's -bell or -cons page: its suffix, or NULL. */
+/* A ring's companion page (ring.c's ipk__ring_parts): its suffix, or NULL. */
 static const char *part_suffix(const char *name)
 {
 	size_t n = strlen(name);
 
-	if (n > 5 && (!strcmp(name + n - 5, "-bell") || !strcmp(name + n - 5, "-cons")))
-		return name + n - 5;
+	for (const char *const *p = ipk__ring_parts; *p; p++) {
+		size_t k = strlen(*p);
+
+		if (n > k && !strcmp(name + n - k, *p))
+			return name + n - k;
+	}
 	return NULL;
 }
 
@@ -1446,10 +1450,10 @@ static int unlink_ring(const char *name)
 	char part[NAME_MAX + 8];
 	int rc = shm_unlink(name) < 0 ? ipk__neg_errno() : 0;
 
-	snprintf(part, sizeof(part), "%s-bell", name);
-	(void)shm_unlink(part);
-	snprintf(part, sizeof(part), "%s-cons", name);
-	(void)shm_unlink(part);
+	for (const char *const *p = ipk__ring_parts; *p; p++) {
+		snprintf(part, sizeof(part), "%s%s", name, *p);
+		(void)shm_unlink(part);
+	}
 	return rc;
 }
 

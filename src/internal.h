@@ -158,6 +158,13 @@ void ipk__ownfile_remove(struct ipk__ownfile *f);
  */
 int ipk__owner_check(uid_t uid, mode_t mode, mode_t want);
 
+/* ring.c: what a named ring's companion objects add to its name (the
+ * doorbell page, the queue consumer's page), and the list of both,
+ * NULL-ended, for ipckit ls/rm/gc. */
+#define IPK__RING_BELL "-bell"
+#define IPK__RING_CONS "-cons"
+extern const char *const ipk__ring_parts[];
+
 /*
  * ipk__proc_start_time() - field 22 of /proc/PID/task/PID/stat: when the
  * process (its first thread) started, in clock ticks since boot. With the

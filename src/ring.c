@@ -453,6 +453,8 @@ static int check_name(const char *name)
 	return 0;
 }
 
+const char *const ipk__ring_parts[] = { IPK__RING_BELL, IPK__RING_CONS, NULL };
+
 /* "/name" + "-bell" or "-cons"; check_name() left room for it. */
 static void name_with(const char *name, const char *suffix, char *buf)
 {
@@ -1379,8 +1381,8 @@ int ipk_ring_create(const char *name, const struct ipk_ring_opts *opts, ipk_ring
 	if (name) {
 		r->named = true;
 		snprintf(r->name, sizeof(r->name), "%s", name);
-		name_with(name, "-bell", r->bell_name);
-		name_with(name, "-cons", r->cons_name);
+		name_with(name, IPK__RING_BELL, r->bell_name);
+		name_with(name, IPK__RING_CONS, r->cons_name);
 		rc = open_named_feed(r, mode, &fresh);
 		if (rc < 0)
 			goto fail;
@@ -1851,7 +1853,7 @@ static int open_cons_page(ipk_ring_sub *s, const char *name)
 	void *page;
 	int r;
 
-	name_with(name, "-cons", cons);
+	name_with(name, IPK__RING_CONS, cons);
 	s->cons_fd = ipk__shm_open(cons, O_RDWR, false, 0, &st);
 	if (s->cons_fd < 0)
 		return s->cons_fd == -ENOENT ? -EOPNOTSUPP : s->cons_fd;
@@ -2229,7 +2231,7 @@ int ipk_ring_open(const char *name, const struct ipk_ring_sub_opts *opts, ipk_ri
 		goto fail;
 	}
 	/* Without write access to the doorbell we wait by polling. */
-	name_with(name, "-bell", bell);
+	name_with(name, IPK__RING_BELL, bell);
 	s->bell_fd = ipk__shm_open(bell, O_RDWR, false, 0, &st);
 	if (s->bell_fd == -EPROTO) {
 		rc = -EPROTO;
@@ -2741,7 +2743,7 @@ int ipk_ring_info(const char *name, struct ipk_ring_info *ret)
 	info.head = atomic_load_explicit(&h->head, memory_order_relaxed);
 	info.tail = atomic_load_explicit(&h->tail, memory_order_relaxed);
 	info.alive = ipk__pid_alive(info.pid, start, -1);
-	name_with(name, "-cons", cons_name);
+	name_with(name, IPK__RING_CONS, cons_name);
 	cfd = ipk__shm_open(cons_name, O_RDONLY, false, 0, &cst);
 	if (cfd >= 0) {
 		const struct ring_cons *c;
