@@ -59,17 +59,13 @@ IPK_API int ipk_event_new(unsigned flags, ipk_event **ret)
 
 IPK_API int ipk_event_signal(ipk_event *ev, uint64_t n)
 {
-	IPK_CHECK_ARG(ev && n > 0 && n != UINT64_MAX);
-	for (;;) {
-		ssize_t w = write(ev->fd, &n, sizeof(n));
+	ssize_t w;
 
-		if (w == (ssize_t)sizeof(n))
-			return 0;
-		if (w >= 0)
-			return -EIO;
-		if (errno != EINTR)
-			return ipk__neg_errno(); /* EAGAIN: the counter is full */
-	}
+	IPK_CHECK_ARG(ev && n > 0 && n != UINT64_MAX);
+	w = ipk__write_eintr(ev->fd, &n, sizeof(n));
+	if (w < 0)
+		return (int)w; /* -EAGAIN: the counter is full */
+	return w == (ssize_t)sizeof(n) ? 0 : -EIO;
 }
 
 /* Read one 8-byte value from a non-blocking eventfd or timerfd. */
