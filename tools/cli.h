@@ -194,7 +194,6 @@ int cli_chan_open(const struct cli_chan_opts *o, unsigned flags, ipk_chan **ret)
 
 int cmd_send(int argc, char **argv);
 int cmd_recv(int argc, char **argv);
-int cmd_demo(int argc, char **argv);
 int cmd_mq(int argc, char **argv);
 int cmd_pub(int argc, char **argv);
 int cmd_sub(int argc, char **argv);

@@ -12,7 +12,6 @@
 static const struct cli_cmd cmds[] = {
 	{ "send", cmd_send, "send messages to a channel" },
 	{ "recv", cmd_recv, "receive messages from a channel and print them" },
-	{ "demo", cmd_demo, "ping-pong over every channel transport and print a table" },
 	{ "mq", cmd_mq, "message-queue utilities: mq limits [--json]" },
 	{ "pub", cmd_pub, "publish lines or a synthetic rate (shm: rings)" },
 	{ "sub", cmd_sub, "print a feed's messages, then the lost count" },

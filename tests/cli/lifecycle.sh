@@ -80,8 +80,8 @@ run 2 "$IPCKIT" bridge -t
 err_is "^ipckit bridge: option '-t' needs an argument$"
 run 2 "$IPCKIT" sub "shm:/$n" --count
 err_is "^ipckit sub: option '--count' needs an argument$"
-run 2 "$IPCKIT" demo --sizes
-err_is "^ipckit demo: option '--sizes' needs an argument$"
+run 2 "$IPCKIT" bench --sizes
+err_is "^ipckit bench: option '--sizes' needs an argument$"
 run 2 "$IPCKIT" bench --only
 err_is "^ipckit bench: option '--only' needs an argument$"
 echo "  a missing argument is named as such"

@@ -177,16 +177,11 @@ for sig in INT TERM; do
 	said pub "ipckit pub: published [0-9]+ messages"
 	gone "/dev/shm/$n"
 
-	# signal wait and demo.
+	# signal wait.
 	start sw "$IPCKIT" signal wait
 	ready sw
 	stop sw $sig 0
 	said sw "ipckit signal: stopped by SIG$sig after 0 signals"
-	start demo "$IPCKIT" demo --count 10000000 --sizes 64
-	ready demo
-	stop demo $sig 0
-	said demo "ipckit demo: stopped by SIG$sig"
-	ls /tmp | grep -q "^ipckit-demo-$demo" && fail "demo left $(ls /tmp | grep "^ipckit-demo-$demo")"
 done
 
 # The reader of standard output goes away: recv and sub stop quietly (exit
