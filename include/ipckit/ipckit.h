@@ -16,6 +16,7 @@
 #include "flock.h"
 #include "sig.h"
 #include "notify.h"
+#include "blob.h"
 #include "loop.h"
 #include "inspect.h"
 #include "unix.h"

@@ -17,7 +17,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 
-#include <ipckit/notify.h>
+#include <ipckit/blob.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
