@@ -2,7 +2,8 @@
 /*
  * mq.c - POSIX queue notification (mq_notify by thread or signal), the
  * kernel's message-queue limits, and the name of the limit behind an error.
- * The queues themselves are transports (transport/mq.c, transport/sysvmq.c).
+ * The queues themselves are transports (transport/mq.c, transport/sysvmq.c);
+ * the mq: transport owns each channel's notifier and asks here (mqnotify.h).
  *
  * Notification by thread is SIGEV_THREAD as the kernel implements it, done
  * here rather than by glibc's mq_notify(): the kernel writes a 32-byte
@@ -33,7 +34,8 @@
 #include <ipckit/mq.h>
 
 #include "internal.h"
-#include "mqchan.h"
+#include "mqnotify.h"
+#include "uri.h"
 
 enum note_mode { NOTE_OFF, NOTE_THREAD, NOTE_SIGNAL };
 
@@ -231,10 +233,10 @@ static void *trampoline(void *arg)
 }
 
 /* The channel's notifier, made on first use; under reg_lock. */
-static int get_notifier(ipk_chan *ch, struct ipk__mq_notifier **ret)
+static int get_notifier(struct ipk__mq_notifier **slot, ipk_chan *ch, mqd_t q,
+			struct ipk__mq_notifier **ret)
 {
-	struct ipk__mq *m = ch->t;
-	struct ipk__mq_notifier *n = m->notifier;
+	struct ipk__mq_notifier *n = *slot;
 
 	if (!n) {
 		n = calloc(1, sizeof(*n));
@@ -246,10 +248,10 @@ static int get_notifier(ipk_chan *ch, struct ipk__mq_notifier **ret)
 		}
 		n->id = reg_next_id++;
 		n->ch = ch;
-		n->q = m->q;
+		n->q = q;
 		n->next = reg_head;
 		reg_head = n;
-		m->notifier = n;
+		*slot = n;
 	}
 	*ret = n;
 	return 0;
@@ -260,16 +262,6 @@ static void wait_idle(struct ipk__mq_notifier *n)
 {
 	while (n->busy && in_callback != n)
 		(void)pthread_cond_wait(&n->cond, &reg_lock);
-}
-
-static int check_chan(ipk_chan *ch)
-{
-	IPK_CHECK_ARG(ch);
-	if (ch->tp != &ipk__transport_mq)
-		return -EOPNOTSUPP;
-	if (!((struct ipk__mq *)ch->t)->can_recv)
-		return -EBADF;
-	return 0;
 }
 
 /* Replace the registration: @mode with @sev for signals; under reg_lock. */
@@ -289,16 +281,15 @@ static int arm(struct ipk__mq_notifier *n, enum note_mode mode, const struct sig
 	return r;
 }
 
-IPK_API int ipk_mq_notify(ipk_chan *ch, ipk_mq_notify_fn fn, void *arg)
+int ipk__mq_notify(struct ipk__mq_notifier **slot, ipk_chan *ch, mqd_t q, ipk_mq_notify_fn fn,
+		   void *arg)
 {
 	struct ipk__mq_notifier *n;
-	int r = check_chan(ch);
+	int r;
 
-	if (r < 0)
-		return r;
 	IPK_CHECK_ARG(fn);
 	(void)pthread_mutex_lock(&reg_lock);
-	r = get_notifier(ch, &n);
+	r = get_notifier(slot, ch, q, &n);
 	if (r == 0) {
 		n->fn = fn;
 		n->arg = arg;
@@ -308,21 +299,20 @@ IPK_API int ipk_mq_notify(ipk_chan *ch, ipk_mq_notify_fn fn, void *arg)
 	return r;
 }
 
-IPK_API int ipk_mq_notify_signal(ipk_chan *ch, int signo, void *value)
+int ipk__mq_notify_signal(struct ipk__mq_notifier **slot, ipk_chan *ch, mqd_t q, int signo,
+			  void *value)
 {
 	struct ipk__mq_notifier *n;
 	struct sigevent sev;
-	int r = check_chan(ch);
+	int r;
 
-	if (r < 0)
-		return r;
 	IPK_CHECK_ARG(signo > 0 && signo <= SIGRTMAX && signo != SIGKILL && signo != SIGSTOP);
 	memset(&sev, 0, sizeof(sev));
 	sev.sigev_notify = SIGEV_SIGNAL;
 	sev.sigev_signo = signo;
 	sev.sigev_value.sival_ptr = value ? value : ch;
 	(void)pthread_mutex_lock(&reg_lock);
-	r = get_notifier(ch, &n);
+	r = get_notifier(slot, ch, q, &n);
 	if (r == 0) {
 		wait_idle(n); /* no callback outlives the switch to signals */
 		r = arm(n, NOTE_SIGNAL, &sev);
@@ -331,15 +321,12 @@ IPK_API int ipk_mq_notify_signal(ipk_chan *ch, int signo, void *value)
 	return r;
 }
 
-IPK_API int ipk_mq_notify_off(ipk_chan *ch)
+int ipk__mq_notify_off(struct ipk__mq_notifier **slot)
 {
 	struct ipk__mq_notifier *n;
 
-	IPK_CHECK_ARG(ch);
-	if (ch->tp != &ipk__transport_mq)
-		return -EOPNOTSUPP;
 	(void)pthread_mutex_lock(&reg_lock);
-	n = ((struct ipk__mq *)ch->t)->notifier;
+	n = *slot;
 	if (n) {
 		(void)arm(n, NOTE_OFF, NULL);
 		(void)pthread_cond_broadcast(&n->cond); /* waiting trampolines leave */
@@ -349,19 +336,18 @@ IPK_API int ipk_mq_notify_off(ipk_chan *ch)
 	return 0;
 }
 
-void ipk__mq_notify_free(struct ipk_chan *ch)
+void ipk__mq_notify_free(struct ipk__mq_notifier **slot)
 {
-	struct ipk__mq *m = ch->t;
 	struct ipk__mq_notifier *n;
 	bool self;
 
 	(void)pthread_mutex_lock(&reg_lock);
-	n = m->notifier;
+	n = *slot;
 	if (!n) {
 		(void)pthread_mutex_unlock(&reg_lock);
 		return;
 	}
-	m->notifier = NULL;
+	*slot = NULL;
 	(void)arm(n, NOTE_OFF, NULL);
 	reg_unlink(n); /* late events find nothing */
 	n->dead = true;

@@ -5,7 +5,8 @@
  * The queue descriptor is non-blocking and is the channel's descriptor: on
  * Linux an mqd_t is a file descriptor that polls (POLLIN: a message waits,
  * POLLOUT: there is room), so waiting is ipk__wait_fd() with the deadline.
- * Tags are priorities. Notification (mq_notify) and limits live in mq.c.
+ * Tags are priorities. The notification calls (ipk_mq_notify*) check the
+ * channel here and leave the rest to mq.c; the limits live there too.
  *
  * The kernel refuses a receive buffer smaller than the queue's msgsize
  * without consuming anything and without saying how long the message is;
@@ -20,8 +21,26 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include <ipckit/mq.h>
+
 #include "internal.h"
-#include "mqchan.h"
+#include "mqnotify.h"
+#include "transport.h"
+
+struct ipk__mq {
+	mqd_t q;       /* also ch->fd */
+	long msgsize;  /* the queue's mq_msgsize */
+	long prio_max; /* sysconf(_SC_MQ_PRIO_MAX) */
+	bool can_send, can_recv;
+	pid_t creator; /* unlinks at close (unless KEEP); 0 if not ours */
+	dev_t dev;     /* the queue we made, so a successor is never unlinked */
+	ino_t ino;
+	char *gather; /* sendv of several pieces: msgsize bytes, writers only */
+	/* ipk_mq_notify*() state; NULL until first armed. Only mq.c touches
+	 * it, under its own lock. */
+	struct ipk__mq_notifier *notifier;
+	char name[NAME_MAX + 2];
+};
 
 /* Used when /proc/sys/fs/mqueue does not say (the kernel's own defaults). */
 #define MAXMSG_FALLBACK 10
@@ -317,13 +336,50 @@ static void mq_close_chan(struct ipk_chan *ch)
 
 	if (!m)
 		return;
-	ipk__mq_notify_free(ch);
+	ipk__mq_notify_free(&m->notifier);
 	if (m->creator && m->creator == getpid() && !(ch->flags & IPK_CHAN_KEEP))
 		unlink_ours(m);
 	(void)mq_close(m->q);
 	free(m->gather);
 	free(m);
 	ch->t = NULL;
+}
+
+/* The queue a notification call acts on: -EOPNOTSUPP for a channel of
+ * another transport; with @recv, -EBADF for a sending end. */
+static int notify_queue(ipk_chan *ch, bool recv, struct ipk__mq **ret)
+{
+	IPK_CHECK_ARG(ch);
+	if (ch->tp != &ipk__transport_mq)
+		return -EOPNOTSUPP;
+	if (recv && !mq_of(ch)->can_recv)
+		return -EBADF;
+	*ret = mq_of(ch);
+	return 0;
+}
+
+IPK_API int ipk_mq_notify(ipk_chan *ch, ipk_mq_notify_fn fn, void *arg)
+{
+	struct ipk__mq *m;
+	int r = notify_queue(ch, true, &m);
+
+	return r < 0 ? r : ipk__mq_notify(&m->notifier, ch, m->q, fn, arg);
+}
+
+IPK_API int ipk_mq_notify_signal(ipk_chan *ch, int signo, void *value)
+{
+	struct ipk__mq *m;
+	int r = notify_queue(ch, true, &m);
+
+	return r < 0 ? r : ipk__mq_notify_signal(&m->notifier, ch, m->q, signo, value);
+}
+
+IPK_API int ipk_mq_notify_off(ipk_chan *ch)
+{
+	struct ipk__mq *m;
+	int r = notify_queue(ch, false, &m);
+
+	return r < 0 ? r : ipk__mq_notify_off(&m->notifier);
 }
 
 const struct ipk_transport ipk__transport_mq = {

@@ -63,7 +63,6 @@
 #include <sys/msg.h>
 
 #include "internal.h"
-#include "mqchan.h"
 #include "transport.h"
 
 #define BACKOFF_MIN_NS (50 * IPK_USEC)
