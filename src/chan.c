@@ -11,6 +11,7 @@
 #include <ipckit/ring.h>
 
 #include "internal.h"
+#include "sockets.h"
 #include "transport.h"
 
 #define OPEN_FLAGS                                                                             \

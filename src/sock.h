@@ -51,9 +51,4 @@ int ipk__sock_accept_one(struct ipk_chan *ch, const struct ipk_url *url, int64_t
  * (msgsize=), so ipk_listener_url() is ready to connect with. */
 void ipk__listener_url_opts(struct ipk_listener *l, int n, const struct ipk_url *url);
 
-/* unix.c: the access policy of a Unix listener (ipk_listener_set_access()).
- * 0 if @fd's peer may stay (or there is no policy); -EACCES if it was
- * refused (counted; the caller closes @fd before reading from it). */
-int ipk__access_check(struct ipk_listener *l, int fd);
-
 #endif /* IPK_SOCK_H */

@@ -35,7 +35,7 @@ struct ipk_listener {
 	size_t max_msg;
 	struct ipk__ownfile file; /* the socket file it bound */
 	char url[IPK__URL_MAX];   /* what a peer connects to */
-	/* unix.c: ipk_listener_set_access(); NULL: everyone */
+	/* ipk_listener_set_access() (sockets.h); NULL: everyone */
 	struct ipk__access *access;
 };
 
@@ -117,9 +117,6 @@ int ipk__fd_plain(struct ipk_chan *ch);
 
 /* pipe.c: both ends of an anonymous pipe (ipk_chan_pipe()). */
 int ipk__pipe_pair(struct ipk_chan *rd, struct ipk_chan *wr, const struct ipk_url *url);
-
-/* unix.c: free a listener's access policy (NULL too). */
-void ipk__access_free(struct ipk__access *a);
 
 /* The perm= option or 0600. */
 mode_t ipk__url_mode(const struct ipk_url *url);

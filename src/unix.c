@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * unix.c - descriptor passing, peer credentials, listener access policy
+ * unix.c - descriptor passing, peer credentials, listener access policies
  * and socket directories (unix.h). The unix: transport itself is in
- * transport/unix.c; it calls ipk__access_check() on every accepted peer.
+ * transport/unix.c; it keeps each listener's policy (sockets.h) and calls
+ * ipk__access_check() on every accepted peer.
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -15,8 +16,7 @@
 #include <ipckit/unix.h>
 
 #include "internal.h"
-#include "sock.h"
-#include "transport.h"
+#include "sockets.h"
 
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77
@@ -284,15 +284,12 @@ IPK_API int ipk_sock_dir(const char *path, mode_t mode)
 	return r;
 }
 
-IPK_API int ipk_listener_set_access(ipk_listener *l, const struct ipk_access *a)
+int ipk__access_new(const struct ipk_access *a, const struct ipk__access *old,
+		    struct ipk__access **ret)
 {
 	struct ipk__access *n = NULL;
 	size_t nu, ng;
 
-	IPK_CHECK_ARG(l);
-	IPK_CHECK_ARG(!a || ((a->uids || !a->n_uids) && (a->gids || !a->n_gids)));
-	if (l->tp != &ipk__transport_unix && l->tp != &ipk__transport_unix_seqpacket)
-		return -EOPNOTSUPP;
 	if (a) {
 		nu = a->n_uids;
 		ng = a->n_gids;
@@ -308,23 +305,22 @@ IPK_API int ipk_listener_set_access(ipk_listener *l, const struct ipk_access *a)
 			memcpy(n->ids + nu, a->gids, ng * sizeof(gid_t));
 		n->a.uids = n->ids;
 		n->a.gids = (const gid_t *)(n->ids + nu);
-		if (l->access) {
-			n->refused = l->access->refused;
-			n->last = l->access->last;
+		if (old) {
+			n->refused = old->refused;
+			n->last = old->last;
 		}
 	}
-	free(l->access);
-	l->access = n;
+	*ret = n;
 	return 0;
 }
 
-IPK_API unsigned long ipk_listener_refused(const ipk_listener *l, struct ipk_cred *ret)
+unsigned long ipk__access_refused(const struct ipk__access *a, struct ipk_cred *ret)
 {
-	if (!l || !l->access || !l->access->refused)
+	if (!a || !a->refused)
 		return 0;
 	if (ret)
-		*ret = l->access->last;
-	return l->access->refused;
+		*ret = a->last;
+	return a->refused;
 }
 
 static bool in_list(const uid_t *ids, size_t n, uid_t id)
@@ -354,16 +350,16 @@ void ipk__access_free(struct ipk__access *a)
 	free(a);
 }
 
-int ipk__access_check(struct ipk_listener *l, int fd)
+int ipk__access_check(struct ipk__access *pol, int fd)
 {
 	const struct ipk_access *a;
 	struct ipk_cred c;
 	bool ok;
 	int r;
 
-	if (!l->access)
+	if (!pol)
 		return 0;
-	a = &l->access->a;
+	a = &pol->a;
 	r = ipk_peer_cred(fd, &c);
 	if (r < 0)
 		return r;
@@ -376,7 +372,7 @@ int ipk__access_check(struct ipk_listener *l, int fd)
 		ok = a->check(&c, a->arg);
 	if (ok)
 		return 0;
-	l->access->refused++;
-	l->access->last = c;
+	pol->refused++;
+	pol->last = c;
 	return -EACCES;
 }

@@ -6,9 +6,14 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
+#include <stdlib.h>
+
+#include <ipckit/unix.h>
+
 #include "dgram.h"
 #include "internal.h"
 #include "sock.h"
+#include "sockets.h"
 #include "stream.h"
 
 #define BACKLOG_DEFAULT 128
@@ -85,7 +90,7 @@ static int unix_accept(struct ipk_listener *l, struct ipk_chan *ch, int64_t dead
 	if (r < 0)
 		return r;
 	/* before a byte of the peer's is read: a refused peer sees EOF */
-	r = ipk__access_check(l, fd);
+	r = ipk__access_check(l->access, fd);
 	if (r < 0) {
 		ipk__close(fd);
 		return r;
@@ -138,6 +143,28 @@ static void unix_close(struct ipk_chan *ch)
 		ipk__stream_close(ch);
 	else
 		ipk__dgram_close(ch);
+}
+
+IPK_API int ipk_listener_set_access(ipk_listener *l, const struct ipk_access *a)
+{
+	struct ipk__access *n;
+	int r;
+
+	IPK_CHECK_ARG(l);
+	IPK_CHECK_ARG(!a || ((a->uids || !a->n_uids) && (a->gids || !a->n_gids)));
+	if (l->tp != &ipk__transport_unix && l->tp != &ipk__transport_unix_seqpacket)
+		return -EOPNOTSUPP;
+	r = ipk__access_new(a, l->access, &n);
+	if (r < 0)
+		return r;
+	ipk__access_free(l->access);
+	l->access = n;
+	return 0;
+}
+
+IPK_API unsigned long ipk_listener_refused(const ipk_listener *l, struct ipk_cred *ret)
+{
+	return l ? ipk__access_refused(l->access, ret) : 0;
 }
 
 const struct ipk_transport ipk__transport_unix = {
