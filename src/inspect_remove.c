@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * inspect_remove.c - what gc may do with each object of a snapshot (its
+ * ipk_obj.gc verdict and the reason), finding an object by URL, and
+ * removing one. The scanners only gather; the decisions are all here.
+ */
+#include <mqueue.h>
+#include <semaphore.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ipc.h>
+#include <sys/mman.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <sys/stat.h>
+
+#include "inspect_internal.h"
+
+/*
+ * Can @pid be a live process that acted at @t (wall-clock seconds, as the
+ * System V objects record times; 0 = no time)? A live pid whose process
+ * started after @t is another process that reuses a dead one's number.
+ * The kernel's times are whole seconds and the start time is converted to
+ * the wall clock as it is now, so "after" needs a margin: started more
+ * than 2 s after @t. (A wall clock stepped forward by more than a second
+ * since @t can still mislead this; the margin covers the usual slewing.)
+ */
+static bool lived_at(const ipk_inspect *in, pid_t pid, int64_t t)
+{
+	uint64_t ticks;
+
+	if (!ipk__pid_exists(pid))
+		return false;
+	if (t <= 0 || in->hz <= 0 || ipk__proc_start_time(pid, &ticks) < 0)
+		return true;
+	return in->boot_real + (double)ticks / (double)in->hz <= (double)t + 2.0;
+}
+
+/* Why the holders seen may not be all there are; NULL if every process was
+ * seen and read. */
+static const char *blind(const ipk_inspect *in, char *buf, size_t len)
+{
+	if (in->foreign_pidns)
+		return "the host's processes share this IPC namespace unseen";
+	if (in->hidepid)
+		return "/proc hides other users' processes (hidepid)";
+	if (in->ndenied) {
+		snprintf(buf, len, "%zu process%s could not be inspected", in->ndenied,
+			 in->ndenied == 1 ? "" : "es");
+		return buf;
+	}
+	return NULL;
+}
+
+#define SET_GC(ob, state, ...)                                                 \
+	do {                                                                   \
+		(ob)->o.gc = (state);                                          \
+		snprintf((ob)->o.gc_why, sizeof((ob)->o.gc_why), __VA_ARGS__); \
+	} while (0)
+
+/* Sets o->o.gc and gc_why (see ipk_obj_orphan() in inspect.h). */
+void ipk__inspect_classify(const ipk_inspect *in, struct obj *o)
+{
+	const struct ipk_obj *x = &o->o;
+	char bbuf[64];
+	const char *bl = blind(in, bbuf, sizeof(bbuf));
+
+	if (x->nholders) {
+		SET_GC(o, IPK_GC_IN_USE, "held by %d (%s)%s", (int)x->holders[0].pid,
+		       x->holders[0].comm, x->nholders > 1 ? " and others" : "");
+		return;
+	}
+	switch (x->kind) {
+	case IPK_OBJ_RING:
+		if (x->ring_err)
+			SET_GC(o, IPK_GC_UNKNOWN, "header unreadable (%s)",
+			       ipk_errname(x->ring_err));
+		else if (x->ring.alive)
+			SET_GC(o, IPK_GC_IN_USE, "publisher %d lives", (int)x->ring.pid);
+		else if (x->ring.pid <= 0)
+			SET_GC(o, IPK_GC_UNKNOWN, "no publisher recorded");
+		else if (x->ring.closed)
+			SET_GC(o, IPK_GC_UNKNOWN,
+			       "its publisher closed it and kept it on purpose (IPK_RING_KEEP)");
+		else if (bl)
+			SET_GC(o, IPK_GC_UNKNOWN,
+			       "publisher %d dead, but %s: one may hold or map it",
+			       (int)x->ring.pid, bl);
+		else
+			SET_GC(o, IPK_GC_ORPHAN, "publisher %d dead; nobody holds or maps it",
+			       (int)x->ring.pid);
+		return;
+	case IPK_OBJ_SHM:
+		if (!x->ipckit)
+			break;
+		if (o->page_base)
+			SET_GC(o, IPK_GC_UNKNOWN,
+			       "ring page whose ring name exists but is no ring "
+			       "(yet)");
+		else if (bl)
+			SET_GC(o, IPK_GC_UNKNOWN, "ring page without its ring, but %s", bl);
+		else
+			SET_GC(o, IPK_GC_ORPHAN, "ring page without its ring; nobody holds it");
+		return;
+	case IPK_OBJ_SYSV_SHM:
+		if (x->count)
+			SET_GC(o, IPK_GC_IN_USE, "attached %llu time%s",
+			       (unsigned long long)x->count, x->count == 1 ? "" : "s");
+		else if (x->cpid <= 0)
+			SET_GC(o, IPK_GC_UNKNOWN, "creator not visible from this PID namespace");
+		else if (lived_at(in, x->cpid, o->t_ctime))
+			SET_GC(o, IPK_GC_UNKNOWN, "not attached, but its creator %d lives",
+			       (int)x->cpid);
+		else if (x->lpid > 0 && lived_at(in, x->lpid, o->t_lpid))
+			SET_GC(o, IPK_GC_UNKNOWN, "not attached, but its last attacher %d lives",
+			       (int)x->lpid);
+		else
+			SET_GC(o, IPK_GC_ORPHAN,
+			       "not attached; creator %d and last attacher %d dead", (int)x->cpid,
+			       (int)x->lpid);
+		return;
+	case IPK_OBJ_SYSV_MSG:
+		if (x->lpid > 0 && lived_at(in, x->lpid, o->t_lpid))
+			SET_GC(o, IPK_GC_IN_USE, "last sender %d lives", (int)x->lpid);
+		else if (x->lrpid > 0 && lived_at(in, x->lrpid, o->t_lrpid))
+			SET_GC(o, IPK_GC_IN_USE, "last receiver %d lives", (int)x->lrpid);
+		else
+			SET_GC(o, IPK_GC_UNKNOWN,
+			       "the kernel records no creator: a live process may still use it "
+			       "(last sender %d, last receiver %d dead or none)",
+			       (int)x->lpid, (int)x->lrpid);
+		return;
+	case IPK_OBJ_SYSV_SEM:
+		if (o->waiters)
+			SET_GC(o, IPK_GC_IN_USE, "%lu process%s wait on it", o->waiters,
+			       o->waiters == 1 ? "" : "es");
+		else if (x->lpid > 0 && ipk__pid_exists(x->lpid))
+			SET_GC(o, IPK_GC_IN_USE, "last operated on by %d, alive", (int)x->lpid);
+		else
+			SET_GC(o, IPK_GC_UNKNOWN,
+			       "the kernel records no creator: a live process may still use it "
+			       "(no live last operator)");
+		return;
+	case IPK_OBJ_FIFO:
+	case IPK_OBJ_MEMFD:
+		SET_GC(o, IPK_GC_IN_USE, "held"); /* only found through a holder */
+		return;
+	case IPK_OBJ_UNIX:
+		SET_GC(o, IPK_GC_UNKNOWN, "no holder seen (%s)",
+		       bl ? bl
+			  : "it may be in flight in a message, or held in another PID "
+			    "namespace");
+		return;
+	default:
+		break;
+	}
+	/* POSIX shm, mq, sem */
+	SET_GC(o, IPK_GC_UNKNOWN, "nothing records its creator: it may wait for its next user%s%s",
+	       bl ? "; " : "", bl ? bl : "");
+}
+
+/* "KEY" (decimal, 0x-hex, may be negative) or "id=N". */
+static int parse_sysv(const char *s, bool *by_id, long long *v)
+{
+	char *end;
+
+	*by_id = !strncmp(s, "id=", 3);
+	if (*by_id)
+		s += 3;
+	if (!*s)
+		return -EINVAL;
+	errno = 0;
+	*v = strtoll(s, &end, 0);
+	if (errno || *end)
+		return -EINVAL;
+	if (!*by_id && (*v < INT32_MIN || *v > UINT32_MAX))
+		return -EINVAL;
+	if (!*by_id && *v > INT32_MAX)
+		*v = (int32_t)(uint32_t)*v; /* 0xdeadbeef: the kernel's signed key */
+	return 0;
+}
+
+int ipk_inspect_find(const ipk_inspect *in, const char *url, const struct ipk_obj **ret)
+{
+	static const struct {
+		const char *scheme;
+		unsigned kinds;
+	} schemes[] = {
+		{ "shm:", IPK_OBJ_BIT(IPK_OBJ_RING) | IPK_OBJ_BIT(IPK_OBJ_SHM) },
+		{ "mq:", IPK_OBJ_BIT(IPK_OBJ_MQ) },
+		{ "sem:", IPK_OBJ_BIT(IPK_OBJ_SEM) },
+		{ "sysvmq:", IPK_OBJ_BIT(IPK_OBJ_SYSV_MSG) },
+		{ "sysvshm:", IPK_OBJ_BIT(IPK_OBJ_SYSV_SHM) },
+		{ "sysvsem:", IPK_OBJ_BIT(IPK_OBJ_SYSV_SEM) },
+		{ "unix:", IPK_OBJ_BIT(IPK_OBJ_UNIX) },
+		{ "unix+dgram:", IPK_OBJ_BIT(IPK_OBJ_UNIX) },
+		{ "unix+seqpacket:", IPK_OBJ_BIT(IPK_OBJ_UNIX) },
+		{ "fifo:", IPK_OBJ_BIT(IPK_OBJ_FIFO) },
+		{ "memfd:", IPK_OBJ_BIT(IPK_OBJ_MEMFD) },
+	};
+	char name[sizeof(((struct ipk_obj *)0)->name)];
+	unsigned kinds = 0;
+	bool sysv = false, by_id = false;
+	long long v = 0;
+	const char *rest = NULL;
+
+	IPK_CHECK_ARG(in && url && ret);
+	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+		size_t n = strlen(schemes[i].scheme);
+
+		if (!strncmp(url, schemes[i].scheme, n)) {
+			kinds = schemes[i].kinds;
+			rest = url + n;
+			sysv = !strncmp(url, "sysv", 4);
+			break;
+		}
+	}
+	if (!rest || !*rest)
+		return -EINVAL;
+	if (sysv) {
+		if (parse_sysv(rest, &by_id, &v) < 0)
+			return -EINVAL;
+	} else if (kinds == IPK_OBJ_BIT(IPK_OBJ_MEMFD)) {
+		snprintf(name, sizeof(name), "memfd:%s", rest);
+	} else {
+		size_t n = strcspn(rest, "?");
+
+		if (n == 0 || n >= sizeof(name))
+			return -EINVAL;
+		memcpy(name, rest, n);
+		name[n] = '\0';
+		if (!(kinds & IPK_OBJ_BIT(IPK_OBJ_UNIX)) && name[0] != '/')
+			return -EINVAL;
+		if ((kinds & IPK_OBJ_BIT(IPK_OBJ_UNIX)) && name[0] != '/' && name[0] != '@')
+			return -EINVAL;
+	}
+	for (size_t i = 0; i < in->n; i++) {
+		const struct ipk_obj *o = &in->objs[i].o;
+
+		if (!(kinds & IPK_OBJ_BIT(o->kind)))
+			continue;
+		if (sysv ? (by_id ? o->id == v : o->key == v && v != 0) : !strcmp(o->name, name)) {
+			*ret = o;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int ipk_obj_orphan(const struct ipk_obj *o)
+{
+	return o && o->gc == IPK_GC_ORPHAN;
+}
+
+static int unlink_ring(const char *name)
+{
+	char part[NAME_MAX + 8];
+	int rc = shm_unlink(name) < 0 ? ipk__neg_errno() : 0;
+
+	for (const char *const *p = ipk__ring_parts; *p; p++) {
+		snprintf(part, sizeof(part), "%s%s", name, *p);
+		(void)shm_unlink(part);
+	}
+	return rc;
+}
+
+/* unlink(@path) if it still is a file of type @type. */
+static int unlink_typed(const char *path, mode_t type)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return ipk__neg_errno();
+	if ((st.st_mode & S_IFMT) != type)
+		return -ENOENT;
+	return unlink(path) < 0 ? ipk__neg_errno() : 0;
+}
+
+int ipk_obj_remove(const struct ipk_obj *o)
+{
+	int rc;
+
+	IPK_CHECK_ARG(o);
+	switch (o->kind) {
+	case IPK_OBJ_RING:
+		return unlink_ring(o->name);
+	case IPK_OBJ_SHM:
+		return shm_unlink(o->name) < 0 ? ipk__neg_errno() : 0;
+	case IPK_OBJ_SEM:
+		return sem_unlink(o->name) < 0 ? ipk__neg_errno() : 0;
+	case IPK_OBJ_MQ:
+		return mq_unlink(o->name) < 0 ? ipk__neg_errno() : 0;
+	case IPK_OBJ_SYSV_MSG:
+		rc = msgctl((int)o->id, IPC_RMID, NULL);
+		break;
+	case IPK_OBJ_SYSV_SHM:
+		rc = shmctl((int)o->id, IPC_RMID, NULL);
+		break;
+	case IPK_OBJ_SYSV_SEM:
+		rc = semctl((int)o->id, 0, IPC_RMID);
+		break;
+	case IPK_OBJ_UNIX:
+		if (o->name[0] != '/')
+			return -EOPNOTSUPP; /* abstract: gone with its last holder */
+		return unlink_typed(o->name, S_IFSOCK);
+	case IPK_OBJ_FIFO:
+		return unlink_typed(o->name, S_IFIFO);
+	default:
+		return -EOPNOTSUPP;
+	}
+	if (rc < 0)
+		return errno == EINVAL || errno == EIDRM ? -ENOENT : ipk__neg_errno();
+	return 0;
+}
