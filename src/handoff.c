@@ -35,6 +35,7 @@
 #include <ipckit/unix.h>
 
 #include "internal.h"
+#include "sockets.h"
 
 #define OFFER_MAGIC "IPKHOFF1"
 #define READY_MAGIC "IPKHRDY1"
@@ -315,39 +316,23 @@ static int parse_offer(ipk_handoff *h, size_t len)
 	return 0;
 }
 
-/* Connect to an old process that offers at a Unix path. */
+/* Connect to an old process that offers at a Unix path, waiting for it
+ * to listen there until @deadline; trying once, nobody there yet is
+ * -ECONNREFUSED. */
 static int connect_path(const char *path, int64_t deadline, int *ret)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	size_t len = strlen(path);
-	int fd;
+	int r;
 
 	if (len == 0 || len >= sizeof(sa.sun_path))
 		return -EINVAL;
 	memcpy(sa.sun_path, path, len);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return ipk__neg_errno();
-	for (;;) {
-		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-			break;
-		if (errno == EINTR)
-			continue;
-		if (errno == ENOENT || errno == ECONNREFUSED) {
-			int r = ipk__sleep_until(deadline, 10 * IPK_MSEC);
-
-			if (r == 0)
-				continue;
-			ipk__close(fd);
-			return r == -EAGAIN ? -ECONNREFUSED : r;
-		}
-		int r = ipk__neg_errno();
-
-		ipk__close(fd);
-		return r;
-	}
-	*ret = fd;
-	return 0;
+	r = ipk__sock_connect(AF_UNIX, SOCK_SEQPACKET, (struct sockaddr *)&sa, sizeof(sa), false,
+			      deadline, ret);
+	if (deadline == IPK__NOWAIT && (r == -ENOENT || r == -EAGAIN))
+		r = -ECONNREFUSED;
+	return r;
 }
 
 static int take_socket(ipk_handoff *h, int64_t deadline)

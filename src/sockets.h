@@ -1,14 +1,34 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * sockets.h - the socket mechanism's calls for the layers above it:
- * connect and accept with a deadline, Unix addresses and socket files
- * (sockconn.c), and a Unix listener's peer access policy (unix.c). Nothing
- * here knows channels: the transports and handoff.c build on it.
+ * connect and accept with a deadline (sockconn.c), and a Unix listener's
+ * peer access policy (unix.c). Nothing here knows channels: the unix and
+ * tcp transports and handoff.c build on it.
  */
 #ifndef IPK_SOCKETS_H
 #define IPK_SOCKETS_H
 
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
 #include <ipckit/unix.h>
+
+/*
+ * ipk__sock_connect() - a new non-blocking socket connected to @sa
+ * @autobind: bind a Unix socket to a kernel-chosen abstract name first, so
+ *            a datagram server can answer it
+ *
+ * A server that is not there yet (ENOENT, ECONNREFUSED, a full backlog) is
+ * retried until @deadline_ns; with IPK__NOWAIT its error is returned as is.
+ * A missing socket file is waited for with inotify (ipk__namewait()), not
+ * by polling.
+ */
+int ipk__sock_connect(int domain, int type, const struct sockaddr *sa, socklen_t len, bool autobind,
+		      int64_t deadline_ns, int *ret_fd);
+
+/* accept4() with CLOEXEC|NONBLOCK until @deadline_ns. */
+int ipk__sock_accept(int lfd, int64_t deadline_ns, int *ret_fd);
 
 /* A copy of the policy @a (NULL: everyone, *ret = NULL) that keeps the
  * refusal count of @old (may be NULL). Return: 0; -EINVAL; -ENOMEM. */

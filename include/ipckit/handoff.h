@@ -107,12 +107,14 @@ IPK_API int ipk_handoff_send(int sock, const int *fds, const char *const *names,
  * Removes IPK_HANDOFF (and, when it used them, the LISTEN_* variables)
  * from the environment, so programs this one starts do not inherit them.
  *
- * Blocking: until the old process has sent, up to @timeout_ns.
+ * Blocking: until the old process listens at the path (a path that is not
+ * there yet is watched with inotify) and has sent, up to @timeout_ns.
  * Return: 0; -ENOENT if there is nothing to take (a fresh start); -EPROTO
  * for garbage, a short message or a count that does not match; -EPERM if
  * the old process runs as another uid; -EPIPE if it closed (or died)
- * before sending; -ETIMEDOUT; -EINVAL for a bad @from or a malformed
- * LISTEN_FDS; -ENOMEM.
+ * before sending; -ETIMEDOUT; -ECONNREFUSED if, trying once, nobody
+ * listens at the path; -ENOTSOCK if something other than a socket is
+ * there; -EINVAL for a bad @from or a malformed LISTEN_FDS; -ENOMEM.
  * Threads: call it before starting threads (it changes the environment).
  */
 IPK_API int ipk_handoff_take(const char *from, int64_t timeout_ns, ipk_handoff **ret);

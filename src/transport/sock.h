@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * sock.h - socket plumbing shared by the unix and tcp transports: Unix
- * addresses and socket files, connect with retry, accept, and "listen,
- * accept one, stop listening" for channels opened with IPK_CHAN_CREATE.
+ * addresses and socket files, and "listen, accept one, stop listening" for
+ * channels opened with IPK_CHAN_CREATE. Connect and accept with a deadline
+ * are the socket mechanism's (sockets.h).
  */
 #ifndef IPK_SOCK_H
 #define IPK_SOCK_H
@@ -11,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "sockets.h"
 #include "transport.h"
 
 /* The sockaddr for a unix* URL; -ENAMETOOLONG if it does not fit. */
@@ -27,22 +29,6 @@ int ipk__unix_addr(const struct ipk_url *u, struct sockaddr_un *sa, socklen_t *l
  */
 int ipk__unix_bind(int fd, int type, const struct ipk_url *u, unsigned flags,
 		   struct ipk__ownfile *f);
-
-/*
- * ipk__sock_connect() - a new non-blocking socket connected to @sa
- * @autobind: bind a Unix socket to a kernel-chosen abstract name first, so
- *            a datagram server can answer it
- *
- * A server that is not there yet (ENOENT, ECONNREFUSED, a full backlog) is
- * retried until @deadline_ns; with IPK__NOWAIT its error is returned as is.
- * A missing socket file is waited for with inotify (ipk__namewait()), not
- * by polling.
- */
-int ipk__sock_connect(int domain, int type, const struct sockaddr *sa, socklen_t len, bool autobind,
-		      int64_t deadline_ns, int *ret_fd);
-
-/* accept4() with CLOEXEC|NONBLOCK until @deadline_ns. */
-int ipk__sock_accept(int lfd, int64_t deadline_ns, int *ret_fd);
 
 /* Listen through ch->tp, accept one peer into @ch, stop listening. */
 int ipk__sock_accept_one(struct ipk_chan *ch, const struct ipk_url *url, int64_t deadline_ns);
