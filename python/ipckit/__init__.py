@@ -126,6 +126,9 @@ class Channel(_ipckit.Channel):
             raise StopAsyncIteration from None
 
 
+_ipckit._set_channel_type(Channel)  # Listener.accept() returns ipckit.Channel
+
+
 def _ring_url(url, known):
     """'/name', 'shm:/name?opt=v&...' -> ('/name', {opt: v})."""
     if url is None:
@@ -165,7 +168,8 @@ class Subscriber(_ipckit.Subscriber):
     __slots__ = ()
 
     def __init__(self, name, **kw):
-        name, opts = _ring_url(name, ("from", "mode"))
+        # what only a creator sets (capacity=, msgsize=, perm=) is the ring's own here
+        name, opts = _ring_url(name, ("from", "mode", "capacity", "msgsize", "perm"))
         if "from" in opts:
             f = opts["from"]
             kw.setdefault("from_", f if f in ("end", "oldest") else int(f))

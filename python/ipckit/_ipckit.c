@@ -36,6 +36,9 @@
 #define BATCH_MAX 4096u
 
 static PyObject *StaleViewError;
+/* The class of channels Listener.accept() makes: ipckit.Channel once the
+ * package registered it (it adds asyncio), else this module's own. */
+static PyTypeObject *accept_type;
 static PyObject *PublisherDiedError;
 
 /* ---- errors ---------------------------------------------------------- */
@@ -972,7 +975,7 @@ static PyObject *listener_accept(ListenerObject *self, PyObject *args, PyObject 
 		ipk_chan_close(ch);
 		return NULL;
 	}
-	PyObject *c = (PyObject *)chan_wrap(&ChannelType, ch, url);
+	PyObject *c = (PyObject *)chan_wrap(accept_type ? accept_type : &ChannelType, ch, url);
 
 	Py_DECREF(url);
 	return c;
@@ -2357,6 +2360,18 @@ static PyObject *mod_errname(PyObject *mod, PyObject *arg)
 	return PyUnicode_FromString(ipk_errname((int)e));
 }
 
+static PyObject *mod_set_channel_type(PyObject *mod, PyObject *arg)
+{
+	(void)mod;
+	if (!PyType_Check(arg) || !PyType_IsSubtype((PyTypeObject *)arg, &ChannelType)) {
+		PyErr_SetString(PyExc_TypeError, "a subclass of Channel");
+		return NULL;
+	}
+	Py_INCREF(arg);
+	Py_XSETREF(accept_type, (PyTypeObject *)arg);
+	Py_RETURN_NONE;
+}
+
 static PyObject *mod_version(PyObject *mod, PyObject *unused)
 {
 	(void)mod;
@@ -2382,6 +2397,7 @@ static PyMethodDef mod_methods[] = {
 	{ "_scan", mod_scan, METH_VARARGS,
 	  "_scan(kinds=0)\n--\n\nThe `ipckit ls --json` document of this host as a dict." },
 	{ "_kind_parse", mod_kind_parse, METH_O, NULL },
+	{ "_set_channel_type", mod_set_channel_type, METH_O, NULL },
 	{ "errname", mod_errname, METH_O,
 	  "errname(err)\n--\n\nThe symbolic name of an errno value ('EMSGSIZE')." },
 	{ "lib_version", mod_version, METH_NOARGS,
