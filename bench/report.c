@@ -19,6 +19,7 @@
 #include <ipckit/common.h>
 
 #include "engine.h"
+#include "json.h"
 
 static const char *kind_name(unsigned kind)
 {
@@ -186,22 +187,6 @@ void bench_print_table(FILE *f, const struct bench_machine *m, const struct benc
 	}
 }
 
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 static void json_num(FILE *f, const char *key, double v, bool present)
 {
 	fprintf(f, ", \"%s\": ", key);
@@ -261,10 +246,7 @@ int bench_write_json(FILE *f, const struct bench_machine *m, const struct bench_
 			: x->mech->flags & BENCH_RAW ? "raw"
 						     : "library");
 		fprintf(f, ", \"raw\": ");
-		if (x->mech->raw)
-			json_str(f, x->mech->raw);
-		else
-			fputs("null", f);
+		json_str_or_null(f, x->mech->raw);
 		if (!ok) {
 			fprintf(f, ", \"reason\": ");
 			json_str(f, x->why);

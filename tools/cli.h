@@ -210,7 +210,6 @@ int ls_parse_types(const char *arg, unsigned *kinds); /* 0, or CLI_USAGE after a
  * private one (in a mount namespace of this process's own). */
 int ls_scan(unsigned kinds, ipk_inspect **ret);
 const char *ls_user_name(uid_t uid, char *buf, size_t len);
-void ls_json_str(FILE *f, const char *s);
 void ls_json_obj(FILE *f, const struct ipk_obj *o); /* one docs/ls-schema.json object */
 const char *ls_size(uint64_t v, char *buf, size_t len);
 void ls_details(const struct ipk_obj *o, char *buf, size_t len);

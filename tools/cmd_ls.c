@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "json.h"
 
 static const char usage[] =
 	"Usage: ipckit ls [--type KIND[,KIND...]] [--pid PID] [--user USER] [--json]\n"
@@ -101,22 +102,6 @@ const char *ls_user_name(uid_t uid, char *buf, size_t len)
 	return buf;
 }
 
-void ls_json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 static const char *sock_type_name(int t)
 {
 	switch (t) {
@@ -157,7 +142,7 @@ static void json_holders(FILE *f, const struct ipk_holder *hs, size_t n)
 
 		fprintf(f, "%s{\"pid\": %d, \"uid\": %u, \"comm\": ", i ? ", " : "", (int)h->pid,
 			(unsigned)h->uid);
-		ls_json_str(f, h->comm);
+		json_str(f, h->comm);
 		fprintf(f, ", \"fd\": %d, \"mapped\": %s}", h->fd,
 			(h->how & IPK_HOLD_MAP) ? "true" : "false");
 	}
@@ -169,11 +154,11 @@ void ls_json_obj(FILE *f, const struct ipk_obj *o)
 	char user[64];
 
 	fprintf(f, "{\"kind\": \"%s\", \"name\": ", ipk_obj_kind_name(o->kind));
-	ls_json_str(f, o->name);
+	json_str(f, o->name);
 	if (o->kind <= IPK_OBJ_SYSV_SEM)
 		fprintf(f, ", \"key\": %lld, \"id\": %lld", (long long)o->key, (long long)o->id);
 	fprintf(f, ", \"uid\": %u, \"user\": ", (unsigned)o->uid);
-	ls_json_str(f, ls_user_name(o->uid, user, sizeof(user)));
+	json_str(f, ls_user_name(o->uid, user, sizeof(user)));
 	fprintf(f, ", \"gid\": %u, \"mode\": \"%04o\", \"size\": %llu, \"count\": %llu",
 		(unsigned)o->gid, (unsigned)o->mode, (unsigned long long)o->size,
 		(unsigned long long)o->count);
@@ -212,7 +197,7 @@ void ls_json_obj(FILE *f, const struct ipk_obj *o)
 		o->gc == IPK_GC_ORPHAN    ? "orphan"
 		: o->gc == IPK_GC_UNKNOWN ? "unknown"
 					  : "in-use");
-	ls_json_str(f, o->gc_why);
+	json_str(f, o->gc_why);
 	fputs(", \"holders\": ", f);
 	json_holders(f, o->holders, o->nholders);
 	if (o->kind == IPK_OBJ_UNIX) {
@@ -362,10 +347,7 @@ static void print_json(const ipk_inspect *in, const struct ipk_obj *const *keep,
 
 	printf("{\"version\": 1, \"procs_scanned\": %zu, \"mqueue_mount\": ",
 	       ipk_inspect_procs(in));
-	if (mq)
-		ls_json_str(stdout, mq);
-	else
-		fputs("null", stdout);
+	json_str_or_null(stdout, mq);
 	fputs(", \"denied_pids\": [", stdout);
 	for (size_t i = 0; i < nd; i++)
 		printf("%s%d", i ? ", " : "", (int)pids[i]);
