@@ -35,7 +35,7 @@
 
 #include "internal.h"
 #include "mqnotify.h"
-#include "uri.h"
+#include "url_parse.h"
 
 enum note_mode { NOTE_OFF, NOTE_THREAD, NOTE_SIGNAL };
 

@@ -16,7 +16,7 @@
 #include <ipckit/chan.h>
 
 #include "internal.h"
-#include "uri.h"
+#include "url_parse.h"
 
 /* A POSIX queue: its file under /dev/mqueue if that is mounted, else the
  * queue itself (which needs read or write permission). */

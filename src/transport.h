@@ -15,7 +15,7 @@
 #include <ipckit/chan.h>
 
 #include "internal.h"
-#include "uri.h"
+#include "url_parse.h"
 
 struct ipk_chan {
 	const struct ipk_transport *tp;

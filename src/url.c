@@ -10,7 +10,7 @@
 #include <ipckit/url.h>
 
 #include "internal.h"
-#include "uri.h"
+#include "url_parse.h"
 
 #define BIT(s) (1u << (s))
 #define NAMED                                                                                \

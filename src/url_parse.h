@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * uri.h - parsed channel URLs (url.c). Parsing never touches the system;
+ * url_parse.h - parsed channel URLs (url.c). Parsing never touches the system;
  * transports turn the parts into kernel objects.
  */
-#ifndef IPK_URI_H
-#define IPK_URI_H
+#ifndef IPK_URL_PARSE_H
+#define IPK_URL_PARSE_H
 
 #include <limits.h>
 #include <stdbool.h>
@@ -90,4 +90,4 @@ static inline uint64_t ipk__url_num(const struct ipk_url *u, enum ipk__opt o, ui
 	return u->set[o] ? u->num[o] : def;
 }
 
-#endif /* IPK_URI_H */
+#endif /* IPK_URL_PARSE_H */

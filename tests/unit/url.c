@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The URL parser: every scheme's parts, options, and where errors point. */
 #include "harness.h"
-#include "uri.h"
+#include "url_parse.h"
 
 static void bad(const char *url, size_t where)
 {
