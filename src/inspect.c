@@ -223,12 +223,7 @@ int ipk_inspect_scan(unsigned kinds, ipk_inspect **ret)
 	in->kinds = kinds ? kinds : IPK_OBJ_ALL;
 	ipk__inspect_check_view(in);
 	check_clock(in);
-	if (ipk__inspect_wants(in, IPK_OBJ_SYSV_MSG))
-		rc = ipk__inspect_scan_sysv_msg(in);
-	if (rc == 0 && ipk__inspect_wants(in, IPK_OBJ_SYSV_SHM))
-		rc = ipk__inspect_scan_sysv_shm(in);
-	if (rc == 0 && ipk__inspect_wants(in, IPK_OBJ_SYSV_SEM))
-		rc = ipk__inspect_scan_sysv_sem(in);
+	rc = ipk__inspect_scan_sysv(in);
 	if (rc == 0 && ipk__inspect_wants(in, IPK_OBJ_MQ))
 		rc = ipk__inspect_scan_mqueue(in);
 	else if (rc == 0)

@@ -87,9 +87,8 @@ int ipk__inspect_add_hold(ipk_inspect *in, size_t idx, bool peer, pid_t pid, uid
 			  const char *comm, unsigned how, int fd);
 
 /* inspect_sysv.c */
-int ipk__inspect_scan_sysv_msg(ipk_inspect *in);
-int ipk__inspect_scan_sysv_shm(ipk_inspect *in);
-int ipk__inspect_scan_sysv_sem(ipk_inspect *in);
+/* The System V objects of the kinds asked for; 0 or -ENOMEM. */
+int ipk__inspect_scan_sysv(ipk_inspect *in);
 
 /* inspect_posix.c */
 void ipk__inspect_find_mqueue(ipk_inspect *in);

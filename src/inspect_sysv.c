@@ -1,122 +1,49 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * inspect_sysv.c - System V message queues, shared-memory segments and
- * semaphore sets, from /proc/sysvipc/{msg,shm,sem}. A segment is entered
- * in the index as (DEV_SYSV, id): mappings name it by its id in the inode
- * field. Who attaches or maps a segment is the process scan's
+ * semaphore sets, from /proc/sysvipc/{msg,shm,sem}: one scanner, and a
+ * table per kind of which column of its file fills which field. A segment
+ * is entered in the index as (DEV_SYSV, id): mappings name it by its id in
+ * the inode field. Who attaches or maps a segment is the process scan's
  * (inspect_holders.c).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/sem.h>
 
 #include "inspect_internal.h"
 
-/* Opens /proc/sysvipc/@what and skips its title line; NULL if missing. */
-static FILE *open_sysvipc(const char *what)
-{
-	char path[64], line[512];
-	FILE *f;
+/* What a column of /proc/sysvipc/{msg,shm,sem} fills. */
+enum sysv_field {
+	SYSV_SKIP,
+	SYSV_KEY,
+	SYSV_ID,
+	SYSV_PERMS, /* octal */
+	SYSV_SIZE,  /* unsigned */
+	SYSV_COUNT,
+	SYSV_CREATOR_PID,
+	SYSV_LAST_PID,
+	SYSV_LAST_RECEIVER_PID,
+	SYSV_UID,
+	SYSV_GID,
+	SYSV_LAST_PID_TIME, /* the latest of the columns that name it */
+	SYSV_LAST_RECEIVER_TIME,
+	SYSV_CHANGE_TIME,
+};
 
-	snprintf(path, sizeof(path), "/proc/sysvipc/%s", what);
-	f = fopen(path, "re");
-	if (f && !fgets(line, sizeof(line), f)) {
-		fclose(f);
-		return NULL;
-	}
-	return f;
-}
+#define SYSV_MAX_COLUMNS 14
 
-static void set_key_name(struct obj *o, long long key)
-{
-	o->o.key = key;
-	snprintf(o->o.name, sizeof(o->o.name), "0x%08x", (unsigned)(int)key);
-}
-
-int ipk__inspect_scan_sysv_msg(ipk_inspect *in)
-{
-	long long key, id, cbytes, qnum, stime, rtime, ctime;
-	unsigned perms, uid, gid;
-	int lspid, lrpid;
-	char line[512];
-	struct obj *o;
-	FILE *f = open_sysvipc("msg");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		stime = rtime = ctime = 0;
-		if (sscanf(line, "%lld %lld %o %lld %lld %d %d %u %u %*u %*u %lld %lld %lld", &key,
-			   &id, &perms, &cbytes, &qnum, &lspid, &lrpid, &uid, &gid, &stime, &rtime,
-			   &ctime) < 9)
-			continue;
-		o = ipk__inspect_new_obj(in, IPK_OBJ_SYSV_MSG);
-		if (!o) {
-			fclose(f);
-			return -ENOMEM;
-		}
-		set_key_name(o, key);
-		o->o.id = id;
-		o->o.mode = perms & 07777;
-		o->o.size = (uint64_t)cbytes;
-		o->o.count = (uint64_t)qnum;
-		o->o.lpid = lspid;
-		o->o.lrpid = lrpid;
-		o->t_lpid = stime;
-		o->t_lrpid = rtime;
-		o->t_ctime = ctime;
-		o->o.uid = uid;
-		o->o.gid = gid;
-	}
-	fclose(f);
-	return 0;
-}
-
-int ipk__inspect_scan_sysv_shm(ipk_inspect *in)
-{
-	long long key, id, nattch, atime, dtime, ctime;
-	unsigned long long size;
-	unsigned perms, uid, gid;
-	int cpid, lpid;
-	char line[512];
-	struct obj *o;
-	FILE *f = open_sysvipc("shm");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		atime = dtime = ctime = 0;
-		if (sscanf(line, "%lld %lld %o %llu %d %d %lld %u %u %*u %*u %lld %lld %lld", &key,
-			   &id, &perms, &size, &cpid, &lpid, &nattch, &uid, &gid, &atime, &dtime,
-			   &ctime) < 9)
-			continue;
-		o = ipk__inspect_new_obj(in, IPK_OBJ_SYSV_SHM);
-		if (!o) {
-			fclose(f);
-			return -ENOMEM;
-		}
-		set_key_name(o, key);
-		o->o.id = id;
-		o->o.mode = perms & 07777;
-		o->o.size = size;
-		o->o.count = (uint64_t)nattch;
-		o->o.cpid = cpid;
-		o->o.lpid = lpid;
-		o->t_lpid = atime > dtime ? atime : dtime;
-		o->t_ctime = ctime;
-		o->o.uid = uid;
-		o->o.gid = gid;
-		/* Mappings name the segment by its id in the inode field:
-		 * looked up with dev UINT64_MAX, which no file has. */
-		if (ipk__inspect_add_key(in, DEV_SYSV, (uint64_t)id, in->n - 1) < 0) {
-			fclose(f);
-			return -ENOMEM;
-		}
-	}
-	fclose(f);
-	return 0;
-}
+struct sysv_table {
+	enum ipk_obj_kind kind;
+	const char *file;  /* under /proc/sysvipc */
+	unsigned required; /* a line with fewer leading columns is skipped */
+	unsigned ncolumns; /* columns read; any further ones are ignored */
+	enum sysv_field columns[SYSV_MAX_COLUMNS];
+	/* What the columns do not say, for object @idx; 0 or -ENOMEM. */
+	int (*complete)(ipk_inspect *in, size_t idx);
+};
 
 /* The pid of a live process among the set's last operators, else the last
  * nonzero one, else 0 (no semop yet); -1 if we may not ask. Adds the
@@ -140,34 +67,177 @@ static pid_t sem_last_pid(int id, unsigned long nsems, unsigned long *waiters)
 	return live ? live : last;
 }
 
-int ipk__inspect_scan_sysv_sem(ipk_inspect *in)
+static int complete_sem(ipk_inspect *in, size_t idx)
 {
-	long long key, id;
-	unsigned long nsems;
-	unsigned perms, uid, gid;
+	struct obj *o = &in->objs[idx];
+
+	o->o.lpid = sem_last_pid((int)o->o.id, (unsigned long)o->o.count, &o->waiters);
+	return 0;
+}
+
+/* Mappings name the segment by its id in the inode field: looked up with
+ * dev DEV_SYSV, which no file has. */
+static int complete_shm(ipk_inspect *in, size_t idx)
+{
+	return ipk__inspect_add_key(in, DEV_SYSV, (uint64_t)in->objs[idx].o.id, idx);
+}
+
+static const struct sysv_table sysv_tables[] = {
+	{
+		.kind = IPK_OBJ_SYSV_MSG,
+		.file = "msg",
+		.required = 9,
+		.ncolumns = 14,
+		/* key msqid perms cbytes qnum lspid lrpid uid gid cuid cgid
+		 * stime rtime ctime */
+		.columns = { SYSV_KEY, SYSV_ID, SYSV_PERMS, SYSV_SIZE, SYSV_COUNT, SYSV_LAST_PID,
+			     SYSV_LAST_RECEIVER_PID, SYSV_UID, SYSV_GID, SYSV_SKIP, SYSV_SKIP,
+			     SYSV_LAST_PID_TIME, SYSV_LAST_RECEIVER_TIME, SYSV_CHANGE_TIME },
+	},
+	{
+		.kind = IPK_OBJ_SYSV_SHM,
+		.file = "shm",
+		.required = 9,
+		.ncolumns = 14,
+		/* key shmid perms size cpid lpid nattch uid gid cuid cgid
+		 * atime dtime ctime (rss swap) */
+		.columns = { SYSV_KEY, SYSV_ID, SYSV_PERMS, SYSV_SIZE, SYSV_CREATOR_PID,
+			     SYSV_LAST_PID, SYSV_COUNT, SYSV_UID, SYSV_GID, SYSV_SKIP, SYSV_SKIP,
+			     SYSV_LAST_PID_TIME, SYSV_LAST_PID_TIME, SYSV_CHANGE_TIME },
+		.complete = complete_shm,
+	},
+	{
+		.kind = IPK_OBJ_SYSV_SEM,
+		.file = "sem",
+		.required = 6,
+		.ncolumns = 6,
+		/* key semid perms nsems uid gid (cuid cgid otime ctime) */
+		.columns = { SYSV_KEY, SYSV_ID, SYSV_PERMS, SYSV_COUNT, SYSV_UID, SYSV_GID },
+		.complete = complete_sem,
+	},
+};
+
+/* Opens /proc/sysvipc/@what and skips its title line; NULL if missing. */
+static FILE *open_sysvipc(const char *what)
+{
+	char path[64], line[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/sysvipc/%s", what);
+	f = fopen(path, "re");
+	if (f && !fgets(line, sizeof(line), f)) {
+		fclose(f);
+		return NULL;
+	}
+	return f;
+}
+
+/* Reads up to @t->ncolumns numbers of @line into @values; returns how many
+ * leading ones there were. */
+static unsigned parse_columns(const struct sysv_table *t, const char *line, long long *values)
+{
+	unsigned n;
+
+	for (n = 0; n < t->ncolumns; n++) {
+		char *end;
+
+		if (t->columns[n] == SYSV_PERMS)
+			values[n] = strtoll(line, &end, 8);
+		else if (t->columns[n] == SYSV_SIZE)
+			values[n] = (long long)strtoull(line, &end, 10);
+		else
+			values[n] = strtoll(line, &end, 10);
+		if (end == line)
+			break;
+		line = end;
+	}
+	return n;
+}
+
+static void fill(struct obj *o, enum sysv_field field, long long v)
+{
+	switch (field) {
+	case SYSV_SKIP:
+		break;
+	case SYSV_KEY:
+		o->o.key = v;
+		snprintf(o->o.name, sizeof(o->o.name), "0x%08x", (unsigned)(int)v);
+		break;
+	case SYSV_ID:
+		o->o.id = v;
+		break;
+	case SYSV_PERMS:
+		o->o.mode = (uint32_t)v & 07777;
+		break;
+	case SYSV_SIZE:
+		o->o.size = (uint64_t)v;
+		break;
+	case SYSV_COUNT:
+		o->o.count = (uint64_t)v;
+		break;
+	case SYSV_CREATOR_PID:
+		o->o.cpid = (pid_t)v;
+		break;
+	case SYSV_LAST_PID:
+		o->o.lpid = (pid_t)v;
+		break;
+	case SYSV_LAST_RECEIVER_PID:
+		o->o.lrpid = (pid_t)v;
+		break;
+	case SYSV_UID:
+		o->o.uid = (uid_t)v;
+		break;
+	case SYSV_GID:
+		o->o.gid = (gid_t)v;
+		break;
+	case SYSV_LAST_PID_TIME:
+		if (v > o->t_lpid)
+			o->t_lpid = v;
+		break;
+	case SYSV_LAST_RECEIVER_TIME:
+		o->t_lrpid = v;
+		break;
+	case SYSV_CHANGE_TIME:
+		o->t_ctime = v;
+		break;
+	}
+}
+
+static int scan_table(ipk_inspect *in, const struct sysv_table *t)
+{
+	long long values[SYSV_MAX_COLUMNS];
 	char line[512];
-	struct obj *o;
-	FILE *f = open_sysvipc("sem");
+	int rc = 0;
+	FILE *f = open_sysvipc(t->file);
 
 	if (!f)
 		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lld %lld %o %lu %u %u", &key, &id, &perms, &nsems, &uid, &gid) !=
-		    6)
+	while (rc == 0 && fgets(line, sizeof(line), f)) {
+		unsigned n = parse_columns(t, line, values);
+		struct obj *o;
+
+		if (n < t->required)
 			continue;
-		o = ipk__inspect_new_obj(in, IPK_OBJ_SYSV_SEM);
+		o = ipk__inspect_new_obj(in, t->kind);
 		if (!o) {
-			fclose(f);
-			return -ENOMEM;
+			rc = -ENOMEM;
+			break;
 		}
-		set_key_name(o, key);
-		o->o.id = id;
-		o->o.mode = perms & 07777;
-		o->o.count = nsems;
-		o->o.uid = uid;
-		o->o.gid = gid;
-		o->o.lpid = sem_last_pid((int)id, nsems, &o->waiters);
+		for (unsigned i = 0; i < n; i++)
+			fill(o, t->columns[i], values[i]);
+		if (t->complete)
+			rc = t->complete(in, in->n - 1);
 	}
 	fclose(f);
-	return 0;
+	return rc;
+}
+
+int ipk__inspect_scan_sysv(ipk_inspect *in)
+{
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < sizeof(sysv_tables) / sizeof(sysv_tables[0]); i++)
+		if (ipk__inspect_wants(in, sysv_tables[i].kind))
+			rc = scan_table(in, &sysv_tables[i]);
+	return rc;
 }
