@@ -67,9 +67,9 @@ IPK_API int ipk_chan_open(const char *url, unsigned flags, int64_t timeout_ns, i
 	r = ipk__url_parse(url, &u, NULL, NULL);
 	if (r < 0)
 		return r;
-	if (u.scheme == IPK__PIPE)
+	if (u.scheme == &ipk__scheme_pipe)
 		return -EINVAL; /* a pipe has no name to open: ipk_chan_pipe() */
-	tp = ipk__transport_find(u.scheme);
+	tp = u.scheme->tp;
 	if (!tp)
 		return -EPROTONOSUPPORT;
 
@@ -98,7 +98,7 @@ IPK_API int ipk_chan_pipe(const char *url, unsigned flags, ipk_chan **ret_rd, ip
 	r = ipk__url_parse(url ? url : "pipe:", &u, NULL, NULL);
 	if (r < 0)
 		return r;
-	IPK_CHECK_ARG(u.scheme == IPK__PIPE);
+	IPK_CHECK_ARG(u.scheme == &ipk__scheme_pipe);
 
 	max = ipk__url_num(&u, IPK__OPT_MSGSIZE, IPK_CHAN_MSGSIZE_DEFAULT);
 	rd = chan_new(flags | IPK_CHAN_RDONLY, max);
@@ -326,9 +326,9 @@ IPK_API int ipk_listen(const char *url, unsigned flags, ipk_listener **ret)
 	r = ipk__url_parse(url, &u, NULL, NULL);
 	if (r < 0)
 		return r;
-	tp = ipk__transport_find(u.scheme);
+	tp = u.scheme->tp;
 	if (!tp)
-		return u.scheme == IPK__PIPE ? -EOPNOTSUPP : -EPROTONOSUPPORT;
+		return -EPROTONOSUPPORT;
 	if (tp->listen == ipk__no_listen)
 		return -EOPNOTSUPP;
 

@@ -496,9 +496,9 @@ IPK_API const char *ipk_limit_hint(int err, const char *url, enum ipk_op op)
 	if (err < 0)
 		err = -err;
 	(void)ipk_mq_limits(&l);
-	if (u.scheme == IPK__MQ)
+	if (!strcmp(u.scheme_name, "mq"))
 		return mq_hint(err, &u, op, &l);
-	if (u.scheme == IPK__SYSVMQ)
+	if (!strcmp(u.scheme_name, "sysvmq"))
 		return sysv_hint(err, &u, op, &l);
 	return NULL;
 }

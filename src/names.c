@@ -8,6 +8,7 @@
 #include <mqueue.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
@@ -72,32 +73,33 @@ IPK_API int ipk_chan_name_owner(const char *url, uid_t *uid, mode_t *mode)
 	r = ipk__url_parse(url, u, NULL, NULL);
 	if (r < 0)
 		goto out;
-	switch (u->scheme) {
-	case IPK__FIFO:
-	case IPK__UNIX:
-	case IPK__UNIX_DGRAM:
-	case IPK__UNIX_SEQPACKET:
+	switch (u->scheme->addr) {
+	case IPK__ADDR_PATH:
+	case IPK__ADDR_UNIX:
 		if (u->abstract)
 			r = -EOPNOTSUPP; /* no file, no owner */
 		else
 			r = lstat(u->path, &st) < 0 ? ipk__neg_errno() : 0;
 		break;
-	case IPK__MQ:
-		r = mq_owner(u->path, &st);
-		break;
-	case IPK__SYSVMQ:
+	case IPK__ADDR_SYSV:
 		r = sysv_owner(u, uid, mode);
 		goto out;
-	case IPK__SHM: {
-		/* the feed, where a ring would be: /dev/shm/NAME */
-		char p[PATH_MAX];
+	case IPK__ADDR_POSIX:
+		if (!strcmp(u->scheme_name, "mq")) {
+			r = mq_owner(u->path, &st);
+			break;
+		}
+		/* shm: the feed, where a ring would be: /dev/shm/NAME */
+		{
+			char p[PATH_MAX];
 
-		r = snprintf(p, sizeof(p), "/dev/shm%s", u->path) < (int)sizeof(p) ? 0
-										   : -ENAMETOOLONG;
-		if (r == 0 && lstat(p, &st) < 0)
-			r = ipk__neg_errno();
+			r = snprintf(p, sizeof(p), "/dev/shm%s", u->path) < (int)sizeof(p)
+				    ? 0
+				    : -ENAMETOOLONG;
+			if (r == 0 && lstat(p, &st) < 0)
+				r = ipk__neg_errno();
+		}
 		break;
-	}
 	default:
 		r = -EOPNOTSUPP;
 		break;

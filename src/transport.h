@@ -2,7 +2,8 @@
 /*
  * transport.h - what a channel transport provides, and the channel and
  * listener objects that chan.c builds around it. Adding a transport is one
- * file in src/transport/ and one line in src/transport/registry.c.
+ * file in src/transport/ (its ops table and its URL scheme, struct
+ * ipk__scheme) and one line in src/transport/registry.c.
  */
 #ifndef IPK_TRANSPORT_H
 #define IPK_TRANSPORT_H
@@ -81,8 +82,6 @@ struct ipk_transport {
 	int (*accept)(struct ipk_listener *l, struct ipk_chan *ch, int64_t deadline_ns);
 };
 
-const struct ipk_transport *ipk__transport_find(enum ipk__scheme scheme);
-
 extern const struct ipk_transport ipk__transport_pipe;
 extern const struct ipk_transport ipk__transport_fifo;
 extern const struct ipk_transport ipk__transport_unix;
@@ -94,6 +93,19 @@ extern const struct ipk_transport ipk__transport_sysvmq;
 extern const struct ipk_transport ipk__transport_shm;
 extern const struct ipk_transport ipk__transport_nats; /* IPK_HAVE_NATS builds */
 extern const struct ipk_transport ipk__transport_dbus;
+
+/* Each transport's URL scheme(s) (url_parse.h), listed in registry.c. */
+extern const struct ipk__scheme ipk__scheme_pipe;
+extern const struct ipk__scheme ipk__scheme_fifo;
+extern const struct ipk__scheme ipk__scheme_unix;
+extern const struct ipk__scheme ipk__scheme_unix_dgram;
+extern const struct ipk__scheme ipk__scheme_unix_seqpacket;
+extern const struct ipk__scheme ipk__scheme_tcp;
+extern const struct ipk__scheme ipk__scheme_mq;
+extern const struct ipk__scheme ipk__scheme_sysvmq;
+extern const struct ipk__scheme ipk__scheme_shm;
+extern const struct ipk__scheme ipk__scheme_nats; /* every build; .tp NULL without NATS */
+extern const struct ipk__scheme ipk__scheme_dbus;
 
 /* Generic batches: one message after the other through the single ops. */
 int ipk__send_batch_loop(struct ipk_chan *ch, const struct ipk_msg *m, unsigned n,

@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * url.c - the channel URL parser. It knows every scheme of the design, so a
- * transport added later only writes its open code. It checks syntax and
- * ranges; whether a path exists or fits sun_path is the transport's call.
+ * url.c - the URL parser. It knows the address forms and the options;
+ * which scheme takes which, each transport declares (struct ipk__scheme,
+ * listed in transport/registry.c), so adding a transport does not touch
+ * this file. It checks syntax and ranges; whether a path exists or fits
+ * sun_path is the transport's call. Object URLs for ipckit ls/rm/gc
+ * (ipk__url_parse_object()) are parsed here too.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <ipckit/chan.h>
@@ -12,57 +17,53 @@
 #include "internal.h"
 #include "url_parse.h"
 
-#define BIT(s) (1u << (s))
-#define NAMED                                                                                \
-	(BIT(IPK__FIFO) | BIT(IPK__UNIX) | BIT(IPK__UNIX_DGRAM) | BIT(IPK__UNIX_SEQPACKET) | \
-	 BIT(IPK__MQ) | BIT(IPK__SYSVMQ) | BIT(IPK__SHM))
-#define ALL ((1u << IPK__NSCHEMES) - 1)
-
-static const struct {
-	const char *name;
-	enum ipk__scheme scheme;
-} schemes[] = {
-	{ "pipe", IPK__PIPE },
-	{ "fifo", IPK__FIFO },
-	{ "unix", IPK__UNIX },
-	{ "unix+dgram", IPK__UNIX_DGRAM },
-	{ "unix+seqpacket", IPK__UNIX_SEQPACKET },
-	{ "tcp", IPK__TCP },
-	{ "mq", IPK__MQ },
-	{ "sysvmq", IPK__SYSVMQ },
-	{ "shm", IPK__SHM },
-	{ "nats", IPK__NATS },
-	{ "dbus", IPK__DBUS },
-};
-
 enum opt_type { NUM, OCTAL, STR, KIND, FROM };
 
 /* One key, one meaning: each key appears once and means the same on every
- * scheme that takes it; the others refuse it, naming the option meant where
- * a user may well have meant another (mode= for permissions). */
+ * scheme that takes it (struct ipk__scheme's opts); the others refuse it,
+ * naming the option meant where a user may well have meant another (mode=
+ * for permissions). */
 static const struct {
 	const char *key;
 	enum opt_type type;
-	unsigned schemes; /* bit set of the schemes that take it */
 	uint64_t min, max;
-	const char *elsewhere; /* why, on a scheme not in @schemes; NULL: generic */
+	const char *elsewhere; /* why, on a scheme that does not take it; NULL: generic */
 } opts[IPK__NOPTS] = {
-	[IPK__OPT_MSGSIZE] = { "msgsize", NUM, ALL, 1, IPK_CHAN_MSGSIZE_MAX },
-	[IPK__OPT_PIPESIZE] = { "pipesize", NUM, BIT(IPK__PIPE) | BIT(IPK__FIFO), 1, 1u << 30 },
-	[IPK__OPT_BACKLOG] = { "backlog", NUM,
-			       BIT(IPK__UNIX) | BIT(IPK__UNIX_SEQPACKET) | BIT(IPK__TCP), 1,
-			       65535 },
-	[IPK__OPT_MAXMSG] = { "maxmsg", NUM, BIT(IPK__MQ), 1, 65536 },
-	[IPK__OPT_QUEUE] = { "queue", STR, BIT(IPK__NATS), 1, 127 },
-	[IPK__OPT_STREAM] = { "stream", STR, BIT(IPK__NATS), 1, 127 },
-	[IPK__OPT_CAPACITY] = { "capacity", NUM, BIT(IPK__SHM) | BIT(IPK__DBUS), 4096,
-				(uint64_t)1 << 40 },
-	[IPK__OPT_KIND] = { "mode", KIND, BIT(IPK__SHM), 0, 0,
+	[IPK__OPT_MSGSIZE] = { "msgsize", NUM, 1, IPK_CHAN_MSGSIZE_MAX },
+	[IPK__OPT_PIPESIZE] = { "pipesize", NUM, 1, 1u << 30 },
+	[IPK__OPT_BACKLOG] = { "backlog", NUM, 1, 65535 },
+	[IPK__OPT_MAXMSG] = { "maxmsg", NUM, 1, 65536 },
+	[IPK__OPT_QUEUE] = { "queue", STR, 1, 127 },
+	[IPK__OPT_STREAM] = { "stream", STR, 1, 127 },
+	[IPK__OPT_CAPACITY] = { "capacity", NUM, 4096, (uint64_t)1 << 40 },
+	[IPK__OPT_KIND] = { "mode", KIND, 0, 0,
 			    "mode= is shm:'s ring or queue only; permissions are perm=" },
-	[IPK__OPT_PERM] = { "perm", OCTAL, NAMED, 0, 0777 },
-	[IPK__OPT_BUS] = { "bus", STR, BIT(IPK__DBUS), 1, 127 },
-	[IPK__OPT_FROM] = { "from", FROM, BIT(IPK__SHM) | BIT(IPK__DBUS), 0, 0 },
+	[IPK__OPT_PERM] = { "perm", OCTAL, 0, 0777 },
+	[IPK__OPT_BUS] = { "bus", STR, 1, 127 },
+	[IPK__OPT_FROM] = { "from", FROM, 0, 0 },
 };
+
+/* Schemes that name kernel objects but no channel: only object URLs
+ * (ipk__url_parse_object()) take them; ipk__url_parse() does not know them. */
+static const struct ipk__scheme object_only[] = {
+	{ .name = "sem", .obj = IPK__OBJ_SLASH },
+	{ .name = "sysvshm", .obj = IPK__OBJ_SYSV },
+	{ .name = "sysvsem", .obj = IPK__OBJ_SYSV },
+	{ .name = "memfd", .obj = IPK__OBJ_WHOLE },
+};
+
+/* The scheme named by the @n bytes at @s: a channel scheme, or with
+ * @objects also an object-only one; NULL if none. */
+static const struct ipk__scheme *find_scheme(const char *s, size_t n, bool objects)
+{
+	for (const struct ipk__scheme *const *p = ipk__url_schemes; *p; p++)
+		if (strlen((*p)->name) == n && !memcmp((*p)->name, s, n))
+			return *p;
+	for (size_t i = 0; objects && i < sizeof(object_only) / sizeof(object_only[0]); i++)
+		if (strlen(object_only[i].name) == n && !memcmp(object_only[i].name, s, n))
+			return &object_only[i];
+	return NULL;
+}
 
 /* Where parsing stopped, and why: the first error wins. */
 struct ctx {
@@ -300,7 +301,7 @@ static int parse_opt(struct ctx *c, struct ipk_url *u, const char *s, size_t n)
 	for (int i = 0; i < IPK__NOPTS; i++) {
 		if (strlen(opts[i].key) != klen || memcmp(opts[i].key, s, klen) != 0)
 			continue;
-		if (!(opts[i].schemes & BIT(u->scheme)))
+		if (!(u->scheme->opts & IPK__OPT(i)))
 			return bad(c, s,
 				   opts[i].elsewhere ? opts[i].elsewhere
 						     : "option not accepted by this scheme");
@@ -373,50 +374,40 @@ int ipk__url_parse(const char *text, struct ipk_url *u, size_t *where, const cha
 		goto out;
 	}
 	slen = (size_t)(colon - text);
-	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
-		if (strlen(schemes[i].name) == slen && !memcmp(schemes[i].name, text, slen)) {
-			u->scheme = schemes[i].scheme;
-			u->scheme_name = schemes[i].name;
-			break;
-		}
-	}
-	if (!u->scheme_name) {
+	u->scheme = find_scheme(text, slen, false);
+	if (!u->scheme) {
 		r = bad(&c, text, "unknown scheme");
 		goto out;
 	}
+	u->scheme_name = u->scheme->name;
 
 	addr = colon + 1;
 	query = strchr(addr, '?');
 	alen = (size_t)((query ? query : end) - addr);
-	switch (u->scheme) {
-	case IPK__PIPE:
+	switch (u->scheme->addr) {
+	case IPK__ADDR_NONE:
 		r = alen ? bad(&c, addr, "pipe: takes no address") : 0;
 		break;
-	case IPK__FIFO:
+	case IPK__ADDR_PATH:
 		r = parse_path(&c, u, addr, alen);
 		break;
-	case IPK__UNIX:
-	case IPK__UNIX_DGRAM:
-	case IPK__UNIX_SEQPACKET:
+	case IPK__ADDR_UNIX:
 		r = parse_unix(&c, u, addr, alen);
 		break;
-	case IPK__TCP:
+	case IPK__ADDR_HOSTPORT:
 		r = parse_hostport(&c, addr, alen, u->host, sizeof(u->host), &u->port);
 		break;
-	case IPK__MQ:
-	case IPK__SHM:
+	case IPK__ADDR_POSIX:
 		r = parse_posix_name(&c, u, addr, alen);
 		break;
-	case IPK__SYSVMQ:
+	case IPK__ADDR_SYSV:
 		r = parse_sysvmq(&c, u, addr, alen);
 		break;
-	case IPK__NATS:
+	case IPK__ADDR_NATS:
 		r = parse_nats(&c, u, addr, alen);
 		break;
-	case IPK__DBUS:
+	case IPK__ADDR_DBUS:
 		r = parse_dbus(&c, u, addr, alen);
-		break;
-	case IPK__NSCHEMES:
 		break;
 	}
 	if (r < 0 || !query)
@@ -443,6 +434,63 @@ out:
 			*why = c.why;
 	}
 	return r;
+}
+
+/* "KEY" (decimal, 0x-hex, may be negative) or "id=N". */
+static int parse_sysv_object(const char *s, bool *by_id, long long *v)
+{
+	char *end;
+
+	*by_id = !strncmp(s, "id=", 3);
+	if (*by_id)
+		s += 3;
+	if (!*s)
+		return -EINVAL;
+	errno = 0;
+	*v = strtoll(s, &end, 0);
+	if (errno || *end)
+		return -EINVAL;
+	if (!*by_id && (*v < INT32_MIN || *v > UINT32_MAX))
+		return -EINVAL;
+	if (!*by_id && *v > INT32_MAX)
+		*v = (int32_t)(uint32_t)*v; /* 0xdeadbeef: the kernel's signed key */
+	return 0;
+}
+
+int ipk__url_parse_object(const char *text, struct ipk__obj_url *o)
+{
+	const struct ipk__scheme *sc;
+	const char *colon, *rest;
+	size_t n;
+
+	memset(o, 0, sizeof(*o));
+	colon = text ? strchr(text, ':') : NULL;
+	if (!colon)
+		return -EINVAL;
+	sc = find_scheme(text, (size_t)(colon - text), true);
+	if (!sc || sc->obj == IPK__OBJ_NONE)
+		return -EINVAL;
+	o->scheme = sc->name;
+	rest = colon + 1;
+	if (!*rest)
+		return -EINVAL;
+	switch (sc->obj) {
+	case IPK__OBJ_SYSV:
+		o->sysv = true;
+		return parse_sysv_object(rest, &o->by_id, &o->num);
+	case IPK__OBJ_WHOLE:
+		(void)snprintf(o->name, sizeof(o->name), "%s", text);
+		return 0;
+	default:
+		n = strcspn(rest, "?");
+		if (n == 0 || n >= sizeof(o->name))
+			return -EINVAL;
+		if (rest[0] != '/' && (sc->obj != IPK__OBJ_UNIX || rest[0] != '@'))
+			return -EINVAL;
+		memcpy(o->name, rest, n);
+		o->name[n] = '\0';
+		return 0;
+	}
 }
 
 IPK_API int ipk_url_check(const char *url, size_t *where, const char **why)

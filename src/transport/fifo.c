@@ -191,3 +191,12 @@ const struct ipk_transport ipk__transport_fifo = {
 	.listen = ipk__no_listen,
 	.accept = ipk__no_accept,
 };
+
+/* The URL: scheme, address, options (url_parse.h). */
+const struct ipk__scheme ipk__scheme_fifo = {
+	.name = "fifo",
+	.addr = IPK__ADDR_PATH,
+	.opts = IPK__OPT(IPK__OPT_MSGSIZE) | IPK__OPT(IPK__OPT_PIPESIZE) | IPK__OPT(IPK__OPT_PERM),
+	.obj = IPK__OBJ_SLASH,
+	.tp = &ipk__transport_fifo,
+};

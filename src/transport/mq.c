@@ -398,3 +398,12 @@ const struct ipk_transport ipk__transport_mq = {
 	.listen = ipk__no_listen,
 	.accept = ipk__no_accept,
 };
+
+/* The URL: scheme, address, options (url_parse.h). */
+const struct ipk__scheme ipk__scheme_mq = {
+	.name = "mq",
+	.addr = IPK__ADDR_POSIX,
+	.opts = IPK__OPT(IPK__OPT_MSGSIZE) | IPK__OPT(IPK__OPT_MAXMSG) | IPK__OPT(IPK__OPT_PERM),
+	.obj = IPK__OBJ_SLASH,
+	.tp = &ipk__transport_mq,
+};

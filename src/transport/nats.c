@@ -30,6 +30,26 @@
  * Credentials come from the environment: IPK_NATS_TOKEN, or IPK_NATS_USER
  * with IPK_NATS_PASSWORD. A refused login is -EACCES.
  */
+#include "internal.h"
+#include "transport.h"
+
+/* The scheme parses in every build; without the NATS client nothing opens
+ * it (-EPROTONOSUPPORT). */
+#ifdef IPK_HAVE_NATS
+#define NATS_TRANSPORT (&ipk__transport_nats)
+#else
+#define NATS_TRANSPORT NULL
+#endif
+
+const struct ipk__scheme ipk__scheme_nats = {
+	.name = "nats",
+	.addr = IPK__ADDR_NATS,
+	.opts = IPK__OPT(IPK__OPT_MSGSIZE) | IPK__OPT(IPK__OPT_QUEUE) | IPK__OPT(IPK__OPT_STREAM),
+	.obj = IPK__OBJ_NONE,
+	.tp = NATS_TRANSPORT,
+};
+
+#ifdef IPK_HAVE_NATS
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -40,9 +60,6 @@
 #include <unistd.h>
 
 #include <nats/nats.h>
-
-#include "internal.h"
-#include "transport.h"
 
 #define IPK__NATS_RECONNECT_BUF (8 << 20) /* bytes kept while disconnected */
 #define IPK__NATS_QUEUE 65536             /* messages waiting for recv */
@@ -768,3 +785,4 @@ const struct ipk_transport ipk__transport_nats = {
 	.listen = ipk__no_listen,
 	.accept = ipk__no_accept,
 };
+#endif /* IPK_HAVE_NATS */

@@ -65,3 +65,12 @@ const struct ipk_transport ipk__transport_pipe = {
 	.listen = ipk__no_listen,
 	.accept = ipk__no_accept,
 };
+
+/* The URL: scheme, address, options (url_parse.h). */
+const struct ipk__scheme ipk__scheme_pipe = {
+	.name = "pipe",
+	.addr = IPK__ADDR_NONE,
+	.opts = IPK__OPT(IPK__OPT_MSGSIZE) | IPK__OPT(IPK__OPT_PIPESIZE),
+	.obj = IPK__OBJ_NONE,
+	.tp = &ipk__transport_pipe,
+};

@@ -312,3 +312,13 @@ const struct ipk_transport ipk__transport_shm = {
 	.listen = ipk__no_listen,
 	.accept = ipk__no_accept,
 };
+
+/* The URL: scheme, address, options (url_parse.h). */
+const struct ipk__scheme ipk__scheme_shm = {
+	.name = "shm",
+	.addr = IPK__ADDR_POSIX,
+	.opts = IPK__OPT(IPK__OPT_MSGSIZE) | IPK__OPT(IPK__OPT_CAPACITY) | IPK__OPT(IPK__OPT_KIND) |
+		IPK__OPT(IPK__OPT_PERM) | IPK__OPT(IPK__OPT_FROM),
+	.obj = IPK__OBJ_SLASH,
+	.tp = &ipk__transport_shm,
+};

@@ -776,3 +776,12 @@ const struct ipk_transport ipk__transport_sysvmq = {
 	.listen = ipk__no_listen,
 	.accept = ipk__no_accept,
 };
+
+/* The URL: scheme, address, options (url_parse.h). */
+const struct ipk__scheme ipk__scheme_sysvmq = {
+	.name = "sysvmq",
+	.addr = IPK__ADDR_SYSV,
+	.opts = IPK__OPT(IPK__OPT_MSGSIZE) | IPK__OPT(IPK__OPT_PERM),
+	.obj = IPK__OBJ_SYSV,
+	.tp = &ipk__transport_sysvmq,
+};

@@ -141,3 +141,12 @@ const struct ipk_transport ipk__transport_tcp = {
 	.listen = tcp_listen,
 	.accept = tcp_accept,
 };
+
+/* The URL: scheme, address, options (url_parse.h). */
+const struct ipk__scheme ipk__scheme_tcp = {
+	.name = "tcp",
+	.addr = IPK__ADDR_HOSTPORT,
+	.opts = IPK__OPT(IPK__OPT_MSGSIZE) | IPK__OPT(IPK__OPT_BACKLOG),
+	.obj = IPK__OBJ_NONE,
+	.tp = &ipk__transport_tcp,
+};

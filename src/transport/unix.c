@@ -217,3 +217,28 @@ const struct ipk_transport ipk__transport_unix_dgram = {
 	.listen = ipk__no_listen,
 	.accept = ipk__no_accept,
 };
+
+/* The URL: scheme, address, options (url_parse.h). */
+const struct ipk__scheme ipk__scheme_unix = {
+	.name = "unix",
+	.addr = IPK__ADDR_UNIX,
+	.opts = IPK__OPT(IPK__OPT_MSGSIZE) | IPK__OPT(IPK__OPT_BACKLOG) | IPK__OPT(IPK__OPT_PERM),
+	.obj = IPK__OBJ_UNIX,
+	.tp = &ipk__transport_unix,
+};
+
+const struct ipk__scheme ipk__scheme_unix_dgram = {
+	.name = "unix+dgram",
+	.addr = IPK__ADDR_UNIX,
+	.opts = IPK__OPT(IPK__OPT_MSGSIZE) | IPK__OPT(IPK__OPT_PERM),
+	.obj = IPK__OBJ_UNIX,
+	.tp = &ipk__transport_unix_dgram,
+};
+
+const struct ipk__scheme ipk__scheme_unix_seqpacket = {
+	.name = "unix+seqpacket",
+	.addr = IPK__ADDR_UNIX,
+	.opts = IPK__OPT(IPK__OPT_MSGSIZE) | IPK__OPT(IPK__OPT_BACKLOG) | IPK__OPT(IPK__OPT_PERM),
+	.obj = IPK__OBJ_UNIX,
+	.tp = &ipk__transport_unix_seqpacket,
+};
