@@ -14,22 +14,19 @@
  * n/a with the reason when nats-server is not installed or this build has
  * no nats transport (-Dnats=disabled).
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <ipckit/ipckit.h>
 
 #include "bench.h"
+#include "natsd.h"
 
 #define CREDIT 1024
 #define WINDOW (16 * CREDIT)
@@ -47,23 +44,12 @@ struct nats_end {
 	unsigned long sent, credited;
 };
 
-static const char *server_path(void)
-{
-	static const char *const where[] = { "/usr/sbin/nats-server", "/usr/bin/nats-server",
-					     "/usr/local/bin/nats-server" };
-
-	for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++)
-		if (access(where[i], X_OK) == 0)
-			return where[i];
-	return NULL;
-}
-
 static int nats_check(const struct bench_env *env)
 {
 	ipk_chan *ch = NULL;
 	int r;
 
-	if (!server_path())
+	if (!natsd_path())
 		return bench_na(env, "nats-server is not installed (Debian package nats-server)");
 	/* Port 1: nothing listens; only a build without the transport says
 	 * EPROTONOSUPPORT. */
@@ -75,34 +61,6 @@ static int nats_check(const struct bench_env *env)
 	if (env->size > 1024 * 1024)
 		return bench_na(env, "over nats-server's default max_payload of 1 MiB");
 	return 0;
-}
-
-static int free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
-
-	if (fd < 0)
-		return bench_neg_errno();
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-		port = ntohs(a.sin_port);
-	close(fd);
-	return port > 0 ? port : -EADDRNOTAVAIL;
-}
-
-static bool port_open(int port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET,
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-				 .sin_port = htons((uint16_t)port) };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-
-	if (fd >= 0)
-		close(fd);
-	return ok;
 }
 
 static void nats_destroy(const struct bench_env *env, void *p)
@@ -119,60 +77,34 @@ static void nats_destroy(const struct bench_env *env, void *p)
 		while (waitpid(sh->bridge[i], NULL, 0) < 0 && errno == EINTR)
 			;
 	}
-	if (sh->server > 0) {
-		kill(sh->server, SIGKILL);
-		while (waitpid(sh->server, NULL, 0) < 0 && errno == EINTR)
-			;
-	}
+	natsd_stop(&sh->server, SIGKILL);
 	free(sh);
 }
 
 static int nats_prepare(const struct bench_env *env, void **ret)
 {
 	struct nats_shared *sh = calloc(1, sizeof(*sh));
-	const char *bin = server_path();
-	char port[16], payload[32];
 	int64_t until;
+	int r;
 
 	if (!sh)
 		return -ENOMEM;
-	sh->port = free_port();
-	if (sh->port < 0) {
-		int r = sh->port;
-
+	sh->port = natsd_free_port();
+	r = sh->port < 0 ? sh->port
+			 : natsd_spawn(sh->port, NULL, NULL, bench_child_sigmask, &sh->server);
+	if (r < 0) {
 		free(sh);
 		return r;
-	}
-	snprintf(port, sizeof(port), "%d", sh->port);
-	snprintf(payload, sizeof(payload), "%zu", env->size > 1024 ? env->size + 1024 : 2048);
-	sh->server = fork();
-	if (sh->server < 0) {
-		int r = bench_neg_errno();
-
-		free(sh);
-		return r;
-	}
-	if (sh->server == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		bench_child_sigmask();
-		/* quiet: the table is on stdout */
-		if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
-			_exit(126);
-		execl(bin, bin, "-a", "127.0.0.1", "-p", port, (char *)NULL);
-		_exit(127);
 	}
 	until = bench_now_ns() + 10 * (int64_t)1000000000;
-	while (!port_open(sh->port)) {
-		int r;
-
-		if (bench_now_ns() > until || waitpid(sh->server, NULL, WNOHANG) == sh->server) {
-			sh->server = 0;
-			nats_destroy(env, sh);
+	while ((r = natsd_ready(&sh->server, sh->port)) != 1) {
+		if (r < 0 || bench_now_ns() > until) {
+			nats_destroy(env, sh); /* kills and reaps the server */
 			return -ECONNREFUSED;
 		}
 		r = bench_prep_wait(env, -1, 0, bench_deadline(20000000));
 		if (r == -EINTR) {
-			nats_destroy(env, sh); /* kills and reaps the server */
+			nats_destroy(env, sh);
 			return r;
 		}
 	}

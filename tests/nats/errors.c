@@ -9,6 +9,10 @@
  * fail: never silently dropped), and `ipckit bridge` with an invalid SRC
  * or DST (exit 2 before connecting anything).
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include "nats_harness.h"
 
 /* A loopback listener that accepts TCP but never speaks. */

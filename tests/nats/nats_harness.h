@@ -6,21 +6,23 @@
  * and its directory removed. Servers die with the test (PR_SET_PDEATHSIG),
  * and a failed assertion (abort) still kills them and removes their
  * directories. Without nats-server the test SKIPs (77) saying so.
+ *
+ * Starting and stopping a server is bench/natsd.c's, which `ipckit bench`
+ * uses too; this adds the JetStream store, the registry for the abort
+ * handler and the assertions.
  */
 #ifndef IPCKIT_TESTS_NATS_HARNESS_H
 #define IPCKIT_TESTS_NATS_HARNESS_H
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 
 #include "harness.h"
+#include "natsd.h"
 
 #define TN_MAX 8
 
@@ -32,7 +34,6 @@ struct tn_srv {
 };
 
 static struct tn_srv *tn_all[TN_MAX];
-static char tn_bin[256];
 
 static inline double tn_now(void)
 {
@@ -59,10 +60,7 @@ static inline void tn_on_abort(int sig)
 	for (int i = 0; i < TN_MAX; i++) {
 		if (!tn_all[i])
 			continue;
-		if (tn_all[i]->pid > 0) {
-			kill(tn_all[i]->pid, SIGKILL);
-			waitpid(tn_all[i]->pid, NULL, 0);
-		}
+		natsd_stop(&tn_all[i]->pid, SIGKILL);
 		tn_rmdir(tn_all[i]->dir);
 	}
 	signal(sig, SIG_DFL);
@@ -72,42 +70,18 @@ static inline void tn_on_abort(int sig)
 /* Finds nats-server or SKIPs. */
 static inline void tn_need_server(void)
 {
-	static const char *const where[] = { "/usr/sbin/nats-server", "/usr/bin/nats-server",
-					     "/usr/local/bin/nats-server" };
-
-	for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++)
-		if (access(where[i], X_OK) == 0) {
-			snprintf(tn_bin, sizeof(tn_bin), "%s", where[i]);
-			signal(SIGABRT, tn_on_abort);
-			return;
-		}
-	T_SKIP("nats-server is not installed (Debian package nats-server)");
+	if (!natsd_path())
+		T_SKIP("nats-server is not installed (Debian package nats-server)");
+	signal(SIGABRT, tn_on_abort);
 }
 
 /* A loopback port nobody listens on right now. */
 static inline int tn_free_port(void)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-	int fd = (int)T_SYS(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+	int port = natsd_free_port();
 
-	T_SYS(bind(fd, (struct sockaddr *)&a, sizeof(a)));
-	T_SYS(getsockname(fd, (struct sockaddr *)&a, &len));
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
-static inline bool tn_port_open(int port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET,
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-				 .sin_port = htons((uint16_t)port) };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-
-	if (fd >= 0)
-		close(fd);
-	return ok;
+	T_OK(port);
+	return port;
 }
 
 /* Register @s so that an abort kills it. */
@@ -129,9 +103,9 @@ static inline void tn_track(struct tn_srv *s)
 static inline void tn_start(struct tn_srv *s, const char *const *extra)
 {
 	static int seq;
-	char port[16], log[200];
-	const char *argv[40];
-	int n = 0, fd;
+	char log[200];
+	const char *argv[32];
+	int n = 0, r;
 	double until;
 
 	if (!s->port)
@@ -141,43 +115,21 @@ static inline void tn_start(struct tn_srv *s, const char *const *extra)
 	if (!s->name[0])
 		snprintf(s->name, sizeof(s->name), "n%d", seq);
 	mkdir(s->dir, 0700);
-	snprintf(port, sizeof(port), "%d", s->port);
 	snprintf(log, sizeof(log), "%s/server.log", s->dir);
-	argv[n++] = tn_bin;
-	argv[n++] = "-a";
-	argv[n++] = "127.0.0.1";
-	argv[n++] = "-p";
-	argv[n++] = port;
 	argv[n++] = "-n";
 	argv[n++] = s->name;
 	argv[n++] = "-js";
 	argv[n++] = "-sd";
 	argv[n++] = s->dir;
-	for (; extra && *extra && n < 38; extra++)
+	for (; extra && *extra && n < 31; extra++)
 		argv[n++] = *extra;
 	argv[n] = NULL;
 	tn_track(s);
-	s->pid = fork();
-	if (s->pid < 0)
-		T_FAIL("fork: %s", strerror(errno));
-	if (s->pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execv(tn_bin, (char **)argv);
-		_exit(127);
-	}
+	T_OK(natsd_spawn(s->port, argv, log, NULL, &s->pid));
 	until = tn_now() + 10;
-	while (!tn_port_open(s->port)) {
-		int st;
-
-		if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
-			s->pid = 0;
+	while ((r = natsd_ready(&s->pid, s->port)) != 1) {
+		if (r < 0)
 			T_FAIL("nats-server on port %d exited at start; see %s", s->port, log);
-		}
 		if (tn_now() > until)
 			T_FAIL("nats-server on port %d not listening after 10 s", s->port);
 		usleep(20000);
@@ -187,12 +139,7 @@ static inline void tn_start(struct tn_srv *s, const char *const *extra)
 /* Kill exactly @s's process with @sig and reap it; keeps its directory. */
 static inline void tn_kill(struct tn_srv *s, int sig)
 {
-	if (s->pid <= 0)
-		return;
-	kill(s->pid, sig);
-	while (waitpid(s->pid, NULL, 0) < 0 && errno == EINTR)
-		;
-	s->pid = 0;
+	natsd_stop(&s->pid, sig);
 }
 
 /* Stop @s and remove its directory. */
