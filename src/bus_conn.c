@@ -56,7 +56,7 @@ void ipk__bus_give_slot(sd_bus_slot *slot, ipk_bus_slot **ret)
 
 /* sd-bus's microseconds for a relative timeout: negative = forever,
  * 0 = sd-bus's default. */
-static uint64_t usec_of(int64_t timeout_ns)
+static uint64_t timeout_usec(int64_t timeout_ns)
 {
 	if (timeout_ns < 0)
 		return UINT64_MAX;
@@ -172,7 +172,7 @@ IPK_API int ipk_bus_msg_read_fd(ipk_bus_msg *m, int *fd)
 		return -ENXIO; /* no argument left */
 	d = fcntl(in, F_DUPFD_CLOEXEC, 3);
 	if (d < 0)
-		return -errno;
+		return ipk__neg_errno();
 	*fd = d;
 	return 0;
 }
@@ -273,7 +273,7 @@ static int call_msg(ipk_bus *b, sd_bus_message *m, int64_t timeout_ns, struct ip
 	sd_bus_message *rep = NULL;
 	int r;
 
-	r = sd_bus_call(b->bus, m, usec_of(timeout_ns), &e, &rep);
+	r = sd_bus_call(b->bus, m, timeout_usec(timeout_ns), &e, &rep);
 	ipk__bus_rearm(b);
 	if (r < 0)
 		return ipk__bus_map_error(r, &e, err);
@@ -406,17 +406,17 @@ IPK_API int ipk_bus_set_property(ipk_bus *b, const char *dest, const char *path,
 	return r;
 }
 
-struct match {
+struct signal_match {
 	ipk_bus_signal_fn fn;
 	void *arg;
 };
 
-static int match_cb(sd_bus_message *m, void *userdata, sd_bus_error *e)
+static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *e)
 {
-	const struct match *mt = userdata;
+	const struct signal_match *match = userdata;
 
 	(void)e;
-	(void)mt->fn(MSG(m), mt->arg);
+	(void)match->fn(MSG(m), match->arg);
 	return 0; /* let other matches see it too */
 }
 
@@ -424,19 +424,19 @@ IPK_API int ipk_bus_match(ipk_bus *b, const char *sender, const char *path, cons
 			  const char *member, ipk_bus_signal_fn fn, void *arg, ipk_bus_slot **ret)
 {
 	sd_bus_slot *slot = NULL;
-	struct match *mt;
+	struct signal_match *match;
 	int r;
 
 	IPK_CHECK_ARG(b && fn);
-	mt = malloc(sizeof(*mt));
-	if (!mt)
+	match = malloc(sizeof(*match));
+	if (!match)
 		return -ENOMEM;
-	mt->fn = fn;
-	mt->arg = arg;
-	r = sd_bus_match_signal(b->bus, &slot, sender, path, iface, member, match_cb, mt);
+	match->fn = fn;
+	match->arg = arg;
+	r = sd_bus_match_signal(b->bus, &slot, sender, path, iface, member, on_signal, match);
 	ipk__bus_rearm(b);
 	if (r < 0) {
-		free(mt);
+		free(match);
 		return r;
 	}
 	(void)sd_bus_slot_set_destroy_callback(slot, free);

@@ -17,21 +17,20 @@
 
 /* One method or property of an exported interface: sd-bus hands its
  * address to the trampolines (the vtable entry's offset from the array). */
-struct ent {
+struct export_entry {
 	const struct ipk_bus_method *method;
 	const struct ipk_bus_property *prop;
 	void *arg;
 };
 
-struct export
-{
+struct exported_iface {
 	sd_bus_vtable *vt;
-	struct ent ents[];
+	struct export_entry entries[];
 };
 
-static int method_cb(sd_bus_message *m, void *userdata, sd_bus_error *e)
+static int on_method_call(sd_bus_message *m, void *userdata, sd_bus_error *e)
 {
-	const struct ent *en = userdata;
+	const struct export_entry *entry = userdata;
 	struct ipk_bus_error err = { { 0 } };
 	sd_bus_message *reply = NULL;
 	int r;
@@ -39,7 +38,7 @@ static int method_cb(sd_bus_message *m, void *userdata, sd_bus_error *e)
 	r = sd_bus_message_new_method_return(m, &reply);
 	if (r < 0)
 		return r;
-	r = en->method->fn(MSG(m), MSG(reply), en->arg, &err);
+	r = entry->method->fn(MSG(m), MSG(reply), entry->arg, &err);
 	if (r >= 0)
 		r = sd_bus_send(NULL, reply, NULL) < 0 ? -EIO : 1;
 	else if (err.name[0])
@@ -48,45 +47,46 @@ static int method_cb(sd_bus_message *m, void *userdata, sd_bus_error *e)
 	return r;
 }
 
-static int prop_get_cb(sd_bus *bus, const char *path, const char *iface, const char *prop,
-		       sd_bus_message *reply, void *userdata, sd_bus_error *e)
+static int on_property_get(sd_bus *bus, const char *path, const char *iface, const char *prop,
+			   sd_bus_message *reply, void *userdata, sd_bus_error *e)
 {
-	const struct ent *en = userdata;
+	const struct export_entry *entry = userdata;
 	struct ipk_bus_error err = { { 0 } };
 	int r;
 
 	(void)bus;
 	(void)path;
 	(void)iface;
-	r = en->prop->get(MSG(reply), prop, en->arg, &err);
+	r = entry->prop->get(MSG(reply), prop, entry->arg, &err);
 	if (r < 0 && err.name[0])
 		return sd_bus_error_set(e, err.name, err.message[0] ? err.message : NULL);
 	return r < 0 ? r : 1;
 }
 
-static int prop_set_cb(sd_bus *bus, const char *path, const char *iface, const char *prop,
-		       sd_bus_message *value, void *userdata, sd_bus_error *e)
+static int on_property_set(sd_bus *bus, const char *path, const char *iface, const char *prop,
+			   sd_bus_message *value, void *userdata, sd_bus_error *e)
 {
-	const struct ent *en = userdata;
+	const struct export_entry *entry = userdata;
 	struct ipk_bus_error err = { { 0 } };
 	int r;
 
 	(void)bus;
 	(void)path;
 	(void)iface;
-	r = en->prop->set(MSG(value), prop, en->arg, &err);
+	r = entry->prop->set(MSG(value), prop, entry->arg, &err);
 	if (r < 0 && err.name[0])
 		return sd_bus_error_set(e, err.name, err.message[0] ? err.message : NULL);
 	return r < 0 ? r : 1;
 }
 
-static void export_destroy(void *userdata)
+static void exported_iface_free(void *userdata)
 {
-	struct export *x =
-		(struct export *)(void *)((char *)userdata - offsetof(struct export, ents));
+	struct exported_iface *exported =
+		(struct exported_iface *)(void *)((char *)userdata -
+						  offsetof(struct exported_iface, entries));
 
-	free(x->vt);
-	free(x);
+	free(exported->vt);
+	free(exported);
 }
 
 static size_t count_methods(const struct ipk_bus_method *t)
@@ -107,7 +107,7 @@ static size_t count_signals(const struct ipk_bus_signal *t)
 	return n;
 }
 
-static size_t count_props(const struct ipk_bus_property *t)
+static size_t count_properties(const struct ipk_bus_property *t)
 {
 	size_t n = 0;
 
@@ -119,78 +119,83 @@ static size_t count_props(const struct ipk_bus_property *t)
 IPK_API int ipk_bus_export(ipk_bus *b, const char *path, const struct ipk_bus_interface *iface,
 			   void *arg, ipk_bus_slot **ret)
 {
-	size_t nm, ns, np, i, v = 0;
+	size_t n_methods, n_signals, n_props, i, row = 0;
 	sd_bus_slot *slot = NULL;
-	struct export *x;
+	struct exported_iface *exported;
 	int r;
 
 	IPK_CHECK_ARG(b && path && iface && iface->name);
-	nm = count_methods(iface->methods);
-	ns = count_signals(iface->signals);
-	np = count_props(iface->properties);
-	for (i = 0; i < nm; i++)
+	n_methods = count_methods(iface->methods);
+	n_signals = count_signals(iface->signals);
+	n_props = count_properties(iface->properties);
+	for (i = 0; i < n_methods; i++)
 		IPK_CHECK_ARG(iface->methods[i].fn);
-	for (i = 0; i < np; i++)
+	for (i = 0; i < n_props; i++)
 		IPK_CHECK_ARG(iface->properties[i].get && iface->properties[i].type);
-	x = calloc(1, sizeof(*x) + (nm + np) * sizeof(struct ent));
-	if (!x)
+	exported =
+		calloc(1, sizeof(*exported) + (n_methods + n_props) * sizeof(struct export_entry));
+	if (!exported)
 		return -ENOMEM;
-	x->vt = calloc(nm + ns + np + 2, sizeof(sd_bus_vtable));
-	if (!x->vt) {
-		free(x);
+	exported->vt = calloc(n_methods + n_signals + n_props + 2, sizeof(sd_bus_vtable));
+	if (!exported->vt) {
+		free(exported);
 		return -ENOMEM;
 	}
-	x->vt[v].type = _SD_BUS_VTABLE_START;
-	x->vt[v].x.start.element_size = sizeof(sd_bus_vtable);
-	x->vt[v].x.start.features = _SD_BUS_VTABLE_PARAM_NAMES;
-	x->vt[v].x.start.vtable_format_reference = &sd_bus_object_vtable_format;
-	v++;
-	for (i = 0; i < nm; i++, v++) {
+	exported->vt[row].type = _SD_BUS_VTABLE_START;
+	exported->vt[row].x.start.element_size = sizeof(sd_bus_vtable);
+	exported->vt[row].x.start.features = _SD_BUS_VTABLE_PARAM_NAMES;
+	exported->vt[row].x.start.vtable_format_reference = &sd_bus_object_vtable_format;
+	row++;
+	for (i = 0; i < n_methods; i++, row++) {
 		const struct ipk_bus_method *m = &iface->methods[i];
 
-		x->ents[i].method = m;
-		x->ents[i].arg = arg;
-		x->vt[v].type = _SD_BUS_VTABLE_METHOD;
-		x->vt[v].flags = SD_BUS_VTABLE_UNPRIVILEGED;
-		x->vt[v].x.method.member = m->name;
-		x->vt[v].x.method.signature = m->in ? m->in : "";
-		x->vt[v].x.method.result = m->out ? m->out : "";
-		x->vt[v].x.method.handler = method_cb;
-		x->vt[v].x.method.offset = i * sizeof(struct ent);
-		x->vt[v].x.method.names = m->names ? m->names : "";
+		exported->entries[i].method = m;
+		exported->entries[i].arg = arg;
+		exported->vt[row].type = _SD_BUS_VTABLE_METHOD;
+		exported->vt[row].flags = SD_BUS_VTABLE_UNPRIVILEGED;
+		exported->vt[row].x.method.member = m->name;
+		exported->vt[row].x.method.signature = m->in ? m->in : "";
+		exported->vt[row].x.method.result = m->out ? m->out : "";
+		exported->vt[row].x.method.handler = on_method_call;
+		exported->vt[row].x.method.offset = i * sizeof(struct export_entry);
+		exported->vt[row].x.method.names = m->names ? m->names : "";
 	}
-	for (i = 0; i < ns; i++, v++) {
-		x->vt[v].type = _SD_BUS_VTABLE_SIGNAL;
-		x->vt[v].x.signal.member = iface->signals[i].name;
-		x->vt[v].x.signal.signature = iface->signals[i].sig ? iface->signals[i].sig : "";
-		x->vt[v].x.signal.names = iface->signals[i].names ? iface->signals[i].names : "";
+	for (i = 0; i < n_signals; i++, row++) {
+		exported->vt[row].type = _SD_BUS_VTABLE_SIGNAL;
+		exported->vt[row].x.signal.member = iface->signals[i].name;
+		exported->vt[row].x.signal.signature =
+			iface->signals[i].sig ? iface->signals[i].sig : "";
+		exported->vt[row].x.signal.names =
+			iface->signals[i].names ? iface->signals[i].names : "";
 	}
-	for (i = 0; i < np; i++, v++) {
+	for (i = 0; i < n_props; i++, row++) {
 		const struct ipk_bus_property *p = &iface->properties[i];
-		uint64_t fl = p->set ? SD_BUS_VTABLE_UNPRIVILEGED : 0;
+		uint64_t flags = p->set ? SD_BUS_VTABLE_UNPRIVILEGED : 0;
 
-		x->ents[nm + i].prop = p;
-		x->ents[nm + i].arg = arg;
+		exported->entries[n_methods + i].prop = p;
+		exported->entries[n_methods + i].arg = arg;
 		if ((p->flags & IPK_BUS_PROP_CONST) && !p->set)
-			fl |= SD_BUS_VTABLE_PROPERTY_CONST;
+			flags |= SD_BUS_VTABLE_PROPERTY_CONST;
 		else if (p->flags & IPK_BUS_PROP_EMITS_CHANGE)
-			fl |= SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE;
-		x->vt[v].type = p->set ? _SD_BUS_VTABLE_WRITABLE_PROPERTY : _SD_BUS_VTABLE_PROPERTY;
-		x->vt[v].flags = fl & ((UINT64_C(1) << 56) - 1);
-		x->vt[v].x.property.member = p->name;
-		x->vt[v].x.property.signature = p->type;
-		x->vt[v].x.property.get = prop_get_cb;
-		x->vt[v].x.property.set = p->set ? prop_set_cb : NULL;
-		x->vt[v].x.property.offset = (nm + i) * sizeof(struct ent);
+			flags |= SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE;
+		exported->vt[row].type =
+			p->set ? _SD_BUS_VTABLE_WRITABLE_PROPERTY : _SD_BUS_VTABLE_PROPERTY;
+		exported->vt[row].flags = flags & ((UINT64_C(1) << 56) - 1);
+		exported->vt[row].x.property.member = p->name;
+		exported->vt[row].x.property.signature = p->type;
+		exported->vt[row].x.property.get = on_property_get;
+		exported->vt[row].x.property.set = p->set ? on_property_set : NULL;
+		exported->vt[row].x.property.offset = (n_methods + i) * sizeof(struct export_entry);
 	}
-	x->vt[v].type = _SD_BUS_VTABLE_END;
+	exported->vt[row].type = _SD_BUS_VTABLE_END;
 
-	r = sd_bus_add_object_vtable(b->bus, &slot, path, iface->name, x->vt, x->ents);
+	r = sd_bus_add_object_vtable(b->bus, &slot, path, iface->name, exported->vt,
+				     exported->entries);
 	if (r < 0) {
-		export_destroy(x->ents);
+		exported_iface_free(exported->entries);
 		return r;
 	}
-	(void)sd_bus_slot_set_destroy_callback(slot, export_destroy);
+	(void)sd_bus_slot_set_destroy_callback(slot, exported_iface_free);
 	ipk__bus_give_slot(slot, ret);
 	return 0;
 }

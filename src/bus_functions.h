@@ -59,7 +59,7 @@ IPK_BUS_FUNCTION(int, ipk_bus_attach, (ipk_bus *b, ipk_loop *l), -EOPNOTSUPP)
 IPK_BUS_FUNCTION(void, ipk_bus_detach, (ipk_bus *b), )
 
 IPK_BUS_FUNCTION(int, ipk_bus_ring_offer, (ipk_bus *b, const char *name, ipk_ring *r, const struct ipk_bus_ring_opts *opts, ipk_bus_ring **ret), -EOPNOTSUPP)
-IPK_BUS_FUNCTION(void, ipk_bus_ring_withdraw, (ipk_bus_ring *o), )
+IPK_BUS_FUNCTION(void, ipk_bus_ring_withdraw, (ipk_bus_ring *offer), )
 IPK_BUS_FUNCTION(int, ipk_bus_ring_open, (ipk_bus *b, const char *busname, const char *name, const struct ipk_ring_sub_opts *opts, int64_t timeout_ns, struct ipk_bus_error *err, ipk_ring_sub **ret), failed_call(err))
 IPK_BUS_FUNCTION(int, ipk_bus_ring_path, (const char *name, char *buf, size_t len), -EOPNOTSUPP)
 /* clang-format on */

@@ -109,8 +109,8 @@ static void on_timer(ipk_loop *l, ipk_loop_timer *t, uint64_t exp, void *arg);
  * timer for its next deadline. A dead bus is detached. */
 void ipk__bus_rearm(ipk_bus *b)
 {
-	uint32_t ev = IPK_LOOP_IN;
-	int64_t dl;
+	uint32_t events = IPK_LOOP_IN;
+	int64_t deadline;
 
 	if (!b->loop)
 		return;
@@ -118,12 +118,12 @@ void ipk__bus_rearm(ipk_bus *b)
 		ipk_bus_detach(b);
 		return;
 	}
-	(void)ipk_bus_events(b, &ev);
-	ev |= IPK_LOOP_IN;
-	if (ev != b->events && ipk_loop_mod_fd(b->loop, b->fd, ev) == 0)
-		b->events = ev;
-	if (ipk_bus_deadline(b, &dl) == 0 && dl != INT64_MAX) {
-		int64_t delay = dl - ipk__now_ns();
+	(void)ipk_bus_events(b, &events);
+	events |= IPK_LOOP_IN;
+	if (events != b->events && ipk_loop_mod_fd(b->loop, b->fd, events) == 0)
+		b->events = events;
+	if (ipk_bus_deadline(b, &deadline) == 0 && deadline != INT64_MAX) {
+		int64_t delay = deadline - ipk__now_ns();
 
 		ipk_loop_timer_cancel(b->timer);
 		b->timer = NULL;

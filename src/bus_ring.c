@@ -25,8 +25,8 @@
 #define SEALS_NEEDED (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)
 
 struct ipk_bus_ring {
-	ipk_bus *b;
-	ipk_ring *r;
+	ipk_bus *bus;
+	ipk_ring *ring;
 	ipk_bus_slot *slot;
 	int feed_fd; /* a read-only descriptor of the feed */
 	int bell_fd; /* the ring's own doorbell descriptor */
@@ -56,7 +56,7 @@ IPK_API int ipk_bus_ring_path(const char *name, char *buf, size_t len)
 static int ring_open_method(ipk_bus_msg *call, ipk_bus_msg *reply, void *arg,
 			    struct ipk_bus_error *err)
 {
-	struct ipk_bus_ring *o = arg;
+	struct ipk_bus_ring *offer = arg;
 	uid_t uid;
 	int r;
 
@@ -67,23 +67,24 @@ static int ring_open_method(ipk_bus_msg *call, ipk_bus_msg *reply, void *arg,
 			 "the caller's credentials are unknown: access denied");
 		return -EACCES;
 	}
-	if (uid != 0 && uid != o->uid && !(o->opts.flags & IPK_BUS_RING_ANY_UID) &&
-	    (o->opts.allow_uid == (uid_t)-1 || uid != o->opts.allow_uid)) {
+	if (uid != 0 && uid != offer->uid && !(offer->opts.flags & IPK_BUS_RING_ANY_UID) &&
+	    (offer->opts.allow_uid == (uid_t)-1 || uid != offer->opts.allow_uid)) {
 		snprintf(err->name, sizeof(err->name), "org.freedesktop.DBus.Error.AccessDenied");
 		snprintf(err->message, sizeof(err->message),
 			 "uid %u may not subscribe to this ring", (unsigned)uid);
 		return -EACCES;
 	}
-	return ipk_bus_msg_append(reply, "hh", o->feed_fd, o->bell_fd);
+	return ipk_bus_msg_append(reply, "hh", offer->feed_fd, offer->bell_fd);
 }
 
-static int ring_get(ipk_bus_msg *reply, const char *prop, void *arg, struct ipk_bus_error *err)
+static int ring_get_property(ipk_bus_msg *reply, const char *prop, void *arg,
+			     struct ipk_bus_error *err)
 {
-	struct ipk_bus_ring *o = arg;
+	struct ipk_bus_ring *offer = arg;
 	struct ipk_ring_stats st;
 
 	(void)err;
-	(void)ipk_ring_stats(o->r, &st);
+	(void)ipk_ring_stats(offer->ring, &st);
 	if (!strcmp(prop, "Capacity"))
 		return ipk_bus_msg_append(reply, "t", st.capacity);
 	if (!strcmp(prop, "MaxMessage"))
@@ -92,7 +93,7 @@ static int ring_get(ipk_bus_msg *reply, const char *prop, void *arg, struct ipk_
 		return ipk_bus_msg_append(reply, "t", st.published);
 	if (!strcmp(prop, "Epoch"))
 		return ipk_bus_msg_append(reply, "t", st.epoch);
-	return ipk_bus_msg_append(reply, "u", (uint32_t)o->pid); /* PublisherPid */
+	return ipk_bus_msg_append(reply, "u", (uint32_t)offer->pid); /* PublisherPid */
 }
 
 static const struct ipk_bus_method ring_methods[] = {
@@ -106,11 +107,11 @@ static const struct ipk_bus_signal ring_signals[] = {
 };
 
 static const struct ipk_bus_property ring_props[] = {
-	{ "Capacity", "t", ring_get, NULL, IPK_BUS_PROP_CONST },
-	{ "MaxMessage", "u", ring_get, NULL, IPK_BUS_PROP_CONST },
-	{ "Published", "t", ring_get, NULL, 0 },
-	{ "PublisherPid", "u", ring_get, NULL, IPK_BUS_PROP_CONST },
-	{ "Epoch", "t", ring_get, NULL, 0 },
+	{ "Capacity", "t", ring_get_property, NULL, IPK_BUS_PROP_CONST },
+	{ "MaxMessage", "u", ring_get_property, NULL, IPK_BUS_PROP_CONST },
+	{ "Published", "t", ring_get_property, NULL, 0 },
+	{ "PublisherPid", "u", ring_get_property, NULL, IPK_BUS_PROP_CONST },
+	{ "Epoch", "t", ring_get_property, NULL, 0 },
 	{ NULL, NULL, NULL, NULL, 0 },
 };
 
@@ -121,18 +122,18 @@ static const struct ipk_bus_interface ring_iface = {
 	.properties = ring_props,
 };
 
-static void ring_offer_free(struct ipk_bus_ring *o)
+static void ring_offer_free(struct ipk_bus_ring *offer)
 {
-	ipk_bus_slot_free(o->slot);
-	if (o->feed_fd >= 0)
-		close(o->feed_fd);
-	free(o);
+	ipk_bus_slot_free(offer->slot);
+	if (offer->feed_fd >= 0)
+		ipk__close(offer->feed_fd);
+	free(offer);
 }
 
 IPK_API int ipk_bus_ring_offer(ipk_bus *b, const char *name, ipk_ring *r,
 			       const struct ipk_bus_ring_opts *opts, ipk_bus_ring **ret)
 {
-	struct ipk_bus_ring *o;
+	struct ipk_bus_ring *offer;
 	struct ipk_ring_stats st;
 	int ring_fd, bell_fd, seals, rc;
 
@@ -143,51 +144,52 @@ IPK_API int ipk_bus_ring_offer(ipk_bus *b, const char *name, ipk_ring *r,
 	seals = fcntl(ring_fd, F_GET_SEALS);
 	if (seals < 0 || (seals & SEALS_NEEDED) != SEALS_NEEDED || bell_fd < 0)
 		return -EINVAL; /* a named ring, not a sealed memfd */
-	o = calloc(1, sizeof(*o));
-	if (!o)
+	offer = calloc(1, sizeof(*offer));
+	if (!offer)
 		return -ENOMEM;
-	o->feed_fd = -1;
-	rc = ipk_bus_ring_path(name, o->path, sizeof(o->path));
+	offer->feed_fd = -1;
+	rc = ipk_bus_ring_path(name, offer->path, sizeof(offer->path));
 	if (rc < 0)
 		goto fail;
 	/* A read-only description of the same memfd: what subscribers get. */
-	o->feed_fd = ipk__reopen(ring_fd, O_RDONLY);
-	if (o->feed_fd < 0) {
-		rc = o->feed_fd;
+	offer->feed_fd = ipk__reopen(ring_fd, O_RDONLY);
+	if (offer->feed_fd < 0) {
+		rc = offer->feed_fd;
 		goto fail;
 	}
-	o->b = b;
-	o->r = r;
-	o->bell_fd = bell_fd;
-	o->opts.allow_uid = (uid_t)-1;
+	offer->bus = b;
+	offer->ring = r;
+	offer->bell_fd = bell_fd;
+	offer->opts.allow_uid = (uid_t)-1;
 	if (opts)
-		o->opts = *opts;
-	o->uid = geteuid();
-	o->pid = getpid();
+		offer->opts = *opts;
+	offer->uid = geteuid();
+	offer->pid = getpid();
 	(void)ipk_ring_stats(r, &st);
-	o->epoch = st.epoch;
-	rc = ipk_bus_export(b, o->path, &ring_iface, o, &o->slot);
+	offer->epoch = st.epoch;
+	rc = ipk_bus_export(b, offer->path, &ring_iface, offer, &offer->slot);
 	if (rc < 0)
 		goto fail;
-	rc = ipk_bus_emit(b, o->path, RING_IFACE, "Restarted", "tu", o->epoch, (uint32_t)o->pid);
+	rc = ipk_bus_emit(b, offer->path, RING_IFACE, "Restarted", "tu", offer->epoch,
+			  (uint32_t)offer->pid);
 	if (rc < 0)
 		goto fail;
-	*ret = o;
+	*ret = offer;
 	return 0;
 fail:
-	ring_offer_free(o);
+	ring_offer_free(offer);
 	return rc;
 }
 
-IPK_API void ipk_bus_ring_withdraw(ipk_bus_ring *o)
+IPK_API void ipk_bus_ring_withdraw(ipk_bus_ring *offer)
 {
-	if (o)
-		ring_offer_free(o);
+	if (offer)
+		ring_offer_free(offer);
 }
 
 /* A feed a subscriber may map: a memfd sealed against resizing and against
  * new seals, opened read-only; the doorbell sealed against resizing. */
-static int check_fds(int feed, int bell)
+static int check_ring_fds(int feed, int bell)
 {
 	int seals = fcntl(feed, F_GET_SEALS);
 	int fl = fcntl(feed, F_GETFL);
@@ -202,7 +204,7 @@ static int check_fds(int feed, int bell)
 	return 0;
 }
 
-static bool is_absent(const struct ipk_bus_error *e)
+static bool ring_not_offered(const struct ipk_bus_error *e)
 {
 	static const char *const names[] = {
 		"org.freedesktop.DBus.Error.ServiceUnknown",
@@ -242,7 +244,7 @@ IPK_API int ipk_bus_ring_open(ipk_bus *b, const char *busname, const char *name,
 		r = ipk_bus_call(b, busname, path, RING_IFACE, "Open",
 				 left <= 0 || left > 5 * IPK_SEC ? 5 * IPK_SEC : left, &e, &rep,
 				 "");
-		if (r >= 0 || !is_absent(&e) || deadline == IPK__NOWAIT)
+		if (r >= 0 || !ring_not_offered(&e) || deadline == IPK__NOWAIT)
 			break;
 		r = ipk__sleep_until(deadline, 10 * IPK_MSEC);
 		if (r < 0)
@@ -251,7 +253,7 @@ IPK_API int ipk_bus_ring_open(ipk_bus *b, const char *busname, const char *name,
 	if (r < 0) {
 		if (err)
 			*err = e;
-		if (is_absent(&e))
+		if (ring_not_offered(&e))
 			return strstr(e.name, "Error.ServiceUnknown") ||
 					       strstr(e.name, "NameHasNoOwner")
 				       ? -EHOSTUNREACH
@@ -266,13 +268,13 @@ IPK_API int ipk_bus_ring_open(ipk_bus *b, const char *busname, const char *name,
 		r = -EPROTO;
 		goto out;
 	}
-	r = check_fds(feed, bell);
+	r = check_ring_fds(feed, bell);
 	if (r == 0)
 		r = ipk_ring_open_fd(feed, bell, opts, ret);
 out:
 	if (feed >= 0)
-		close(feed);
+		ipk__close(feed);
 	if (bell >= 0)
-		close(bell);
+		ipk__close(bell);
 	return r;
 }

@@ -385,7 +385,7 @@ IPK_API int ipk_bus_ring_offer(ipk_bus *b, const char *name, ipk_ring *r,
 
 /* ipk_bus_ring_withdraw() - remove the object; subscribers keep their
  * mapping. Accepts NULL. */
-IPK_API void ipk_bus_ring_withdraw(ipk_bus_ring *o);
+IPK_API void ipk_bus_ring_withdraw(ipk_bus_ring *offer);
 
 /**
  * ipk_bus_ring_open() - subscribe to ring @name offered by @busname
