@@ -332,7 +332,9 @@ int main(int argc, char **argv)
 	t0 = mono_ns();
 	while (!asked) {
 		T_TRUE(mono_ns() - t0 < 10 * IPK_SEC);
-		T_TRUE(ipk_bus_run_once(b, 100 * IPK_MSEC) >= 0);
+		/* a slow start of the subscriber is a slice without news */
+		r = ipk_bus_run_once(b, 100 * IPK_MSEC);
+		T_TRUE(r >= 0 || r == -ETIMEDOUT);
 	}
 	/* give the name up, then answer what reached us before it went */
 	T_OK(ipk_bus_release_name(b, busname));
