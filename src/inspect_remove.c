@@ -162,28 +162,18 @@ void ipk__inspect_classify(const ipk_inspect *in, struct obj *o)
 	       bl ? "; " : "", bl ? bl : "");
 }
 
-/* "KEY" (decimal, 0x-hex, may be negative) or "id=N". */
-static int parse_sysv(const char *s, bool *by_id, long long *v)
-{
-	char *end;
+/* What an object URL names (ipk_inspect_find() lists the forms). */
+struct object_url {
+	unsigned kinds;   /* IPK_OBJ_BIT()s of the kinds the scheme names */
+	bool sysv;        /* System V: by @number, not by @name */
+	bool by_id;       /* @number is an id ("id=N"), else a key */
+	long long number; /* System V key or id */
+	char name[sizeof(((struct ipk_obj *)0)->name)]; /* as in ipk_obj.name */
+};
 
-	*by_id = !strncmp(s, "id=", 3);
-	if (*by_id)
-		s += 3;
-	if (!*s)
-		return -EINVAL;
-	errno = 0;
-	*v = strtoll(s, &end, 0);
-	if (errno || *end)
-		return -EINVAL;
-	if (!*by_id && (*v < INT32_MIN || *v > UINT32_MAX))
-		return -EINVAL;
-	if (!*by_id && *v > INT32_MAX)
-		*v = (int32_t)(uint32_t)*v; /* 0xdeadbeef: the kernel's signed key */
-	return 0;
-}
-
-int ipk_inspect_find(const ipk_inspect *in, const char *url, const struct ipk_obj **ret)
+/* Reads @url into *@u; -EINVAL if it is of no form ipk_inspect_find()
+ * knows. */
+static int parse_object_url(const char *url, struct object_url *u)
 {
 	static const struct {
 		const char *scheme;
@@ -201,49 +191,75 @@ int ipk_inspect_find(const ipk_inspect *in, const char *url, const struct ipk_ob
 		{ "fifo:", IPK_OBJ_BIT(IPK_OBJ_FIFO) },
 		{ "memfd:", IPK_OBJ_BIT(IPK_OBJ_MEMFD) },
 	};
-	char name[sizeof(((struct ipk_obj *)0)->name)];
-	unsigned kinds = 0;
-	bool sysv = false, by_id = false;
-	long long v = 0;
 	const char *rest = NULL;
+	size_t n;
+	char *end;
 
-	IPK_CHECK_ARG(in && url && ret);
+	memset(u, 0, sizeof(*u));
 	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
-		size_t n = strlen(schemes[i].scheme);
-
+		n = strlen(schemes[i].scheme);
 		if (!strncmp(url, schemes[i].scheme, n)) {
-			kinds = schemes[i].kinds;
+			u->kinds = schemes[i].kinds;
+			u->sysv = !strncmp(url, "sysv", 4);
 			rest = url + n;
-			sysv = !strncmp(url, "sysv", 4);
 			break;
 		}
 	}
 	if (!rest || !*rest)
 		return -EINVAL;
-	if (sysv) {
-		if (parse_sysv(rest, &by_id, &v) < 0)
+	if (u->sysv) {
+		/* "KEY" (decimal, 0x-hex, may be negative) or "id=N" */
+		u->by_id = !strncmp(rest, "id=", 3);
+		if (u->by_id)
+			rest += 3;
+		if (!*rest)
 			return -EINVAL;
-	} else if (kinds == IPK_OBJ_BIT(IPK_OBJ_MEMFD)) {
-		snprintf(name, sizeof(name), "memfd:%s", rest);
-	} else {
-		size_t n = strcspn(rest, "?");
-
-		if (n == 0 || n >= sizeof(name))
+		errno = 0;
+		u->number = strtoll(rest, &end, 0);
+		if (errno || *end)
 			return -EINVAL;
-		memcpy(name, rest, n);
-		name[n] = '\0';
-		if (!(kinds & IPK_OBJ_BIT(IPK_OBJ_UNIX)) && name[0] != '/')
+		if (!u->by_id && (u->number < INT32_MIN || u->number > UINT32_MAX))
 			return -EINVAL;
-		if ((kinds & IPK_OBJ_BIT(IPK_OBJ_UNIX)) && name[0] != '/' && name[0] != '@')
-			return -EINVAL;
+		if (!u->by_id && u->number > INT32_MAX)
+			u->number = (int32_t)(uint32_t)
+					    u->number; /* 0xdeadbeef: the kernel's signed key */
+		return 0;
 	}
-	for (size_t i = 0; i < in->n; i++) {
-		const struct ipk_obj *o = &in->objs[i].o;
+	if (u->kinds == IPK_OBJ_BIT(IPK_OBJ_MEMFD)) {
+		snprintf(u->name, sizeof(u->name), "memfd:%s", rest);
+		return 0;
+	}
+	n = strcspn(rest, "?"); /* a channel URL's options name nothing here */
+	if (n == 0 || n >= sizeof(u->name))
+		return -EINVAL;
+	memcpy(u->name, rest, n);
+	u->name[n] = '\0';
+	if (u->name[0] != '/' && !(u->kinds == IPK_OBJ_BIT(IPK_OBJ_UNIX) && u->name[0] == '@'))
+		return -EINVAL;
+	return 0;
+}
 
-		if (!(kinds & IPK_OBJ_BIT(o->kind)))
-			continue;
-		if (sysv ? (by_id ? o->id == v : o->key == v && v != 0) : !strcmp(o->name, name)) {
-			*ret = o;
+static bool url_names(const struct object_url *u, const struct ipk_obj *o)
+{
+	if (!(u->kinds & IPK_OBJ_BIT(o->kind)))
+		return false;
+	if (!u->sysv)
+		return !strcmp(o->name, u->name);
+	if (u->by_id)
+		return o->id == u->number;
+	return o->key == u->number && u->number != 0; /* IPC_PRIVATE names nothing */
+}
+
+int ipk_inspect_find(const ipk_inspect *in, const char *url, const struct ipk_obj **ret)
+{
+	struct object_url u;
+
+	IPK_CHECK_ARG(in && url && ret);
+	if (parse_object_url(url, &u) < 0)
+		return -EINVAL;
+	for (size_t i = 0; i < in->n; i++) {
+		if (url_names(&u, &in->objs[i].o)) {
+			*ret = &in->objs[i].o;
 			return 0;
 		}
 	}
