@@ -26,13 +26,7 @@
 
 #include "frame.h"
 
-#define CHECK(cond)                                                                              \
-	do {                                                                                     \
-		if (!(cond)) {                                                                   \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                                 \
-		}                                                                                \
-	} while (0)
+#include "fuzz.h"
 
 /* The stream as the decoder should see it: fed[consumed, nfed) is pending. */
 struct shadow {
@@ -136,8 +130,6 @@ static ssize_t take_one(struct state *s, size_t outlen)
 	free(out);
 	return r;
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fuzz_ring.c - libFuzzer target for the ring's subscriber side (ring.c):
+ * fuzz_ring.c - libFuzzer target for the ring's subscriber side (ring_sub.c):
  * the header validator of ipk_ring_open_fd() and the record readers behind
  * ipk_ring_recv(), ipk_ring_recv_batch() and ipk_ring_view(), fed ring
  * contents that a broken or hostile publisher could leave. Layout of an input:
@@ -29,18 +29,11 @@
 
 #include <ipckit/ring.h>
 
-#define CHECK(cond)                                                                              \
-	do {                                                                                     \
-		if (!(cond)) {                                                                   \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                                 \
-		}                                                                                \
-	} while (0)
+#include "fuzz.h"
+#include "ring_layout.h"
 
-#define HDR 4096u
-#define O_HEAD 128
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#define HDR IPK__RING_HDR_SIZE
+#define O_HEAD offsetof(struct ipk__ring_hdr, head)
 
 static int documented(long r)
 {
@@ -69,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(img);
 	memcpy(img, data, n);
 	if (ctl & 1) {
-		uint32_t w32[4] = { 0x474e5249u, 2, HDR, 0 };
+		uint32_t w32[4] = { IPK__RING_MAGIC, IPK__RING_VERSION, HDR, 0 };
 		uint64_t w64[2] = { cap, total };
 
 		memcpy(&w32[3], img + 12, 4); /* max_msg stays the fuzzer's */

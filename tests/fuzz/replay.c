@@ -21,7 +21,7 @@
 
 #include "../harness.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 /* All of @path in a buffer of exactly its size, so that AddressSanitizer
  * sees a read past the end; *len gets the size. The caller frees. */

@@ -1,6 +1,6 @@
 /*
  * ring.pml - SPIN model of the broadcast ring's publish/validate protocol,
- * its commit word and its doorbell (src/ring.c), checked exhaustively for
+ * its commit word and its doorbell (src/ring_*.c), checked exhaustively for
  * one publisher and one subscriber (a second one multiplies the states
  * without adding an interaction: subscribers never touch each other).
  *
@@ -16,14 +16,14 @@
  *      forever as an invalid end state).
  * What it does not check: C11 weak orderings. SPIN interleaves statements
  * sequentially consistently; the memory orders that give this order on real
- * hardware are argued in the comments of ring.c and checked by
- * ThreadSanitizer in tests/ring/threads.c.
+ * hardware are the table in src/ring_layout.h, argued in the comments of
+ * src/ring_*.c and checked by ThreadSanitizer in tests/ring/threads.c.
  *
  * The ring has SLOTS one-slot records; a record is two words written one
  * after the other (w0, then the seq word w1, the commit word), so a read
  * can be torn. Positions are message numbers. Before it commits message s,
  * the publisher writes the mark (NONE) into the seq word of slot s + 1; in
- * ring.c a record's bytes may before that hold anything, including a
+ * the ring a record's bytes may before that hold anything, including a
  * header that looks like message s + 1's - the model writes exactly that
  * lookalike there (nondeterministically) just before the mark.
  * The publisher commits one record at a time or a batch of two
@@ -72,7 +72,7 @@ active proctype publisher()
 			/* make_room(): tail first, then (release fence) the bytes;
 			 * room for the record and the mark after it; tail moves past
 			 * what they need, or on by up to a step more (TAIL_STEP in
-			 * ring.c), never past the head subscribers see */
+			 * ring_internal.h), never past the head subscribers see */
 			if
 			:: s + i + 2 > SLOTS ->
 				tail = s + i + 2 - SLOTS;

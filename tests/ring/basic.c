@@ -16,6 +16,7 @@
 #include <sys/epoll.h>
 
 #include "ringt.h"
+#include "ring_layout.h"
 
 static unsigned char big[1 << 16], got[1 << 16];
 
@@ -644,7 +645,7 @@ static int memfd_child(void *arg)
 static void stale_lookalike(void)
 {
 	struct ipk_ring_opts o = { .capacity = 4096, .max_msg = 1000 };
-	uint64_t fake[2] = { (uint64_t)1 << 32 | 8, 5 }; /* kind MSG, len 8; seq 5 */
+	uint64_t fake[2] = { ipk__ring_rec_word(8, IPK__RING_KIND_MSG, 0), 5 }; /* seq 5 */
 	unsigned char buf[1000] = { 0 }, out[1000];
 	ipk_ring_sub *s;
 	ipk_ring *r;

@@ -12,19 +12,21 @@
 #include <sys/mman.h>
 
 #include "ringt.h"
+#include "ring_layout.h"
 
 #define CAP 4096
-#define SIZE (4096 + CAP)
+#define SIZE (IPK__RING_HDR_SIZE + CAP)
+#define DATA IPK__RING_HDR_SIZE /* where the records start */
 
-/* Offsets of the layout (src/ring.c), which this test pins down. */
-#define O_MAGIC 0
-#define O_VERSION 4
-#define O_HDR_SIZE 8
-#define O_MAX_MSG 12
-#define O_CAPACITY 16
-#define O_MAP_SIZE 24
-#define O_HEAD 128
-#define O_TAIL 192
+/* Offsets of the layout, which src/ring_layout.h pins down. */
+#define O_MAGIC offsetof(struct ipk__ring_hdr, magic)
+#define O_VERSION offsetof(struct ipk__ring_hdr, version)
+#define O_HDR_SIZE offsetof(struct ipk__ring_hdr, hdr_size)
+#define O_MAX_MSG offsetof(struct ipk__ring_hdr, max_msg)
+#define O_CAPACITY offsetof(struct ipk__ring_hdr, capacity)
+#define O_MAP_SIZE offsetof(struct ipk__ring_hdr, map_size)
+#define O_HEAD offsetof(struct ipk__ring_hdr, head)
+#define O_TAIL offsetof(struct ipk__ring_hdr, tail)
 
 static unsigned char good[SIZE];
 
@@ -88,7 +90,7 @@ int main(void)
 
 	make_good();
 	memcpy(&head, good + O_HEAD, 8);
-	T_EQ(head, 3 * 32);
+	T_EQ(head, 3 * ipk__ring_rec_size(8));
 
 	T_EQ(open_u32(O_MAGIC, 0), -EAGAIN); /* linked, not initialised yet */
 	T_EQ(open_u32(O_MAGIC, 0x12345678), -EPROTO);
@@ -111,7 +113,7 @@ int main(void)
 	/* truncated: at every other size below the real one; below the
 	 * header it is no ring at all */
 	for (size_t len = 1; len < SIZE; len += len < 4200 ? 1 : 512)
-		T_EQ(try_open(good, len, &s), len < 4096 ? -EPROTO : -EBADMSG);
+		T_EQ(try_open(good, len, &s), len < DATA ? -EPROTO : -EBADMSG);
 
 	/* a doorbell that is not one */
 	{
@@ -133,14 +135,14 @@ int main(void)
 	T_EQ(write(fd, good, SIZE), SIZE);
 	T_OK(ipk_ring_open_fd(fd, -1, NULL, &s));
 	{
-		uint64_t w0 = (uint64_t)1 << 32 | 4000; /* KIND_MSG, len > max */
+		uint64_t w0 = ipk__ring_rec_word(4000, IPK__RING_KIND_MSG, 0); /* len > max */
 		uint64_t nh = head + 32;
 
-		T_EQ(pwrite(fd, &w0, 8, 4096 + head), 8);
+		T_EQ(pwrite(fd, &w0, 8, DATA + head), 8);
 		T_EQ(pwrite(fd, &nh, 8, O_HEAD), 8);
 		T_EQ(ipk_ring_recv(s, buf, sizeof(buf), 0), -EBADMSG);
-		w0 = (uint64_t)7 << 32 | 8; /* unknown kind */
-		T_EQ(pwrite(fd, &w0, 8, 4096 + head), 8);
+		w0 = ipk__ring_rec_word(8, 7, 0); /* unknown kind */
+		T_EQ(pwrite(fd, &w0, 8, DATA + head), 8);
 		T_EQ(ipk_ring_recv(s, buf, sizeof(buf), 0), -EBADMSG);
 		nh = head - 32; /* head going backwards */
 		T_EQ(pwrite(fd, &nh, 8, O_HEAD), 8);
@@ -156,12 +158,12 @@ int main(void)
 	T_EQ(write(fd, good, SIZE), SIZE);
 	T_OK(ipk_ring_open_fd(fd, -1, NULL, &s));
 	{
-		uint64_t pad[2] = { (uint64_t)2 << 32, 0 }; /* KIND_PAD */
+		uint64_t pad[2] = { ipk__ring_rec_word(0, IPK__RING_KIND_PAD, 0), 0 };
 
-		memcpy(&pad[1], good + 4096 + head - 32 + 8, 8); /* last seq */
+		memcpy(&pad[1], good + DATA + head - 32 + 8, 8); /* last seq */
 		pad[1]++;
-		T_EQ(pwrite(fd, pad, 16, 4096 + head), 16);
-		T_EQ(pwrite(fd, pad, 16, 4096), 16);
+		T_EQ(pwrite(fd, pad, 16, DATA + head), 16);
+		T_EQ(pwrite(fd, pad, 16, DATA), 16);
 		for (int i = 0; i < 3; i++) {
 			long got = ipk_ring_recv(s, buf, sizeof(buf), 0);
 

@@ -11,7 +11,7 @@
  * Then the narrowest window: killed after a record's commit word (the seq
  * in its header, which subscribers that have caught up read instead of
  * head) but before head. The publisher does the first half of commit() by
- * hand (the layout of src/ring.c) and is killed. A subscriber that had
+ * hand (the layout of src/ring_layout.h) and is killed. A subscriber that had
  * caught up delivers the record, then -EPIPE (no -EBADMSG for a head that
  * lags it, no hang). A successor starts after that record (someone may
  * have taken it): that subscriber gets -ECONNRESET and then the
@@ -26,6 +26,7 @@
 #include <sys/prctl.h>
 
 #include "ringt.h"
+#include "ring_layout.h"
 
 #define LEN 200
 
@@ -84,8 +85,6 @@ static void expect(ipk_ring_sub *s, uint64_t seq)
 	T_EQ(rt_check(buf, LEN), seq);
 }
 
-#define O_PUB_SEQ 136 /* offsetof(struct ring_hdr, pub_seq) */
-
 /* Publishes message 1, then commits messages 2 .. 1 + *@arg (1: a
  * record of its own; more: a packed record) up to their seq word. */
 static int dies_before_head(void *arg)
@@ -99,18 +98,18 @@ static int dies_before_head(void *arg)
 
 	fd = shm_open(name, O_RDWR, 0);
 	T_SYS(fd);
-	feed = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	feed = mmap(NULL, IPK__RING_HDR_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	T_TRUE(feed != MAP_FAILED);
 	/* commit() of messages 2.. (seq 1..), up to C: */
 	T_OK(ipk_ring_reserve(r, n * LEN, &p));
 	for (uint64_t j = 0; j < n; j++)
 		rt_fill((unsigned char *)p + j * LEN, LEN, 2 + j);
-	hdr = (uint64_t *)p - 2;                            /* the 16-byte header */
+	hdr = (uint64_t *)p - 2;                            /* the record header */
 	mark = (uint64_t *)((unsigned char *)p + room + 8); /* next record's seq word */
-	*mark = UINT64_MAX;                                 /* SEQ_NONE */
-	hdr[0] = n == 1 ? (uint64_t)1 << 32 | LEN           /* KIND_MSG, len */
-			: (3 | n << 16) << 32 | LEN;        /* KIND_PACK, count, len */
-	*(uint64_t *)(feed + O_PUB_SEQ) = 1 + n;
+	*mark = IPK__RING_SEQ_NONE;
+	hdr[0] = n == 1 ? ipk__ring_rec_word(LEN, IPK__RING_KIND_MSG, 0)
+			: ipk__ring_rec_word(LEN, IPK__RING_KIND_PACK, (uint32_t)n);
+	*(uint64_t *)(feed + offsetof(struct ipk__ring_hdr, pub_seq)) = 1 + n;
 	atomic_thread_fence(memory_order_release);
 	hdr[1] = 1; /* seq: C */
 	rt_signal(&half);

@@ -15,7 +15,7 @@
  * In queue mode, a producer killed while waiting for room is uncounted by
  * its successor.
  *
- * The doorbell's and the consumer page's layouts (src/ring.c) are read
+ * The doorbell's and the consumer page's layouts (src/ring_layout.h) are read
  * directly: the counts are not part of the API.
  */
 #include <poll.h>
@@ -26,9 +26,10 @@
 #include <sys/wait.h>
 
 #include "ringt.h"
+#include "ring_layout.h"
 
-#define BELL_SLEEPERS 128 /* offsetof(struct ring_bell, sleepers) */
-#define CONS_WAITING 132  /* offsetof(struct ring_cons, waiting) */
+#define BELL_SLEEPERS offsetof(struct ipk__ring_bell, sleepers)
+#define CONS_WAITING offsetof(struct ipk__ring_cons, waiting)
 #define PUBLISHES 1000
 
 enum how { BLOCKING_RECV, HELPER_FD };
