@@ -15,7 +15,12 @@
  * that ipk_shm uses too: a new object appears at its name complete (and
  * the feed already locked), only what is ours is adopted or removed, and
  * a name is removed only while it still leads to our object. Anonymous
- * rings are memfds.
+ * rings are memfds, made there too (ipk__shm_memfd()). No ring source
+ * calls shm_open(), shm_unlink(), ftruncate(), memfd_create() or open()
+ * itself: grep -E 'shm_open|shm_unlink|ftruncate|memfd_create|open\(' on
+ * src/ring_* finds only ipk__shm_open(), ipk__shm_unlink(),
+ * ipk__shm_memfd(), ipk__reopen() (ring_wait.c), ipk__pidfd_open() and
+ * the public ipk_ring_open*().
  *
  * Layout of the feed (all offsets fixed, all integers fixed-width, every
  * atomic naturally aligned, each control word on its own line):

@@ -9,10 +9,10 @@
  * Every named object is made, opened and removed through shmname.c, the
  * ownership layer ipk_shm uses too (a new ring appears at its name
  * complete and locked; only what is ours is adopted or removed; a name is
- * removed only while it leads to our object); an anonymous ring's are
- * memfds (memfd_object()). What lies inside the objects is
- * ring_layout.h's; mapping and writing them is ring_pub.c's and
- * ring_sub.c's.
+ * removed only while it leads to our object); an anonymous ring's
+ * memfds are made there too (ipk__shm_memfd()). What lies inside the
+ * objects is ring_layout.h's; mapping and writing them is ring_pub.c's
+ * and ring_sub.c's.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -45,22 +45,6 @@ void ipk__ring_name_with(const char *name, const char *suffix, char *buf)
 
 	memcpy(buf, name, n);
 	memcpy(buf + n, suffix, 6);
-}
-
-/* An anonymous object of @size bytes: a sealable memfd. Return: a
- * descriptor; -errno. */
-static int memfd_object(const char *label, size_t size)
-{
-	int fd = memfd_create(label, MFD_CLOEXEC | MFD_ALLOW_SEALING), r;
-
-	if (fd < 0)
-		return ipk__neg_errno();
-	if (ftruncate(fd, (off_t)size) < 0) {
-		r = ipk__neg_errno();
-		ipk__close(fd);
-		return r;
-	}
-	return fd;
 }
 
 /*
@@ -166,7 +150,7 @@ int ipk__ring_open_bell(ipk_ring *r, mode_t mode, bool fresh)
 		if (r->bell_fd < 0)
 			return r->bell_fd;
 	} else {
-		r->bell_fd = memfd_object("ipk-ring-bell", IPK__RING_BELL_SIZE);
+		r->bell_fd = ipk__shm_memfd("ipk-ring-bell", IPK__RING_BELL_SIZE);
 		if (r->bell_fd < 0)
 			return r->bell_fd;
 		(void)fcntl(r->bell_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
@@ -235,7 +219,7 @@ int ipk__ring_open_feed(ipk_ring *r, mode_t mode, bool *fresh)
 {
 	if (r->named)
 		return open_named_feed(r, mode, fresh);
-	r->fd = memfd_object("ipk-ring", IPK__RING_HDR_SIZE + r->cap);
+	r->fd = ipk__shm_memfd("ipk-ring", IPK__RING_HDR_SIZE + r->cap);
 	if (r->fd < 0)
 		return r->fd;
 	*fresh = true; /* a memfd is always new */

@@ -7,13 +7,15 @@
  * Creation is two steps with nothing in between to race on: the object is
  * made without a name (O_TMPFILE in /dev/shm), sized, allocated and locked,
  * and then linked at its name, which fails if the name is taken. Callers
- * check names ("/name", one slash); what a name means is theirs.
+ * check names ("/name", one slash); what a name means is theirs. Anonymous
+ * objects (memfds) are made here too, for callers that offer both.
  */
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <unistd.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 
 #include "internal.h"
 #include "shmname.h"
@@ -116,4 +118,18 @@ int ipk__shm_unlink(const char *name, const struct ipk__shm_id *id)
 		return 0;
 	/* another's file in the sticky /dev/shm: EACCES, as shm_unlink(3) says */
 	return errno == EPERM ? -EACCES : ipk__neg_errno();
+}
+
+int ipk__shm_memfd(const char *label, size_t size)
+{
+	int fd = memfd_create(label, MFD_CLOEXEC | MFD_ALLOW_SEALING), r;
+
+	if (fd < 0)
+		return ipk__neg_errno();
+	if (ftruncate(fd, (off_t)size) < 0) {
+		r = ipk__neg_errno();
+		ipk__close(fd);
+		return r;
+	}
+	return fd;
 }

@@ -3,7 +3,9 @@
  * shmname.h - POSIX shared-memory names (/dev/shm) that stay what their
  * creator made of them: an object appears at its name complete, is opened
  * only if it is a regular file (and, for a creator, its owner's), and is
- * removed only while the name still leads to it.
+ * removed only while the name still leads to it. Also the anonymous
+ * objects (memfds) that stand in for named ones. ipk_shm and the ring
+ * make, open and remove their objects only through here.
  */
 #ifndef IPK_SHMNAME_H
 #define IPK_SHMNAME_H
@@ -56,5 +58,13 @@ int ipk__shm_open(const char *name, int oflags, bool mine, mode_t mode, struct s
  * -ENOENT; -EACCES (not ours to remove, as shm_unlink(3) says); -errno.
  */
 int ipk__shm_unlink(const char *name, const struct ipk__shm_id *id);
+
+/*
+ * ipk__shm_memfd() - an anonymous object of @size bytes with no name at
+ * all: a memfd labelled @label (what /proc/PID/fd shows), close-on-exec,
+ * sealable (the caller adds the seals once its own mappings exist).
+ * Return: a read-write descriptor; -errno.
+ */
+int ipk__shm_memfd(const char *label, size_t size);
 
 #endif
