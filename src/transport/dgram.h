@@ -41,4 +41,19 @@ int ipk__dgram_send_batch(struct ipk_chan *ch, const struct ipk_msg *m, unsigned
 int ipk__dgram_recv_batch(struct ipk_chan *ch, struct ipk_msg *m, unsigned n, int64_t deadline_ns);
 void ipk__dgram_close(struct ipk_chan *ch);
 
+/* The ops of the datagram and seqpacket transports, as IPK__STREAM_OPS. */
+/* clang-format off */
+#define IPK__DGRAM_OPS \
+	.send = ipk__dgram_send, \
+	.recv = ipk__dgram_recv, \
+	.send_tag = ipk__send_untagged, \
+	.recv_tag = ipk__recv_untagged, \
+	.send_batch = ipk__dgram_send_batch, \
+	.recv_batch = ipk__dgram_recv_batch, \
+	.flush = ipk__no_flush, \
+	.fd = ipk__fd_plain, \
+	.close = ipk__dgram_close, \
+	.subscribers = ipk__no_subscribers
+/* clang-format on */
+
 #endif /* IPK_DGRAM_H */

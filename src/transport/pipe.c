@@ -52,16 +52,7 @@ int ipk__pipe_pair(struct ipk_chan *rd, struct ipk_chan *wr, const struct ipk_ur
 const struct ipk_transport ipk__transport_pipe = {
 	.scheme = "pipe",
 	.open = pipe_open,
-	.send = ipk__stream_send,
-	.recv = ipk__stream_recv,
-	.send_tag = ipk__send_untagged,
-	.recv_tag = ipk__recv_untagged,
-	.send_batch = ipk__send_batch_loop,
-	.recv_batch = ipk__recv_batch_loop,
-	.flush = ipk__stream_flush,
-	.fd = ipk__fd_plain,
-	.close = ipk__stream_close,
-	.subscribers = ipk__no_subscribers,
+	IPK__STREAM_OPS,
 	.listen = ipk__no_listen,
 	.accept = ipk__no_accept,
 };

@@ -42,4 +42,23 @@ ssize_t ipk__stream_recv(struct ipk_chan *ch, void *buf, size_t len, int64_t dea
 int ipk__stream_flush(struct ipk_chan *ch, int64_t deadline_ns);
 void ipk__stream_close(struct ipk_chan *ch);
 
+/*
+ * The ops every byte-stream transport (pipe, fifo, unix, tcp) shares, for
+ * its table's designated initializers; the table adds .scheme, .open,
+ * .listen and .accept (ipk__no_listen/ipk__no_accept where none).
+ */
+/* clang-format off */
+#define IPK__STREAM_OPS \
+	.send = ipk__stream_send, \
+	.recv = ipk__stream_recv, \
+	.send_tag = ipk__send_untagged, \
+	.recv_tag = ipk__recv_untagged, \
+	.send_batch = ipk__send_batch_loop, \
+	.recv_batch = ipk__recv_batch_loop, \
+	.flush = ipk__stream_flush, \
+	.fd = ipk__fd_plain, \
+	.close = ipk__stream_close, \
+	.subscribers = ipk__no_subscribers
+/* clang-format on */
+
 #endif /* IPK_STREAM_H */

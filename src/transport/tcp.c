@@ -128,16 +128,7 @@ static int tcp_open(struct ipk_chan *ch, const struct ipk_url *url, int64_t dead
 const struct ipk_transport ipk__transport_tcp = {
 	.scheme = "tcp",
 	.open = tcp_open,
-	.send = ipk__stream_send,
-	.recv = ipk__stream_recv,
-	.send_tag = ipk__send_untagged,
-	.recv_tag = ipk__recv_untagged,
-	.send_batch = ipk__send_batch_loop,
-	.recv_batch = ipk__recv_batch_loop,
-	.flush = ipk__stream_flush,
-	.fd = ipk__fd_plain,
-	.close = ipk__stream_close,
-	.subscribers = ipk__no_subscribers,
+	IPK__STREAM_OPS,
 	.listen = tcp_listen,
 	.accept = tcp_accept,
 };

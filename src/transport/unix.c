@@ -137,14 +137,6 @@ static int unix_open(struct ipk_chan *ch, const struct ipk_url *url, int64_t dea
 	return r;
 }
 
-static void unix_close(struct ipk_chan *ch)
-{
-	if (sock_type(ch) == SOCK_STREAM)
-		ipk__stream_close(ch);
-	else
-		ipk__dgram_close(ch);
-}
-
 IPK_API int ipk_listener_set_access(ipk_listener *l, const struct ipk_access *a)
 {
 	struct ipk__access *n;
@@ -170,16 +162,7 @@ IPK_API unsigned long ipk_listener_refused(const ipk_listener *l, struct ipk_cre
 const struct ipk_transport ipk__transport_unix = {
 	.scheme = "unix",
 	.open = unix_open,
-	.send = ipk__stream_send,
-	.recv = ipk__stream_recv,
-	.send_tag = ipk__send_untagged,
-	.recv_tag = ipk__recv_untagged,
-	.send_batch = ipk__send_batch_loop,
-	.recv_batch = ipk__recv_batch_loop,
-	.flush = ipk__stream_flush,
-	.fd = ipk__fd_plain,
-	.close = unix_close,
-	.subscribers = ipk__no_subscribers,
+	IPK__STREAM_OPS,
 	.listen = unix_listen,
 	.accept = unix_accept,
 };
@@ -187,16 +170,7 @@ const struct ipk_transport ipk__transport_unix = {
 const struct ipk_transport ipk__transport_unix_seqpacket = {
 	.scheme = "unix+seqpacket",
 	.open = unix_open,
-	.send = ipk__dgram_send,
-	.recv = ipk__dgram_recv,
-	.send_tag = ipk__send_untagged,
-	.recv_tag = ipk__recv_untagged,
-	.send_batch = ipk__dgram_send_batch,
-	.recv_batch = ipk__dgram_recv_batch,
-	.flush = ipk__no_flush,
-	.fd = ipk__fd_plain,
-	.close = unix_close,
-	.subscribers = ipk__no_subscribers,
+	IPK__DGRAM_OPS,
 	.listen = unix_listen,
 	.accept = unix_accept,
 };
@@ -204,16 +178,7 @@ const struct ipk_transport ipk__transport_unix_seqpacket = {
 const struct ipk_transport ipk__transport_unix_dgram = {
 	.scheme = "unix+dgram",
 	.open = unix_open,
-	.send = ipk__dgram_send,
-	.recv = ipk__dgram_recv,
-	.send_tag = ipk__send_untagged,
-	.recv_tag = ipk__recv_untagged,
-	.send_batch = ipk__dgram_send_batch,
-	.recv_batch = ipk__dgram_recv_batch,
-	.flush = ipk__no_flush,
-	.fd = ipk__fd_plain,
-	.close = unix_close,
-	.subscribers = ipk__no_subscribers,
+	IPK__DGRAM_OPS,
 	.listen = ipk__no_listen,
 	.accept = ipk__no_accept,
 };
