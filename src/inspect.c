@@ -24,12 +24,12 @@ static const char *const kind_names[IPK_OBJ_NKINDS] = {
 	"sysv-msg", "sysv-shm", "sysv-sem", "mq", "shm", "sem", "ring", "unix", "fifo", "memfd",
 };
 
-const char *ipk_obj_kind_name(enum ipk_obj_kind kind)
+IPK_API const char *ipk_obj_kind_name(enum ipk_obj_kind kind)
 {
 	return (unsigned)kind < IPK_OBJ_NKINDS ? kind_names[kind] : NULL;
 }
 
-int ipk_obj_kind_parse(const char *name)
+IPK_API int ipk_obj_kind_parse(const char *name)
 {
 	IPK_CHECK_ARG(name);
 	for (int i = 0; i < IPK_OBJ_NKINDS; i++)
@@ -210,7 +210,7 @@ static void finish(ipk_inspect *in)
 	in->nkeys = in->capkeys = in->nsorted = 0;
 }
 
-int ipk_inspect_scan(unsigned kinds, ipk_inspect **ret)
+IPK_API int ipk_inspect_scan(unsigned kinds, ipk_inspect **ret)
 {
 	const unsigned no_holders = IPK_OBJ_BIT(IPK_OBJ_SYSV_MSG) | IPK_OBJ_BIT(IPK_OBJ_SYSV_SEM);
 	ipk_inspect *in;
@@ -249,7 +249,7 @@ int ipk_inspect_scan(unsigned kinds, ipk_inspect **ret)
 	return 0;
 }
 
-void ipk_inspect_free(ipk_inspect *in)
+IPK_API void ipk_inspect_free(ipk_inspect *in)
 {
 	if (!in)
 		return;
@@ -263,17 +263,17 @@ void ipk_inspect_free(ipk_inspect *in)
 	free(in);
 }
 
-size_t ipk_inspect_count(const ipk_inspect *in)
+IPK_API size_t ipk_inspect_count(const ipk_inspect *in)
 {
 	return in ? in->n : 0;
 }
 
-const struct ipk_obj *ipk_inspect_obj(const ipk_inspect *in, size_t i)
+IPK_API const struct ipk_obj *ipk_inspect_obj(const ipk_inspect *in, size_t i)
 {
 	return in && i < in->n ? &in->objs[i].o : NULL;
 }
 
-size_t ipk_inspect_denied(const ipk_inspect *in, const pid_t **pids)
+IPK_API size_t ipk_inspect_denied(const ipk_inspect *in, const pid_t **pids)
 {
 	if (!in)
 		return 0;
@@ -282,12 +282,12 @@ size_t ipk_inspect_denied(const ipk_inspect *in, const pid_t **pids)
 	return in->ndenied;
 }
 
-size_t ipk_inspect_procs(const ipk_inspect *in)
+IPK_API size_t ipk_inspect_procs(const ipk_inspect *in)
 {
 	return in ? in->nprocs : 0;
 }
 
-const char *ipk_inspect_mqueue(const ipk_inspect *in)
+IPK_API const char *ipk_inspect_mqueue(const ipk_inspect *in)
 {
 	return in && in->have_mqueue ? in->mqueue : NULL;
 }

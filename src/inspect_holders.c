@@ -269,7 +269,7 @@ static void read_comm(struct proc *p)
 	p->comm[0] = '\0';
 	if (fd < 0)
 		return;
-	n = read(fd, p->comm, sizeof(p->comm) - 1);
+	n = ipk__read_eintr(fd, p->comm, sizeof(p->comm) - 1);
 	ipk__close(fd);
 	if (n < 0)
 		n = 0;

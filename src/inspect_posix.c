@@ -85,7 +85,7 @@ int ipk__inspect_scan_mqueue(ipk_inspect *in)
 		/* "QSIZE:N NOTIFY:..." : bytes queued. */
 		fd = openat(dfd, e->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (fd >= 0) {
-			n = read(fd, buf, sizeof(buf) - 1);
+			n = ipk__read_eintr(fd, buf, sizeof(buf) - 1);
 			ipk__close(fd);
 			if (n > 0) {
 				buf[n] = '\0';

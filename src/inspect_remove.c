@@ -250,7 +250,7 @@ static bool url_names(const struct object_url *u, const struct ipk_obj *o)
 	return o->key == u->number && u->number != 0; /* IPC_PRIVATE names nothing */
 }
 
-int ipk_inspect_find(const ipk_inspect *in, const char *url, const struct ipk_obj **ret)
+IPK_API int ipk_inspect_find(const ipk_inspect *in, const char *url, const struct ipk_obj **ret)
 {
 	struct object_url u;
 
@@ -266,7 +266,7 @@ int ipk_inspect_find(const ipk_inspect *in, const char *url, const struct ipk_ob
 	return -ENOENT;
 }
 
-int ipk_obj_orphan(const struct ipk_obj *o)
+IPK_API int ipk_obj_orphan(const struct ipk_obj *o)
 {
 	return o && o->gc == IPK_GC_ORPHAN;
 }
@@ -295,7 +295,7 @@ static int unlink_typed(const char *path, mode_t type)
 	return unlink(path) < 0 ? ipk__neg_errno() : 0;
 }
 
-int ipk_obj_remove(const struct ipk_obj *o)
+IPK_API int ipk_obj_remove(const struct ipk_obj *o)
 {
 	int rc;
 

@@ -121,14 +121,12 @@ int ipk__inspect_scan_unix_peers(ipk_inspect *in)
 		ipk__close(fd);
 		return -ENOMEM;
 	}
-	if (send(fd, &msg, sizeof(msg), 0) != (ssize_t)sizeof(msg))
+	if (ipk__write_eintr(fd, &msg, sizeof(msg)) != (ssize_t)sizeof(msg))
 		done = true;
 	while (!done && rc == 0) {
-		ssize_t n = recv(fd, buf, bufsize, 0);
+		ssize_t n = ipk__read_eintr(fd, buf, bufsize);
 		const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
 
-		if (n < 0 && errno == EINTR)
-			continue;
 		if (n <= 0)
 			break;
 		for (; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
