@@ -15,14 +15,11 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 
 /* How long one blocking call waits before the command looks at cli_stop. */
 #define SLICE_NS (100 * IPK_MSEC)
-
-static bool has_scheme(const char *url, const char *scheme);
 
 const char *cli_prog = "ipckit";
 
@@ -228,23 +225,43 @@ int cli_bad_option(int c, char **argv, const struct option *longopts)
 	return cli_usage_error("unknown option '%s'", arg);
 }
 
-/* Does @url carry the option @key (as "?key=" or "&key=")? */
-static bool has_option(const char *url, const char *key)
+bool cli_has_scheme(const char *url, const char *scheme)
+{
+	size_t n = strlen(scheme);
+
+	return strncmp(url, scheme, n) == 0 && url[n] == ':';
+}
+
+bool cli_url_opt(const char *url, const char *key, char *val, size_t cap)
 {
 	const char *q = strchr(url, '?');
 	size_t n = strlen(key);
 
-	for (; q; q = strchr(q + 1, '&'))
-		if (!strncmp(q + 1, key, n) && q[1 + n] == '=')
-			return true;
+	for (; q; q = strchr(q + 1, '&')) {
+		const char *v = q + 1 + n, *end;
+		size_t len;
+
+		if (strncmp(q + 1, key, n) != 0 || *v != '=')
+			continue;
+		if (val && cap > 0) {
+			v++;
+			end = strchr(v, '&');
+			len = end ? (size_t)(end - v) : strlen(v);
+			if (len >= cap)
+				len = cap - 1;
+			memcpy(val, v, len);
+			val[len] = '\0';
+		}
+		return true;
+	}
 	return false;
 }
 
 int cli_with_from(const char *url, const char *from, char *buf, size_t len)
 {
-	if (!has_scheme(url, "shm") && !has_scheme(url, "dbus"))
+	if (!cli_has_scheme(url, "shm") && !cli_has_scheme(url, "dbus"))
 		return cli_usage_error("--from applies to shm: and dbus: rings, not '%s'", url);
-	if (has_option(url, "from"))
+	if (cli_url_opt(url, "from", NULL, 0))
 		return cli_usage_error("--from and the URL's from= both say where to start");
 	if ((size_t)snprintf(buf, len, "%s%cfrom=%s", url, strchr(url, '?') ? '&' : '?', from) >=
 	    len)
@@ -524,11 +541,11 @@ int cli_chan_parse(int argc, char **argv, const char *usage, enum cli_role role,
 		o->url = o->url_buf;
 	}
 	/* Said before anything is opened: elsewhere the tag cannot be sent. */
-	if (o->tag_opt == 'T' && !has_scheme(o->url, "sysvmq"))
+	if (o->tag_opt == 'T' && !cli_has_scheme(o->url, "sysvmq"))
 		return cli_usage_error("--type applies to sysvmq: URLs only, not '%s'", o->url);
-	if (o->tag_opt == 'P' && !has_scheme(o->url, "mq"))
+	if (o->tag_opt == 'P' && !cli_has_scheme(o->url, "mq"))
 		return cli_usage_error("--priority applies to mq: URLs only, not '%s'", o->url);
-	if (strncmp(o->url, "pipe:", 5) == 0)
+	if (cli_has_scheme(o->url, "pipe"))
 		return cli_usage_error("'%s': a pipe: channel joins related processes only; "
 				       "use fifo: or unix: between commands",
 				       o->url);
@@ -547,7 +564,7 @@ unsigned cli_chan_flags(const struct cli_chan_opts *o, bool listen_by_default, u
 	if (o->keep)
 		flags |= IPK_CHAN_KEEP;
 	/* Only fifo: is one-way; the others carry both directions on one end. */
-	if (strncmp(o->url, "fifo:", 5) == 0)
+	if (cli_has_scheme(o->url, "fifo"))
 		flags |= dir;
 	return flags;
 }
@@ -567,7 +584,7 @@ int cli_chan_open(const struct cli_chan_opts *o, unsigned flags, ipk_chan **ret)
 	return 0;
 }
 
-static int64_t mono_ns(void)
+int64_t cli_now_ns(void)
 {
 	struct timespec ts;
 
@@ -575,10 +592,15 @@ static int64_t mono_ns(void)
 	return (int64_t)ts.tv_sec * IPK_SEC + ts.tv_nsec;
 }
 
+double cli_now_s(void)
+{
+	return (double)cli_now_ns() / 1e9;
+}
+
 /* The absolute end of @timeout_ns (< 0: none, INT64_MAX). */
 static int64_t due_of(int64_t timeout_ns)
 {
-	return timeout_ns < 0 ? INT64_MAX : mono_ns() + timeout_ns;
+	return timeout_ns < 0 ? INT64_MAX : cli_now_ns() + timeout_ns;
 }
 
 /* The next wait before @due: at most a slice; 0 once @due has passed. */
@@ -588,17 +610,10 @@ static int64_t next_slice(int64_t due)
 
 	if (due == INT64_MAX)
 		return SLICE_NS;
-	left = due - mono_ns();
+	left = due - cli_now_ns();
 	if (left <= 0)
 		return 0;
 	return left < SLICE_NS ? left : SLICE_NS;
-}
-
-static bool has_scheme(const char *url, const char *scheme)
-{
-	size_t n = strlen(scheme);
-
-	return strncmp(url, scheme, n) == 0 && url[n] == ':';
 }
 
 /* One call that waits, cut into slices: @step(@arg, slice) is retried on
@@ -640,7 +655,8 @@ static int step_open(void *arg, int64_t slice)
 	/* A ring subscriber that waited for its ring starts at its first
 	 * message (the transport sees to it within one open): so must the
 	 * opens of the slices after one that waited in vain. */
-	if (r == -ETIMEDOUT && has_scheme(a->url, "shm") && !has_option(a->url, "from") &&
+	if (r == -ETIMEDOUT && cli_has_scheme(a->url, "shm") &&
+	    !cli_url_opt(a->url, "from", NULL, 0) &&
 	    (size_t)snprintf(a->url_buf, sizeof(a->url_buf), "%s%cfrom=0", a->url,
 			     strchr(a->url, '?') ? '&' : '?') < sizeof(a->url_buf))
 		a->url = a->url_buf;
@@ -736,7 +752,7 @@ int cli_open(const char *url, unsigned flags, int64_t timeout_ns, ipk_chan **ret
 
 	if (cli_stop)
 		return -EINTR;
-	if (has_scheme(url, "nats") || has_scheme(url, "dbus")) {
+	if (cli_has_scheme(url, "nats") || cli_has_scheme(url, "dbus")) {
 		r = ipk_chan_open(url, flags, timeout_ns, ret);
 		for (i = 0; r == 0 && i < sizeof(whole) / sizeof(whole[0]); i++)
 			if (!whole[i]) {
@@ -747,8 +763,8 @@ int cli_open(const char *url, unsigned flags, int64_t timeout_ns, ipk_chan **ret
 	}
 	if (!(flags & IPK_CHAN_CREATE))
 		return sliced(step_open, &a, timeout_ns);
-	if (has_scheme(url, "unix") || has_scheme(url, "unix+seqpacket") ||
-	    has_scheme(url, "tcp")) {
+	if (cli_has_scheme(url, "unix") || cli_has_scheme(url, "unix+seqpacket") ||
+	    cli_has_scheme(url, "tcp")) {
 		/* One listener for all slices; it goes once a peer is in, as
 		 * with ipk_chan_open(): one peer per channel. */
 		r = ipk_listen(url, flags & (IPK_CHAN_EXCL | IPK_CHAN_KEEP), &a.l);
@@ -758,7 +774,7 @@ int cli_open(const char *url, unsigned flags, int64_t timeout_ns, ipk_chan **ret
 		ipk_listener_close(a.l);
 		return r;
 	}
-	if (has_scheme(url, "fifo") && (flags & IPK_CHAN_WRONLY))
+	if (cli_has_scheme(url, "fifo") && (flags & IPK_CHAN_WRONLY))
 		return open_fifo_writer(url, flags, timeout_ns, ret);
 	return ipk_chan_open(url, flags, timeout_ns, ret); /* creating never waits */
 }
@@ -877,11 +893,21 @@ ssize_t cli_getline(struct cli_lines *in, char **line)
 			in->buf = b;
 			in->cap = in->cap * 2 + 4096;
 		}
-		n = poll(&pf, 1, (int)(SLICE_NS / IPK_MSEC));
-		if (n < 0 && errno != EINTR)
-			return cli_fail("standard input", errno), -2;
-		if (n <= 0)
-			continue;
+		if (in->wait) {
+			/* The caller's wait, which does other work meanwhile. */
+			int w = in->wait(in->wait_arg);
+
+			if (w < 0)
+				return -2;
+			if (w == 0)
+				return -1;
+		} else {
+			n = poll(&pf, 1, (int)(SLICE_NS / IPK_MSEC));
+			if (n < 0 && errno != EINTR)
+				return cli_fail("standard input", errno), -2;
+			if (n <= 0)
+				continue;
+		}
 		n = read(STDIN_FILENO, in->buf + in->len, in->cap - in->len);
 		if (n < 0 && errno != EINTR && errno != EAGAIN)
 			return cli_fail("standard input", errno), -2;

@@ -85,18 +85,36 @@ int cli_send(ipk_chan *ch, const void *buf, size_t len, bool tagged, long tag, i
  * finished if the peer takes it at once. */
 int cli_flush(ipk_chan *ch, int64_t timeout_ns);
 
-/* Standard input line by line without stdio, waiting in slices as above. */
+/* Standard input line by line without stdio, waiting in slices as above.
+ * Start it zeroed; free(buf) at the end. */
 struct cli_lines {
 	char *buf;
 	size_t len, cap;
 	size_t used; /* bytes of the line returned last, with its newline */
 	bool eof;
+	/* Optional: waits until standard input is readable while doing other
+	 * work (serving a bus). Return: 1 readable; 0 stop (cli_getline()
+	 * returns -1); -1 after an error was reported (cli_getline() returns
+	 * -2). NULL: poll standard input in slices. */
+	int (*wait)(void *arg);
+	void *wait_arg;
 };
 
 /* The next line of standard input, without its newline, in *@line (valid
  * until the next call). Return: its length; -1 at the end of input or once
  * cli_stop is set; -2 after an error was reported. */
 ssize_t cli_getline(struct cli_lines *in, char **line);
+
+/* CLOCK_MONOTONIC in nanoseconds, and in seconds (for rates). */
+int64_t cli_now_ns(void);
+double cli_now_s(void);
+
+/* Whether @url is "SCHEME:..." ("unix" does not match "unix+dgram:"). */
+bool cli_has_scheme(const char *url, const char *scheme);
+
+/* Whether the query of @url carries @key= ("?key=" or "&key="); if so and
+ * @val is not NULL, its value (up to '&', cut to @cap - 1 bytes) in @val. */
+bool cli_url_opt(const char *url, const char *key, char *val, size_t cap);
 
 /* Prints "PROG: MESSAGE\n" on stderr. */
 void cli_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -52,26 +52,12 @@ static const char usage[] =
 #define SEND_TIMEOUT_NS (30 * IPK_SEC)
 #define FLUSH_TIMEOUT_NS (5 * IPK_SEC)
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static bool has_scheme(const char *url, const char *scheme)
-{
-	size_t n = strlen(scheme);
-
-	return strncmp(url, scheme, n) == 0 && url[n] == ':';
-}
-
 /* SRC receives: a ring is subscribed to, a fifo read, a nats subject only
  * subscribed (so it may hold wildcards). */
 static unsigned src_flags(const char *url)
 {
-	if (has_scheme(url, "fifo") || has_scheme(url, "nats") || has_scheme(url, "shm"))
+	if (cli_has_scheme(url, "fifo") || cli_has_scheme(url, "nats") ||
+	    cli_has_scheme(url, "shm"))
 		return IPK_CHAN_RDONLY;
 	return 0;
 }
@@ -79,9 +65,9 @@ static unsigned src_flags(const char *url)
 /* DST sends: a ring is created (its publisher), a fifo written. */
 static unsigned dst_flags(const char *url)
 {
-	if (has_scheme(url, "shm"))
+	if (cli_has_scheme(url, "shm"))
 		return IPK_CHAN_CREATE;
-	if (has_scheme(url, "fifo") || has_scheme(url, "nats"))
+	if (cli_has_scheme(url, "fifo") || cli_has_scheme(url, "nats"))
 		return IPK_CHAN_WRONLY;
 	return 0;
 }
@@ -96,7 +82,7 @@ static bool nats_subject_ok(const char *url, bool receive_only)
 {
 	const char *p, *end, *tok;
 
-	if (!has_scheme(url, "nats") || strncmp(url + 5, "//", 2) != 0)
+	if (!cli_has_scheme(url, "nats") || strncmp(url + 5, "//", 2) != 0)
 		return true;
 	p = strchr(url + 7, '/');
 	if (!p)
@@ -131,7 +117,7 @@ static int open_end(const char *url, unsigned flags, int64_t timeout_ns, ipk_cha
 
 	if (r == -EINTR)
 		return CLI_STOPPED;
-	if (r == -EINVAL && has_scheme(url, "nats")) {
+	if (r == -EINVAL && cli_has_scheme(url, "nats")) {
 		cli_msg("%s: invalid subject, stream or queue name, or an option this end "
 			"cannot take (EINVAL)",
 			url);
@@ -141,11 +127,12 @@ static int open_end(const char *url, unsigned flags, int64_t timeout_ns, ipk_cha
 		cli_msg("%s: this build of ipckit has no transport for this scheme "
 			"(EPROTONOSUPPORT)%s",
 			url,
-			has_scheme(url, "nats") ? "; rebuild with libnats-dev and -Dnats=enabled"
-						: "");
+			cli_has_scheme(url, "nats")
+				? "; rebuild with libnats-dev and -Dnats=enabled"
+				: "");
 		return CLI_FAIL;
 	}
-	if (r == -EACCES && has_scheme(url, "nats")) {
+	if (r == -EACCES && cli_has_scheme(url, "nats")) {
 		cli_msg("%s: the NATS server refused the login (EACCES); set IPK_NATS_TOKEN "
 			"or IPK_NATS_USER and IPK_NATS_PASSWORD",
 			url);
@@ -158,7 +145,7 @@ static int open_end(const char *url, unsigned flags, int64_t timeout_ns, ipk_cha
 
 static void report(unsigned long long fwd, const ipk_chan *src, double t0)
 {
-	double dt = now_s() - t0;
+	double dt = cli_now_s() - t0;
 
 	fprintf(stderr, "%s: forwarded %llu, lost %llu, skipped %llu, %.0f msg/s over %.1f s\n",
 		cli_prog, fwd, (unsigned long long)ipk_chan_lost(src),
@@ -227,7 +214,7 @@ int cmd_bridge(int argc, char **argv)
 	if (strcmp(su, du) == 0)
 		return cli_usage_error("SRC and DST are the same URL");
 	cli_catch_stop();
-	t0 = now_s();
+	t0 = cli_now_s();
 	r = open_end(su, src_flags(su), timeout_ns, &src);
 	if (r == 0)
 		r = open_end(du, dst_flags(du), timeout_ns, &dst);
@@ -244,14 +231,14 @@ int cmd_bridge(int argc, char **argv)
 		r = cli_fail("bridge", ENOMEM);
 		goto out;
 	}
-	t0 = now_s();
+	t0 = cli_now_s();
 	next_stats = t0 + 1;
 	r = CLI_OK;
 	while (!cli_stop && (!count || fwd < count)) {
 		ssize_t n = ipk_chan_recv(src, buf, max, SLICE_NS);
 		int s;
 
-		if (stats && now_s() >= next_stats) {
+		if (stats && cli_now_s() >= next_stats) {
 			report(fwd, src, t0);
 			next_stats += 1;
 		}

@@ -100,7 +100,7 @@ static int do_send(int nargs, char **args, const struct opts *o)
 static int do_wait(int nargs, char **args, const struct opts *o)
 {
 	struct ipk_siginfo si;
-	struct timespec t0;
+	int64_t start;
 	unsigned long n = 0;
 	ipk_sigfd *sfd;
 	sigset_t set;
@@ -129,17 +129,13 @@ static int do_wait(int nargs, char **args, const struct opts *o)
 	if (r < 0)
 		return cli_fail("signalfd", r);
 	/* One deadline for the whole wait: --timeout bounds the command. */
-	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
+	start = cli_now_ns();
 	while (!o->has_count || n < o->count) {
 		int64_t left = IPK_FOREVER;
 		char name[32];
 
 		if (o->has_timeout) {
-			struct timespec t1;
-
-			(void)clock_gettime(CLOCK_MONOTONIC, &t1);
-			left = deadline_left - ((int64_t)(t1.tv_sec - t0.tv_sec) * IPK_SEC +
-						(t1.tv_nsec - t0.tv_nsec));
+			left = deadline_left - (cli_now_ns() - start);
 			if (left <= 0)
 				left = 1; /* one last look, then -ETIMEDOUT */
 		}

@@ -29,14 +29,6 @@ static const char usage[] =
 	"  -h, --help          show this help\n"
 	"Exit status: 0 done or stopped, 1 failure, 2 usage error.\n";
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void show(const struct ipk_obj *o)
 {
 	char user[64], det[160];
@@ -190,7 +182,7 @@ int cmd_stat(int argc, char **argv)
 		rc = lookup(url, &in, &o);
 		if (rc != 0)
 			return rc;
-		t = now_s();
+		t = cli_now_s();
 		pub = o->kind == IPK_OBJ_RING ? o->ring.published : o->count;
 		bytes = o->kind == IPK_OBJ_RING ? o->ring.head : o->size;
 		dt = t - last_t;

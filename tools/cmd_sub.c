@@ -55,7 +55,7 @@ int cmd_sub(int argc, char **argv)
 	r = cli_chan_parse(argc, argv, usage, CLI_SUB, 0, &o);
 	if (r >= 0)
 		return r;
-	if (o.listen && !strncmp(o.url, "shm:", 4))
+	if (o.listen && cli_has_scheme(o.url, "shm"))
 		return cli_usage_error("--listen on a shm: ring would make this end its "
 				       "publisher: the ring is created by ipckit pub");
 	cli_catch_stop();
