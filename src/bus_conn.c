@@ -54,14 +54,11 @@ void ipk__bus_give_slot(sd_bus_slot *slot, ipk_bus_slot **ret)
 	}
 }
 
-/* sd-bus's microseconds for a relative timeout: negative = forever,
- * 0 = sd-bus's default. */
+/* sd-bus's microseconds for a relative timeout > 0, or negative = forever. */
 static uint64_t timeout_usec(int64_t timeout_ns)
 {
 	if (timeout_ns < 0)
 		return UINT64_MAX;
-	if (timeout_ns == 0)
-		return 0;
 	return ((uint64_t)timeout_ns + 999) / 1000;
 }
 
@@ -264,6 +261,7 @@ IPK_API void ipk_bus_msg_free(ipk_bus_msg *m)
 {
 	sd_bus_message_unref(SDM(m));
 }
+
 /* --- calling ------------------------------------------------------------ */
 
 static int call_msg(ipk_bus *b, sd_bus_message *m, int64_t timeout_ns, struct ipk_bus_error *err,
@@ -273,6 +271,16 @@ static int call_msg(ipk_bus *b, sd_bus_message *m, int64_t timeout_ns, struct ip
 	sd_bus_message *rep = NULL;
 	int r;
 
+	if (timeout_ns == 0) {
+		/* Do not wait: the reply of a call just sent cannot be there
+		 * yet. The call goes out saying that no reply is expected, so
+		 * the peer runs it and sends none. */
+		r = sd_bus_message_set_expect_reply(m, 0);
+		if (r >= 0)
+			r = sd_bus_send(b->bus, m, NULL);
+		ipk__bus_rearm(b);
+		return r < 0 ? r : -EAGAIN;
+	}
 	r = sd_bus_call(b->bus, m, timeout_usec(timeout_ns), &e, &rep);
 	ipk__bus_rearm(b);
 	if (r < 0)

@@ -18,6 +18,11 @@
  * -ETIMEDOUT). A bus that goes away is -ECONNRESET or -ENOTCONN, never a
  * hang.
  *
+ * Timeouts are relative, in nanoseconds, as everywhere in ipckit: 0 = do not
+ * wait (try once), -1 (IPK_FOREVER, any negative) = no limit.
+ * IPK_BUS_DEFAULT_TIMEOUT names the limit sd-bus puts on a method call when
+ * told nothing.
+ *
  * Rings over the bus: ipk_bus_ring_offer() puts a memfd ring (ring.h) on
  * the bus as an object "org.ipckit.Ring1" at /org/ipckit/ring/NAME. D-Bus
  * is only the control plane: a subscriber calls its Open method, receives
@@ -246,16 +251,24 @@ IPK_API int ipk_bus_emit_changed(ipk_bus *b, const char *path, const char *iface
 
 /* --- calling ------------------------------------------------------------ */
 
+/* The timeout sd-bus gives a method call by default: 25 s. */
+#define IPK_BUS_DEFAULT_TIMEOUT ((int64_t)25 * IPK_SEC)
+
 /**
  * ipk_bus_call() - call @member and wait for the reply
  * @dest: the peer's bus name
- * @timeout_ns: negative = forever; 0 = sd-bus's default (25 s)
+ * @timeout_ns: how long to wait for the reply: 0 = do not wait (the call
+ *              is sent marked "no reply expected": the peer runs it and
+ *              sends no reply, and the result is -EAGAIN); -1 (any
+ *              negative) = forever; IPK_BUS_DEFAULT_TIMEOUT = sd-bus's
+ *              default
  * @err: the D-Bus error of a failed call (may be NULL)
  * @reply: the reply, to read and then ipk_bus_msg_free() (may be NULL)
  * @types: the arguments' signature, then the arguments ("" for none)
  *
- * Return: 0; -ETIMEDOUT; -ECONNRESET/-ENOTCONN (the bus went away); the
- * errno of the peer's D-Bus error (see the top), with @err filled.
+ * Return: 0; -EAGAIN (timeout 0: sent, no reply to wait for; @err empty);
+ * -ETIMEDOUT; -ECONNRESET/-ENOTCONN (the bus went away); the errno of the
+ * peer's D-Bus error (see the top), with @err filled.
  * Blocking: until the reply or the timeout; signals and calls that arrive
  * meanwhile are queued for the next ipk_bus_process().
  */
@@ -276,7 +289,8 @@ IPK_API int ipk_bus_new_signal(ipk_bus *b, const char *path, const char *iface, 
 			       ipk_bus_msg **ret);
 
 /* ipk_bus_call_msg() - ipk_bus_call() of a message made by
- * ipk_bus_new_call(); @call stays the caller's. */
+ * ipk_bus_new_call(); @call stays the caller's. Timeout and return: as
+ * ipk_bus_call(). */
 IPK_API int ipk_bus_call_msg(ipk_bus *b, ipk_bus_msg *call, int64_t timeout_ns,
 			     struct ipk_bus_error *err, ipk_bus_msg **reply);
 
@@ -289,14 +303,15 @@ IPK_API int ipk_bus_send(ipk_bus *b, ipk_bus_msg *m);
  * ipk_bus_get_property() - org.freedesktop.DBus.Properties.Get
  * @type: the property's type; the value is then read from *@reply with
  *        ipk_bus_msg_read(*@reply, @type, ...)
- * Return: as ipk_bus_call(); -ENXIO if the value has another type.
+ * Timeout and return: as ipk_bus_call(); -ENXIO if the value has another
+ * type.
  */
 IPK_API int ipk_bus_get_property(ipk_bus *b, const char *dest, const char *path, const char *iface,
 				 const char *property, int64_t timeout_ns,
 				 struct ipk_bus_error *err, ipk_bus_msg **reply, const char *type);
 
 /* ipk_bus_set_property() - org.freedesktop.DBus.Properties.Set of one value
- * of @type. Return: as ipk_bus_call(). */
+ * of @type. Timeout and return: as ipk_bus_call(). */
 IPK_API int ipk_bus_set_property(ipk_bus *b, const char *dest, const char *path, const char *iface,
 				 const char *property, int64_t timeout_ns,
 				 struct ipk_bus_error *err, const char *type, ...);
@@ -326,7 +341,8 @@ IPK_API int ipk_bus_process(ipk_bus *b);
 
 /**
  * ipk_bus_run_once() - ipk_bus_process(), and when nothing was there,
- * wait up to @timeout_ns (negative: forever) for something and process it
+ * wait up to @timeout_ns (0: do not wait; -1, any negative: forever) for
+ * something and process it
  * Return: messages handled (> 0); -EAGAIN (timeout 0, nothing);
  * -ETIMEDOUT; -ECONNRESET/-ENOTCONN.
  */
@@ -390,8 +406,9 @@ IPK_API void ipk_bus_ring_withdraw(ipk_bus_ring *offer);
 /**
  * ipk_bus_ring_open() - subscribe to ring @name offered by @busname
  * @timeout_ns: how long to wait for the ring to be offered (ServiceUnknown
- *              and UnknownObject are retried): 0 = ask once, negative =
- *              forever
+ *              and UnknownObject are retried): 0 = do not wait for it: ask
+ *              once (one Open call and its answer, at most 5 s), no retry;
+ *              -1 (any negative) = forever
  *
  * The returned feed must be a sealed memfd (shrink, grow and seal sealed),
  * open read-only; anything else is refused before it is mapped.
