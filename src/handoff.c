@@ -29,7 +29,6 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 
 #include <ipckit/handoff.h>
 #include <ipckit/unix.h>
@@ -197,8 +196,7 @@ static char **child_env(int fd, char *var, size_t varlen)
 static void reap(pid_t pid)
 {
 	(void)kill(pid, SIGKILL);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
+	(void)ipk__waitpid_eintr(pid, NULL);
 }
 
 IPK_API int ipk_handoff_offer(char *const argv[], const int *fds, const char *const *names,
