@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * bench/bus.c - the bus module's rows (bus.h): D-Bus through a private
- * dbus-daemon that the row starts in .prepare and kills (by its pid) in
- * .destroy, so no run ever touches the host's buses.
+ * dbus-daemon (bench/busd.h) that the row starts in .prepare and kills (by
+ * its pid) in .destroy, so no run ever touches the host's buses.
  *
  *   dbus-call    round trip: side A calls Echo(ay) on side B's object and
  *                waits for the reply; B's handler answers with the same
@@ -19,20 +19,16 @@
  * No raw twin: a D-Bus client without a library is not a raw syscall loop.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 
 #include <ipckit/bus.h>
 
 #include "bench.h"
+#include "busd.h"
 
 #define IFACE "org.ipckit.Bench1"
 #define OBJ "/org/ipckit/bench"
@@ -42,9 +38,7 @@
 enum { ROW_CALL, ROW_SIGNAL };
 
 struct bus_shared {
-	pid_t daemon;
-	char dir[128];
-	char addr[256];
+	struct busd daemon;
 	char name[128]; /* side B's well-known name */
 };
 
@@ -64,39 +58,6 @@ struct bus_end {
 	int bad;           /* a message of the wrong size (-EPROTO) */
 };
 
-static const char conf_fmt[] =
-	"<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
-	" \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
-	"<busconfig>\n"
-	"  <type>session</type>\n"
-	"  <listen>unix:path=%s/bus</listen>\n"
-	"  <auth>EXTERNAL</auth>\n"
-	"  <limit name=\"max_message_size\">134217728</limit>\n"
-	"  <policy context=\"default\">\n"
-	"    <allow user=\"*\"/>\n"
-	"    <allow own=\"*\"/>\n"
-	"    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
-	"    <allow eavesdrop=\"true\"/>\n"
-	"  </policy>\n"
-	"</busconfig>\n";
-
-static int find_daemon(char *path, size_t len)
-{
-	const char *p = getenv("PATH");
-
-	if (!p || !*p)
-		p = "/usr/bin:/bin";
-	while (*p) {
-		size_t n = strcspn(p, ":");
-
-		snprintf(path, len, "%.*s/dbus-daemon", (int)n, p);
-		if (access(path, X_OK) == 0)
-			return 0;
-		p += n + (p[n] == ':');
-	}
-	return -ENOENT;
-}
-
 static int bus_check(const struct bench_env *env)
 {
 	char path[4096];
@@ -105,22 +66,11 @@ static int bus_check(const struct bench_env *env)
 	if (ipk_bus_open("unix:path=/nonexistent/ipk", &b) == -EOPNOTSUPP)
 		return bench_na(env, "built without libsystemd (sd-bus)");
 	ipk_bus_close(b);
-	if (find_daemon(path, sizeof(path)) < 0)
+	if (busd_find(path, sizeof(path)) < 0)
 		return bench_na(env, "dbus-daemon not found (Debian package dbus-daemon)");
 	if (env->size > DBUS_ARRAY_MAX)
 		return bench_na(env, "D-Bus arrays hold at most 64 MiB");
 	return 0;
-}
-
-static void rm_dir(const struct bus_shared *sh)
-{
-	char p[192];
-
-	snprintf(p, sizeof(p), "%s/bus.conf", sh->dir);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/bus", sh->dir);
-	unlink(p);
-	rmdir(sh->dir);
 }
 
 static void bus_destroy(const struct bench_env *env, void *shared)
@@ -130,105 +80,50 @@ static void bus_destroy(const struct bench_env *env, void *shared)
 	(void)env;
 	if (!sh)
 		return;
-	if (sh->daemon > 0) {
-		kill(sh->daemon, SIGTERM);
-		while (waitpid(sh->daemon, NULL, 0) < 0 && errno == EINTR)
-			;
-	}
-	rm_dir(sh);
+	busd_end(&sh->daemon); /* ends exactly our daemon, removes its directory */
 	free(sh);
 }
 
-/* Starts dbus-daemon --nofork on a private socket; its address arrives on
- * a pipe. */
+/* A private dbus-daemon (bench/busd.h) that accepts messages of up to
+ * 128 MiB; its address arrives on a pipe, waited for in bench_prep_wait(). */
 static int bus_prepare(const struct bench_env *env, void **shared)
 {
+	static const char limits[] = "  <limit name=\"max_message_size\">134217728</limit>\n";
 	struct bus_shared *sh;
-	char exe[4096], conf[192], cfgarg[224], line[256];
-	size_t got = 0;
-	int pfd[2], r;
-	FILE *f;
+	char dir[128];
+	int64_t deadline;
+	int r;
 
-	if (find_daemon(exe, sizeof(exe)) < 0)
-		return bench_na(env, "dbus-daemon not found (Debian package dbus-daemon)");
 	sh = calloc(1, sizeof(*sh));
 	if (!sh)
 		return -ENOMEM;
-	snprintf(sh->dir, sizeof(sh->dir), "/tmp/%s-bus", env->tag);
+	snprintf(dir, sizeof(dir), "/tmp/%s-bus", env->tag);
 	snprintf(sh->name, sizeof(sh->name), "org.ipckit.bench.%s", env->tag);
-	if (mkdir(sh->dir, 0700) < 0) {
-		r = bench_neg_errno();
+	r = busd_spawn(&sh->daemon, dir, 0700, limits, true, bench_child_sigmask);
+	if (r == -ENOENT) {
+		free(sh);
+		return bench_na(env, "dbus-daemon not found (Debian package dbus-daemon)");
+	}
+	if (r < 0) {
 		free(sh);
 		return r;
 	}
-	snprintf(conf, sizeof(conf), "%s/bus.conf", sh->dir);
-	f = fopen(conf, "we");
-	if (!f) {
-		r = bench_neg_errno();
-		goto fail;
-	}
-	fprintf(f, conf_fmt, sh->dir);
-	if (fclose(f) != 0) {
-		r = bench_neg_errno();
-		goto fail;
-	}
-	snprintf(cfgarg, sizeof(cfgarg), "--config-file=%s", conf);
-	if (pipe2(pfd, O_CLOEXEC) < 0) {
-		r = bench_neg_errno();
-		goto fail;
-	}
-	sh->daemon = fork();
-	if (sh->daemon < 0) {
-		r = bench_neg_errno();
-		close(pfd[0]);
-		close(pfd[1]);
-		goto fail;
-	}
-	if (sh->daemon == 0) {
-		int devnull = open("/dev/null", O_WRONLY);
-
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		bench_child_sigmask();
-		dup2(pfd[1], 3);
-		if (devnull >= 0)
-			dup2(devnull, 2); /* its warnings (fd limits) are not ours */
-		execl(exe, "dbus-daemon", cfgarg, "--nofork", "--nopidfile", "--print-address=3",
-		      (char *)NULL);
-		_exit(127);
-	}
-	close(pfd[1]);
-	for (;;) {
-		ssize_t n;
-
-		r = bench_prep_wait(env, pfd[0], POLLIN, bench_deadline(5 * 1000000000LL));
+	deadline = bench_deadline(5 * 1000000000LL);
+	do {
+		r = bench_prep_wait(env, sh->daemon.addr_fd, POLLIN, deadline);
 		if (r == -EINTR) {
-			close(pfd[0]);
 			bus_destroy(env, sh); /* ends the daemon, removes the directory */
 			return r;
 		}
-		if (r < 0)
-			break;
-		n = read(pfd[0], line + got, sizeof(line) - 1 - got);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-		if (memchr(line, '\n', got) || got == sizeof(line) - 1)
-			break;
-	}
-	close(pfd[0]);
-	line[got] = '\0';
-	if (!strchr(line, '\n')) {
+		if (r >= 0)
+			r = busd_address(&sh->daemon);
+	} while (r == 0);
+	if (r < 0) {
 		bus_destroy(env, sh);
 		return -ECONNREFUSED; /* the daemon did not come up */
 	}
-	*strchr(line, '\n') = '\0';
-	snprintf(sh->addr, sizeof(sh->addr), "%s", line);
 	*shared = sh;
 	return 0;
-fail:
-	rm_dir(sh);
-	free(sh);
-	return r;
 }
 
 /* side B's handlers */
@@ -313,7 +208,7 @@ static int bus_open(const struct bench_env *env, void *shared, enum bench_side s
 	e->row = (int)(intptr_t)env->mech->arg;
 	e->size = env->size;
 	e->timeout_ns = env->timeout_ns;
-	r = ipk_bus_open(sh->addr, &e->bus);
+	r = ipk_bus_open(sh->daemon.addr, &e->bus);
 	if (r == 0 && side == BENCH_B) {
 		r = ipk_bus_export(e->bus, OBJ, &bench_iface, e, NULL);
 		if (r == 0 && e->row == ROW_SIGNAL)
