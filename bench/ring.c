@@ -9,11 +9,23 @@
  *   shm-queue      the lossless queue (IPK_RING_QUEUE, one consumer),
  *                  publish_wait, consumer sleeping; raw twin futex-raw
  *                  (an SPSC stream whose sides sleep on a futex)
+ *   shm-ring-stream  one-way only: the broadcast ring as a stream, message
+ *                  by message, subscriber spinning and copying every
+ *                  message out; raw twin limit (an SPSC stream of slots)
+ *   shm-ring-batch one-way only: the same through ipk_ring_publish_batch()
+ *                  and ipk_ring_recv_batch(), BATCH_N messages a call
+ *                  (small ones packed into one record); raw twin limit
  *
  * A round trip uses two rings, one published by each side. The broadcast
  * ring never waits for a subscriber, so a one-way stream through it
- * measures how much the subscriber loses, not a throughput: its throughput
- * cases are "n/a", and shm-queue is the ring's stream.
+ * measures how much the subscriber loses as much as a throughput: the
+ * round-trip rows' throughput cases are "n/a", and shm-queue is the ring's
+ * lossless stream. The two stream rows give the broadcast ring room
+ * (STREAM_CAP, and the default max_msg, so that batches pack), and their
+ * subscriber counts a message it lost (lapped: a busy machine took its CPU
+ * away) as passed, so that the case ends rather than waits for it: their
+ * figure is the rate of the stream through a subscriber that keeps up,
+ * and the publisher's alone where it does not.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -30,19 +42,28 @@ enum ring_mode {
 	RING_SLEEP,
 	RING_SPIN,
 	RING_QUEUE,
+	RING_STREAM, /* spinning, one-way, a roomy ring */
+	RING_BATCH,  /* RING_STREAM in batches */
 };
+
+#define STREAM_CAP ((uint64_t)8 << 20)
+#define BATCH_N 32 /* messages per batch call, on either side */
 
 struct ring_end {
 	ipk_ring *pub;
 	ipk_ring_sub *sub;
 	bool queue;
+	unsigned char *batch; /* RING_BATCH: BATCH_N messages, one after the other */
+	struct ipk_msg msgs[BATCH_N];
+	uint64_t asked, taken; /* stream rows' subscriber: see still_due() */
 };
 
 static int ring_check(const struct bench_env *env)
 {
 	const enum ring_mode *mode = env->mech->arg;
 
-	if (env->kind == BENCH_TPUT && *mode != RING_QUEUE)
+	if (env->kind == BENCH_TPUT && *mode != RING_QUEUE && *mode != RING_STREAM &&
+	    *mode != RING_BATCH)
 		return bench_na(env, "the broadcast ring never waits for a subscriber: a stream "
 				     "measures losses (see shm-queue)");
 	return 0;
@@ -64,7 +85,8 @@ static void ring_name(const struct bench_env *env, enum bench_side side, char *b
 static uint64_t capacity_for(const struct bench_env *env)
 {
 	uint64_t rec = ((uint64_t)env->size + 31) & ~(uint64_t)15; /* record + slack */
-	uint64_t cap = (uint64_t)1 << 20;
+	const enum ring_mode *mode = env->mech->arg;
+	uint64_t cap = *mode == RING_STREAM || *mode == RING_BATCH ? STREAM_CAP : (uint64_t)1 << 20;
 
 	if (env->kind == BENCH_RTT && env->size > 1024)
 		cap = (uint64_t)64 << 10;
@@ -84,6 +106,7 @@ static void ring_close(void *end, enum bench_side side)
 		return;
 	ipk_ring_sub_close(e->sub);
 	ipk_ring_close(e->pub);
+	free(e->batch);
 	free(e);
 }
 
@@ -108,8 +131,17 @@ static int ring_open(const struct bench_env *env, void *shared, enum bench_side 
 		ro.flags |= IPK_RING_QUEUE;
 		so.flags |= IPK_RING_CONSUMER;
 	}
-	if (*mode == RING_SPIN)
+	if (*mode == RING_SPIN || *mode == RING_STREAM || *mode == RING_BATCH)
 		so.flags |= IPK_RING_SPIN;
+	if (*mode == RING_STREAM || *mode == RING_BATCH)
+		ro.max_msg = 0; /* capacity / 4 - 16: a batch of small ones packs */
+	if (*mode == RING_BATCH) {
+		e->batch = calloc(BATCH_N, env->size);
+		if (!e->batch) {
+			r = -ENOMEM;
+			goto fail;
+		}
+	}
 	ring_name(env, side, mine, sizeof(mine));
 	ring_name(env, (enum bench_side) !side, theirs, sizeof(theirs));
 	r = ipk_ring_create(mine, &ro, &e->pub);
@@ -158,6 +190,82 @@ static int ring_recv(void *end, void *buf, size_t len)
 	return 0;
 }
 
+/*
+ * The stream rows' subscriber: how many more messages this call waits for,
+ * @n asked for now. Counted over the whole case (taken + lost against all
+ * that was asked for), as one receive can pass the end of a call's share
+ * when it learns of a loss; the publisher has sent all that was asked for
+ * whenever the engine waits for an acknowledgement, so the count is exact.
+ */
+static unsigned long still_due(struct ring_end *e)
+{
+	uint64_t passed = e->taken + ipk_ring_lost(e->sub);
+
+	return passed < e->asked ? (unsigned long)(e->asked - passed) : 0;
+}
+
+/* RING_STREAM: @n messages of @len bytes into @buf. */
+static int ring_recv_stream(void *end, void *buf, size_t len, unsigned long n)
+{
+	struct ring_end *e = end;
+
+	e->asked += n;
+	while (still_due(e) > 0) {
+		ssize_t r = ipk_ring_recv(e->sub, buf, len, IPK_FOREVER);
+
+		if (r < 0)
+			return (int)r;
+		if ((size_t)r != len)
+			return -EPROTO;
+		e->taken++;
+	}
+	return 0;
+}
+
+/* RING_BATCH: @n messages of @len bytes, BATCH_N a call. */
+static int ring_send_many(void *end, const void *buf, size_t len, unsigned long n)
+{
+	struct ring_end *e = end;
+
+	(void)buf; /* the batch area holds the messages, one after the other */
+	while (n > 0) {
+		unsigned k = n < BATCH_N ? (unsigned)n : BATCH_N;
+		int r;
+
+		for (unsigned j = 0; j < k; j++)
+			e->msgs[j] = (struct ipk_msg){ .buf = e->batch + j * len, .len = len };
+		r = ipk_ring_publish_batch(e->pub, e->msgs, k);
+		if (r < 0)
+			return r;
+		n -= (unsigned long)r;
+	}
+	return 0;
+}
+
+static int ring_recv_many(void *end, void *buf, size_t len, unsigned long n)
+{
+	struct ring_end *e = end;
+	unsigned long left;
+
+	(void)buf;
+	e->asked += n;
+	while ((left = still_due(e)) > 0) {
+		unsigned k = left < BATCH_N ? (unsigned)left : BATCH_N;
+		int r;
+
+		for (unsigned j = 0; j < k; j++)
+			e->msgs[j] = (struct ipk_msg){ .buf = e->batch + j * len, .len = len };
+		r = ipk_ring_recv_batch(e->sub, e->msgs, k, IPK_FOREVER);
+		if (r < 0)
+			return r;
+		for (int j = 0; j < r; j++)
+			if (e->msgs[j].len != len)
+				return -EPROTO;
+		e->taken += (uint64_t)r;
+	}
+	return 0;
+}
+
 /* Removes what a killed side may have left. */
 static void ring_destroy(const struct bench_env *env, void *shared)
 {
@@ -180,7 +288,29 @@ static const struct bench_ops ops = {
 	.destroy = ring_destroy,
 };
 
-static const enum ring_mode sleep_mode = RING_SLEEP, spin_mode = RING_SPIN, queue_mode = RING_QUEUE;
+static const struct bench_ops stream_ops = {
+	.check = ring_check,
+	.open = ring_open,
+	.send = ring_send,
+	.recv = ring_recv,
+	.recv_many = ring_recv_stream,
+	.close = ring_close,
+	.destroy = ring_destroy,
+};
+
+static const struct bench_ops batch_ops = {
+	.check = ring_check,
+	.open = ring_open,
+	.send = ring_send,
+	.recv = ring_recv,
+	.send_many = ring_send_many,
+	.recv_many = ring_recv_many,
+	.close = ring_close,
+	.destroy = ring_destroy,
+};
+
+static const enum ring_mode sleep_mode = RING_SLEEP, spin_mode = RING_SPIN, queue_mode = RING_QUEUE,
+			    stream_mode = RING_STREAM, batch_mode = RING_BATCH;
 
 static const struct bench_mech mechs[] = {
 	{ .name = "shm-ring-spin",
@@ -202,6 +332,20 @@ static const struct bench_mech mechs[] = {
 	  .desc = "lossless ring queue (IPK_RING_QUEUE), consumer sleeping",
 	  .ops = &ops,
 	  .arg = &queue_mode },
+	{ .name = "shm-ring-stream",
+	  .raw = "limit",
+	  .flags = BENCH_SPIN,
+	  .kinds = BENCH_TPUT,
+	  .desc = "broadcast ring (ipk_ring) as a one-way stream, subscriber spinning",
+	  .ops = &stream_ops,
+	  .arg = &stream_mode },
+	{ .name = "shm-ring-batch",
+	  .raw = "limit",
+	  .flags = BENCH_SPIN,
+	  .kinds = BENCH_TPUT,
+	  .desc = "broadcast ring stream in batches (ipk_ring_publish_batch, ipk_ring_recv_batch)",
+	  .ops = &batch_ops,
+	  .arg = &batch_mode },
 };
 
 BENCH_DEFINE_MODULE(ring, mechs);
