@@ -58,34 +58,35 @@ int ipk__inspect_grow(void **arr, size_t *cap, size_t need, size_t elem)
 	return 0;
 }
 
-struct obj *ipk__inspect_new_obj(ipk_inspect *in, enum ipk_obj_kind kind)
+struct inspect_obj *ipk__inspect_new_obj(ipk_inspect *in, enum ipk_obj_kind kind)
 {
-	struct obj *o;
+	struct inspect_obj *o;
 
-	if (ipk__inspect_grow((void **)&in->objs, &in->cap, in->n + 1, sizeof(*in->objs)) < 0)
+	if (ipk__inspect_grow((void **)&in->objs, &in->cap_objs, in->nobjs + 1, sizeof(*in->objs)) <
+	    0)
 		return NULL;
-	o = &in->objs[in->n++];
+	o = &in->objs[in->nobjs++];
 	memset(o, 0, sizeof(*o));
-	o->o.kind = kind;
-	o->o.id = -1;
-	o->o.cpid = -1;
-	o->o.lpid = -1;
-	o->o.lrpid = -1;
+	o->pub.kind = kind;
+	o->pub.id = -1;
+	o->pub.cpid = -1;
+	o->pub.lpid = -1;
+	o->pub.lrpid = -1;
 	return o;
 }
 
 int ipk__inspect_add_key(ipk_inspect *in, uint64_t dev, uint64_t ino, size_t idx)
 {
-	if (ipk__inspect_grow((void **)&in->keys, &in->capkeys, in->nkeys + 1, sizeof(*in->keys)) <
+	if (ipk__inspect_grow((void **)&in->keys, &in->cap_keys, in->nkeys + 1, sizeof(*in->keys)) <
 	    0)
 		return -ENOMEM;
-	in->keys[in->nkeys++] = (struct key){ dev, ino, idx };
+	in->keys[in->nkeys++] = (struct index_key){ dev, ino, idx };
 	return 0;
 }
 
 static int key_cmp(const void *a, const void *b)
 {
-	const struct key *x = a, *y = b;
+	const struct index_key *x = a, *y = b;
 
 	if (x->dev != y->dev)
 		return x->dev < y->dev ? -1 : 1;
@@ -99,18 +100,19 @@ void ipk__inspect_sort_keys(ipk_inspect *in)
 	/* qsort() wants a pointer even for nothing to sort */
 	if (in->nkeys > 1)
 		qsort(in->keys, in->nkeys, sizeof(*in->keys), key_cmp);
-	in->nsorted = in->nkeys;
+	in->nkeys_sorted = in->nkeys;
 }
 
 ssize_t ipk__inspect_lookup(const ipk_inspect *in, uint64_t dev, uint64_t ino)
 {
-	struct key k = { dev, ino, 0 };
-	const struct key *hit =
-		in->nsorted ? bsearch(&k, in->keys, in->nsorted, sizeof(k), key_cmp) : NULL;
+	struct index_key k = { dev, ino, 0 };
+	const struct index_key *hit =
+		in->nkeys_sorted ? bsearch(&k, in->keys, in->nkeys_sorted, sizeof(k), key_cmp)
+				 : NULL;
 
 	if (hit)
 		return (ssize_t)hit->idx;
-	for (size_t i = in->nsorted; i < in->nkeys; i++)
+	for (size_t i = in->nkeys_sorted; i < in->nkeys; i++)
 		if (in->keys[i].dev == dev && in->keys[i].ino == ino)
 			return (ssize_t)in->keys[i].idx;
 	return -1;
@@ -119,9 +121,9 @@ ssize_t ipk__inspect_lookup(const ipk_inspect *in, uint64_t dev, uint64_t ino)
 int ipk__inspect_add_hold(ipk_inspect *in, size_t idx, bool peer, pid_t pid, uid_t uid,
 			  const char *comm, unsigned how, int fd)
 {
-	struct obj *o = &in->objs[idx];
-	struct ipk_holder **arr = peer ? &o->p : &o->h, *h;
-	size_t *n = peer ? &o->np : &o->nh, *cap = peer ? &o->capp : &o->caph;
+	struct inspect_obj *o = &in->objs[idx];
+	struct ipk_holder **arr = peer ? &o->peers : &o->holders, *h;
+	size_t *n = peer ? &o->npeers : &o->nholders, *cap = peer ? &o->cap_peers : &o->cap_holders;
 
 	/* One process at a time: its holds of one object are adjacent. */
 	if (*n && (*arr)[*n - 1].pid == pid) {
@@ -144,7 +146,7 @@ int ipk__inspect_add_hold(ipk_inspect *in, size_t idx, bool peer, pid_t pid, uid
 }
 
 /* CLOCK_REALTIME at boot as the clocks are now, and ticks per second. */
-static void check_clock(ipk_inspect *in)
+static void read_clocks(ipk_inspect *in)
 {
 	struct timespec rt, bt;
 
@@ -165,49 +167,49 @@ static int holder_cmp(const void *a, const void *b)
 
 static int obj_cmp(const void *a, const void *b)
 {
-	const struct obj *x = a, *y = b;
+	const struct inspect_obj *x = a, *y = b;
 
-	if (x->o.kind != y->o.kind)
-		return (int)x->o.kind - (int)y->o.kind;
-	return strcmp(x->o.name, y->o.name);
+	if (x->pub.kind != y->pub.kind)
+		return (int)x->pub.kind - (int)y->pub.kind;
+	return strcmp(x->pub.name, y->pub.name);
 }
 
 /* Drops what the caller did not ask for (and ring pages merged into their
  * ring), sorts, points each object at its holders and says what gc may do. */
-static void finish(ipk_inspect *in)
+static void finish_snapshot(ipk_inspect *in)
 {
 	size_t k = 0;
 
-	for (size_t i = 0; i < in->n; i++) {
-		struct obj *o = &in->objs[i];
+	for (size_t i = 0; i < in->nobjs; i++) {
+		struct inspect_obj *o = &in->objs[i];
 
-		if (o->o.kind >= IPK_OBJ_NKINDS || !ipk__inspect_wants(in, o->o.kind)) {
-			free(o->h);
-			free(o->p);
+		if (o->pub.kind >= IPK_OBJ_NKINDS || !ipk__inspect_wants(in, o->pub.kind)) {
+			free(o->holders);
+			free(o->peers);
 			continue;
 		}
 		in->objs[k++] = *o;
 	}
-	in->n = k;
+	in->nobjs = k;
 	/* qsort() wants a pointer even for nothing to sort */
-	if (in->n > 1)
-		qsort(in->objs, in->n, sizeof(*in->objs), obj_cmp);
-	for (size_t i = 0; i < in->n; i++) {
-		struct obj *o = &in->objs[i];
+	if (in->nobjs > 1)
+		qsort(in->objs, in->nobjs, sizeof(*in->objs), obj_cmp);
+	for (size_t i = 0; i < in->nobjs; i++) {
+		struct inspect_obj *o = &in->objs[i];
 
-		if (o->nh > 1)
-			qsort(o->h, o->nh, sizeof(*o->h), holder_cmp);
-		if (o->np > 1)
-			qsort(o->p, o->np, sizeof(*o->p), holder_cmp);
-		o->o.holders = o->h;
-		o->o.nholders = o->nh;
-		o->o.peers = o->p;
-		o->o.npeers = o->np;
+		if (o->nholders > 1)
+			qsort(o->holders, o->nholders, sizeof(*o->holders), holder_cmp);
+		if (o->npeers > 1)
+			qsort(o->peers, o->npeers, sizeof(*o->peers), holder_cmp);
+		o->pub.holders = o->holders;
+		o->pub.nholders = o->nholders;
+		o->pub.peers = o->peers;
+		o->pub.npeers = o->npeers;
 		ipk__inspect_classify(in, o);
 	}
 	free(in->keys);
 	in->keys = NULL;
-	in->nkeys = in->capkeys = in->nsorted = 0;
+	in->nkeys = in->cap_keys = in->nkeys_sorted = 0;
 }
 
 IPK_API int ipk_inspect_scan(unsigned kinds, ipk_inspect **ret)
@@ -221,8 +223,8 @@ IPK_API int ipk_inspect_scan(unsigned kinds, ipk_inspect **ret)
 	if (!in)
 		return -ENOMEM;
 	in->kinds = kinds ? kinds : IPK_OBJ_ALL;
-	ipk__inspect_check_view(in);
-	check_clock(in);
+	ipk__inspect_check_process_view(in);
+	read_clocks(in);
 	rc = ipk__inspect_scan_sysv(in);
 	if (rc == 0 && ipk__inspect_wants(in, IPK_OBJ_MQ))
 		rc = ipk__inspect_scan_mqueue(in);
@@ -244,7 +246,7 @@ IPK_API int ipk_inspect_scan(unsigned kinds, ipk_inspect **ret)
 		ipk_inspect_free(in);
 		return rc;
 	}
-	finish(in);
+	finish_snapshot(in);
 	*ret = in;
 	return 0;
 }
@@ -253,9 +255,9 @@ IPK_API void ipk_inspect_free(ipk_inspect *in)
 {
 	if (!in)
 		return;
-	for (size_t i = 0; i < in->n; i++) {
-		free(in->objs[i].h);
-		free(in->objs[i].p);
+	for (size_t i = 0; i < in->nobjs; i++) {
+		free(in->objs[i].holders);
+		free(in->objs[i].peers);
 	}
 	free(in->objs);
 	free(in->keys);
@@ -265,12 +267,12 @@ IPK_API void ipk_inspect_free(ipk_inspect *in)
 
 IPK_API size_t ipk_inspect_count(const ipk_inspect *in)
 {
-	return in ? in->n : 0;
+	return in ? in->nobjs : 0;
 }
 
 IPK_API const struct ipk_obj *ipk_inspect_obj(const ipk_inspect *in, size_t i)
 {
-	return in && i < in->n ? &in->objs[i].o : NULL;
+	return in && i < in->nobjs ? &in->objs[i].pub : NULL;
 }
 
 IPK_API size_t ipk_inspect_denied(const ipk_inspect *in, const pid_t **pids)

@@ -30,7 +30,7 @@
  * objects. Nor can we as a user that a hidepid= mount of /proc hides other
  * users' processes from.
  */
-void ipk__inspect_check_view(ipk_inspect *in)
+void ipk__inspect_check_process_view(ipk_inspect *in)
 {
 	char line[4096];
 	struct stat pid_ns, ipc_ns;
@@ -65,7 +65,7 @@ struct proc {
 	pid_t pid;
 	uid_t uid;
 	char comm[16];
-	int dfd;        /* /proc/PID */
+	int dir_fd;     /* /proc/PID */
 	int ns_checked; /* 0 not yet, 1 same ipc namespace as ours, -1 other */
 };
 
@@ -73,7 +73,7 @@ static int add_denied(ipk_inspect *in, pid_t pid)
 {
 	if (in->ndenied && in->denied[in->ndenied - 1] == pid)
 		return 0;
-	if (ipk__inspect_grow((void **)&in->denied, &in->capdenied, in->ndenied + 1,
+	if (ipk__inspect_grow((void **)&in->denied, &in->cap_denied, in->ndenied + 1,
 			      sizeof(pid_t)) < 0)
 		return -ENOMEM;
 	in->denied[in->ndenied++] = pid;
@@ -84,7 +84,7 @@ static int add_denied(ipk_inspect *in, pid_t pid)
 static ssize_t add_file_obj(ipk_inspect *in, enum ipk_obj_kind kind, const char *path,
 			    const struct stat *st)
 {
-	struct obj *o;
+	struct inspect_obj *o;
 	char *del;
 
 	if (!ipk__inspect_wants(in, kind))
@@ -93,36 +93,36 @@ static ssize_t add_file_obj(ipk_inspect *in, enum ipk_obj_kind kind, const char 
 	if (!o)
 		return -ENOMEM;
 	if (kind == IPK_OBJ_MEMFD)
-		snprintf(o->o.name, sizeof(o->o.name), "memfd:%s", path + 7);
+		snprintf(o->pub.name, sizeof(o->pub.name), "memfd:%s", path + 7);
 	else
-		snprintf(o->o.name, sizeof(o->o.name), "%s", path);
-	del = strstr(o->o.name, " (deleted)");
+		snprintf(o->pub.name, sizeof(o->pub.name), "%s", path);
+	del = strstr(o->pub.name, " (deleted)");
 	if (del)
 		*del = '\0';
-	o->o.uid = st->st_uid;
-	o->o.gid = st->st_gid;
-	o->o.mode = st->st_mode & 07777;
-	o->o.size = S_ISREG(st->st_mode) ? (uint64_t)st->st_size : 0;
-	o->o.dev = st->st_dev;
-	o->o.ino = st->st_ino;
-	if (ipk__inspect_add_key(in, st->st_dev, st->st_ino, in->n - 1) < 0)
+	o->pub.uid = st->st_uid;
+	o->pub.gid = st->st_gid;
+	o->pub.mode = st->st_mode & 07777;
+	o->pub.size = S_ISREG(st->st_mode) ? (uint64_t)st->st_size : 0;
+	o->pub.dev = st->st_dev;
+	o->pub.ino = st->st_ino;
+	if (ipk__inspect_add_key(in, st->st_dev, st->st_ino, in->nobjs - 1) < 0)
 		return -ENOMEM;
-	return (ssize_t)(in->n - 1);
+	return (ssize_t)(in->nobjs - 1);
 }
 
 static int scan_fds(ipk_inspect *in, struct proc *p)
 {
 	struct dirent *e;
 	DIR *d;
-	int fdd, rc = 0;
+	int fd_dir, rc = 0;
 
-	fdd = openat(p->dfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fdd < 0)
+	fd_dir = openat(p->dir_fd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd_dir < 0)
 		return errno == EACCES || errno == EPERM ? add_denied(in, p->pid) : 0;
-	d = fdopendir(fdd);
+	d = fdopendir(fd_dir);
 	if (!d) {
 		rc = errno == ENOMEM ? -ENOMEM : 0; /* else the process is exiting */
-		ipk__close(fdd);
+		ipk__close(fd_dir);
 		return rc;
 	}
 	while ((e = readdir(d))) {
@@ -135,7 +135,7 @@ static int scan_fds(ipk_inspect *in, struct proc *p)
 		if (!isdigit((unsigned char)e->d_name[0]))
 			continue;
 		fd = atoi(e->d_name);
-		n = readlinkat(fdd, e->d_name, link, sizeof(link) - 1);
+		n = readlinkat(fd_dir, e->d_name, link, sizeof(link) - 1);
 		if (n < 0) {
 			if (errno == EACCES || errno == EPERM) {
 				rc = add_denied(in, p->pid);
@@ -162,7 +162,7 @@ static int scan_fds(ipk_inspect *in, struct proc *p)
 		}
 		if (link[0] != '/')
 			continue; /* pipe:, anon_inode: */
-		if (fstatat(fdd, e->d_name, &st, 0) < 0)
+		if (fstatat(fd_dir, e->d_name, &st, 0) < 0)
 			continue;
 		idx = ipk__inspect_lookup(in, st.st_dev, st.st_ino);
 		if (idx < 0 && !strncmp(link, "/memfd:", 7))
@@ -190,7 +190,7 @@ static bool same_ipcns(const ipk_inspect *in, struct proc *p)
 	ssize_t n;
 
 	if (!p->ns_checked) {
-		n = readlinkat(p->dfd, "ns/ipc", link, sizeof(link) - 1);
+		n = readlinkat(p->dir_fd, "ns/ipc", link, sizeof(link) - 1);
 		if (n < 0) {
 			p->ns_checked = in->ipcns[0] ? -1 : 1;
 		} else {
@@ -207,7 +207,7 @@ static int scan_maps(ipk_inspect *in, struct proc *p)
 	int fd, rc = 0;
 	FILE *f;
 
-	fd = openat(p->dfd, "maps", O_RDONLY | O_CLOEXEC);
+	fd = openat(p->dir_fd, "maps", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == EACCES || errno == EPERM ? add_denied(in, p->pid) : 0;
 	f = fdopen(fd, "re");
@@ -264,7 +264,7 @@ static int scan_maps(ipk_inspect *in, struct proc *p)
 static void read_comm(struct proc *p)
 {
 	ssize_t n;
-	int fd = openat(p->dfd, "comm", O_RDONLY | O_CLOEXEC);
+	int fd = openat(p->dir_fd, "comm", O_RDONLY | O_CLOEXEC);
 
 	p->comm[0] = '\0';
 	if (fd < 0)
@@ -295,11 +295,11 @@ int ipk__inspect_scan_procs(ipk_inspect *in)
 		if (!isdigit((unsigned char)e->d_name[0]))
 			continue;
 		p.pid = atoi(e->d_name);
-		p.dfd = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (p.dfd < 0)
+		p.dir_fd = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (p.dir_fd < 0)
 			continue; /* exited */
-		if (fstat(p.dfd, &st) < 0) {
-			ipk__close(p.dfd);
+		if (fstat(p.dir_fd, &st) < 0) {
+			ipk__close(p.dir_fd);
 			continue;
 		}
 		p.uid = st.st_uid;
@@ -308,7 +308,7 @@ int ipk__inspect_scan_procs(ipk_inspect *in)
 		rc = scan_fds(in, &p);
 		if (rc == 0)
 			rc = scan_maps(in, &p);
-		ipk__close(p.dfd);
+		ipk__close(p.dir_fd);
 		if (rc < 0)
 			break;
 	}

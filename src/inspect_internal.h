@@ -25,37 +25,38 @@
 
 #include "internal.h"
 
-struct obj {
-	struct ipk_obj o;
-	struct ipk_holder *h; /* holders */
-	size_t nh, caph;
-	struct ipk_holder *p; /* unix: peers */
-	size_t np, capp;
+struct inspect_obj {
+	struct ipk_obj pub; /* what the caller sees; holders and peers point below */
+	struct ipk_holder *holders;
+	size_t nholders, cap_holders;
+	struct ipk_holder *peers; /* unix: holders of the other ends */
+	size_t npeers, cap_peers;
 	/* System V times (wall-clock seconds, 0: never): when lpid acted
 	 * (msg: last send; shm: last attach or detach), when lrpid acted (msg:
 	 * last receive), the last change (creation or IPC_SET). */
-	int64_t t_lpid, t_lrpid, t_ctime;
+	int64_t lpid_time, lrpid_time, change_time;
 	unsigned long waiters; /* System V set: processes blocked in semop() */
-	bool page_base;        /* -bell/-cons page: its ring's name exists, not as a ring */
+	bool base_not_ring;    /* -bell/-cons page: its ring's name exists, not as a ring */
 };
 
 /* Keys that are no file: a segment id (maps), a peer's socket inode. */
 #define DEV_SYSV UINT64_MAX
 #define DEV_PEER (UINT64_MAX - 1)
 
-struct key {
+struct index_key {
 	uint64_t dev, ino;
-	size_t idx;
+	size_t idx; /* into objs */
 };
 
 struct ipk_inspect {
-	struct obj *objs;
-	size_t n, cap;
-	struct key *keys; /* sorted by dev, ino */
-	size_t nkeys, capkeys;
-	size_t nsorted; /* keys[0, nsorted) are sorted; later ones are searched linearly */
+	struct inspect_obj *objs;
+	size_t nobjs, cap_objs;
+	struct index_key *keys; /* (dev, ino) -> object */
+	size_t nkeys, cap_keys;
+	size_t nkeys_sorted; /* keys[0, nkeys_sorted) are sorted; later ones are searched linearly
+			      */
 	pid_t *denied;
-	size_t ndenied, capdenied;
+	size_t ndenied, cap_denied;
 	size_t nprocs;
 	unsigned kinds;
 	char mqueue[PATH_MAX];
@@ -76,7 +77,7 @@ static inline bool ipk__inspect_wants(const ipk_inspect *in, enum ipk_obj_kind k
 int ipk__inspect_grow(void **arr, size_t *cap, size_t need, size_t elem);
 /* A new object of @kind; NULL without memory. Pointers into objs change
  * with the next call. */
-struct obj *ipk__inspect_new_obj(ipk_inspect *in, enum ipk_obj_kind kind);
+struct inspect_obj *ipk__inspect_new_obj(ipk_inspect *in, enum ipk_obj_kind kind);
 int ipk__inspect_add_key(ipk_inspect *in, uint64_t dev, uint64_t ino, size_t idx);
 /* Sorts every key entered so far for ipk__inspect_lookup(). */
 void ipk__inspect_sort_keys(ipk_inspect *in);
@@ -100,10 +101,10 @@ int ipk__inspect_scan_unix(ipk_inspect *in);
 int ipk__inspect_scan_unix_peers(ipk_inspect *in);
 
 /* inspect_holders.c */
-void ipk__inspect_check_view(ipk_inspect *in);
+void ipk__inspect_check_process_view(ipk_inspect *in);
 int ipk__inspect_scan_procs(ipk_inspect *in);
 
-/* inspect_remove.c: sets o->o.gc and gc_why (see ipk_obj_orphan()). */
-void ipk__inspect_classify(const ipk_inspect *in, struct obj *o);
+/* inspect_remove.c: sets o->pub.gc and gc_why (see ipk_obj_orphan()). */
+void ipk__inspect_classify(const ipk_inspect *in, struct inspect_obj *o);
 
 #endif /* IPK_INSPECT_INTERNAL_H */

@@ -48,7 +48,7 @@ int ipk__inspect_scan_mqueue(ipk_inspect *in)
 	struct dirent *e;
 	struct stat st;
 	DIR *d;
-	int dfd, rc = 0;
+	int dir_fd, rc = 0;
 
 	ipk__inspect_find_mqueue(in);
 	if (!in->have_mqueue)
@@ -56,19 +56,19 @@ int ipk__inspect_scan_mqueue(ipk_inspect *in)
 	d = opendir(in->mqueue);
 	if (!d)
 		return 0;
-	dfd = dirfd(d);
+	dir_fd = dirfd(d);
 	while ((e = readdir(d))) {
 		char buf[256], name[NAME_MAX + 2];
 		unsigned long long qsize = 0;
 		struct mq_attr attr;
-		struct obj *o;
+		struct inspect_obj *o;
 		ssize_t n;
 		mqd_t q;
 		int fd;
 
 		if (e->d_name[0] == '.')
 			continue;
-		if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		if (fstatat(dir_fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue; /* vanished */
 		o = ipk__inspect_new_obj(in, IPK_OBJ_MQ);
 		if (!o) {
@@ -76,14 +76,14 @@ int ipk__inspect_scan_mqueue(ipk_inspect *in)
 			break;
 		}
 		snprintf(name, sizeof(name), "/%s", e->d_name);
-		snprintf(o->o.name, sizeof(o->o.name), "%s", name);
-		o->o.uid = st.st_uid;
-		o->o.gid = st.st_gid;
-		o->o.mode = st.st_mode & 07777;
-		o->o.dev = st.st_dev;
-		o->o.ino = st.st_ino;
+		snprintf(o->pub.name, sizeof(o->pub.name), "%s", name);
+		o->pub.uid = st.st_uid;
+		o->pub.gid = st.st_gid;
+		o->pub.mode = st.st_mode & 07777;
+		o->pub.dev = st.st_dev;
+		o->pub.ino = st.st_ino;
 		/* "QSIZE:N NOTIFY:..." : bytes queued. */
-		fd = openat(dfd, e->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		fd = openat(dir_fd, e->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (fd >= 0) {
 			n = ipk__read_eintr(fd, buf, sizeof(buf) - 1);
 			ipk__close(fd);
@@ -92,17 +92,17 @@ int ipk__inspect_scan_mqueue(ipk_inspect *in)
 				(void)sscanf(buf, "QSIZE:%llu", &qsize);
 			}
 		}
-		o->o.size = qsize;
+		o->pub.size = qsize;
 		q = mq_open(name, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 		if (q != (mqd_t)-1) {
 			if (mq_getattr(q, &attr) == 0) {
-				o->o.count = (uint64_t)attr.mq_curmsgs;
-				o->o.max_msg = (uint64_t)attr.mq_maxmsg;
-				o->o.msg_size = (uint64_t)attr.mq_msgsize;
+				o->pub.count = (uint64_t)attr.mq_curmsgs;
+				o->pub.max_msg = (uint64_t)attr.mq_maxmsg;
+				o->pub.msg_size = (uint64_t)attr.mq_msgsize;
 			}
 			(void)mq_close(q);
 		}
-		if (ipk__inspect_add_key(in, st.st_dev, st.st_ino, in->n - 1) < 0) {
+		if (ipk__inspect_add_key(in, st.st_dev, st.st_ino, in->nobjs - 1) < 0) {
 			rc = -ENOMEM;
 			break;
 		}
@@ -112,10 +112,10 @@ int ipk__inspect_scan_mqueue(ipk_inspect *in)
 }
 
 /* The first word of /dev/shm/@name (0 if unreadable or short). */
-static uint32_t shm_magic(int dfd, const char *name)
+static uint32_t first_word(int dir_fd, const char *name)
 {
 	uint32_t w = 0;
-	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 
 	if (fd < 0)
 		return 0;
@@ -126,7 +126,7 @@ static uint32_t shm_magic(int dfd, const char *name)
 }
 
 /* A ring's companion page (ring.c's ipk__ring_parts): its suffix, or NULL. */
-static const char *part_suffix(const char *name)
+static const char *ring_part_suffix(const char *name)
 {
 	size_t n = strlen(name);
 
@@ -143,28 +143,29 @@ int ipk__inspect_scan_devshm(ipk_inspect *in)
 {
 	struct dirent *e;
 	struct stat st;
-	size_t first = in->n;
+	size_t first = in->nobjs;
 	DIR *d = opendir("/dev/shm");
-	int dfd, rc = 0;
+	int dir_fd, rc = 0;
 
 	if (!d)
 		return 0;
-	dfd = dirfd(d);
+	dir_fd = dirfd(d);
 	while ((e = readdir(d))) {
 		enum ipk_obj_kind kind = IPK_OBJ_SHM;
 		struct ipk_ring_info info;
 		uint32_t magic = 0;
-		struct obj *o;
+		struct inspect_obj *o;
 		int ring_rc = 0;
 
 		if (e->d_name[0] == '.')
 			continue;
-		if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+		if (fstatat(dir_fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode))
 			continue;
 		if (!strncmp(e->d_name, "sem.", 4)) {
 			kind = IPK_OBJ_SEM;
 		} else {
-			magic = shm_magic(dfd, e->d_name);
+			magic = first_word(dir_fd, e->d_name);
 			if (magic == RING_MAGIC) {
 				char name[NAME_MAX + 2];
 
@@ -180,25 +181,26 @@ int ipk__inspect_scan_devshm(ipk_inspect *in)
 			rc = -ENOMEM;
 			break;
 		}
-		snprintf(o->o.name, sizeof(o->o.name), "/%s",
+		snprintf(o->pub.name, sizeof(o->pub.name), "/%s",
 			 kind == IPK_OBJ_SEM ? e->d_name + 4 : e->d_name);
-		o->o.uid = st.st_uid;
-		o->o.gid = st.st_gid;
-		o->o.mode = st.st_mode & 07777;
-		o->o.size = (uint64_t)st.st_size;
-		o->o.dev = st.st_dev;
-		o->o.ino = st.st_ino;
+		o->pub.uid = st.st_uid;
+		o->pub.gid = st.st_gid;
+		o->pub.mode = st.st_mode & 07777;
+		o->pub.size = (uint64_t)st.st_size;
+		o->pub.dev = st.st_dev;
+		o->pub.ino = st.st_ino;
 		if (kind == IPK_OBJ_RING) {
-			o->o.ipckit = 1;
-			o->o.ring_err = ring_rc;
+			o->pub.ipckit = 1;
+			o->pub.ring_err = ring_rc;
 			if (ring_rc == 0) {
-				o->o.ring = info;
-				o->o.max_msg = info.max_msg;
+				o->pub.ring = info;
+				o->pub.max_msg = info.max_msg;
 			}
-		} else if ((magic == BELL_MAGIC || magic == CONS_MAGIC) && part_suffix(e->d_name)) {
-			o->o.ipckit = 1;
+		} else if ((magic == BELL_MAGIC || magic == CONS_MAGIC) &&
+			   ring_part_suffix(e->d_name)) {
+			o->pub.ipckit = 1;
 		}
-		if (ipk__inspect_add_key(in, st.st_dev, st.st_ino, in->n - 1) < 0) {
+		if (ipk__inspect_add_key(in, st.st_dev, st.st_ino, in->nobjs - 1) < 0) {
 			rc = -ENOMEM;
 			break;
 		}
@@ -208,28 +210,30 @@ int ipk__inspect_scan_devshm(ipk_inspect *in)
 		return rc;
 	/* A ring's pages belong to the ring: their holders are its holders,
 	 * and they are not listed on their own. */
-	for (size_t i = first; i < in->n; i++) {
-		struct obj *p = &in->objs[i];
-		const char *suf =
-			p->o.kind == IPK_OBJ_SHM && p->o.ipckit ? part_suffix(p->o.name) : NULL;
+	for (size_t i = first; i < in->nobjs; i++) {
+		struct inspect_obj *p = &in->objs[i];
+		const char *suf = p->pub.kind == IPK_OBJ_SHM && p->pub.ipckit
+					  ? ring_part_suffix(p->pub.name)
+					  : NULL;
 
 		if (!suf)
 			continue;
-		for (size_t j = first; j < in->n; j++) {
-			struct obj *r = &in->objs[j];
-			size_t blen = (size_t)(suf - p->o.name);
+		for (size_t j = first; j < in->nobjs; j++) {
+			struct inspect_obj *r = &in->objs[j];
+			size_t blen = (size_t)(suf - p->pub.name);
 
-			if (strlen(r->o.name) != blen || strncmp(r->o.name, p->o.name, blen) != 0)
+			if (strlen(r->pub.name) != blen ||
+			    strncmp(r->pub.name, p->pub.name, blen) != 0)
 				continue;
-			if (r->o.kind != IPK_OBJ_RING) {
+			if (r->pub.kind != IPK_OBJ_RING) {
 				/* A ring being made (no magic yet) or not readable. */
-				p->page_base = r->o.kind == IPK_OBJ_SHM;
+				p->base_not_ring = r->pub.kind == IPK_OBJ_SHM;
 				continue;
 			}
 			for (size_t k = 0; k < in->nkeys; k++)
 				if (in->keys[k].idx == i)
 					in->keys[k].idx = j;
-			p->o.kind = IPK_OBJ_NKINDS; /* dropped below */
+			p->pub.kind = IPK_OBJ_NKINDS; /* dropped below */
 			break;
 		}
 	}

@@ -28,7 +28,7 @@
  * than 2 s after @t. (A wall clock stepped forward by more than a second
  * since @t can still mislead this; the margin covers the usual slewing.)
  */
-static bool lived_at(const ipk_inspect *in, pid_t pid, int64_t t)
+static bool pid_lived_at(const ipk_inspect *in, pid_t pid, int64_t t)
 {
 	uint64_t ticks;
 
@@ -41,7 +41,7 @@ static bool lived_at(const ipk_inspect *in, pid_t pid, int64_t t)
 
 /* Why the holders seen may not be all there are; NULL if every process was
  * seen and read. */
-static const char *blind(const ipk_inspect *in, char *buf, size_t len)
+static const char *unseen_reason(const ipk_inspect *in, char *buf, size_t len)
 {
 	if (in->foreign_pidns)
 		return "the host's processes share this IPC namespace unseen";
@@ -55,18 +55,18 @@ static const char *blind(const ipk_inspect *in, char *buf, size_t len)
 	return NULL;
 }
 
-#define SET_GC(ob, state, ...)                                                 \
-	do {                                                                   \
-		(ob)->o.gc = (state);                                          \
-		snprintf((ob)->o.gc_why, sizeof((ob)->o.gc_why), __VA_ARGS__); \
+#define SET_GC(ob, state, ...)                                                     \
+	do {                                                                       \
+		(ob)->pub.gc = (state);                                            \
+		snprintf((ob)->pub.gc_why, sizeof((ob)->pub.gc_why), __VA_ARGS__); \
 	} while (0)
 
-/* Sets o->o.gc and gc_why (see ipk_obj_orphan() in inspect.h). */
-void ipk__inspect_classify(const ipk_inspect *in, struct obj *o)
+/* Sets o->pub.gc and gc_why (see ipk_obj_orphan() in inspect.h). */
+void ipk__inspect_classify(const ipk_inspect *in, struct inspect_obj *o)
 {
-	const struct ipk_obj *x = &o->o;
-	char bbuf[64];
-	const char *bl = blind(in, bbuf, sizeof(bbuf));
+	const struct ipk_obj *x = &o->pub;
+	char unseen_buf[64];
+	const char *unseen = unseen_reason(in, unseen_buf, sizeof(unseen_buf));
 
 	if (x->nholders) {
 		SET_GC(o, IPK_GC_IN_USE, "held by %d (%s)%s", (int)x->holders[0].pid,
@@ -85,10 +85,10 @@ void ipk__inspect_classify(const ipk_inspect *in, struct obj *o)
 		else if (x->ring.closed)
 			SET_GC(o, IPK_GC_UNKNOWN,
 			       "its publisher closed it and kept it on purpose (IPK_RING_KEEP)");
-		else if (bl)
+		else if (unseen)
 			SET_GC(o, IPK_GC_UNKNOWN,
 			       "publisher %d dead, but %s: one may hold or map it",
-			       (int)x->ring.pid, bl);
+			       (int)x->ring.pid, unseen);
 		else
 			SET_GC(o, IPK_GC_ORPHAN, "publisher %d dead; nobody holds or maps it",
 			       (int)x->ring.pid);
@@ -96,12 +96,12 @@ void ipk__inspect_classify(const ipk_inspect *in, struct obj *o)
 	case IPK_OBJ_SHM:
 		if (!x->ipckit)
 			break;
-		if (o->page_base)
+		if (o->base_not_ring)
 			SET_GC(o, IPK_GC_UNKNOWN,
 			       "ring page whose ring name exists but is no ring "
 			       "(yet)");
-		else if (bl)
-			SET_GC(o, IPK_GC_UNKNOWN, "ring page without its ring, but %s", bl);
+		else if (unseen)
+			SET_GC(o, IPK_GC_UNKNOWN, "ring page without its ring, but %s", unseen);
 		else
 			SET_GC(o, IPK_GC_ORPHAN, "ring page without its ring; nobody holds it");
 		return;
@@ -111,10 +111,10 @@ void ipk__inspect_classify(const ipk_inspect *in, struct obj *o)
 			       (unsigned long long)x->count, x->count == 1 ? "" : "s");
 		else if (x->cpid <= 0)
 			SET_GC(o, IPK_GC_UNKNOWN, "creator not visible from this PID namespace");
-		else if (lived_at(in, x->cpid, o->t_ctime))
+		else if (pid_lived_at(in, x->cpid, o->change_time))
 			SET_GC(o, IPK_GC_UNKNOWN, "not attached, but its creator %d lives",
 			       (int)x->cpid);
-		else if (x->lpid > 0 && lived_at(in, x->lpid, o->t_lpid))
+		else if (x->lpid > 0 && pid_lived_at(in, x->lpid, o->lpid_time))
 			SET_GC(o, IPK_GC_UNKNOWN, "not attached, but its last attacher %d lives",
 			       (int)x->lpid);
 		else
@@ -123,9 +123,9 @@ void ipk__inspect_classify(const ipk_inspect *in, struct obj *o)
 			       (int)x->lpid);
 		return;
 	case IPK_OBJ_SYSV_MSG:
-		if (x->lpid > 0 && lived_at(in, x->lpid, o->t_lpid))
+		if (x->lpid > 0 && pid_lived_at(in, x->lpid, o->lpid_time))
 			SET_GC(o, IPK_GC_IN_USE, "last sender %d lives", (int)x->lpid);
-		else if (x->lrpid > 0 && lived_at(in, x->lrpid, o->t_lrpid))
+		else if (x->lrpid > 0 && pid_lived_at(in, x->lrpid, o->lrpid_time))
 			SET_GC(o, IPK_GC_IN_USE, "last receiver %d lives", (int)x->lrpid);
 		else
 			SET_GC(o, IPK_GC_UNKNOWN,
@@ -150,16 +150,16 @@ void ipk__inspect_classify(const ipk_inspect *in, struct obj *o)
 		return;
 	case IPK_OBJ_UNIX:
 		SET_GC(o, IPK_GC_UNKNOWN, "no holder seen (%s)",
-		       bl ? bl
-			  : "it may be in flight in a message, or held in another PID "
-			    "namespace");
+		       unseen ? unseen
+			      : "it may be in flight in a message, or held in another PID "
+				"namespace");
 		return;
 	default:
 		break;
 	}
 	/* POSIX shm, mq, sem */
 	SET_GC(o, IPK_GC_UNKNOWN, "nothing records its creator: it may wait for its next user%s%s",
-	       bl ? "; " : "", bl ? bl : "");
+	       unseen ? "; " : "", unseen ? unseen : "");
 }
 
 /* What an object URL names (ipk_inspect_find() lists the forms). */
@@ -257,9 +257,9 @@ IPK_API int ipk_inspect_find(const ipk_inspect *in, const char *url, const struc
 	IPK_CHECK_ARG(in && url && ret);
 	if (parse_object_url(url, &u) < 0)
 		return -EINVAL;
-	for (size_t i = 0; i < in->n; i++) {
-		if (url_names(&u, &in->objs[i].o)) {
-			*ret = &in->objs[i].o;
+	for (size_t i = 0; i < in->nobjs; i++) {
+		if (url_names(&u, &in->objs[i].pub)) {
+			*ret = &in->objs[i].pub;
 			return 0;
 		}
 	}

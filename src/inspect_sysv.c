@@ -69,9 +69,9 @@ static pid_t sem_last_pid(int id, unsigned long nsems, unsigned long *waiters)
 
 static int complete_sem(ipk_inspect *in, size_t idx)
 {
-	struct obj *o = &in->objs[idx];
+	struct inspect_obj *o = &in->objs[idx];
 
-	o->o.lpid = sem_last_pid((int)o->o.id, (unsigned long)o->o.count, &o->waiters);
+	o->pub.lpid = sem_last_pid((int)o->pub.id, (unsigned long)o->pub.count, &o->waiters);
 	return 0;
 }
 
@@ -79,7 +79,7 @@ static int complete_sem(ipk_inspect *in, size_t idx)
  * dev DEV_SYSV, which no file has. */
 static int complete_shm(ipk_inspect *in, size_t idx)
 {
-	return ipk__inspect_add_key(in, DEV_SYSV, (uint64_t)in->objs[idx].o.id, idx);
+	return ipk__inspect_add_key(in, DEV_SYSV, (uint64_t)in->objs[idx].pub.id, idx);
 }
 
 static const struct sysv_table sysv_tables[] = {
@@ -154,51 +154,51 @@ static unsigned parse_columns(const struct sysv_table *t, const char *line, long
 	return n;
 }
 
-static void fill(struct obj *o, enum sysv_field field, long long v)
+static void fill_field(struct inspect_obj *o, enum sysv_field field, long long v)
 {
 	switch (field) {
 	case SYSV_SKIP:
 		break;
 	case SYSV_KEY:
-		o->o.key = v;
-		snprintf(o->o.name, sizeof(o->o.name), "0x%08x", (unsigned)(int)v);
+		o->pub.key = v;
+		snprintf(o->pub.name, sizeof(o->pub.name), "0x%08x", (unsigned)(int)v);
 		break;
 	case SYSV_ID:
-		o->o.id = v;
+		o->pub.id = v;
 		break;
 	case SYSV_PERMS:
-		o->o.mode = (uint32_t)v & 07777;
+		o->pub.mode = (uint32_t)v & 07777;
 		break;
 	case SYSV_SIZE:
-		o->o.size = (uint64_t)v;
+		o->pub.size = (uint64_t)v;
 		break;
 	case SYSV_COUNT:
-		o->o.count = (uint64_t)v;
+		o->pub.count = (uint64_t)v;
 		break;
 	case SYSV_CREATOR_PID:
-		o->o.cpid = (pid_t)v;
+		o->pub.cpid = (pid_t)v;
 		break;
 	case SYSV_LAST_PID:
-		o->o.lpid = (pid_t)v;
+		o->pub.lpid = (pid_t)v;
 		break;
 	case SYSV_LAST_RECEIVER_PID:
-		o->o.lrpid = (pid_t)v;
+		o->pub.lrpid = (pid_t)v;
 		break;
 	case SYSV_UID:
-		o->o.uid = (uid_t)v;
+		o->pub.uid = (uid_t)v;
 		break;
 	case SYSV_GID:
-		o->o.gid = (gid_t)v;
+		o->pub.gid = (gid_t)v;
 		break;
 	case SYSV_LAST_PID_TIME:
-		if (v > o->t_lpid)
-			o->t_lpid = v;
+		if (v > o->lpid_time)
+			o->lpid_time = v;
 		break;
 	case SYSV_LAST_RECEIVER_TIME:
-		o->t_lrpid = v;
+		o->lrpid_time = v;
 		break;
 	case SYSV_CHANGE_TIME:
-		o->t_ctime = v;
+		o->change_time = v;
 		break;
 	}
 }
@@ -214,7 +214,7 @@ static int scan_table(ipk_inspect *in, const struct sysv_table *t)
 		return 0;
 	while (rc == 0 && fgets(line, sizeof(line), f)) {
 		unsigned n = parse_columns(t, line, values);
-		struct obj *o;
+		struct inspect_obj *o;
 
 		if (n < t->required)
 			continue;
@@ -224,9 +224,9 @@ static int scan_table(ipk_inspect *in, const struct sysv_table *t)
 			break;
 		}
 		for (unsigned i = 0; i < n; i++)
-			fill(o, t->columns[i], values[i]);
+			fill_field(o, t->columns[i], values[i]);
 		if (t->complete)
-			rc = t->complete(in, in->n - 1);
+			rc = t->complete(in, in->nobjs - 1);
 	}
 	fclose(f);
 	return rc;

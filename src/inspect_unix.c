@@ -25,7 +25,7 @@ int ipk__inspect_scan_unix(ipk_inspect *in)
 	unsigned ref, proto, flags, type, state;
 	unsigned long inode;
 	char line[4096 + 128];
-	size_t first = in->n;
+	size_t first = in->nobjs;
 	FILE *f = fopen("/proc/net/unix", "re");
 
 	if (!f)
@@ -36,7 +36,7 @@ int ipk__inspect_scan_unix(ipk_inspect *in)
 	}
 	while (fgets(line, sizeof(line), f)) {
 		char *path;
-		struct obj *o = NULL;
+		struct inspect_obj *o = NULL;
 		int pos = 0;
 
 		if (sscanf(line, "%llx: %x %x %x %x %x %lu %n", &num, &ref, &proto, &flags, &type,
@@ -48,32 +48,32 @@ int ipk__inspect_scan_unix(ipk_inspect *in)
 		if (!path[0])
 			continue; /* unnamed: a socketpair or a client end */
 		/* Accepted sockets carry their listener's address: one object. */
-		for (size_t i = first; i < in->n; i++)
-			if (!strcmp(in->objs[i].o.name, path) &&
-			    in->objs[i].o.sock_type == (int)type) {
+		for (size_t i = first; i < in->nobjs; i++)
+			if (!strcmp(in->objs[i].pub.name, path) &&
+			    in->objs[i].pub.sock_type == (int)type) {
 				o = &in->objs[i];
 				break;
 			}
 		if (o)
-			o->o.sock_conns++; /* one of the two is an accepted socket */
+			o->pub.sock_conns++; /* one of the two is an accepted socket */
 		else if (!(o = ipk__inspect_new_obj(in, IPK_OBJ_UNIX))) {
 			fclose(f);
 			return -ENOMEM;
 		}
 		/* The listener describes the object, else the first one seen. */
-		if (!o->o.ino || (flags & UNIX_ACCEPTCON)) {
-			snprintf(o->o.name, sizeof(o->o.name), "%s", path);
-			o->o.sock_type = (int)type;
-			o->o.sock_state = (int)state;
-			o->o.listening = !!(flags & UNIX_ACCEPTCON);
-			o->o.ino = inode;
+		if (!o->pub.ino || (flags & UNIX_ACCEPTCON)) {
+			snprintf(o->pub.name, sizeof(o->pub.name), "%s", path);
+			o->pub.sock_type = (int)type;
+			o->pub.sock_state = (int)state;
+			o->pub.listening = !!(flags & UNIX_ACCEPTCON);
+			o->pub.ino = inode;
 			if (path[0] == '/') {
 				struct stat st;
 
 				if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
-					o->o.uid = st.st_uid;
-					o->o.gid = st.st_gid;
-					o->o.mode = st.st_mode & 07777;
+					o->pub.uid = st.st_uid;
+					o->pub.gid = st.st_gid;
+					o->pub.mode = st.st_mode & 07777;
 				}
 			}
 		}
