@@ -68,12 +68,8 @@ struct out {
 	ipk_bus_ring *offer;
 	size_t max;
 	unsigned long n;
-	unsigned long published; /* messages that went out */
-	/* --bus line reader */
-	char *buf;
-	size_t len, cap;
-	size_t used; /* bytes of the line returned last */
-	bool eof;
+	unsigned long published;          /* messages that went out */
+	const struct cli_chan_opts *opts; /* --bus: for the wait of cli_getline() */
 };
 
 static int64_t now_ns(void)
@@ -203,51 +199,13 @@ static int bus_wait(const struct cli_chan_opts *o, struct out *out, bool in, int
 	}
 }
 
-/* --bus: the next line of standard input, read without stdio so that the
- * bus is served while no line is complete. Return: its length; -1 at the
- * end (or cli_stop); -2 after an error was reported. */
-static ssize_t bus_getline(const struct cli_chan_opts *o, struct out *out, char **line)
+/* --bus: cli_getline()'s wait for standard input, serving the bus meanwhile
+ * (a line may come in pieces: the bus is served between them too). */
+static int wait_stdin_serving_bus(void *arg)
 {
-	if (out->used) {
-		memmove(out->buf, out->buf + out->used, out->len - out->used);
-		out->len -= out->used;
-		out->used = 0;
-	}
-	for (;;) {
-		char *nl = out->len ? memchr(out->buf, '\n', out->len) : NULL;
-		ssize_t n;
-		int w;
+	struct out *out = arg;
 
-		if (nl || (out->eof && out->len)) {
-			size_t l = nl ? (size_t)(nl - out->buf) : out->len;
-
-			out->used = nl ? l + 1 : l;
-			*line = out->buf;
-			return (ssize_t)l;
-		}
-		if (out->eof || cli_stop)
-			return -1;
-		if (out->cap - out->len < 4096) {
-			char *b = realloc(out->buf, out->cap * 2 + 4096);
-
-			if (!b)
-				return cli_fail("standard input", ENOMEM), -2;
-			out->buf = b;
-			out->cap = out->cap * 2 + 4096;
-		}
-		w = bus_wait(o, out, true, INT64_MAX);
-		if (w < 0)
-			return -2;
-		if (w == 0)
-			return -1;
-		n = read(0, out->buf + out->len, out->cap - out->len);
-		if (n < 0 && errno != EINTR)
-			return cli_fail("standard input", errno), -2;
-		if (n == 0)
-			out->eof = true;
-		if (n > 0)
-			out->len += (size_t)n;
-	}
+	return bus_wait(out->opts, out, true, INT64_MAX);
 }
 
 static int pub_lines(const struct cli_chan_opts *o, struct out *out, unsigned long *sent)
@@ -257,17 +215,13 @@ static int pub_lines(const struct cli_chan_opts *o, struct out *out, unsigned lo
 	ssize_t n = 0;
 	int r = CLI_OK;
 
+	/* Without stdio: waits for input in slices, so a signal ends them;
+	 * with --bus, serving the bus while it waits. */
 	if (out->bus) {
-		while (!cli_stop && (!o->count || *sent < o->count) &&
-		       (n = bus_getline(o, out, &line)) >= 0) {
-			r = publish(o, out, line, (size_t)n);
-			if (r)
-				return r;
-			++*sent;
-		}
-		return n == -2 ? CLI_FAIL : CLI_OK;
+		out->opts = o;
+		in.wait = wait_stdin_serving_bus;
+		in.wait_arg = out;
 	}
-	/* Without stdio: waits for input in slices, so a signal ends them. */
 	while (!cli_stop && (!o->count || *sent < o->count) && (n = cli_getline(&in, &line)) >= 0) {
 		r = publish(o, out, line, (size_t)n);
 		if (r)
@@ -399,7 +353,6 @@ static void close_bus(struct out *out)
 	ipk_bus_ring_withdraw(out->offer);
 	ipk_bus_close(out->bus);
 	ipk_ring_close(out->ring);
-	free(out->buf);
 }
 
 int cmd_pub(int argc, char **argv)
