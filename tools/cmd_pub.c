@@ -72,14 +72,6 @@ struct out {
 	const struct cli_chan_opts *opts; /* --bus: for the wait of cli_getline() */
 };
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * IPK_SEC + ts.tv_nsec;
-}
-
 /* How often the count of a ring's subscribers is looked at: an attach or
  * a detach makes no event this end could wait on. */
 #define SUBS_STEP_NS IPK_MSEC
@@ -96,7 +88,7 @@ static void pause_step(void)
 /* --wait-subscribers: until @o->wait_subs are attached, --timeout or a stop. */
 static int wait_subscribers(const struct cli_chan_opts *o, ipk_chan *ch)
 {
-	int64_t due = o->timeout_ns < 0 ? INT64_MAX : now_ns() + o->timeout_ns;
+	int64_t due = o->timeout_ns < 0 ? INT64_MAX : cli_now_ns() + o->timeout_ns;
 
 	for (;;) {
 		int k = ipk_chan_subscribers(ch);
@@ -107,7 +99,7 @@ static int wait_subscribers(const struct cli_chan_opts *o, ipk_chan *ch)
 			return CLI_OK;
 		if (cli_stop)
 			return CLI_STOPPED;
-		if (now_ns() >= due) {
+		if (cli_now_ns() >= due) {
 			cli_msg("%s: %d of %lu subscribers attached within --timeout", o->url, k,
 				o->wait_subs);
 			return CLI_FAIL;
@@ -120,17 +112,17 @@ static int wait_subscribers(const struct cli_chan_opts *o, ipk_chan *ch)
  * @o->linger_ns; with none attached, LATE_JOIN_NS for one about to be. */
 static void linger(const struct cli_chan_opts *o, ipk_chan *ch)
 {
-	int64_t start = now_ns();
+	int64_t start = cli_now_ns();
 	bool seen = false;
 
-	while (!cli_stop && now_ns() - start < o->linger_ns) {
+	while (!cli_stop && cli_now_ns() - start < o->linger_ns) {
 		int k = ipk_chan_subscribers(ch);
 
 		if (k < 0)
 			return; /* not a ring's publisher: nothing to linger for */
 		if (k > 0)
 			seen = true;
-		else if (seen || now_ns() - start >= LATE_JOIN_NS)
+		else if (seen || cli_now_ns() - start >= LATE_JOIN_NS)
 			return;
 		pause_step();
 	}
@@ -181,7 +173,7 @@ static int bus_wait(const struct cli_chan_opts *o, struct out *out, bool in, int
 		int ms = -1, n;
 
 		if (due != INT64_MAX) {
-			int64_t left = due - now_ns();
+			int64_t left = due - cli_now_ns();
 
 			if (left <= 0)
 				return 0;
@@ -238,7 +230,7 @@ static int pub_lines(const struct cli_chan_opts *o, struct out *out, unsigned lo
  * so the average rate holds even where sleeps are coarse. */
 static int pub_synthetic(const struct cli_chan_opts *o, struct out *out, unsigned long *sent)
 {
-	int64_t t0 = now_ns();
+	int64_t t0 = cli_now_ns();
 	char *buf;
 	int r = CLI_OK;
 
@@ -253,18 +245,18 @@ static int pub_synthetic(const struct cli_chan_opts *o, struct out *out, unsigne
 			int64_t due = t0 + (int64_t)((double)*sent * 1e9 / (double)o->rate);
 			struct timespec ts = { due / IPK_SEC, due % IPK_SEC };
 
-			if (out->bus && due > now_ns()) {
+			if (out->bus && due > cli_now_ns()) {
 				if (bus_wait(o, out, false, due) < 0) {
 					r = CLI_FAIL;
 					break;
 				}
 				continue;
 			}
-			if (due > now_ns() &&
+			if (due > cli_now_ns() &&
 			    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
 				continue;
 		}
-		n = snprintf(buf, o->size, "%lu %lld", *sent, (long long)now_ns());
+		n = snprintf(buf, o->size, "%lu %lld", *sent, (long long)cli_now_ns());
 		if (n < 0 || (size_t)n >= o->size)
 			n = (int)o->size - 1;
 		buf[n] = ' '; /* the padding goes on where the number ends */
@@ -277,31 +269,6 @@ static int pub_synthetic(const struct cli_chan_opts *o, struct out *out, unsigne
 	return r;
 }
 
-/* The value of option @key in the query of @url, or NULL. */
-static const char *url_opt(const char *url, const char *key, char *val, size_t cap)
-{
-	const char *q = strchr(url, '?');
-	size_t kl = strlen(key);
-
-	while (q) {
-		const char *amp;
-		size_t vl;
-
-		q++;
-		amp = strchr(q, '&');
-		if (!strncmp(q, key, kl) && q[kl] == '=') {
-			vl = (size_t)((amp ? amp : q + strlen(q)) - (q + kl + 1));
-			if (vl >= cap)
-				vl = cap - 1;
-			memcpy(val, q + kl + 1, vl);
-			val[vl] = '\0';
-			return val;
-		}
-		q = amp;
-	}
-	return NULL;
-}
-
 /* --bus: dbus:BUSNAME/NAME[?capacity=&msgsize=&bus=] (checked already). */
 static int open_bus(const struct cli_chan_opts *o, struct out *out)
 {
@@ -312,7 +279,7 @@ static int open_bus(const struct cli_chan_opts *o, struct out *out)
 	size_t nl;
 	int r;
 
-	if (strncmp(o->url, "dbus:", 5) != 0 || !slash)
+	if (!cli_has_scheme(o->url, "dbus") || !slash)
 		return cli_usage_error("--bus publishes to a dbus:BUSNAME/NAME URL, not '%s'",
 				       o->url);
 	if (o->keep || o->excl || o->connect)
@@ -320,11 +287,11 @@ static int open_bus(const struct cli_chan_opts *o, struct out *out)
 	snprintf(busname, sizeof(busname), "%.*s", (int)(slash - a), a);
 	nl = strcspn(slash + 1, "?");
 	snprintf(name, sizeof(name), "%.*s", (int)nl, slash + 1);
-	if (url_opt(o->url, "capacity", val, sizeof(val)))
+	if (cli_url_opt(o->url, "capacity", val, sizeof(val)))
 		ro.capacity = strtoull(val, NULL, 10);
-	if (url_opt(o->url, "msgsize", val, sizeof(val)))
+	if (cli_url_opt(o->url, "msgsize", val, sizeof(val)))
 		ro.max_msg = (uint32_t)strtoul(val, NULL, 10);
-	if (url_opt(o->url, "bus", val, sizeof(val)))
+	if (cli_url_opt(o->url, "bus", val, sizeof(val)))
 		addr = !strcmp(val, "system") ? "system" : "session";
 	r = ipk_ring_create(NULL, &ro, &out->ring);
 	if (r < 0)
@@ -367,13 +334,13 @@ int cmd_pub(int argc, char **argv)
 		return r;
 	if (!o.synthetic && o.size != 64)
 		return cli_usage_error("--size applies to synthetic messages (--rate)");
-	if (!o.bus && !strncmp(o.url, "dbus:", 5))
+	if (!o.bus && cli_has_scheme(o.url, "dbus"))
 		return cli_usage_error("publishing to a dbus: URL needs --bus");
-	if ((o.wait_subs || o.linger_ns >= 0) && strncmp(o.url, "shm:", 4))
+	if ((o.wait_subs || o.linger_ns >= 0) && !cli_has_scheme(o.url, "shm"))
 		return cli_usage_error("--linger and --wait-subscribers apply to shm: rings");
 	if (o.linger_ns < 0)
 		o.linger_ns = IPK_SEC;
-	if (o.connect && !strncmp(o.url, "shm:", 4))
+	if (o.connect && cli_has_scheme(o.url, "shm"))
 		return cli_usage_error("--connect on a shm: ring would make this end a "
 				       "subscriber: a ring's publisher creates it");
 	cli_catch_stop();
