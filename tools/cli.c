@@ -2,7 +2,9 @@
 /*
  * tools/cli.c - helpers every subcommand shares: one-line error reports,
  * strict number parsing and the send/recv option set, so that an option has
- * the same name and the same checks everywhere.
+ * the same name and the same checks everywhere; the clock, URL scheme and
+ * option tests, and the sliced opens, sends, receives and line reads that a
+ * stop signal ends. A helper two commands need lives here, not in either.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -742,7 +744,7 @@ static int open_fifo_writer(const char *url, unsigned flags, int64_t timeout_ns,
 
 /* Channels whose sends are not cut into slices: a NATS publish retried
  * after a deadline cut its acknowledgement would be stored twice. */
-static ipk_chan *whole[4];
+static ipk_chan *unsliced[4];
 
 int cli_open(const char *url, unsigned flags, int64_t timeout_ns, ipk_chan **ret)
 {
@@ -754,9 +756,9 @@ int cli_open(const char *url, unsigned flags, int64_t timeout_ns, ipk_chan **ret
 		return -EINTR;
 	if (cli_has_scheme(url, "nats") || cli_has_scheme(url, "dbus")) {
 		r = ipk_chan_open(url, flags, timeout_ns, ret);
-		for (i = 0; r == 0 && i < sizeof(whole) / sizeof(whole[0]); i++)
-			if (!whole[i]) {
-				whole[i] = *ret;
+		for (i = 0; r == 0 && i < sizeof(unsliced) / sizeof(unsliced[0]); i++)
+			if (!unsliced[i]) {
+				unsliced[i] = *ret;
 				break;
 			}
 		return r;
@@ -787,15 +789,15 @@ void cli_close(ipk_chan *ch)
 	for (i = 0; ch && i < sizeof(made) / sizeof(made[0]); i++)
 		if (made[i].ch == ch)
 			remove_fifo(&made[i]);
-	for (i = 0; ch && i < sizeof(whole) / sizeof(whole[0]); i++)
-		if (whole[i] == ch)
-			whole[i] = NULL;
+	for (i = 0; ch && i < sizeof(unsliced) / sizeof(unsliced[0]); i++)
+		if (unsliced[i] == ch)
+			unsliced[i] = NULL;
 }
 
-static bool is_whole(const ipk_chan *ch)
+static bool is_unsliced(const ipk_chan *ch)
 {
-	for (size_t i = 0; i < sizeof(whole) / sizeof(whole[0]); i++)
-		if (whole[i] == ch)
+	for (size_t i = 0; i < sizeof(unsliced) / sizeof(unsliced[0]); i++)
+		if (unsliced[i] == ch)
 			return true;
 	return false;
 }
@@ -844,7 +846,7 @@ int cli_send(ipk_chan *ch, const void *buf, size_t len, bool tagged, long tag, i
 	 * message (one cut mid-frame counts as sent, its rest pending). */
 	if (cli_stop)
 		return -EINTR;
-	if (is_whole(ch))
+	if (is_unsliced(ch))
 		return step_send(&a, timeout_ns);
 	return sliced(step_send, &a, timeout_ns);
 }

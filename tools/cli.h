@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tools/cli.h - what every ipckit subcommand shares: exit codes, the one-line
- * error reports, number parsing and the options common to send and recv.
+ * error reports, number parsing, the options common to send and recv, the
+ * clock, URL tests and the stop-aware channel calls.
  *
  * Subcommands use only the public API; nothing here reaches into src/.
  */
