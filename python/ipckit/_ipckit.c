@@ -153,8 +153,9 @@ static void lock_take(PyThread_type_lock l)
 {
 	if (PyThread_acquire_lock(l, NOWAIT_LOCK))
 		return;
-	Py_BEGIN_ALLOW_THREADS PyThread_acquire_lock(l, WAIT_LOCK);
-	Py_END_ALLOW_THREADS
+	Py_BEGIN_ALLOW_THREADS;
+	PyThread_acquire_lock(l, WAIT_LOCK);
+	Py_END_ALLOW_THREADS;
 }
 
 /* A bytes object with a copy of @len bytes at @p; large copies without the GIL. */
@@ -167,8 +168,10 @@ static PyObject *bytes_copy(const void *p, size_t len)
 	b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)len);
 	if (!b)
 		return NULL;
-	Py_BEGIN_ALLOW_THREADS memcpy(PyBytes_AS_STRING(b), p, len);
-	Py_END_ALLOW_THREADS return b;
+	Py_BEGIN_ALLOW_THREADS;
+	memcpy(PyBytes_AS_STRING(b), p, len);
+	Py_END_ALLOW_THREADS;
+	return b;
 }
 
 /* Grow a receive buffer to at least @len bytes. */
@@ -434,10 +437,10 @@ static int chan_init(ChannelObject *self, PyObject *args, PyObject *kw)
 	}
 	/* One call for the whole timeout, not slices: a listening end that
 	 * stopped between slices would refuse a peer arriving in between. */
-	Py_BEGIN_ALLOW_THREADS r =
-		ipk_chan_open(u, chan_flags(create, excl, keep, nonblock, dir), timeout, &ch);
-	Py_END_ALLOW_THREADS if (r < 0)
-	{
+	Py_BEGIN_ALLOW_THREADS;
+	r = ipk_chan_open(u, chan_flags(create, excl, keep, nonblock, dir), timeout, &ch);
+	Py_END_ALLOW_THREADS;
+	if (r < 0) {
 		raise_open(r, url, u);
 		return -1;
 	}
@@ -536,14 +539,20 @@ static int chan_send_buf(ChannelObject *self, const void *p, size_t len, long ta
 	for (;;) {
 		int64_t t = wait_next(&w);
 
-		Py_BEGIN_ALLOW_THREADS if (flushing) r = ipk_chan_flush(self->ch, t);
-		else if (tag) r = ipk_chan_send_tag(self->ch, p, len, tag, t);
-		else r = ipk_chan_send(self->ch, p, len, t);
+		Py_BEGIN_ALLOW_THREADS;
+		if (flushing)
+			r = ipk_chan_flush(self->ch, t);
+		else if (tag)
+			r = ipk_chan_send_tag(self->ch, p, len, tag, t);
+		else
+			r = ipk_chan_send(self->ch, p, len, t);
 		if (r == 0 && !flushing) {
 			flushing = 1;
 			r = ipk_chan_flush(self->ch, 0);
 		}
-		Py_END_ALLOW_THREADS if ((r != -EAGAIN && r != -ETIMEDOUT) || !wait_more(&w)) break;
+		Py_END_ALLOW_THREADS;
+		if ((r != -EAGAIN && r != -ETIMEDOUT) || !wait_more(&w))
+			break;
 		if (self->life.closed) {
 			r = -EBADF;
 			break;
@@ -605,8 +614,11 @@ static ssize_t chan_recv_buf(ChannelObject *self, void *p, size_t len, long sele
 	for (;;) {
 		int64_t t = wait_next(&w);
 
-		Py_BEGIN_ALLOW_THREADS r = ipk_chan_recv_tag(self->ch, p, len, select, tag, t);
-		Py_END_ALLOW_THREADS if ((r != -EAGAIN && r != -ETIMEDOUT) || !wait_more(&w)) break;
+		Py_BEGIN_ALLOW_THREADS;
+		r = ipk_chan_recv_tag(self->ch, p, len, select, tag, t);
+		Py_END_ALLOW_THREADS;
+		if ((r != -EAGAIN && r != -ETIMEDOUT) || !wait_more(&w))
+			break;
 		if (self->life.closed) {
 			r = -EBADF;
 			break;
@@ -734,8 +746,10 @@ static PyObject *chan_flush(ChannelObject *self, PyObject *args, PyObject *kw)
 		return NULL;
 	lock_take(self->wlock);
 	self->life.users++;
-	Py_BEGIN_ALLOW_THREADS r = ipk_chan_flush(self->ch, timeout);
-	Py_END_ALLOW_THREADS self->life.users--;
+	Py_BEGIN_ALLOW_THREADS;
+	r = ipk_chan_flush(self->ch, timeout);
+	Py_END_ALLOW_THREADS;
+	self->life.users--;
 	PyThread_release_lock(self->wlock);
 	if (self->life.closed)
 		chan_free_now(self);
@@ -949,8 +963,11 @@ static PyObject *listener_accept(ListenerObject *self, PyObject *args, PyObject 
 	for (;;) {
 		int64_t t = wait_next(&w);
 
-		Py_BEGIN_ALLOW_THREADS r = ipk_accept(self->l, t, &ch);
-		Py_END_ALLOW_THREADS if ((r != -EAGAIN && r != -ETIMEDOUT) || !wait_more(&w)) break;
+		Py_BEGIN_ALLOW_THREADS;
+		r = ipk_accept(self->l, t, &ch);
+		Py_END_ALLOW_THREADS;
+		if ((r != -EAGAIN && r != -ETIMEDOUT) || !wait_more(&w))
+			break;
 		if (self->closed) {
 			r = -EBADF;
 			break;
@@ -1123,9 +1140,10 @@ static int pub_init(PublisherObject *self, PyObject *args, PyObject *kw)
 	o.mode = (mode_t)mode;
 	o.flags = (queue ? IPK_RING_QUEUE : 0) | (excl ? IPK_RING_EXCL : 0) |
 		  (keep ? IPK_RING_KEEP : 0);
-	Py_BEGIN_ALLOW_THREADS r = ipk_ring_create(n, &o, &self->r);
-	Py_END_ALLOW_THREADS if (r < 0)
-	{
+	Py_BEGIN_ALLOW_THREADS;
+	r = ipk_ring_create(n, &o, &self->r);
+	Py_END_ALLOW_THREADS;
+	if (r < 0) {
 		raise_err(r, name, ipk_shm_limit_hint(r, n ? IPK_SHM_POSIX : IPK_SHM_MEMFD, 0));
 		return -1;
 	}
@@ -1209,8 +1227,9 @@ static PyObject *pub_publish(PublisherObject *self, PyObject *args, PyObject *kw
 	if ((size_t)b.len <= GIL_COPY) {
 		r = ipk_ring_publish(self->r, b.buf, (size_t)b.len);
 	} else {
-		Py_BEGIN_ALLOW_THREADS r = ipk_ring_publish(self->r, b.buf, (size_t)b.len);
-		Py_END_ALLOW_THREADS
+		Py_BEGIN_ALLOW_THREADS;
+		r = ipk_ring_publish(self->r, b.buf, (size_t)b.len);
+		Py_END_ALLOW_THREADS;
 	}
 	if (r == -EAGAIN && self->queue && timeout != 0) {
 		struct wait w;
@@ -1220,10 +1239,11 @@ static PyObject *pub_publish(PublisherObject *self, PyObject *args, PyObject *kw
 		for (;;) {
 			int64_t t = wait_next(&w);
 
-			Py_BEGIN_ALLOW_THREADS r =
-				ipk_ring_publish_wait(self->r, b.buf, (size_t)b.len, t);
-			Py_END_ALLOW_THREADS if ((r != -EAGAIN && r != -ETIMEDOUT) ||
-						 !wait_more(&w)) break;
+			Py_BEGIN_ALLOW_THREADS;
+			r = ipk_ring_publish_wait(self->r, b.buf, (size_t)b.len, t);
+			Py_END_ALLOW_THREADS;
+			if ((r != -EAGAIN && r != -ETIMEDOUT) || !wait_more(&w))
+				break;
 			if (self->life.closed) {
 				r = -EBADF;
 				break;
@@ -1616,14 +1636,23 @@ static int sub_init(SubscriberObject *self, PyObject *args, PyObject *kw)
 	}
 	wait_init(&w, timeout);
 	for (;;) {
-		Py_BEGIN_ALLOW_THREADS r = n ? ipk_ring_open(n, &o, &self->s)
-					     : ipk_ring_open_fd(rfd, bfd, &o, &self->s);
-		Py_END_ALLOW_THREADS if ((r != -ENOENT && r != -EAGAIN) || !wait_more(&w)) break;
+		Py_BEGIN_ALLOW_THREADS;
+		r = n ? ipk_ring_open(n, &o, &self->s) : ipk_ring_open_fd(rfd, bfd, &o, &self->s);
+		Py_END_ALLOW_THREADS;
+		if ((r != -ENOENT && r != -EAGAIN) || !wait_more(&w))
+			break;
+		/* as ipk_chan_open(): an open that had to wait for the ring
+		 * starts at its first message, unless told where */
+		if (!from || from == Py_None)
+			o.from = IPK_RING_FROM_OLDEST;
 		/* the ring is not there yet: look again in a millisecond */
-		Py_BEGIN_ALLOW_THREADS struct timespec ts = { 0, 1000000 };
+		Py_BEGIN_ALLOW_THREADS;
+		struct timespec ts = { 0, 1000000 };
 
 		nanosleep(&ts, NULL);
-		Py_END_ALLOW_THREADS if (PyErr_CheckSignals() < 0) return -1;
+		Py_END_ALLOW_THREADS;
+		if (PyErr_CheckSignals() < 0)
+			return -1;
 	}
 	if (r < 0) {
 		if (r == -ENOENT && timeout != 0)
@@ -1694,8 +1723,11 @@ static ssize_t sub_wait(SubscriberObject *self, enum sub_op op, void *buf, size_
 			for (unsigned i = 1; i < n; i++)
 				self->msgs[i].len = BATCH_SLOT;
 		}
-		Py_BEGIN_ALLOW_THREADS r = SUB_CALL(t);
-		Py_END_ALLOW_THREADS if ((r != -EAGAIN && r != -ETIMEDOUT) || !wait_more(&w)) break;
+		Py_BEGIN_ALLOW_THREADS;
+		r = SUB_CALL(t);
+		Py_END_ALLOW_THREADS;
+		if ((r != -EAGAIN && r != -ETIMEDOUT) || !wait_more(&w))
+			break;
 		if (self->life.closed) {
 			r = -EBADF;
 			break;
@@ -2296,8 +2328,11 @@ static PyObject *mod_scan(PyObject *mod, PyObject *args)
 	(void)mod;
 	if (!PyArg_ParseTuple(args, "|I:_scan", &kinds))
 		return NULL;
-	Py_BEGIN_ALLOW_THREADS r = ipk_inspect_scan(kinds, &in);
-	Py_END_ALLOW_THREADS if (r < 0) return raise_err(r, NULL, NULL);
+	Py_BEGIN_ALLOW_THREADS;
+	r = ipk_inspect_scan(kinds, &in);
+	Py_END_ALLOW_THREADS;
+	if (r < 0)
+		return raise_err(r, NULL, NULL);
 	n = ipk_inspect_count(in);
 	objs = PyList_New((Py_ssize_t)n);
 	if (!objs)
