@@ -354,11 +354,8 @@ int ipk__dgram_recv_batch(struct ipk_chan *ch, struct ipk_msg *m, unsigned n, in
 		r = recvmmsg(d->fd, vec, k, MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC, NULL);
 		if (r > 0)
 			return take_batch(ch, d, m, vec, from, r);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && errno != EAGAIN)
-			return ipk__neg_errno();
-		r = ipk__wait_fd(d->fd, POLLIN, deadline_ns);
+		r = r < 0 ? ipk__retry_wait(d->fd, POLLIN, deadline_ns) /* EINTR, EAGAIN */
+			  : ipk__wait_fd(d->fd, POLLIN, deadline_ns);
 		if (r < 0)
 			return r;
 	}

@@ -234,10 +234,10 @@ ssize_t ipk__stream_recv(struct ipk_chan *ch, void *buf, size_t len, int64_t dea
 				return protocol_error(s); /* frame cut short */
 			return -EPIPE;
 		}
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN)
-			return ipk__neg_errno();
+		r = ipk__retry_wait(s->rfd, POLLIN, deadline_ns); /* EINTR, EAGAIN */
+		if (r < 0)
+			return r;
+		continue;
 	wait:
 		r = ipk__wait_fd(s->rfd, POLLIN, deadline_ns);
 		if (r < 0)
