@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 
 #include <ipckit/blob.h>
-#include <ipckit/unix.h>
+#include <ipckit/fd.h>
 
 #include "internal.h"
 

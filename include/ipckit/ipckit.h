@@ -20,6 +20,7 @@
 #include "loop.h"
 #include "inspect.h"
 #include "unix.h"
+#include "fd.h"
 #include "handoff.h"
 #include "bus.h"
 
