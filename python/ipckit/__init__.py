@@ -6,7 +6,8 @@
     Listener(url)         many peers on unix:, unix+seqpacket:, tcp:
     Publisher(name)       the broadcast ring's publisher (never waits)
     Subscriber(name)      one of any number of read-only subscribers:
-                          recv, recv_batch, zero-copy view(), lost
+                          recv, recv_batch, recv_batch_into (one
+                          buffer, no object per message), view(), lost
     ls()                  the host's IPC objects, as `ipckit ls --json`
 
 Timeouts are seconds (float; None waits forever, 0 tries once and raises

@@ -1528,6 +1528,7 @@ typedef struct {
 	size_t bcap;
 	struct ipk_msg *msgs;
 	unsigned nmsgs;
+	size_t b0len, blen; /* sizes of a batch's first buffer and of the others */
 	int spin;
 } SubscriberObject;
 
@@ -1718,10 +1719,10 @@ static ssize_t sub_wait(SubscriberObject *self, enum sub_op op, void *buf, size_
 	for (;;) {
 		int64_t t = wait_next(&w);
 
-		if (op == OP_BATCH) {
-			self->msgs[0].len = self->rcap;
+		if (op == OP_BATCH) { /* a failed try may have left lengths in them */
+			self->msgs[0].len = self->b0len;
 			for (unsigned i = 1; i < n; i++)
-				self->msgs[i].len = BATCH_SLOT;
+				self->msgs[i].len = self->blen;
 		}
 		Py_BEGIN_ALLOW_THREADS;
 		r = SUB_CALL(t);
@@ -1817,12 +1818,11 @@ static PyObject *sub_recv_into(SubscriberObject *self, PyObject *args, PyObject 
 	return PyLong_FromSsize_t(r);
 }
 
-static int sub_batch_bufs(SubscriberObject *self, unsigned n)
+/* Point the batch's @n buffers: the first at @first (@len0 bytes), the
+ * others @step bytes apart from @rest, @len bytes each. */
+static int sub_batch_set(SubscriberObject *self, unsigned n, char *first, size_t len0, char *rest,
+			 size_t step, size_t len)
 {
-	size_t need = (size_t)(n - 1) * BATCH_SLOT;
-
-	if (sub_rbuf(self) < 0)
-		return -1;
 	if (n > self->nmsgs) {
 		struct ipk_msg *m = PyMem_RawRealloc(self->msgs, n * sizeof(*m));
 
@@ -1833,15 +1833,26 @@ static int sub_batch_bufs(SubscriberObject *self, unsigned n)
 		self->msgs = m;
 		self->nmsgs = n;
 	}
-	if (rbuf_grow(&self->bbuf, &self->bcap, need ? need : 1) < 0)
-		return -1;
-	self->msgs[0].buf = self->rbuf;
-	self->msgs[0].len = self->rcap;
+	self->b0len = len0;
+	self->blen = len;
+	self->msgs[0].buf = first;
+	self->msgs[0].len = len0;
 	for (unsigned i = 1; i < n; i++) {
-		self->msgs[i].buf = self->bbuf + (size_t)(i - 1) * BATCH_SLOT;
-		self->msgs[i].len = BATCH_SLOT;
+		self->msgs[i].buf = rest + (size_t)(i - 1) * step;
+		self->msgs[i].len = len;
 	}
 	return 0;
+}
+
+static int sub_batch_bufs(SubscriberObject *self, unsigned n)
+{
+	size_t need = (size_t)(n - 1) * BATCH_SLOT;
+
+	if (sub_rbuf(self) < 0)
+		return -1;
+	if (rbuf_grow(&self->bbuf, &self->bcap, need ? need : 1) < 0)
+		return -1;
+	return sub_batch_set(self, n, self->rbuf, self->rcap, self->bbuf, BATCH_SLOT, BATCH_SLOT);
 }
 
 static PyObject *sub_recv_batch(SubscriberObject *self, PyObject *args, PyObject *kw)
@@ -1871,7 +1882,7 @@ static PyObject *sub_recv_batch(SubscriberObject *self, PyObject *args, PyObject
 		if (rbuf_grow(&self->rbuf, &self->rcap, ipk_ring_sub_max_msg(self->s)) < 0)
 			goto out;
 		self->msgs[0].buf = self->rbuf;
-		self->msgs[0].len = self->rcap;
+		self->msgs[0].len = self->b0len = self->rcap;
 	}
 	if (r < 0) {
 		sub_raise(self, r);
@@ -1894,6 +1905,94 @@ out:
 	if (self->life.closed)
 		sub_free_now(self);
 	return list;
+}
+
+/* recv_batch_into()'s @offsets: a writable C-contiguous 1-D buffer of at
+ * least two native 8-byte integers. */
+static int offsets_arg(PyObject *obj, Py_buffer *o)
+{
+	const char *f;
+
+	if (PyObject_GetBuffer(obj, o, PyBUF_WRITABLE | PyBUF_FORMAT | PyBUF_ND) < 0)
+		return -1;
+	f = o->format ? o->format : "B";
+	if (*f == '@')
+		f++;
+	if (o->ndim == 1 && o->itemsize == 8 && *f && !f[1] && strchr("qQlLnN", *f) && o->len >= 16)
+		return 0;
+	PyBuffer_Release(o);
+	PyErr_SetString(PyExc_TypeError, "offsets must be a writable 1-D array of at least two "
+					 "8-byte integers (array('Q'), numpy.uint64)");
+	return -1;
+}
+
+/*
+ * The batch straight into the caller's buffer: each message gets an equal
+ * share of it, then they are moved down to lie one after another (no move
+ * at all when every message fills its share exactly), so no Python object
+ * is made per message. A first message larger than its share is taken
+ * alone into the whole buffer.
+ */
+static PyObject *sub_recv_batch_into(SubscriberObject *self, PyObject *args, PyObject *kw)
+{
+	static char *kwlist[] = { "buffer", "offsets", "timeout", NULL };
+	PyObject *tmo = Py_None, *ret = NULL, *offsets;
+	Py_buffer b, o;
+	int64_t timeout;
+	uint64_t *off;
+	unsigned n;
+	size_t step, at = 0;
+	ssize_t r;
+
+	SUB_LIVE(self);
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "w*O|O:recv_batch_into", kwlist, &b, &offsets,
+					 &tmo))
+		return NULL;
+	if (offsets_arg(offsets, &o) < 0) {
+		PyBuffer_Release(&b);
+		return NULL;
+	}
+	if (timeout_arg(tmo, &timeout) < 0)
+		goto release;
+	off = o.buf;
+	n = (size_t)o.len / 8 - 1 < BATCH_MAX ? (unsigned)((size_t)o.len / 8 - 1) : BATCH_MAX;
+	step = (size_t)b.len / n & ~(size_t)7; /* 8-aligned shares: messages copy faster */
+	if (step == 0)
+		n = 1;
+	lock_take(self->lock);
+	if (sub_batch_set(self, n, b.buf, n == 1 ? (size_t)b.len : step, (char *)b.buf + step, step,
+			  step) < 0)
+		goto out;
+	r = sub_wait(self, OP_BATCH, NULL, 0, n, NULL, timeout);
+	if (r == -EMSGSIZE && n > 1 && !self->life.closed) {
+		/* the first is larger than a share: alone, into the whole buffer */
+		n = 1;
+		if (sub_batch_set(self, 1, b.buf, (size_t)b.len, NULL, 0, 0) < 0)
+			goto out;
+		r = sub_wait(self, OP_BATCH, NULL, 0, 1, NULL, 0);
+	}
+	if (r < 0) {
+		sub_raise(self, r);
+		goto out;
+	}
+	for (ssize_t i = 0; i < r; i++) {
+		const char *src = self->msgs[i].buf;
+
+		if (src != (char *)b.buf + at)
+			memmove((char *)b.buf + at, src, self->msgs[i].len);
+		off[i] = at;
+		at += self->msgs[i].len;
+	}
+	off[r] = at;
+	ret = PyLong_FromSsize_t(r);
+out:
+	PyThread_release_lock(self->lock);
+	if (self->life.closed)
+		sub_free_now(self);
+release:
+	PyBuffer_Release(&o);
+	PyBuffer_Release(&b);
+	return ret;
 }
 
 static PyObject *sub_view(SubscriberObject *self, PyObject *args, PyObject *kw)
@@ -2003,6 +2102,16 @@ static PyMethodDef sub_methods[] = {
 	  "recv_batch(max=64, timeout=None)\n--\n\n"
 	  "A list of 1..max messages: waits for the first, then takes what is\n"
 	  "already there, validated together." },
+	{ "recv_batch_into", (PyCFunction)(void (*)(void))sub_recv_batch_into,
+	  METH_VARARGS | METH_KEYWORDS,
+	  "recv_batch_into(buffer, offsets, timeout=None)\n--\n\n"
+	  "recv_batch() without a Python object per message: up to len(offsets) - 1\n"
+	  "messages (at most 4096) are copied one after another into the writable\n"
+	  "buffer, message i being buffer[offsets[i]:offsets[i + 1]]; returns their\n"
+	  "number. offsets: a writable array of 8-byte integers (array('Q'),\n"
+	  "numpy.uint64). Each message gets len(buffer) // (len(offsets) - 1)\n"
+	  "bytes (rounded down to 8), a larger first one the whole buffer;\n"
+	  "OSError(EMSGSIZE) if the first does not fit (nothing consumed)." },
 	{ "view", (PyCFunction)(void (*)(void))sub_view, METH_VARARGS | METH_KEYWORDS,
 	  "view(timeout=None)\n--\n\n"
 	  "Zero-copy receive: a View of the next message in the ring. Use it as\n"
