@@ -3,6 +3,7 @@ against a Python subscriber taking batches: what the feeder says it
 published is what the subscriber received plus what it lost, message by
 message (each payload carries its sequence number). Tiny counts."""
 
+import array
 import json
 import os
 import signal
@@ -60,15 +61,23 @@ class Taker:
     sequence numbers rise, and every gap is matched by the ring's loss
     count growing by exactly as much."""
 
-    def __init__(self, sub, size=64):
-        self.sub, self.size = sub, size
+    def __init__(self, sub, size=64, into=False):
+        self.sub, self.size, self.into = sub, size, into
         self.got = 0
         self.next = 0  # the sequence number expected next
         self.gaps = 0
 
+    def recv(self, n, timeout):
+        if not self.into:
+            return self.sub.recv_batch(n, timeout)
+        buf, off = bytearray(n * self.size), array.array("Q", [0]) * (n + 1)
+        k = self.sub.recv_batch_into(buf, off, timeout)
+        assert off[0] == 0 and off[k] == k * self.size
+        return [bytes(buf[off[i]:off[i + 1]]) for i in range(k)]
+
     def batch(self, n=256, timeout=10):
         lost0 = self.sub.lost
-        msgs = self.sub.recv_batch(n, timeout)
+        msgs = self.recv(n, timeout)
         gaps = 0
         for m in msgs:
             assert len(m) == self.size
@@ -92,10 +101,11 @@ def subscribe(name):
     return ipckit.Subscriber(name, timeout=10)
 
 
-def test_counts_agree(feeder, name, procs):
+@pytest.mark.parametrize("into", [False, True], ids=["recv_batch", "recv_batch_into"])
+def test_counts_agree(feeder, name, procs, into):
     p = start(procs, feeder, name, "--count", 5000, "--batch", 32)
     with subscribe(name) as sub:
-        t = Taker(sub)
+        t = Taker(sub, into=into)
         t.drain()
         res = finish(p)
         c = sub.counts()
@@ -108,13 +118,14 @@ def test_counts_agree(feeder, name, procs):
     assert not os.path.exists("/dev/shm" + name)  # the feeder removed its ring
 
 
-def test_loss_is_counted(feeder, name, procs):
+@pytest.mark.parametrize("into", [False, True], ids=["recv_batch", "recv_batch_into"])
+def test_loss_is_counted(feeder, name, procs, into):
     """A 4 KiB ring that the feeder laps while the subscriber does not read:
     the subscriber loses most, and delivered + lost is still published."""
     p = start(procs, feeder, name, "--count", 20000, "--batch", 32, "--capacity", 4096)
     with subscribe(name) as sub:
         res = finish(p)  # all published, the ring closed: then read
-        t = Taker(sub)
+        t = Taker(sub, into=into)
         t.drain()
         c = sub.counts()
     assert res["published"] == 20000
@@ -155,3 +166,14 @@ def test_usage_errors(feeder, name, procs):
         out, err = p.communicate(timeout=30)
         assert p.returncode == 2, (args, err)
         assert err.startswith(b"ring_feed: "), err
+
+
+def test_rate(feeder, name, procs):
+    """--rate paces the batches: 2000 messages at 20000/s take about 0.1 s."""
+    p = start(procs, feeder, name, "--count", 2000, "--rate", 20000, "--batch", 8)
+    with subscribe(name) as sub:
+        t = Taker(sub)
+        t.drain()
+        res = finish(p)
+    assert t.got == res["published"] == 2000
+    assert 0.09 <= res["seconds"] < 5, res
