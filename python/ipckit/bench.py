@@ -17,11 +17,21 @@ rate a subscriber took while counting what it lost). Rows:
   C ring        `ipckit bench` rows shm-ring-spin and shm-ring (--cli PATH)
 
 and three checks of the issue's targets: ring p50 against mp-pipe p50,
-a Python subscriber taking 64-byte messages in batches from the C
-publisher (`ipckit pub --rate 0`), and view() against recv() for 1 MiB.
+a Python subscriber taking 64-byte messages in batches from a C publisher,
+and view() against recv() for 1 MiB.
+
+The C publisher is ring_feed (python/tools/ring_feed.c, built next to the
+package in a meson build directory; --feeder PATH): batches of 32
+numbered messages through ipk_ring_publish_batch(), flat out and then
+paced at 5 M msg/s. The subscriber takes recv_batch(256) (a bytes object
+per message) and recv_batch_into(256) (one buffer and offsets), checks
+that the numbers rise with every gap counted as lost, and that received
++ lost = published. Without ring_feed, `ipckit pub --rate 0` stands in
+(it formats text per message: it measures itself, not the subscriber).
 """
 
 import argparse
+import array
 import json
 import multiprocessing as mp
 import os
@@ -264,6 +274,68 @@ def c_publisher_to_python(cli, cpus, n):
     return {"msgs_per_s": got * 1e9 / dt if dt else None, "received": got, "lost": lost}
 
 
+def find_feeder():
+    here = os.path.join(os.path.dirname(os.path.abspath(ipckit.__file__)), "ring_feed")
+    for path in (here, os.environ.get("IPCKIT_RING_FEED")):
+        if path and os.access(path, os.X_OK):
+            return path
+    return None
+
+
+def c_feed_to_python(feeder, cpus, n, how, rate=0, batch=256):
+    """ring_feed publishing n numbered 64-byte messages in batches of 32
+    (flat out, or at rate msg/s) into a Python subscriber taking batches
+    of up to `batch`, with recv_batch ("list") or recv_batch_into
+    ("into"). Order and loss are checked per batch: the first number of a
+    batch is the one after the last batch's plus what the ring says was
+    lost in between, and a batch has no gap inside."""
+    name = "/ipk-pybench-%d-feed-%s" % (os.getpid(), how)
+    args = [feeder, name, "--count", str(n), "--batch", "32", "--size", "64",
+            "--rate", str(rate)]
+    p = subprocess.Popen(args, stdout=subprocess.PIPE,
+                         preexec_fn=lambda: pin(cpus[1]))
+    pin(cpus[0])
+    got = bad = 0
+    nxt = 0  # the number expected next
+    buf, off = bytearray(64 * batch), array.array("Q", [0]) * (batch + 1)
+    seq = int.from_bytes
+    try:
+        with ipckit.Subscriber(name, timeout=10) as s:
+            rb, ri = s.recv_batch, s.recv_batch_into
+            t0 = t1 = None
+            lost = 0
+            try:
+                while True:
+                    if how == "into":
+                        k = ri(buf, off, 10)
+                        first = seq(buf[off[0]:off[0] + 8], "little")
+                        last = seq(buf[off[k - 1]:off[k - 1] + 8], "little")
+                    else:
+                        b = rb(batch, 10)
+                        k = len(b)
+                        first, last = seq(b[0][:8], "little"), seq(b[-1][:8], "little")
+                    t1 = now()
+                    if t0 is None:
+                        t0 = t1
+                    now_lost = s.lost
+                    if first != nxt + now_lost - lost or last != first + k - 1:
+                        bad += 1
+                    lost, nxt = now_lost, last + 1
+                    got += k
+            except (BrokenPipeError, TimeoutError):
+                pass
+            c = s.counts()
+    finally:
+        out = p.communicate(timeout=60)[0]
+    res = json.loads(out) if p.returncode == 0 else {"published": None, "msgs_per_s": None}
+    dt = (t1 - t0) if t0 is not None and t1 > t0 else 0
+    return {"how": how, "rate": rate, "received": got, "lost": c["lost"],
+            "published": res["published"], "feeder_msgs_per_s": res["msgs_per_s"],
+            "msgs_per_s": got * 1e9 / dt if dt else None,
+            "counts_agree": res["published"] == c["delivered"] + c["lost"] == got + c["lost"],
+            "order_errors": bad}
+
+
 def view_vs_recv(n):
     """1 MiB messages: view() and validate, against recv() copies."""
     name = "/ipk-pybench-%d-view" % os.getpid()
@@ -316,6 +388,9 @@ def main(argv=None):
     ap.add_argument("--cpus", help="A,B (default: the first two usable)")
     ap.add_argument("--cli", default=shutil.which("ipckit") or os.environ.get("IPCKIT_CLI"),
                     help="the ipckit CLI, for the C rows and the C publisher")
+    ap.add_argument("--feeder", default=find_feeder(),
+                    help="ring_feed, the C publisher of the c-pub checks (default: next to "
+                    "the package, or $IPCKIT_RING_FEED)")
     ap.add_argument("--only", help="rows to run, comma-separated")
     ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
     a = ap.parse_args(argv)
@@ -355,7 +430,14 @@ def main(argv=None):
             rows.append(dict(r, mechanism="ring-batch", size=size, p50_ns=None, p99_ns=None))
     c = c_rows(a.cli, sizes, quick) if a.cli and (not only or "c" in only) else {}
     extra = {}
-    if a.cli and (not only or "c-pub" in only):
+    if a.feeder and (not only or "c-pub" in only):
+        n = a.count * 100
+        extra["c_publisher_to_python_batches_64B"] = c_feed_to_python(a.feeder, cpus, n, "list")
+        extra["c_publisher_to_python_batch_into_64B"] = c_feed_to_python(
+            a.feeder, cpus, n, "into")
+        extra["c_publisher_5M_to_python_batches_64B"] = c_feed_to_python(
+            a.feeder, cpus, n, "list", rate=5000000)
+    elif a.cli and (not only or "c-pub" in only):
         extra["c_publisher_to_python_batches_64B"] = c_publisher_to_python(
             a.cli, cpus, a.count * 100)
     if not only or "view" in only:
@@ -386,10 +468,24 @@ def main(argv=None):
         if ring and pipe and ring["p50_ns"]:
             print("ring-spin p50 is %.1fx faster than multiprocessing.Pipe at %d B (target 10x)"
                   % (pipe["p50_ns"] / ring["p50_ns"], size))
-    cp = extra.get("c_publisher_to_python_batches_64B")
-    if cp:
-        print("C publisher -> Python recv_batch, 64 B: %.2f M msg/s received (%d lost; "
-              "target 5 M)" % ((cp["msgs_per_s"] or 0) / 1e6, cp["lost"]))
+    for key in ("c_publisher_to_python_batches_64B", "c_publisher_to_python_batch_into_64B",
+                "c_publisher_5M_to_python_batches_64B"):
+        cp = extra.get(key)
+        if not cp:
+            continue
+        if "how" not in cp:  # ipckit pub standing in for ring_feed
+            print("C publisher -> Python recv_batch, 64 B: %.2f M msg/s received (%d lost; "
+                  "publisher `ipckit pub --rate 0`, not ring_feed: it is the limit; "
+                  "target 5 M)" % ((cp["msgs_per_s"] or 0) / 1e6, cp["lost"]))
+            continue
+        print("C publisher -> Python %s(256), 64 B, ring_feed %s: %.2f M msg/s received, "
+              "%d lost of %s published (ring_feed %.2f M msg/s); delivered + lost = "
+              "published: %s; order errors: %d; target 5 M" % (
+                  "recv_batch_into" if cp["how"] == "into" else "recv_batch",
+                  "at %.0f M msg/s" % (cp["rate"] / 1e6) if cp["rate"] else "flat out",
+                  (cp["msgs_per_s"] or 0) / 1e6, cp["lost"], cp["published"],
+                  (cp["feeder_msgs_per_s"] or 0) / 1e6,
+                  "yes" if cp["counts_agree"] else "NO", cp["order_errors"]))
     v = extra.get("view_vs_recv_1MiB")
     if v:
         print("1 MiB: view() %.0f/s, recv() %.0f/s: view is %.1fx (target 5x)"
