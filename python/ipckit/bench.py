@@ -314,9 +314,9 @@ def c_feed_to_python(feeder, cpus, n, how, rate=0, batch=256):
                         b = rb(batch, 10)
                         k = len(b)
                         first, last = seq(b[0][:8], "little"), seq(b[-1][:8], "little")
-                    t1 = now()
+                    t1, c1 = now(), time.thread_time_ns()
                     if t0 is None:
-                        t0 = t1
+                        t0, c0 = t1, c1
                     now_lost = s.lost
                     if first != nxt + now_lost - lost or last != first + k - 1:
                         bad += 1
@@ -329,7 +329,11 @@ def c_feed_to_python(feeder, cpus, n, how, rate=0, batch=256):
         out = p.communicate(timeout=60)[0]
     res = json.loads(out) if p.returncode == 0 else {"published": None, "msgs_per_s": None}
     dt = (t1 - t0) if t0 is not None and t1 > t0 else 0
+    cpu = (c1 - c0) if t0 is not None else 0
     return {"how": how, "rate": rate, "received": got, "lost": c["lost"],
+            # CPU time of the subscriber per message taken: what a message
+            # costs it, whatever else ran on its CPU meanwhile
+            "cpu_ns_per_msg": cpu / got if got > 1 and cpu else None,
             "published": res["published"], "feeder_msgs_per_s": res["msgs_per_s"],
             "msgs_per_s": got * 1e9 / dt if dt else None,
             "counts_agree": res["published"] == c["delivered"] + c["lost"] == got + c["lost"],
@@ -478,12 +482,13 @@ def main(argv=None):
                   "publisher `ipckit pub --rate 0`, not ring_feed: it is the limit; "
                   "target 5 M)" % ((cp["msgs_per_s"] or 0) / 1e6, cp["lost"]))
             continue
-        print("C publisher -> Python %s(256), 64 B, ring_feed %s: %.2f M msg/s received, "
-              "%d lost of %s published (ring_feed %.2f M msg/s); delivered + lost = "
-              "published: %s; order errors: %d; target 5 M" % (
+        print("C publisher -> Python %s(256), 64 B, ring_feed %s: %.2f M msg/s received "
+              "(%.0f ns CPU each), %d lost of %s published (ring_feed %.2f M msg/s); "
+              "delivered + lost = published: %s; order errors: %d; target 5 M" % (
                   "recv_batch_into" if cp["how"] == "into" else "recv_batch",
                   "at %.0f M msg/s" % (cp["rate"] / 1e6) if cp["rate"] else "flat out",
-                  (cp["msgs_per_s"] or 0) / 1e6, cp["lost"], cp["published"],
+                  (cp["msgs_per_s"] or 0) / 1e6, cp["cpu_ns_per_msg"] or 0, cp["lost"],
+                  cp["published"],
                   (cp["feeder_msgs_per_s"] or 0) / 1e6,
                   "yes" if cp["counts_agree"] else "NO", cp["order_errors"]))
     v = extra.get("view_vs_recv_1MiB")
