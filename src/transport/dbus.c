@@ -178,3 +178,13 @@ const struct ipk_transport ipk__transport_dbus = {
 	.listen = ipk__no_listen,
 	.accept = ipk__no_accept,
 };
+
+/* The URL: dbus:BUSNAME/NAME, a ring offered on D-Bus (url_parse.h). */
+const struct ipk__scheme ipk__scheme_dbus = {
+	.name = "dbus",
+	.addr = IPK__ADDR_DBUS,
+	.opts = IPK__OPT(IPK__OPT_MSGSIZE) | IPK__OPT(IPK__OPT_CAPACITY) | IPK__OPT(IPK__OPT_BUS) |
+		IPK__OPT(IPK__OPT_FROM),
+	.obj = IPK__OBJ_NONE,
+	.tp = &ipk__transport_dbus,
+};
