@@ -4,12 +4,13 @@
  * ipk_obj.gc verdict and the reason), finding an object by URL, and
  * removing one. The scanners only gather; the decisions are all here.
  */
+#include <fcntl.h>
 #include <mqueue.h>
-#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/msg.h>
@@ -18,6 +19,8 @@
 #include <sys/stat.h>
 
 #include "inspect_internal.h"
+#include "ring_layout.h"
+#include "shmname.h"
 
 /*
  * Can @pid be a live process that acted at @t (wall-clock seconds, as the
@@ -271,28 +274,170 @@ IPK_API int ipk_obj_orphan(const struct ipk_obj *o)
 	return o && o->gc == IPK_GC_ORPHAN;
 }
 
-static int unlink_ring(const char *name)
-{
-	char part[NAME_MAX + 8];
-	int rc = shm_unlink(name) < 0 ? ipk__neg_errno() : 0;
+/*
+ * Removal. A name is removed only while it still leads to the object the
+ * snapshot saw ((dev, ino) as scanned); anything else at the name now is
+ * -ESTALE and left alone. For POSIX shared memory, semaphores and rings
+ * that check and the unlink are ipk__shm_unlink()'s: a new object linked
+ * between its lstat() and unlink() is the one race left, the same one a
+ * ring's own close has. Rings are held to more (remove_ring()).
+ */
 
-	for (const char *const *p = ipk__ring_parts; *p; p++) {
-		snprintf(part, sizeof(part), "%s%s", name, *p);
-		(void)shm_unlink(part);
+/* The file at /dev/shm@name now, if it is a regular file. */
+static int shm_file_id(const char *name, struct ipk__shm_id *id)
+{
+	char path[sizeof(IPK__SHM_DIR) + NAME_MAX + 8];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s%s", IPK__SHM_DIR, name);
+	if (lstat(path, &st) < 0)
+		return ipk__neg_errno();
+	if (!S_ISREG(st.st_mode))
+		return -ESTALE;
+	*id = (struct ipk__shm_id){ st.st_dev, st.st_ino };
+	return 0;
+}
+
+/* Who publishes the feed @fd (@size bytes) now. */
+static int ring_publisher(int fd, off_t size, uint64_t *epoch, pid_t *pid)
+{
+	const struct ipk__ring_hdr *h;
+
+	if (size < (off_t)IPK__RING_HDR_SIZE)
+		return -ESTALE; /* the snapshot read a header there */
+	h = mmap(NULL, IPK__RING_HDR_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+	if (h == MAP_FAILED)
+		return ipk__neg_errno();
+	/* Acquire: pairs with the release increment of epoch at a takeover,
+	 * after which pid belongs to the new epoch (as in ipk_ring_info()). */
+	*epoch = atomic_load_explicit(&h->epoch, memory_order_acquire);
+	*pid = atomic_load_explicit(&h->pid, memory_order_relaxed);
+	(void)munmap((void *)h, IPK__RING_HDR_SIZE);
+	return 0;
+}
+
+/*
+ * A ring: its pages, then its feed, only while the feed is the file the
+ * snapshot saw, published at the same epoch by the same pid, and - unless
+ * the snapshot saw its publisher alive (ipckit rm of a live ring) - while
+ * no publisher holds it. The feed's flock is how a publisher holds a ring
+ * for its whole life (open_named_feed()) and what a new publisher must take
+ * before it adopts or replaces the ring; we take it too, so no publisher
+ * adopts the ring, and no creator replaces it or its pages, while we check
+ * and remove. The pages go first, while the feed's name still sends any
+ * creator to the lock we hold; the feed goes last.
+ *
+ * What stays: a ring seen live is removed without the lock, so a successor
+ * that adopts it between our look at the header and the unlink loses it
+ * too; a ring whose header the snapshot could not read (ring_err) has no
+ * epoch to compare, only its file and the lock. The snapshot does not keep
+ * the pages' own (dev, ino): under the lock the pages at the names are the
+ * feed's, and each is removed only while the name leads to the file
+ * looked at.
+ */
+static int remove_ring(const struct ipk_obj *o)
+{
+	const struct ipk__shm_id feed = { (dev_t)o->dev, (ino_t)o->ino };
+	char part[NAME_MAX + 8];
+	struct ipk__shm_id id;
+	struct stat st;
+	uint64_t epoch;
+	pid_t pid;
+	int fd, rc;
+
+	if (strlen(o->name) + 6 > sizeof(part))
+		return -EINVAL;
+	fd = ipk__shm_open(o->name, O_RDONLY, false, 0, &st);
+	if (fd < 0)
+		return fd == -EPROTO ? -ESTALE : fd; /* no regular file there now */
+	rc = -ESTALE;
+	if (st.st_dev != feed.dev || st.st_ino != feed.ino)
+		goto out;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK) {
+			rc = ipk__neg_errno();
+			goto out;
+		}
+		if (!o->ring.alive || o->ring_err)
+			goto out; /* a publisher holds what the snapshot saw unheld */
 	}
+	if (!o->ring_err) {
+		rc = ring_publisher(fd, st.st_size, &epoch, &pid);
+		if (rc < 0)
+			goto out;
+		rc = -ESTALE;
+		if (epoch != o->ring.epoch || pid != o->ring.pid)
+			goto out; /* taken over since */
+	}
+	for (const char *const *p = ipk__ring_parts; *p; p++) {
+		snprintf(part, sizeof(part), "%s%s", o->name, *p);
+		rc = shm_file_id(part, &id);
+		if (rc == 0)
+			rc = ipk__shm_unlink(part, &id);
+		if (rc < 0 && rc != -ENOENT && rc != -ESTALE)
+			goto out;
+	}
+	rc = ipk__shm_unlink(o->name, &feed);
+out:
+	ipk__close(fd); /* and with it our lock */
 	return rc;
 }
 
-/* unlink(@path) if it still is a file of type @type. */
-static int unlink_typed(const char *path, mode_t type)
+/* A POSIX message queue: mq_unlink() takes only a name, so the check
+ * against the snapshot's (dev, ino) and the removal are two steps; a queue
+ * made at the name between them is removed. */
+static int remove_mq(const struct ipk_obj *o)
 {
+	ipk_inspect *in = calloc(1, sizeof(*in));
+	char path[PATH_MAX + sizeof(o->name)];
+	struct stat st;
+	int rc = 0;
+
+	if (!in)
+		return -ENOMEM;
+	ipk__inspect_find_mqueue(in);
+	if (in->have_mqueue) {
+		snprintf(path, sizeof(path), "%s%s", in->mqueue, o->name);
+		if (lstat(path, &st) < 0)
+			rc = ipk__neg_errno();
+		else if (st.st_dev != (dev_t)o->dev || st.st_ino != (ino_t)o->ino)
+			rc = -ESTALE;
+	}
+	free(in);
+	if (rc < 0)
+		return rc;
+	return mq_unlink(o->name) < 0 ? ipk__neg_errno() : 0;
+}
+
+/*
+ * unlink(@path) if it still is a file of type @type and, when the
+ * snapshot recorded one (@dev, @ino not 0), still that file. A file put at
+ * the path between the lstat() and the unlink() is removed: the kernel
+ * unlinks by name only.
+ */
+static int unlink_typed(const char *path, mode_t type, uint64_t dev, uint64_t ino)
+{
+	bool known = dev || ino;
 	struct stat st;
 
 	if (lstat(path, &st) < 0)
 		return ipk__neg_errno();
 	if ((st.st_mode & S_IFMT) != type)
-		return -ENOENT;
+		return known ? -ESTALE : -ENOENT;
+	if (known && (st.st_dev != (dev_t)dev || st.st_ino != (ino_t)ino))
+		return -ESTALE;
 	return unlink(path) < 0 ? ipk__neg_errno() : 0;
+}
+
+/* A named semaphore is /dev/shm/sem.NAME (glibc's sem_unlink()). */
+static int remove_sem(const struct ipk_obj *o)
+{
+	const struct ipk__shm_id id = { (dev_t)o->dev, (ino_t)o->ino };
+	char name[NAME_MAX + 8];
+
+	if (snprintf(name, sizeof(name), "/sem.%s", o->name + 1) >= (int)sizeof(name))
+		return -EINVAL;
+	return ipk__shm_unlink(name, &id);
 }
 
 IPK_API int ipk_obj_remove(const struct ipk_obj *o)
@@ -302,13 +447,16 @@ IPK_API int ipk_obj_remove(const struct ipk_obj *o)
 	IPK_CHECK_ARG(o);
 	switch (o->kind) {
 	case IPK_OBJ_RING:
-		return unlink_ring(o->name);
+		return o->ino ? remove_ring(o) : -EINVAL;
 	case IPK_OBJ_SHM:
-		return shm_unlink(o->name) < 0 ? ipk__neg_errno() : 0;
+		if (!o->ino)
+			return -EINVAL;
+		return ipk__shm_unlink(o->name,
+				       &(struct ipk__shm_id){ (dev_t)o->dev, (ino_t)o->ino });
 	case IPK_OBJ_SEM:
-		return sem_unlink(o->name) < 0 ? ipk__neg_errno() : 0;
+		return o->ino && o->name[0] == '/' ? remove_sem(o) : -EINVAL;
 	case IPK_OBJ_MQ:
-		return mq_unlink(o->name) < 0 ? ipk__neg_errno() : 0;
+		return o->ino ? remove_mq(o) : -EINVAL;
 	case IPK_OBJ_SYSV_MSG:
 		rc = msgctl((int)o->id, IPC_RMID, NULL);
 		break;
@@ -321,9 +469,9 @@ IPK_API int ipk_obj_remove(const struct ipk_obj *o)
 	case IPK_OBJ_UNIX:
 		if (o->name[0] != '/')
 			return -EOPNOTSUPP; /* abstract: gone with its last holder */
-		return unlink_typed(o->name, S_IFSOCK);
+		return unlink_typed(o->name, S_IFSOCK, 0, 0);
 	case IPK_OBJ_FIFO:
-		return unlink_typed(o->name, S_IFIFO);
+		return unlink_typed(o->name, S_IFIFO, o->dev, o->ino);
 	default:
 		return -EOPNOTSUPP;
 	}

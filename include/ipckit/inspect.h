@@ -208,14 +208,40 @@ IPK_API int ipk_inspect_find(const ipk_inspect *in, const char *url, const struc
 IPK_API int ipk_obj_orphan(const struct ipk_obj *o);
 
 /**
- * ipk_obj_remove() - remove @o from the system
+ * ipk_obj_remove() - remove @o from the system, if it is still what the
+ * snapshot saw
+ * @o: an object of a snapshot (ipk_inspect_obj(), ipk_inspect_find()); a
+ *     socket or FIFO may also be given by kind and path alone (dev and ino
+ *     0: whatever socket or FIFO is at the path)
  *
- * Removes whatever its state (ipk_obj_orphan() is the caller's check).
- * shm_unlink (a ring with its -bell and -cons), mq_unlink, sem_unlink,
- * IPC_RMID, or unlink of a socket's or FIFO's path. Processes that hold
- * it keep what they have. Memfds and abstract sockets have no name to
- * remove: -EOPNOTSUPP.
- * Return: 0; -ENOENT (already gone); -EPERM/-EACCES; -EOPNOTSUPP.
+ * Removes whatever its state (ipk_obj_orphan() is the caller's check), but
+ * only the object the snapshot saw: a name that leads elsewhere now is left
+ * alone (-ESTALE). shm_unlink, mq_unlink, sem_unlink, IPC_RMID, or unlink of
+ * a socket's or FIFO's path. Processes that hold it keep what they have.
+ * - ring: only while the feed is the file scanned (@o->dev, @o->ino), its
+ *   header names the same publisher (@o->ring.pid, @o->ring.epoch), and,
+ *   unless the snapshot saw its publisher alive, no publisher holds it:
+ *   the feed's lock, which every live publisher holds and a new one must
+ *   take before it adopts or replaces the ring, is held while the -bell and
+ *   -cons pages and then the feed are removed, each only while its name
+ *   leads to the file looked at. A ring seen alive is removed without the
+ *   lock (ipckit rm): a successor that adopts it in that instant loses it
+ *   too. If the feed is gone (-ENOENT), its pages are left to a later scan.
+ * - POSIX shared memory, a ring's lone page, a named semaphore (files in
+ *   /dev/shm), a FIFO: only while the path leads to @o->dev, @o->ino. The
+ *   kernel removes by name only, so a file made at the name between that
+ *   check and the removal is removed.
+ * - POSIX queue: mq_unlink() takes a name only; the queue is checked
+ *   against @o->dev, @o->ino through the mqueue mount first (same window).
+ * - System V: by id (IPC_RMID), as before: a new object under the same
+ *   key gets a new id.
+ * - bound Unix socket: by path and type (a socket file), not by identity:
+ *   the snapshot holds the socket's inode, not its file's.
+ * Memfds and abstract sockets have no name to remove: -EOPNOTSUPP.
+ * Return: 0; -ESTALE (changed since the scan: another object at the name,
+ * a ring taken over, or held by a publisher the snapshot did not see:
+ * nothing removed; scan again); -ENOENT (already gone); -EPERM/-EACCES;
+ * -EOPNOTSUPP; -EINVAL (an @o with no file recorded where one is needed).
  * Blocking: no.
  */
 IPK_API int ipk_obj_remove(const struct ipk_obj *o);
