@@ -170,6 +170,12 @@ int cmd_gc(int argc, char **argv)
 			continue;
 		}
 		rc = ipk_obj_remove(o);
+		if (rc == -ESTALE) {
+			if (!json)
+				printf("kept    %-8s %s: it changed since the scan\n", kind,
+				       o->name);
+			continue;
+		}
 		if (rc < 0 && rc != -ENOENT) {
 			snprintf(what, sizeof(what), "remove %s %s", kind, o->name);
 			(void)cli_fail(what, rc);
@@ -257,6 +263,12 @@ int cmd_rm(int argc, char **argv)
 		}
 		if (rc == 0)
 			rc = ipk_obj_remove(o);
+		if (rc == -ESTALE) {
+			fprintf(stderr, "ipckit rm: %s: kept: it changed since the scan\n",
+				argv[i]);
+			status = CLI_FAIL;
+			continue;
+		}
 		if (rc < 0) {
 			status = cli_fail(argv[i], rc);
 			continue;
