@@ -158,7 +158,7 @@ void ipk__ownfile_remove(struct ipk__ownfile *f);
  */
 int ipk__owner_check(uid_t uid, mode_t mode, mode_t want);
 
-/* ring.c: what a named ring's companion objects add to its name (the
+/* ring_names.c: what a named ring's companion objects add to its name (the
  * doorbell page, the queue consumer's page), and the list of both,
  * NULL-ended, for ipckit ls/rm/gc. */
 #define IPK__RING_BELL "-bell"

@@ -2,8 +2,9 @@
 /*
  * shm.c - shared-memory objects over POSIX shm_open, System V shmget,
  * memfd_create and regular files: create, open, measure, map, seal,
- * remove. The ring (ring.c) and anything else that lays data out in shared
- * memory build on these handles; this file knows nothing of layouts.
+ * remove. POSIX names are made, opened and removed through shmname.c,
+ * the ownership layer the ring (ring_*.c) uses for its objects too; this
+ * file knows nothing of layouts.
  *
  * Three rules run through it. Sizes are measured (fstat, IPC_STAT) before
  * every map, so a shrunk object is an error and never a SIGBUS. Read-only
