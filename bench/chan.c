@@ -67,9 +67,9 @@ static const struct row *row_of(const struct bench_env *env)
 	return env->mech->arg;
 }
 
-static int na_limit(const struct bench_env *env, const char *url, int r, enum ipk_op op)
+static int na_limit(const struct bench_env *env, const char *url, int r, enum ipk_mq_op op)
 {
-	const char *hint = ipk_limit_hint(r, url, op);
+	const char *hint = ipk_mq_limit_hint(r, url, op);
 
 	if (!hint)
 		return r;
@@ -164,7 +164,7 @@ static int chan_prepare(const struct bench_env *env, void **ret)
 			snprintf(url, sizeof(url), "%s&maxmsg=10", sh->url[i]);
 			r = ipk_chan_open(url, IPK_CHAN_CREATE | IPK_CHAN_EXCL, 0, &sh->q[i]);
 			if (r < 0)
-				r = na_limit(env, url, r, IPK_OP_OPEN);
+				r = na_limit(env, url, r, IPK_MQ_OP_OPEN);
 		}
 		break;
 	case H_SYSVMQ:
@@ -182,7 +182,7 @@ static int chan_prepare(const struct bench_env *env, void **ret)
 					break;
 			}
 			if (r < 0)
-				r = na_limit(env, sh->url[i], r, IPK_OP_OPEN);
+				r = na_limit(env, sh->url[i], r, IPK_MQ_OP_OPEN);
 		}
 		break;
 	}

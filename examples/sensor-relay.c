@@ -109,7 +109,7 @@ int main(int argc, char **argv)
 	snprintf(url, sizeof(url), "mq:/ipk-sensor-relay-%d?maxmsg=10&msgsize=256", (int)getpid());
 	r = ipk_chan_open(url, IPK_CHAN_CREATE | IPK_CHAN_EXCL | IPK_CHAN_RDONLY, 0, &ch);
 	if (r < 0) {
-		const char *hint = ipk_limit_hint(r, url, IPK_OP_OPEN);
+		const char *hint = ipk_mq_limit_hint(r, url, IPK_MQ_OP_OPEN);
 
 		fprintf(stderr, "relay: %s: %s%s%s\n", url, ipk_errname(r), hint ? "; limit: " : "",
 			hint ? hint : "");

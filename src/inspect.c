@@ -20,19 +20,19 @@
 
 #include "inspect_internal.h"
 
-static const char *const kind_names[IPK_OBJ_NKINDS] = {
+static const char *const kind_names[IPK_INSPECT_NKINDS] = {
 	"sysv-msg", "sysv-shm", "sysv-sem", "mq", "shm", "sem", "ring", "unix", "fifo", "memfd",
 };
 
-IPK_API const char *ipk_obj_kind_name(enum ipk_obj_kind kind)
+IPK_API const char *ipk_inspect_kind_name(enum ipk_inspect_kind kind)
 {
-	return (unsigned)kind < IPK_OBJ_NKINDS ? kind_names[kind] : NULL;
+	return (unsigned)kind < IPK_INSPECT_NKINDS ? kind_names[kind] : NULL;
 }
 
-IPK_API int ipk_obj_kind_parse(const char *name)
+IPK_API int ipk_inspect_kind_parse(const char *name)
 {
 	IPK_CHECK_ARG(name);
-	for (int i = 0; i < IPK_OBJ_NKINDS; i++)
+	for (int i = 0; i < IPK_INSPECT_NKINDS; i++)
 		if (!strcmp(name, kind_names[i]))
 			return i;
 	return -EINVAL;
@@ -58,7 +58,7 @@ int ipk__inspect_grow(void **arr, size_t *cap, size_t need, size_t elem)
 	return 0;
 }
 
-struct inspect_obj *ipk__inspect_new_obj(ipk_inspect *in, enum ipk_obj_kind kind)
+struct inspect_obj *ipk__inspect_new_obj(ipk_inspect *in, enum ipk_inspect_kind kind)
 {
 	struct inspect_obj *o;
 
@@ -183,7 +183,7 @@ static void finish_snapshot(ipk_inspect *in)
 	for (size_t i = 0; i < in->nobjs; i++) {
 		struct inspect_obj *o = &in->objs[i];
 
-		if (o->pub.kind >= IPK_OBJ_NKINDS || !ipk__inspect_wants(in, o->pub.kind)) {
+		if (o->pub.kind >= IPK_INSPECT_NKINDS || !ipk__inspect_wants(in, o->pub.kind)) {
 			free(o->holders);
 			free(o->peers);
 			continue;
@@ -214,28 +214,30 @@ static void finish_snapshot(ipk_inspect *in)
 
 IPK_API int ipk_inspect_scan(unsigned kinds, ipk_inspect **ret)
 {
-	const unsigned no_holders = IPK_OBJ_BIT(IPK_OBJ_SYSV_MSG) | IPK_OBJ_BIT(IPK_OBJ_SYSV_SEM);
+	const unsigned no_holders =
+		IPK_INSPECT_BIT(IPK_INSPECT_SYSV_MSG) | IPK_INSPECT_BIT(IPK_INSPECT_SYSV_SEM);
 	ipk_inspect *in;
 	int rc = 0;
 
-	IPK_CHECK_ARG(ret && (kinds & ~IPK_OBJ_ALL) == 0);
+	IPK_CHECK_ARG(ret && (kinds & ~IPK_INSPECT_ALL) == 0);
 	in = calloc(1, sizeof(*in));
 	if (!in)
 		return -ENOMEM;
-	in->kinds = kinds ? kinds : IPK_OBJ_ALL;
+	in->kinds = kinds ? kinds : IPK_INSPECT_ALL;
 	ipk__inspect_check_process_view(in);
 	read_clocks(in);
 	rc = ipk__inspect_scan_sysv(in);
-	if (rc == 0 && ipk__inspect_wants(in, IPK_OBJ_MQ))
+	if (rc == 0 && ipk__inspect_wants(in, IPK_INSPECT_MQ))
 		rc = ipk__inspect_scan_mqueue(in);
 	else if (rc == 0)
 		ipk__inspect_find_mqueue(in);
-	if (rc == 0 && (in->kinds & (IPK_OBJ_BIT(IPK_OBJ_SHM) | IPK_OBJ_BIT(IPK_OBJ_SEM) |
-				     IPK_OBJ_BIT(IPK_OBJ_RING))))
+	if (rc == 0 &&
+	    (in->kinds & (IPK_INSPECT_BIT(IPK_INSPECT_SHM) | IPK_INSPECT_BIT(IPK_INSPECT_SEM) |
+			  IPK_INSPECT_BIT(IPK_INSPECT_RING))))
 		rc = ipk__inspect_scan_devshm(in);
-	if (rc == 0 && ipk__inspect_wants(in, IPK_OBJ_UNIX))
+	if (rc == 0 && ipk__inspect_wants(in, IPK_INSPECT_UNIX))
 		rc = ipk__inspect_scan_unix(in);
-	if (rc == 0 && ipk__inspect_wants(in, IPK_OBJ_UNIX))
+	if (rc == 0 && ipk__inspect_wants(in, IPK_INSPECT_UNIX))
 		rc = ipk__inspect_scan_unix_peers(in);
 	if (rc == 0) {
 		ipk__inspect_sort_keys(in);
@@ -270,7 +272,7 @@ IPK_API size_t ipk_inspect_count(const ipk_inspect *in)
 	return in ? in->nobjs : 0;
 }
 
-IPK_API const struct ipk_obj *ipk_inspect_obj(const ipk_inspect *in, size_t i)
+IPK_API const struct ipk_inspect_obj *ipk_inspect_obj(const ipk_inspect *in, size_t i)
 {
 	return in && i < in->nobjs ? &in->objs[i].pub : NULL;
 }

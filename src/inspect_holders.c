@@ -81,7 +81,7 @@ static int add_denied(ipk_inspect *in, pid_t pid)
 }
 
 /* A FIFO or memfd first seen through a descriptor or a mapping. */
-static ssize_t add_file_obj(ipk_inspect *in, enum ipk_obj_kind kind, const char *path,
+static ssize_t add_file_obj(ipk_inspect *in, enum ipk_inspect_kind kind, const char *path,
 			    const struct stat *st)
 {
 	struct inspect_obj *o;
@@ -92,7 +92,7 @@ static ssize_t add_file_obj(ipk_inspect *in, enum ipk_obj_kind kind, const char 
 	o = ipk__inspect_new_obj(in, kind);
 	if (!o)
 		return -ENOMEM;
-	if (kind == IPK_OBJ_MEMFD)
+	if (kind == IPK_INSPECT_MEMFD)
 		snprintf(o->pub.name, sizeof(o->pub.name), "memfd:%s", path + 7);
 	else
 		snprintf(o->pub.name, sizeof(o->pub.name), "%s", path);
@@ -166,9 +166,9 @@ static int scan_fds(ipk_inspect *in, struct proc *p)
 			continue;
 		idx = ipk__inspect_lookup(in, st.st_dev, st.st_ino);
 		if (idx < 0 && !strncmp(link, "/memfd:", 7))
-			idx = add_file_obj(in, IPK_OBJ_MEMFD, link, &st);
+			idx = add_file_obj(in, IPK_INSPECT_MEMFD, link, &st);
 		else if (idx < 0 && S_ISFIFO(st.st_mode))
-			idx = add_file_obj(in, IPK_OBJ_FIFO, link, &st);
+			idx = add_file_obj(in, IPK_INSPECT_FIFO, link, &st);
 		if (idx == -ENOMEM) {
 			rc = -ENOMEM;
 			break;
@@ -242,7 +242,7 @@ static int scan_maps(ipk_inspect *in, struct proc *p)
 				st.st_dev = makedev(maj, min);
 				st.st_ino = ino;
 				st.st_mode = S_IFREG;
-				idx = add_file_obj(in, IPK_OBJ_MEMFD, path, &st);
+				idx = add_file_obj(in, IPK_INSPECT_MEMFD, path, &st);
 				if (idx == -ENOMEM) {
 					rc = -ENOMEM;
 					break;

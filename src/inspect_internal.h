@@ -26,7 +26,7 @@
 #include "internal.h"
 
 struct inspect_obj {
-	struct ipk_obj pub; /* what the caller sees; holders and peers point below */
+	struct ipk_inspect_obj pub; /* what the caller sees; holders and peers point below */
 	struct ipk_holder *holders;
 	size_t nholders, cap_holders;
 	struct ipk_holder *peers; /* unix: holders of the other ends */
@@ -68,16 +68,16 @@ struct ipk_inspect {
 	long hz;            /* clock ticks per second of /proc/PID/stat */
 };
 
-static inline bool ipk__inspect_wants(const ipk_inspect *in, enum ipk_obj_kind kind)
+static inline bool ipk__inspect_wants(const ipk_inspect *in, enum ipk_inspect_kind kind)
 {
-	return in->kinds & IPK_OBJ_BIT(kind);
+	return in->kinds & IPK_INSPECT_BIT(kind);
 }
 
 /* inspect.c: the arrays and the index. */
 int ipk__inspect_grow(void **arr, size_t *cap, size_t need, size_t elem);
 /* A new object of @kind; NULL without memory. Pointers into objs change
  * with the next call. */
-struct inspect_obj *ipk__inspect_new_obj(ipk_inspect *in, enum ipk_obj_kind kind);
+struct inspect_obj *ipk__inspect_new_obj(ipk_inspect *in, enum ipk_inspect_kind kind);
 int ipk__inspect_add_key(ipk_inspect *in, uint64_t dev, uint64_t ino, size_t idx);
 /* Sorts every key entered so far for ipk__inspect_lookup(). */
 void ipk__inspect_sort_keys(ipk_inspect *in);
@@ -104,7 +104,7 @@ int ipk__inspect_scan_unix_peers(ipk_inspect *in);
 void ipk__inspect_check_process_view(ipk_inspect *in);
 int ipk__inspect_scan_procs(ipk_inspect *in);
 
-/* inspect_remove.c: sets o->pub.gc and gc_why (see ipk_obj_orphan()). */
+/* inspect_remove.c: sets o->pub.gc and gc_why (see ipk_inspect_orphan()). */
 void ipk__inspect_classify(const ipk_inspect *in, struct inspect_obj *o);
 
 #endif /* IPK_INSPECT_INTERNAL_H */

@@ -70,7 +70,7 @@ int ipk__inspect_scan_mqueue(ipk_inspect *in)
 			continue;
 		if (fstatat(dir_fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue; /* vanished */
-		o = ipk__inspect_new_obj(in, IPK_OBJ_MQ);
+		o = ipk__inspect_new_obj(in, IPK_INSPECT_MQ);
 		if (!o) {
 			rc = -ENOMEM;
 			break;
@@ -151,7 +151,7 @@ int ipk__inspect_scan_devshm(ipk_inspect *in)
 		return 0;
 	dir_fd = dirfd(d);
 	while ((e = readdir(d))) {
-		enum ipk_obj_kind kind = IPK_OBJ_SHM;
+		enum ipk_inspect_kind kind = IPK_INSPECT_SHM;
 		struct ipk_ring_info info;
 		uint32_t magic = 0;
 		struct inspect_obj *o;
@@ -163,14 +163,14 @@ int ipk__inspect_scan_devshm(ipk_inspect *in)
 		    !S_ISREG(st.st_mode))
 			continue;
 		if (!strncmp(e->d_name, "sem.", 4)) {
-			kind = IPK_OBJ_SEM;
+			kind = IPK_INSPECT_SEM;
 		} else {
 			magic = first_word(dir_fd, e->d_name);
 			if (magic == RING_MAGIC) {
 				char name[NAME_MAX + 2];
 
 				snprintf(name, sizeof(name), "/%s", e->d_name);
-				kind = IPK_OBJ_RING;
+				kind = IPK_INSPECT_RING;
 				ring_rc = ipk_ring_info(name, &info);
 				if (ring_rc == -ENOENT)
 					continue;
@@ -182,14 +182,14 @@ int ipk__inspect_scan_devshm(ipk_inspect *in)
 			break;
 		}
 		snprintf(o->pub.name, sizeof(o->pub.name), "/%s",
-			 kind == IPK_OBJ_SEM ? e->d_name + 4 : e->d_name);
+			 kind == IPK_INSPECT_SEM ? e->d_name + 4 : e->d_name);
 		o->pub.uid = st.st_uid;
 		o->pub.gid = st.st_gid;
 		o->pub.mode = st.st_mode & 07777;
 		o->pub.size = (uint64_t)st.st_size;
 		o->pub.dev = st.st_dev;
 		o->pub.ino = st.st_ino;
-		if (kind == IPK_OBJ_RING) {
+		if (kind == IPK_INSPECT_RING) {
 			o->pub.ipckit = 1;
 			o->pub.ring_err = ring_rc;
 			if (ring_rc == 0) {
@@ -212,7 +212,7 @@ int ipk__inspect_scan_devshm(ipk_inspect *in)
 	 * and they are not listed on their own. */
 	for (size_t i = first; i < in->nobjs; i++) {
 		struct inspect_obj *p = &in->objs[i];
-		const char *suf = p->pub.kind == IPK_OBJ_SHM && p->pub.ipckit
+		const char *suf = p->pub.kind == IPK_INSPECT_SHM && p->pub.ipckit
 					  ? ring_part_suffix(p->pub.name)
 					  : NULL;
 
@@ -225,15 +225,15 @@ int ipk__inspect_scan_devshm(ipk_inspect *in)
 			if (strlen(r->pub.name) != blen ||
 			    strncmp(r->pub.name, p->pub.name, blen) != 0)
 				continue;
-			if (r->pub.kind != IPK_OBJ_RING) {
+			if (r->pub.kind != IPK_INSPECT_RING) {
 				/* A ring being made (no magic yet) or not readable. */
-				p->base_not_ring = r->pub.kind == IPK_OBJ_SHM;
+				p->base_not_ring = r->pub.kind == IPK_INSPECT_SHM;
 				continue;
 			}
 			for (size_t k = 0; k < in->nkeys; k++)
 				if (in->keys[k].idx == i)
 					in->keys[k].idx = j;
-			p->pub.kind = IPK_OBJ_NKINDS; /* dropped below */
+			p->pub.kind = IPK_INSPECT_NKINDS; /* dropped below */
 			break;
 		}
 	}

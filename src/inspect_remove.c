@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * inspect_remove.c - what gc may do with each object of a snapshot (its
- * ipk_obj.gc verdict and the reason), finding an object by URL, and
+ * ipk_inspect_obj.gc verdict and the reason), finding an object by URL, and
  * removing one. The scanners only gather; the decisions are all here.
  */
 #include <fcntl.h>
@@ -64,10 +64,10 @@ static const char *unseen_reason(const ipk_inspect *in, char *buf, size_t len)
 		snprintf((ob)->pub.gc_why, sizeof((ob)->pub.gc_why), __VA_ARGS__); \
 	} while (0)
 
-/* Sets o->pub.gc and gc_why (see ipk_obj_orphan() in inspect.h). */
+/* Sets o->pub.gc and gc_why (see ipk_inspect_orphan() in inspect.h). */
 void ipk__inspect_classify(const ipk_inspect *in, struct inspect_obj *o)
 {
-	const struct ipk_obj *x = &o->pub;
+	const struct ipk_inspect_obj *x = &o->pub;
 	char unseen_buf[64];
 	const char *unseen = unseen_reason(in, unseen_buf, sizeof(unseen_buf));
 
@@ -77,7 +77,7 @@ void ipk__inspect_classify(const ipk_inspect *in, struct inspect_obj *o)
 		return;
 	}
 	switch (x->kind) {
-	case IPK_OBJ_RING:
+	case IPK_INSPECT_RING:
 		if (x->ring_err)
 			SET_GC(o, IPK_GC_UNKNOWN, "header unreadable (%s)",
 			       ipk_errname(x->ring_err));
@@ -96,7 +96,7 @@ void ipk__inspect_classify(const ipk_inspect *in, struct inspect_obj *o)
 			SET_GC(o, IPK_GC_ORPHAN, "publisher %d dead; nobody holds or maps it",
 			       (int)x->ring.pid);
 		return;
-	case IPK_OBJ_SHM:
+	case IPK_INSPECT_SHM:
 		if (!x->ipckit)
 			break;
 		if (o->base_not_ring)
@@ -108,7 +108,7 @@ void ipk__inspect_classify(const ipk_inspect *in, struct inspect_obj *o)
 		else
 			SET_GC(o, IPK_GC_ORPHAN, "ring page without its ring; nobody holds it");
 		return;
-	case IPK_OBJ_SYSV_SHM:
+	case IPK_INSPECT_SYSV_SHM:
 		if (x->count)
 			SET_GC(o, IPK_GC_IN_USE, "attached %llu time%s",
 			       (unsigned long long)x->count, x->count == 1 ? "" : "s");
@@ -125,7 +125,7 @@ void ipk__inspect_classify(const ipk_inspect *in, struct inspect_obj *o)
 			       "not attached; creator %d and last attacher %d dead", (int)x->cpid,
 			       (int)x->lpid);
 		return;
-	case IPK_OBJ_SYSV_MSG:
+	case IPK_INSPECT_SYSV_MSG:
 		if (x->lpid > 0 && pid_lived_at(in, x->lpid, o->lpid_time))
 			SET_GC(o, IPK_GC_IN_USE, "last sender %d lives", (int)x->lpid);
 		else if (x->lrpid > 0 && pid_lived_at(in, x->lrpid, o->lrpid_time))
@@ -136,7 +136,7 @@ void ipk__inspect_classify(const ipk_inspect *in, struct inspect_obj *o)
 			       "(last sender %d, last receiver %d dead or none)",
 			       (int)x->lpid, (int)x->lrpid);
 		return;
-	case IPK_OBJ_SYSV_SEM:
+	case IPK_INSPECT_SYSV_SEM:
 		if (o->waiters)
 			SET_GC(o, IPK_GC_IN_USE, "%lu process%s wait on it", o->waiters,
 			       o->waiters == 1 ? "" : "es");
@@ -147,11 +147,11 @@ void ipk__inspect_classify(const ipk_inspect *in, struct inspect_obj *o)
 			       "the kernel records no creator: a live process may still use it "
 			       "(no live last operator)");
 		return;
-	case IPK_OBJ_FIFO:
-	case IPK_OBJ_MEMFD:
+	case IPK_INSPECT_FIFO:
+	case IPK_INSPECT_MEMFD:
 		SET_GC(o, IPK_GC_IN_USE, "held"); /* only found through a holder */
 		return;
-	case IPK_OBJ_UNIX:
+	case IPK_INSPECT_UNIX:
 		SET_GC(o, IPK_GC_UNKNOWN, "no holder seen (%s)",
 		       unseen ? unseen
 			      : "it may be in flight in a message, or held in another PID "
@@ -167,11 +167,11 @@ void ipk__inspect_classify(const ipk_inspect *in, struct inspect_obj *o)
 
 /* What an object URL names (ipk_inspect_find() lists the forms). */
 struct object_url {
-	unsigned kinds;   /* IPK_OBJ_BIT()s of the kinds the scheme names */
+	unsigned kinds;   /* IPK_INSPECT_BIT()s of the kinds the scheme names */
 	bool sysv;        /* System V: by @number, not by @name */
 	bool by_id;       /* @number is an id ("id=N"), else a key */
 	long long number; /* System V key or id */
-	char name[sizeof(((struct ipk_obj *)0)->name)]; /* as in ipk_obj.name */
+	char name[sizeof(((struct ipk_inspect_obj *)0)->name)]; /* as in ipk_inspect_obj.name */
 };
 
 /* Reads @url into *@u; -EINVAL if it is of no form ipk_inspect_find()
@@ -182,17 +182,17 @@ static int parse_object_url(const char *url, struct object_url *u)
 		const char *scheme;
 		unsigned kinds;
 	} schemes[] = {
-		{ "shm:", IPK_OBJ_BIT(IPK_OBJ_RING) | IPK_OBJ_BIT(IPK_OBJ_SHM) },
-		{ "mq:", IPK_OBJ_BIT(IPK_OBJ_MQ) },
-		{ "sem:", IPK_OBJ_BIT(IPK_OBJ_SEM) },
-		{ "sysvmq:", IPK_OBJ_BIT(IPK_OBJ_SYSV_MSG) },
-		{ "sysvshm:", IPK_OBJ_BIT(IPK_OBJ_SYSV_SHM) },
-		{ "sysvsem:", IPK_OBJ_BIT(IPK_OBJ_SYSV_SEM) },
-		{ "unix:", IPK_OBJ_BIT(IPK_OBJ_UNIX) },
-		{ "unix+dgram:", IPK_OBJ_BIT(IPK_OBJ_UNIX) },
-		{ "unix+seqpacket:", IPK_OBJ_BIT(IPK_OBJ_UNIX) },
-		{ "fifo:", IPK_OBJ_BIT(IPK_OBJ_FIFO) },
-		{ "memfd:", IPK_OBJ_BIT(IPK_OBJ_MEMFD) },
+		{ "shm:", IPK_INSPECT_BIT(IPK_INSPECT_RING) | IPK_INSPECT_BIT(IPK_INSPECT_SHM) },
+		{ "mq:", IPK_INSPECT_BIT(IPK_INSPECT_MQ) },
+		{ "sem:", IPK_INSPECT_BIT(IPK_INSPECT_SEM) },
+		{ "sysvmq:", IPK_INSPECT_BIT(IPK_INSPECT_SYSV_MSG) },
+		{ "sysvshm:", IPK_INSPECT_BIT(IPK_INSPECT_SYSV_SHM) },
+		{ "sysvsem:", IPK_INSPECT_BIT(IPK_INSPECT_SYSV_SEM) },
+		{ "unix:", IPK_INSPECT_BIT(IPK_INSPECT_UNIX) },
+		{ "unix+dgram:", IPK_INSPECT_BIT(IPK_INSPECT_UNIX) },
+		{ "unix+seqpacket:", IPK_INSPECT_BIT(IPK_INSPECT_UNIX) },
+		{ "fifo:", IPK_INSPECT_BIT(IPK_INSPECT_FIFO) },
+		{ "memfd:", IPK_INSPECT_BIT(IPK_INSPECT_MEMFD) },
 	};
 	const char *rest = NULL;
 	size_t n;
@@ -228,7 +228,7 @@ static int parse_object_url(const char *url, struct object_url *u)
 					    u->number; /* 0xdeadbeef: the kernel's signed key */
 		return 0;
 	}
-	if (u->kinds == IPK_OBJ_BIT(IPK_OBJ_MEMFD)) {
+	if (u->kinds == IPK_INSPECT_BIT(IPK_INSPECT_MEMFD)) {
 		snprintf(u->name, sizeof(u->name), "memfd:%s", rest);
 		return 0;
 	}
@@ -237,14 +237,15 @@ static int parse_object_url(const char *url, struct object_url *u)
 		return -EINVAL;
 	memcpy(u->name, rest, n);
 	u->name[n] = '\0';
-	if (u->name[0] != '/' && !(u->kinds == IPK_OBJ_BIT(IPK_OBJ_UNIX) && u->name[0] == '@'))
+	if (u->name[0] != '/' &&
+	    !(u->kinds == IPK_INSPECT_BIT(IPK_INSPECT_UNIX) && u->name[0] == '@'))
 		return -EINVAL;
 	return 0;
 }
 
-static bool url_names(const struct object_url *u, const struct ipk_obj *o)
+static bool url_names(const struct object_url *u, const struct ipk_inspect_obj *o)
 {
-	if (!(u->kinds & IPK_OBJ_BIT(o->kind)))
+	if (!(u->kinds & IPK_INSPECT_BIT(o->kind)))
 		return false;
 	if (!u->sysv)
 		return !strcmp(o->name, u->name);
@@ -253,7 +254,8 @@ static bool url_names(const struct object_url *u, const struct ipk_obj *o)
 	return o->key == u->number && u->number != 0; /* IPC_PRIVATE names nothing */
 }
 
-IPK_API int ipk_inspect_find(const ipk_inspect *in, const char *url, const struct ipk_obj **ret)
+IPK_API int ipk_inspect_find(const ipk_inspect *in, const char *url,
+			     const struct ipk_inspect_obj **ret)
 {
 	struct object_url u;
 
@@ -269,7 +271,7 @@ IPK_API int ipk_inspect_find(const ipk_inspect *in, const char *url, const struc
 	return -ENOENT;
 }
 
-IPK_API int ipk_obj_orphan(const struct ipk_obj *o)
+IPK_API int ipk_inspect_orphan(const struct ipk_inspect_obj *o)
 {
 	return o && o->gc == IPK_GC_ORPHAN;
 }
@@ -335,7 +337,7 @@ static int ring_publisher(int fd, off_t size, uint64_t *epoch, pid_t *pid)
  * feed's, and each is removed only while the name leads to the file
  * looked at.
  */
-static int remove_ring(const struct ipk_obj *o)
+static int remove_ring(const struct ipk_inspect_obj *o)
 {
 	const struct ipk__shm_id feed = { (dev_t)o->dev, (ino_t)o->ino };
 	char part[NAME_MAX + 8];
@@ -386,7 +388,7 @@ out:
 /* A POSIX message queue: mq_unlink() takes only a name, so the check
  * against the snapshot's (dev, ino) and the removal are two steps; a queue
  * made at the name between them is removed. */
-static int remove_mq(const struct ipk_obj *o)
+static int remove_mq(const struct ipk_inspect_obj *o)
 {
 	ipk_inspect *in = calloc(1, sizeof(*in));
 	char path[PATH_MAX + sizeof(o->name)];
@@ -430,7 +432,7 @@ static int unlink_typed(const char *path, mode_t type, uint64_t dev, uint64_t in
 }
 
 /* A named semaphore is /dev/shm/sem.NAME (glibc's sem_unlink()). */
-static int remove_sem(const struct ipk_obj *o)
+static int remove_sem(const struct ipk_inspect_obj *o)
 {
 	const struct ipk__shm_id id = { (dev_t)o->dev, (ino_t)o->ino };
 	char name[NAME_MAX + 8];
@@ -440,37 +442,37 @@ static int remove_sem(const struct ipk_obj *o)
 	return ipk__shm_unlink(name, &id);
 }
 
-IPK_API int ipk_obj_remove(const struct ipk_obj *o)
+IPK_API int ipk_inspect_remove(const struct ipk_inspect_obj *o)
 {
 	int rc;
 
 	IPK_CHECK_ARG(o);
 	switch (o->kind) {
-	case IPK_OBJ_RING:
+	case IPK_INSPECT_RING:
 		return o->ino ? remove_ring(o) : -EINVAL;
-	case IPK_OBJ_SHM:
+	case IPK_INSPECT_SHM:
 		if (!o->ino)
 			return -EINVAL;
 		return ipk__shm_unlink(o->name,
 				       &(struct ipk__shm_id){ (dev_t)o->dev, (ino_t)o->ino });
-	case IPK_OBJ_SEM:
+	case IPK_INSPECT_SEM:
 		return o->ino && o->name[0] == '/' ? remove_sem(o) : -EINVAL;
-	case IPK_OBJ_MQ:
+	case IPK_INSPECT_MQ:
 		return o->ino ? remove_mq(o) : -EINVAL;
-	case IPK_OBJ_SYSV_MSG:
+	case IPK_INSPECT_SYSV_MSG:
 		rc = msgctl((int)o->id, IPC_RMID, NULL);
 		break;
-	case IPK_OBJ_SYSV_SHM:
+	case IPK_INSPECT_SYSV_SHM:
 		rc = shmctl((int)o->id, IPC_RMID, NULL);
 		break;
-	case IPK_OBJ_SYSV_SEM:
+	case IPK_INSPECT_SYSV_SEM:
 		rc = semctl((int)o->id, 0, IPC_RMID);
 		break;
-	case IPK_OBJ_UNIX:
+	case IPK_INSPECT_UNIX:
 		if (o->name[0] != '/')
 			return -EOPNOTSUPP; /* abstract: gone with its last holder */
 		return unlink_typed(o->name, S_IFSOCK, 0, 0);
-	case IPK_OBJ_FIFO:
+	case IPK_INSPECT_FIFO:
 		return unlink_typed(o->name, S_IFIFO, o->dev, o->ino);
 	default:
 		return -EOPNOTSUPP;

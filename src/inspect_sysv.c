@@ -36,7 +36,7 @@ enum sysv_field {
 #define SYSV_MAX_COLUMNS 14
 
 struct sysv_table {
-	enum ipk_obj_kind kind;
+	enum ipk_inspect_kind kind;
 	const char *file;  /* under /proc/sysvipc */
 	unsigned required; /* a line with fewer leading columns is skipped */
 	unsigned ncolumns; /* columns read; any further ones are ignored */
@@ -84,7 +84,7 @@ static int complete_shm(ipk_inspect *in, size_t idx)
 
 static const struct sysv_table sysv_tables[] = {
 	{
-		.kind = IPK_OBJ_SYSV_MSG,
+		.kind = IPK_INSPECT_SYSV_MSG,
 		.file = "msg",
 		.required = 9,
 		.ncolumns = 14,
@@ -95,7 +95,7 @@ static const struct sysv_table sysv_tables[] = {
 			     SYSV_LAST_PID_TIME, SYSV_LAST_RECEIVER_TIME, SYSV_CHANGE_TIME },
 	},
 	{
-		.kind = IPK_OBJ_SYSV_SHM,
+		.kind = IPK_INSPECT_SYSV_SHM,
 		.file = "shm",
 		.required = 9,
 		.ncolumns = 14,
@@ -107,7 +107,7 @@ static const struct sysv_table sysv_tables[] = {
 		.complete = complete_shm,
 	},
 	{
-		.kind = IPK_OBJ_SYSV_SEM,
+		.kind = IPK_INSPECT_SYSV_SEM,
 		.file = "sem",
 		.required = 6,
 		.ncolumns = 6,

@@ -56,7 +56,7 @@ int ipk__inspect_scan_unix(ipk_inspect *in)
 			}
 		if (o)
 			o->pub.sock_conns++; /* one of the two is an accepted socket */
-		else if (!(o = ipk__inspect_new_obj(in, IPK_OBJ_UNIX))) {
+		else if (!(o = ipk__inspect_new_obj(in, IPK_INSPECT_UNIX))) {
 			fclose(f);
 			return -ENOMEM;
 		}

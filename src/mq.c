@@ -428,10 +428,10 @@ static bool over(const struct ipk_url *u, enum ipk__opt o, int64_t limit)
 	return u->set[o] && limit >= 0 && u->num[o] > (uint64_t)limit;
 }
 
-static const char *mq_hint(int err, const struct ipk_url *u, enum ipk_op op,
+static const char *mq_hint(int err, const struct ipk_url *u, enum ipk_mq_op op,
 			   const struct ipk_mq_limits *l)
 {
-	if (op == IPK_OP_OPEN) {
+	if (op == IPK_MQ_OP_OPEN) {
 		switch (err) {
 		case EINVAL:
 			if (over(u, IPK__OPT_MAXMSG, l->msg_max))
@@ -446,7 +446,7 @@ static const char *mq_hint(int err, const struct ipk_url *u, enum ipk_op op,
 		}
 		return NULL;
 	}
-	if (op == IPK_OP_SEND) {
+	if (op == IPK_MQ_OP_SEND) {
 		switch (err) {
 		case EAGAIN:
 		case ETIMEDOUT:
@@ -458,10 +458,10 @@ static const char *mq_hint(int err, const struct ipk_url *u, enum ipk_op op,
 	return NULL;
 }
 
-static const char *sysv_hint(int err, const struct ipk_url *u, enum ipk_op op,
+static const char *sysv_hint(int err, const struct ipk_url *u, enum ipk_mq_op op,
 			     const struct ipk_mq_limits *l)
 {
-	if (op == IPK_OP_OPEN) {
+	if (op == IPK_MQ_OP_OPEN) {
 		switch (err) {
 		case EINVAL:
 			if (over(u, IPK__OPT_MSGSIZE, l->msgmax))
@@ -474,7 +474,7 @@ static const char *sysv_hint(int err, const struct ipk_url *u, enum ipk_op op,
 		}
 		return NULL;
 	}
-	if (op == IPK_OP_SEND) {
+	if (op == IPK_MQ_OP_SEND) {
 		switch (err) {
 		case EAGAIN:
 		case ETIMEDOUT:
@@ -486,7 +486,7 @@ static const char *sysv_hint(int err, const struct ipk_url *u, enum ipk_op op,
 	return NULL;
 }
 
-IPK_API const char *ipk_limit_hint(int err, const char *url, enum ipk_op op)
+IPK_API const char *ipk_mq_limit_hint(int err, const char *url, enum ipk_mq_op op)
 {
 	struct ipk_mq_limits l;
 	struct ipk_url u;

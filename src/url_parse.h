@@ -123,7 +123,7 @@ int ipk__url_parse(const char *text, struct ipk_url *u, size_t *where, const cha
  * names the object by its id instead. Options after '?' are ignored.
  * Return: 0 and *@o; -EINVAL (unknown scheme, no name, a name too long).
  */
-#define IPK__OBJ_NAME_MAX 288 /* struct ipk_obj's name (ipckit/inspect.h) */
+#define IPK__OBJ_NAME_MAX 288 /* struct ipk_inspect_obj's name (ipckit/inspect.h) */
 struct ipk__obj_url {
 	const char *scheme;           /* static: "shm", "sysvsem", "unix+dgram" ... */
 	bool sysv;                    /* a System V object: by_id and num say which */

@@ -160,11 +160,11 @@ static bool refused_name(const char *url, int err)
 	return true;
 }
 
-int cli_fail_op(const char *url, int err, enum ipk_op op)
+int cli_fail_op(const char *url, int err, enum ipk_mq_op op)
 {
-	const char *hint = ipk_limit_hint(err, url, op);
+	const char *hint = ipk_mq_limit_hint(err, url, op);
 
-	if (op == IPK_OP_OPEN && refused_name(url, err < 0 ? -err : err))
+	if (op == IPK_MQ_OP_OPEN && refused_name(url, err < 0 ? -err : err))
 		return CLI_FAIL;
 	if (!hint)
 		return cli_fail(url, err);
@@ -582,7 +582,7 @@ int cli_chan_open(const struct cli_chan_opts *o, unsigned flags, ipk_chan **ret)
 	if (r == -EINTR)
 		return CLI_STOPPED;
 	if (r < 0)
-		return cli_fail_op(o->url, r, IPK_OP_OPEN);
+		return cli_fail_op(o->url, r, IPK_MQ_OP_OPEN);
 	return 0;
 }
 

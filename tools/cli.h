@@ -128,8 +128,8 @@ int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_fail(const char *what, int err);
 
 /* As cli_fail() for a channel operation, adding the kernel limit behind
- * @err and how to raise it where ipk_limit_hint() knows one. */
-int cli_fail_op(const char *url, int err, enum ipk_op op);
+ * @err and how to raise it where ipk_mq_limit_hint() knows one. */
+int cli_fail_op(const char *url, int err, enum ipk_mq_op op);
 
 /* Reports getopt_long's '?' or ':' result for argv[optind - 1]; returns
  * CLI_USAGE. @c is what getopt_long returned. */
@@ -229,9 +229,9 @@ int ls_parse_types(const char *arg, unsigned *kinds); /* 0, or CLI_USAGE after a
  * private one (in a mount namespace of this process's own). */
 int ls_scan(unsigned kinds, ipk_inspect **ret);
 const char *ls_user_name(uid_t uid, char *buf, size_t len);
-void ls_json_obj(FILE *f, const struct ipk_obj *o); /* one docs/ls-schema.json object */
+void ls_json_obj(FILE *f, const struct ipk_inspect_obj *o); /* one docs/ls-schema.json object */
 const char *ls_size(uint64_t v, char *buf, size_t len);
-void ls_details(const struct ipk_obj *o, char *buf, size_t len);
+void ls_details(const struct ipk_inspect_obj *o, char *buf, size_t len);
 void ls_report_denied(const ipk_inspect *in); /* on stderr, if any */
 int cmd_bridge(int argc, char **argv);
 

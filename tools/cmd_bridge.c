@@ -139,7 +139,7 @@ static int open_end(const char *url, unsigned flags, int64_t timeout_ns, ipk_cha
 		return CLI_FAIL;
 	}
 	if (r < 0)
-		return cli_fail_op(url, r, IPK_OP_OPEN);
+		return cli_fail_op(url, r, IPK_MQ_OP_OPEN);
 	return 0;
 }
 
@@ -255,21 +255,21 @@ int cmd_bridge(int argc, char **argv)
 			continue;
 		}
 		if (n < 0) {
-			r = cli_fail_op(su, (int)n, IPK_OP_RECV);
+			r = cli_fail_op(su, (int)n, IPK_MQ_OP_RECV);
 			break;
 		}
 		s = cli_send(dst, buf, (size_t)n, false, 0, SEND_TIMEOUT_NS);
 		if (s == -EINTR)
 			break; /* stopped while DST was full: this one is not sent */
 		if (s < 0) {
-			r = cli_fail_op(du, s, IPK_OP_SEND);
+			r = cli_fail_op(du, s, IPK_MQ_OP_SEND);
 			break;
 		}
 		fwd++;
 	}
 	c = cli_flush(dst, FLUSH_TIMEOUT_NS);
 	if (c < 0 && c != -EOPNOTSUPP && r == CLI_OK && !cli_stop)
-		r = cli_fail_op(du, c, IPK_OP_SEND);
+		r = cli_fail_op(du, c, IPK_MQ_OP_SEND);
 	report(fwd, src, t0);
 out:
 	free(buf);

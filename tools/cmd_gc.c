@@ -3,7 +3,7 @@
  * tools/cmd_gc.c - `ipckit gc`: list (default) or remove (--yes) the IPC
  * objects dead processes left behind, and list those that may still have a
  * user (unknown); `ipckit rm URL`: remove one object. What is proven left
- * behind is ipk_obj_orphan() (ipckit/inspect.h).
+ * behind is ipk_inspect_orphan() (ipckit/inspect.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -50,17 +50,17 @@ static const char rm_usage[] =
 	"  -h, --help  show this help\n";
 
 /* The URL 'ipckit rm' takes for @o, into @buf. */
-static const char *rm_url(const struct ipk_obj *o, char *buf, size_t len)
+static const char *rm_url(const struct ipk_inspect_obj *o, char *buf, size_t len)
 {
-	static const char *const scheme[IPK_OBJ_NKINDS] = {
-		[IPK_OBJ_SYSV_MSG] = "sysvmq:",  [IPK_OBJ_SYSV_SHM] = "sysvshm:",
-		[IPK_OBJ_SYSV_SEM] = "sysvsem:", [IPK_OBJ_MQ] = "mq:",
-		[IPK_OBJ_SHM] = "shm:",          [IPK_OBJ_SEM] = "sem:",
-		[IPK_OBJ_RING] = "shm:",         [IPK_OBJ_UNIX] = "unix:",
-		[IPK_OBJ_FIFO] = "fifo:",        [IPK_OBJ_MEMFD] = "",
+	static const char *const scheme[IPK_INSPECT_NKINDS] = {
+		[IPK_INSPECT_SYSV_MSG] = "sysvmq:",  [IPK_INSPECT_SYSV_SHM] = "sysvshm:",
+		[IPK_INSPECT_SYSV_SEM] = "sysvsem:", [IPK_INSPECT_MQ] = "mq:",
+		[IPK_INSPECT_SHM] = "shm:",          [IPK_INSPECT_SEM] = "sem:",
+		[IPK_INSPECT_RING] = "shm:",         [IPK_INSPECT_UNIX] = "unix:",
+		[IPK_INSPECT_FIFO] = "fifo:",        [IPK_INSPECT_MEMFD] = "",
 	};
 
-	if (o->kind <= IPK_OBJ_SYSV_SEM && o->key == 0)
+	if (o->kind <= IPK_INSPECT_SYSV_SEM && o->key == 0)
 		snprintf(buf, len, "%sid=%lld", scheme[o->kind], (long long)o->id);
 	else
 		snprintf(buf, len, "%s%s", scheme[o->kind], o->name);
@@ -69,19 +69,19 @@ static const char *rm_url(const struct ipk_obj *o, char *buf, size_t len)
 
 /* The same object in @now, still an orphan, and still the same one (id,
  * file, ring epoch): what --yes checks again just before removing. */
-static bool still_orphan(const ipk_inspect *now, const struct ipk_obj *o)
+static bool still_orphan(const ipk_inspect *now, const struct ipk_inspect_obj *o)
 {
 	for (size_t i = 0; i < ipk_inspect_count(now); i++) {
-		const struct ipk_obj *n = ipk_inspect_obj(now, i);
+		const struct ipk_inspect_obj *n = ipk_inspect_obj(now, i);
 
 		if (n->kind != o->kind || strcmp(n->name, o->name) != 0)
 			continue;
 		if (n->id != o->id || n->dev != o->dev || n->ino != o->ino)
 			return false;
-		if (o->kind == IPK_OBJ_RING &&
+		if (o->kind == IPK_INSPECT_RING &&
 		    (n->ring.epoch != o->ring.epoch || n->ring.pid != o->ring.pid))
 			return false;
-		return ipk_obj_orphan(n);
+		return ipk_inspect_orphan(n);
 	}
 	return false; /* gone meanwhile */
 }
@@ -130,7 +130,7 @@ int cmd_gc(int argc, char **argv)
 	if (rc < 0)
 		return cli_fail("scan", rc);
 	for (size_t i = 0; i < ipk_inspect_count(in); i++)
-		orphans += ipk_obj_orphan(ipk_inspect_obj(in, i));
+		orphans += ipk_inspect_orphan(ipk_inspect_obj(in, i));
 	/* A second look just before removing: what changed since is kept. */
 	if (yes && orphans && (rc = ls_scan(kinds, &now)) < 0) {
 		ipk_inspect_free(in);
@@ -139,8 +139,8 @@ int cmd_gc(int argc, char **argv)
 	if (json)
 		fputs("[", stdout);
 	for (size_t i = 0; i < ipk_inspect_count(in); i++) {
-		const struct ipk_obj *o = ipk_inspect_obj(in, i);
-		const char *kind = ipk_obj_kind_name(o->kind);
+		const struct ipk_inspect_obj *o = ipk_inspect_obj(in, i);
+		const char *kind = ipk_inspect_kind_name(o->kind);
 		char url[320], what[320];
 
 		if (o->gc == IPK_GC_IN_USE)
@@ -169,7 +169,7 @@ int cmd_gc(int argc, char **argv)
 				       kind, o->name);
 			continue;
 		}
-		rc = ipk_obj_remove(o);
+		rc = ipk_inspect_remove(o);
 		if (rc == -ESTALE) {
 			if (!json)
 				printf("kept    %-8s %s: it changed since the scan\n", kind,
@@ -202,16 +202,16 @@ int cmd_gc(int argc, char **argv)
 }
 
 /* unix:/path or fifo:/path that is no live object: the file alone. */
-static bool stale_file(const char *url, struct ipk_obj *o)
+static bool stale_file(const char *url, struct ipk_inspect_obj *o)
 {
 	const char *path = NULL;
 
 	memset(o, 0, sizeof(*o));
 	if (!strncmp(url, "unix:/", 6)) {
-		o->kind = IPK_OBJ_UNIX;
+		o->kind = IPK_INSPECT_UNIX;
 		path = url + 5;
 	} else if (!strncmp(url, "fifo:/", 6)) {
-		o->kind = IPK_OBJ_FIFO;
+		o->kind = IPK_INSPECT_FIFO;
 		path = url + 5;
 	}
 	if (!path || strlen(path) >= sizeof(o->name) || strchr(path, '?'))
@@ -244,7 +244,7 @@ int cmd_rm(int argc, char **argv)
 		return cli_fail("scan", rc);
 	/* A malformed URL anywhere: remove nothing. */
 	for (int i = optind; i < argc; i++) {
-		const struct ipk_obj *o;
+		const struct ipk_inspect_obj *o;
 
 		if (ipk_inspect_find(in, argv[i], &o) == -EINVAL) {
 			ipk_inspect_free(in);
@@ -253,8 +253,8 @@ int cmd_rm(int argc, char **argv)
 		}
 	}
 	for (int i = optind; i < argc; i++) {
-		const struct ipk_obj *o = NULL;
-		struct ipk_obj stale;
+		const struct ipk_inspect_obj *o = NULL;
+		struct ipk_inspect_obj stale;
 
 		rc = ipk_inspect_find(in, argv[i], &o);
 		if (rc == -ENOENT && stale_file(argv[i], &stale)) {
@@ -262,7 +262,7 @@ int cmd_rm(int argc, char **argv)
 			rc = 0;
 		}
 		if (rc == 0)
-			rc = ipk_obj_remove(o);
+			rc = ipk_inspect_remove(o);
 		if (rc == -ESTALE) {
 			fprintf(stderr, "ipckit rm: %s: kept: it changed since the scan\n",
 				argv[i]);
@@ -273,7 +273,7 @@ int cmd_rm(int argc, char **argv)
 			status = cli_fail(argv[i], rc);
 			continue;
 		}
-		printf("removed %s %s\n", ipk_obj_kind_name(o->kind), o->name);
+		printf("removed %s %s\n", ipk_inspect_kind_name(o->kind), o->name);
 	}
 	ipk_inspect_free(in);
 	return status;

@@ -58,7 +58,8 @@ int ls_scan(unsigned kinds, ipk_inspect **ret)
 {
 	int rc = ipk_inspect_scan(kinds, ret);
 
-	if (rc < 0 || ipk_inspect_mqueue(*ret) || (kinds && !(kinds & IPK_OBJ_BIT(IPK_OBJ_MQ))))
+	if (rc < 0 || ipk_inspect_mqueue(*ret) ||
+	    (kinds && !(kinds & IPK_INSPECT_BIT(IPK_INSPECT_MQ))))
 		return rc;
 	if (private_mqueue() == 0) {
 		ipk_inspect_free(*ret);
@@ -77,12 +78,12 @@ int ls_parse_types(const char *arg, unsigned *kinds)
 	if (snprintf(buf, sizeof(buf), "%s", arg) >= (int)sizeof(buf))
 		return cli_usage_error("--type: list too long");
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		k = ipk_obj_kind_parse(tok);
+		k = ipk_inspect_kind_parse(tok);
 		if (k < 0)
 			return cli_usage_error("unknown --type '%s' (one of: sysv-msg sysv-shm "
 					       "sysv-sem mq shm sem ring unix fifo memfd)",
 					       tok);
-		mask |= IPK_OBJ_BIT(k);
+		mask |= IPK_INSPECT_BIT(k);
 	}
 	if (!mask)
 		return cli_usage_error("--type: empty list");
@@ -116,7 +117,7 @@ static const char *sock_type_name(int t)
 	}
 }
 
-static const char *sock_state_name(const struct ipk_obj *o)
+static const char *sock_state_name(const struct ipk_inspect_obj *o)
 {
 	if (o->listening)
 		return "listening";
@@ -149,13 +150,13 @@ static void json_holders(FILE *f, const struct ipk_holder *hs, size_t n)
 	fputc(']', f);
 }
 
-void ls_json_obj(FILE *f, const struct ipk_obj *o)
+void ls_json_obj(FILE *f, const struct ipk_inspect_obj *o)
 {
 	char user[64];
 
-	fprintf(f, "{\"kind\": \"%s\", \"name\": ", ipk_obj_kind_name(o->kind));
+	fprintf(f, "{\"kind\": \"%s\", \"name\": ", ipk_inspect_kind_name(o->kind));
 	json_str(f, o->name);
-	if (o->kind <= IPK_OBJ_SYSV_SEM)
+	if (o->kind <= IPK_INSPECT_SYSV_SEM)
 		fprintf(f, ", \"key\": %lld, \"id\": %lld", (long long)o->key, (long long)o->id);
 	fprintf(f, ", \"uid\": %u, \"user\": ", (unsigned)o->uid);
 	json_str(f, ls_user_name(o->uid, user, sizeof(user)));
@@ -163,12 +164,12 @@ void ls_json_obj(FILE *f, const struct ipk_obj *o)
 		(unsigned)o->gid, (unsigned)o->mode, (unsigned long long)o->size,
 		(unsigned long long)o->count);
 	fprintf(f, ", \"cpid\": %d, \"lpid\": %d", (int)o->cpid, (int)o->lpid);
-	if (o->kind == IPK_OBJ_SYSV_MSG)
+	if (o->kind == IPK_INSPECT_SYSV_MSG)
 		fprintf(f, ", \"lrpid\": %d", (int)o->lrpid);
-	if (o->kind == IPK_OBJ_MQ)
+	if (o->kind == IPK_INSPECT_MQ)
 		fprintf(f, ", \"max_msg\": %llu, \"msg_size\": %llu",
 			(unsigned long long)o->max_msg, (unsigned long long)o->msg_size);
-	if (o->kind == IPK_OBJ_RING) {
+	if (o->kind == IPK_INSPECT_RING) {
 		const struct ipk_ring_info *r = &o->ring;
 
 		if (o->ring_err)
@@ -186,21 +187,21 @@ void ls_json_obj(FILE *f, const struct ipk_obj *o)
 				(unsigned long long)r->head,
 				r->has_consumer_lag ? (long long)r->consumer_lag : -1LL);
 	}
-	if (o->kind == IPK_OBJ_UNIX)
+	if (o->kind == IPK_INSPECT_UNIX)
 		fprintf(f,
 			", \"socket\": {\"type\": \"%s\", \"state\": \"%s\", \"inode\": %llu, "
 			"\"connections\": %d}",
 			sock_type_name(o->sock_type), sock_state_name(o),
 			(unsigned long long)o->ino, o->sock_conns);
 	fprintf(f, ", \"orphan\": %s, \"gc\": \"%s\", \"gc_reason\": ",
-		ipk_obj_orphan(o) ? "true" : "false",
+		ipk_inspect_orphan(o) ? "true" : "false",
 		o->gc == IPK_GC_ORPHAN    ? "orphan"
 		: o->gc == IPK_GC_UNKNOWN ? "unknown"
 					  : "in-use");
 	json_str(f, o->gc_why);
 	fputs(", \"holders\": ", f);
 	json_holders(f, o->holders, o->nholders);
-	if (o->kind == IPK_OBJ_UNIX) {
+	if (o->kind == IPK_INSPECT_UNIX) {
 		fputs(", \"peers\": ", f);
 		json_holders(f, o->peers, o->npeers);
 	}
@@ -226,28 +227,28 @@ const char *ls_size(uint64_t v, char *buf, size_t len)
 }
 
 /* What matters about @o besides owner and size: one short phrase. */
-void ls_details(const struct ipk_obj *o, char *buf, size_t len)
+void ls_details(const struct ipk_inspect_obj *o, char *buf, size_t len)
 {
 	char a[16], b[16];
 
 	switch (o->kind) {
-	case IPK_OBJ_SYSV_MSG:
+	case IPK_INSPECT_SYSV_MSG:
 		snprintf(buf, len, "id=%lld msgs=%llu lspid=%d lrpid=%d", (long long)o->id,
 			 (unsigned long long)o->count, (int)o->lpid, (int)o->lrpid);
 		break;
-	case IPK_OBJ_SYSV_SHM:
+	case IPK_INSPECT_SYSV_SHM:
 		snprintf(buf, len, "id=%lld nattch=%llu cpid=%d lpid=%d", (long long)o->id,
 			 (unsigned long long)o->count, (int)o->cpid, (int)o->lpid);
 		break;
-	case IPK_OBJ_SYSV_SEM:
+	case IPK_INSPECT_SYSV_SEM:
 		snprintf(buf, len, "id=%lld nsems=%llu lpid=%d", (long long)o->id,
 			 (unsigned long long)o->count, (int)o->lpid);
 		break;
-	case IPK_OBJ_MQ:
+	case IPK_INSPECT_MQ:
 		snprintf(buf, len, "msgs=%llu/%llu msgsize=%llu", (unsigned long long)o->count,
 			 (unsigned long long)o->max_msg, (unsigned long long)o->msg_size);
 		break;
-	case IPK_OBJ_RING:
+	case IPK_INSPECT_RING:
 		if (o->ring_err) {
 			snprintf(buf, len, "unreadable header (%s)", ipk_errname(o->ring_err));
 			break;
@@ -258,11 +259,11 @@ void ls_details(const struct ipk_obj *o, char *buf, size_t len)
 			 (unsigned long long)o->ring.published, ls_size(o->ring.capacity, a, 16),
 			 ls_size(o->ring.max_msg, b, 16), o->ring.closed ? " closed" : "");
 		break;
-	case IPK_OBJ_UNIX:
+	case IPK_INSPECT_UNIX:
 		snprintf(buf, len, "%s %s conns=%d", sock_type_name(o->sock_type),
 			 sock_state_name(o), o->sock_conns);
 		break;
-	case IPK_OBJ_SHM:
+	case IPK_INSPECT_SHM:
 		snprintf(buf, len, "%s", o->ipckit ? "ipckit ring page without its ring" : "");
 		break;
 	default:
@@ -271,7 +272,7 @@ void ls_details(const struct ipk_obj *o, char *buf, size_t len)
 }
 
 /* "123(comm),456(comm)" into @buf. */
-static void holders_str(const struct ipk_obj *o, char *buf, size_t len)
+static void holders_str(const struct ipk_inspect_obj *o, char *buf, size_t len)
 {
 	size_t n = 0;
 
@@ -311,11 +312,11 @@ void ls_report_denied(const ipk_inspect *in)
 	fputs(n > 20 ? " ...\n" : "\n", stderr);
 }
 
-static bool matches_pid(const struct ipk_obj *o, pid_t pid)
+static bool matches_pid(const struct ipk_inspect_obj *o, pid_t pid)
 {
 	if (o->cpid == pid || o->lpid == pid || o->lrpid == pid)
 		return true;
-	if (o->kind == IPK_OBJ_RING && !o->ring_err && o->ring.pid == pid)
+	if (o->kind == IPK_INSPECT_RING && !o->ring_err && o->ring.pid == pid)
 		return true;
 	for (size_t i = 0; i < o->nholders; i++)
 		if (o->holders[i].pid == pid)
@@ -339,7 +340,7 @@ static int parse_user(const char *s, uid_t *uid)
 	return cli_usage_error("unknown --user '%s'", s);
 }
 
-static void print_json(const ipk_inspect *in, const struct ipk_obj *const *keep, size_t n)
+static void print_json(const ipk_inspect *in, const struct ipk_inspect_obj *const *keep, size_t n)
 {
 	const char *mq = ipk_inspect_mqueue(in);
 	const pid_t *pids;
@@ -359,7 +360,7 @@ static void print_json(const ipk_inspect *in, const struct ipk_obj *const *keep,
 	fputs("\n ]}\n", stdout);
 }
 
-static void print_table(const struct ipk_obj *const *keep, size_t n)
+static void print_table(const struct ipk_inspect_obj *const *keep, size_t n)
 {
 	struct winsize ws;
 	int width = 0;
@@ -368,12 +369,12 @@ static void print_table(const struct ipk_obj *const *keep, size_t n)
 	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col)
 		width = ws.ws_col;
 	for (size_t i = 0; i < n; i++) {
-		const struct ipk_obj *o = keep[i];
+		const struct ipk_inspect_obj *o = keep[i];
 		char user[64], size[16], det[160], hold[512], line[1024];
 		int w;
 
 		if ((int)o->kind != last) {
-			printf("%s%s\n", last >= 0 ? "\n" : "", ipk_obj_kind_name(o->kind));
+			printf("%s%s\n", last >= 0 ? "\n" : "", ipk_inspect_kind_name(o->kind));
 			printf("  %-24s %-8s %-4s %6s %-7s %s\n", "NAME", "OWNER", "MODE", "SIZE",
 			       "HOLDERS", "DETAILS");
 			last = (int)o->kind;
@@ -383,7 +384,7 @@ static void print_table(const struct ipk_obj *const *keep, size_t n)
 		w = snprintf(line, sizeof(line), "  %-24s %-8s %04o %6s %-7s %s%s%s", o->name,
 			     ls_user_name(o->uid, user, sizeof(user)), (unsigned)o->mode,
 			     ls_size(o->size, size, sizeof(size)), hold, det,
-			     ipk_obj_orphan(o) ? " [orphan]" : "", "");
+			     ipk_inspect_orphan(o) ? " [orphan]" : "", "");
 		if (width > 4 && w > width) {
 			line[width - 3] = '\0';
 			strcat(line, "...");
@@ -405,7 +406,7 @@ int cmd_ls(int argc, char **argv)
 	bool json = false, by_pid = false, by_user = false;
 	unsigned long pid = 0;
 	uid_t uid = 0;
-	const struct ipk_obj **keep = NULL;
+	const struct ipk_inspect_obj **keep = NULL;
 	ipk_inspect *in = NULL;
 	size_t n = 0;
 	int c, rc;
@@ -448,7 +449,7 @@ int cmd_ls(int argc, char **argv)
 		return cli_fail("scan", -ENOMEM);
 	}
 	for (size_t i = 0; i < ipk_inspect_count(in); i++) {
-		const struct ipk_obj *o = ipk_inspect_obj(in, i);
+		const struct ipk_inspect_obj *o = ipk_inspect_obj(in, i);
 
 		if (by_pid && !matches_pid(o, (pid_t)pid))
 			continue;
@@ -460,7 +461,7 @@ int cmd_ls(int argc, char **argv)
 		print_json(in, keep, n);
 	else
 		print_table(keep, n);
-	if (!ipk_inspect_mqueue(in) && (!kinds || (kinds & IPK_OBJ_BIT(IPK_OBJ_MQ))))
+	if (!ipk_inspect_mqueue(in) && (!kinds || (kinds & IPK_INSPECT_BIT(IPK_INSPECT_MQ))))
 		cli_msg("POSIX message queues not listed: the mqueue filesystem is not mounted "
 			"(mount -t mqueue none /dev/mqueue; as root ipckit mounts a private one)");
 	ls_report_denied(in);

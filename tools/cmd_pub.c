@@ -154,7 +154,7 @@ static int publish(const struct cli_chan_opts *o, struct out *out, const void *b
 		return CLI_FAIL;
 	}
 	if (r < 0)
-		return cli_fail_op(o->url, r, IPK_OP_SEND);
+		return cli_fail_op(o->url, r, IPK_MQ_OP_SEND);
 	out->published++;
 	/* flat out, the bus is looked at every 256 messages */
 	if (out->bus && (!o->synthetic || o->rate || (++out->n & 255) == 0))

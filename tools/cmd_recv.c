@@ -87,7 +87,7 @@ int cmd_recv(int argc, char **argv)
 			goto out;
 		}
 		if (n < 0) {
-			r = cli_fail_op(o.url, (int)n, IPK_OP_RECV);
+			r = cli_fail_op(o.url, (int)n, IPK_MQ_OP_RECV);
 			goto out;
 		}
 		/* Flush each message: a reader down a shell pipe sees it now. */

@@ -58,7 +58,7 @@ static int send_msg(const struct cli_chan_opts *o, ipk_chan *ch, const void *buf
 		return CLI_FAIL;
 	}
 	if (r < 0)
-		return cli_fail_op(o->url, r, IPK_OP_SEND);
+		return cli_fail_op(o->url, r, IPK_MQ_OP_SEND);
 	sent++;
 	return CLI_OK;
 }

@@ -29,38 +29,38 @@ static const char usage[] =
 	"  -h, --help          show this help\n"
 	"Exit status: 0 done or stopped, 1 failure, 2 usage error.\n";
 
-static void show(const struct ipk_obj *o)
+static void show(const struct ipk_inspect_obj *o)
 {
 	char user[64], det[160];
 
 	ls_details(o, det, sizeof(det));
-	printf("%s %s\n", ipk_obj_kind_name(o->kind), o->name);
+	printf("%s %s\n", ipk_inspect_kind_name(o->kind), o->name);
 	printf("  owner:   %s (uid %u, gid %u), mode %04o\n",
 	       ls_user_name(o->uid, user, sizeof(user)), (unsigned)o->uid, (unsigned)o->gid,
 	       (unsigned)o->mode);
-	if (o->kind <= IPK_OBJ_SYSV_SEM)
+	if (o->kind <= IPK_INSPECT_SYSV_SEM)
 		printf("  key:     %s (%lld), id %lld\n", o->name, (long long)o->key,
 		       (long long)o->id);
 	printf("  size:    %llu bytes\n", (unsigned long long)o->size);
 	switch (o->kind) {
-	case IPK_OBJ_SYSV_MSG:
+	case IPK_INSPECT_SYSV_MSG:
 		printf("  depth:   %llu messages; last send pid %d, last receive pid %d\n",
 		       (unsigned long long)o->count, (int)o->lpid, (int)o->lrpid);
 		break;
-	case IPK_OBJ_SYSV_SHM:
+	case IPK_INSPECT_SYSV_SHM:
 		printf("  attach:  %llu; creator pid %d, last pid %d\n",
 		       (unsigned long long)o->count, (int)o->cpid, (int)o->lpid);
 		break;
-	case IPK_OBJ_SYSV_SEM:
+	case IPK_INSPECT_SYSV_SEM:
 		printf("  sems:    %llu; last semop pid %d\n", (unsigned long long)o->count,
 		       (int)o->lpid);
 		break;
-	case IPK_OBJ_MQ:
+	case IPK_INSPECT_MQ:
 		printf("  depth:   %llu of %llu messages, message size %llu\n",
 		       (unsigned long long)o->count, (unsigned long long)o->max_msg,
 		       (unsigned long long)o->msg_size);
 		break;
-	case IPK_OBJ_RING:
+	case IPK_INSPECT_RING:
 		if (o->ring_err) {
 			printf("  header:  unreadable (%s)\n", ipk_errname(o->ring_err));
 			break;
@@ -95,7 +95,7 @@ static void show(const struct ipk_obj *o)
 		       (h->how & IPK_HOLD_FD) ? " fd" : "",
 		       (h->how & IPK_HOLD_MAP) ? " mapped" : "");
 	}
-	if (o->kind != IPK_OBJ_UNIX)
+	if (o->kind != IPK_INSPECT_UNIX)
 		return;
 	printf("  peers:   %zu\n", o->npeers);
 	for (size_t i = 0; i < o->npeers; i++) {
@@ -107,7 +107,7 @@ static void show(const struct ipk_obj *o)
 }
 
 /* Scans for @url; 0 and a snapshot the caller frees, or the exit status. */
-static int lookup(const char *url, ipk_inspect **inp, const struct ipk_obj **op)
+static int lookup(const char *url, ipk_inspect **inp, const struct ipk_inspect_obj **op)
 {
 	ipk_inspect *in;
 	int rc = ls_scan(0, &in);
@@ -174,7 +174,7 @@ int cmd_stat(int argc, char **argv)
 	if (watch)
 		cli_catch_stop();
 	for (unsigned long round = 0;; round++) {
-		const struct ipk_obj *o;
+		const struct ipk_inspect_obj *o;
 		ipk_inspect *in = NULL;
 		double t, dt;
 		uint64_t pub, bytes;
@@ -183,8 +183,8 @@ int cmd_stat(int argc, char **argv)
 		if (rc != 0)
 			return rc;
 		t = cli_now_s();
-		pub = o->kind == IPK_OBJ_RING ? o->ring.published : o->count;
-		bytes = o->kind == IPK_OBJ_RING ? o->ring.head : o->size;
+		pub = o->kind == IPK_INSPECT_RING ? o->ring.published : o->count;
+		bytes = o->kind == IPK_INSPECT_RING ? o->ring.head : o->size;
 		dt = t - last_t;
 		if (json) {
 			if (watch)
@@ -200,7 +200,7 @@ int cmd_stat(int argc, char **argv)
 			if (watch && isatty(STDOUT_FILENO))
 				fputs("\033[H\033[J", stdout); /* refresh in place */
 			show(o);
-			if (watch && round > 0 && o->kind == IPK_OBJ_RING)
+			if (watch && round > 0 && o->kind == IPK_INSPECT_RING)
 				printf("  rate:    %.1f messages/s, %.1f bytes/s over %.2f s\n",
 				       (double)(pub - last_pub) / dt,
 				       (double)(bytes - last_bytes) / dt, dt);

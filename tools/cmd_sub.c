@@ -95,7 +95,7 @@ int cmd_sub(int argc, char **argv)
 			break;
 		}
 		if (n < 0) {
-			r = cli_fail_op(o.url, (int)n, IPK_OP_RECV);
+			r = cli_fail_op(o.url, (int)n, IPK_MQ_OP_RECV);
 			break;
 		}
 		got++;

@@ -33,23 +33,23 @@ extern "C" {
 
 typedef struct ipk_inspect ipk_inspect; /* one snapshot of the host */
 
-/* The kinds of object; IPK_OBJ_BIT(kind) makes the mask of a scan. */
-enum ipk_obj_kind {
-	IPK_OBJ_SYSV_MSG, /* System V message queue */
-	IPK_OBJ_SYSV_SHM, /* System V shared-memory segment */
-	IPK_OBJ_SYSV_SEM, /* System V semaphore set */
-	IPK_OBJ_MQ,       /* POSIX message queue */
-	IPK_OBJ_SHM,      /* POSIX shared memory (/dev/shm), not a ring */
-	IPK_OBJ_SEM,      /* POSIX named semaphore (/dev/shm/sem.NAME) */
-	IPK_OBJ_RING,     /* ipckit ring or queue (with its -bell/-cons) */
-	IPK_OBJ_UNIX,     /* bound Unix domain socket */
-	IPK_OBJ_FIFO,     /* named pipe held open by a process */
-	IPK_OBJ_MEMFD,    /* memfd held open or mapped by a process */
-	IPK_OBJ_NKINDS
+/* The kinds of object; IPK_INSPECT_BIT(kind) makes the mask of a scan. */
+enum ipk_inspect_kind {
+	IPK_INSPECT_SYSV_MSG, /* System V message queue */
+	IPK_INSPECT_SYSV_SHM, /* System V shared-memory segment */
+	IPK_INSPECT_SYSV_SEM, /* System V semaphore set */
+	IPK_INSPECT_MQ,       /* POSIX message queue */
+	IPK_INSPECT_SHM,      /* POSIX shared memory (/dev/shm), not a ring */
+	IPK_INSPECT_SEM,      /* POSIX named semaphore (/dev/shm/sem.NAME) */
+	IPK_INSPECT_RING,     /* ipckit ring or queue (with its -bell/-cons) */
+	IPK_INSPECT_UNIX,     /* bound Unix domain socket */
+	IPK_INSPECT_FIFO,     /* named pipe held open by a process */
+	IPK_INSPECT_MEMFD,    /* memfd held open or mapped by a process */
+	IPK_INSPECT_NKINDS
 };
 
-#define IPK_OBJ_BIT(kind) (1u << (kind))
-#define IPK_OBJ_ALL ((1u << IPK_OBJ_NKINDS) - 1)
+#define IPK_INSPECT_BIT(kind) (1u << (kind))
+#define IPK_INSPECT_ALL ((1u << IPK_INSPECT_NKINDS) - 1)
 
 /* ipk_holder.how */
 #define IPK_HOLD_FD 0x1u  /* has a descriptor open */
@@ -65,20 +65,20 @@ struct ipk_holder {
 };
 
 /*
- * What `ipckit gc` may do with an object (ipk_obj.gc), decided when the
+ * What `ipckit gc` may do with an object (ipk_inspect_obj.gc), decided when the
  * snapshot is taken. Only what is proven left behind is an orphan; an
  * object no live process is seen using, but that one may still use, is
  * unknown and is kept (remove it with `ipckit rm`).
  */
-enum ipk_obj_gc {
+enum ipk_inspect_gc {
 	IPK_GC_IN_USE,  /* a live process holds, maps, attaches or publishes it */
 	IPK_GC_ORPHAN,  /* proven left behind by dead processes: gc removes it */
 	IPK_GC_UNKNOWN, /* no live user seen, but no proof that none is left */
 };
 
 /* One object. Fields that do not apply are 0, pids unknown are -1. */
-struct ipk_obj {
-	enum ipk_obj_kind kind;
+struct ipk_inspect_obj {
+	enum ipk_inspect_kind kind;
 	char name[288]; /* "/name" (mq, shm, sem, ring), socket or fifo path,
 			 * "@abstract", "memfd:NAME", "0x%08x" key (System V) */
 	int64_t key;    /* System V key (0 = IPC_PRIVATE) */
@@ -102,21 +102,21 @@ struct ipk_obj {
 	int listening;             /* unix: 1 if a listening socket */
 	int sock_conns;            /* unix: accepted sockets sharing its address */
 	int ring_err;              /* ring: 0 if @ring is valid, else ipk_ring_info()'s error */
-	struct ipk_ring_info ring; /* IPK_OBJ_RING */
+	struct ipk_ring_info ring; /* IPK_INSPECT_RING */
 	int ipckit;                /* 1: made by ipckit (ring, or its -bell/-cons page) */
 	size_t nholders;
 	const struct ipk_holder *holders; /* sorted by pid */
 	size_t npeers;
 	const struct ipk_holder *peers; /* unix: processes holding the other end of
 					 * its connections (sock_diag), by pid */
-	enum ipk_obj_gc gc;             /* see ipk_obj_orphan() */
+	enum ipk_inspect_gc gc;         /* see ipk_inspect_orphan() */
 	char gc_why[160];               /* why it is in that state, one phrase ("publisher 42
 					 * dead; nobody holds or maps it") */
 };
 
 /**
  * ipk_inspect_scan() - take a snapshot of the host's IPC objects
- * @kinds: IPK_OBJ_BIT() mask of what to list; 0 = IPK_OBJ_ALL
+ * @kinds: IPK_INSPECT_BIT() mask of what to list; 0 = IPK_INSPECT_ALL
  *
  * Reads /proc/sysvipc/{msg,shm,sem}, the mqueue mount, /dev/shm,
  * /proc/net/unix and every /proc/PID/{fd,maps,comm}. Sources that do not
@@ -133,7 +133,7 @@ IPK_API void ipk_inspect_free(ipk_inspect *in);
 IPK_API size_t ipk_inspect_count(const ipk_inspect *in);
 
 /* ipk_inspect_obj() - object @i (< ipk_inspect_count()), or NULL. */
-IPK_API const struct ipk_obj *ipk_inspect_obj(const ipk_inspect *in, size_t i);
+IPK_API const struct ipk_inspect_obj *ipk_inspect_obj(const ipk_inspect *in, size_t i);
 
 /**
  * ipk_inspect_denied() - processes whose fds or maps could not be read
@@ -152,13 +152,13 @@ IPK_API size_t ipk_inspect_procs(const ipk_inspect *in);
  * "mount -t mqueue none /dev/mqueue"). */
 IPK_API const char *ipk_inspect_mqueue(const ipk_inspect *in);
 
-/* ipk_obj_kind_name() - "sysv-msg", "sysv-shm", "sysv-sem", "mq", "shm",
+/* ipk_inspect_kind_name() - "sysv-msg", "sysv-shm", "sysv-sem", "mq", "shm",
  * "sem", "ring", "unix", "fifo", "memfd"; NULL for anything else. */
-IPK_API const char *ipk_obj_kind_name(enum ipk_obj_kind kind);
+IPK_API const char *ipk_inspect_kind_name(enum ipk_inspect_kind kind);
 
-/* ipk_obj_kind_parse() - the kind named @name (as above).
+/* ipk_inspect_kind_parse() - the kind named @name (as above).
  * Return: the kind (>= 0); -EINVAL for an unknown name. */
-IPK_API int ipk_obj_kind_parse(const char *name);
+IPK_API int ipk_inspect_kind_parse(const char *name);
 
 /**
  * ipk_inspect_find() - the object a URL names in the snapshot
@@ -170,10 +170,11 @@ IPK_API int ipk_obj_kind_parse(const char *name);
  * Return: 0 and *@ret (points into @in); -EINVAL (a URL of no such form);
  * -ENOENT (well-formed, but nothing by that name).
  */
-IPK_API int ipk_inspect_find(const ipk_inspect *in, const char *url, const struct ipk_obj **ret);
+IPK_API int ipk_inspect_find(const ipk_inspect *in, const char *url,
+			     const struct ipk_inspect_obj **ret);
 
 /**
- * ipk_obj_orphan() - did dead processes leave @o behind, for certain?
+ * ipk_inspect_orphan() - did dead processes leave @o behind, for certain?
  *
  * The kernel does not record who uses most IPC objects, so orphanhood is
  * proven per kind and @o->gc says what was found (@o->gc_why says why):
@@ -205,16 +206,16 @@ IPK_API int ipk_inspect_find(const ipk_inspect *in, const char *url, const struc
  * still run).
  * Return: 1 if @o->gc is IPK_GC_ORPHAN, else 0.
  */
-IPK_API int ipk_obj_orphan(const struct ipk_obj *o);
+IPK_API int ipk_inspect_orphan(const struct ipk_inspect_obj *o);
 
 /**
- * ipk_obj_remove() - remove @o from the system, if it is still what the
+ * ipk_inspect_remove() - remove @o from the system, if it is still what the
  * snapshot saw
  * @o: an object of a snapshot (ipk_inspect_obj(), ipk_inspect_find()); a
  *     socket or FIFO may also be given by kind and path alone (dev and ino
  *     0: whatever socket or FIFO is at the path)
  *
- * Removes whatever its state (ipk_obj_orphan() is the caller's check), but
+ * Removes whatever its state (ipk_inspect_orphan() is the caller's check), but
  * only the object the snapshot saw: a name that leads elsewhere now is left
  * alone (-ESTALE). shm_unlink, mq_unlink, sem_unlink, IPC_RMID, or unlink of
  * a socket's or FIFO's path. Processes that hold it keep what they have.
@@ -244,7 +245,7 @@ IPK_API int ipk_obj_orphan(const struct ipk_obj *o);
  * -EOPNOTSUPP; -EINVAL (an @o with no file recorded where one is needed).
  * Blocking: no.
  */
-IPK_API int ipk_obj_remove(const struct ipk_obj *o);
+IPK_API int ipk_inspect_remove(const struct ipk_inspect_obj *o);
 
 #ifdef __cplusplus
 }

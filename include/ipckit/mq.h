@@ -132,15 +132,15 @@ struct ipk_mq_limits {
  */
 IPK_API int ipk_mq_limits(struct ipk_mq_limits *ret);
 
-/* What the call that failed was doing, for ipk_limit_hint(). */
-enum ipk_op {
-	IPK_OP_OPEN,
-	IPK_OP_SEND,
-	IPK_OP_RECV,
+/* What the call that failed was doing, for ipk_mq_limit_hint(). */
+enum ipk_mq_op {
+	IPK_MQ_OP_OPEN,
+	IPK_MQ_OP_SEND,
+	IPK_MQ_OP_RECV,
 };
 
 /**
- * ipk_limit_hint() - the kernel limit behind an error, and how to raise it
+ * ipk_mq_limit_hint() - the kernel limit behind an error, and how to raise it
  * @err: the error just returned (negative or positive errno)
  * @url: the channel's URL as it was opened
  * @op: what failed: opening, sending or receiving
@@ -156,7 +156,7 @@ enum ipk_op {
  * Return: a static string, or NULL when no kernel limit explains @err.
  * Threads: safe.
  */
-IPK_API const char *ipk_limit_hint(int err, const char *url, enum ipk_op op);
+IPK_API const char *ipk_mq_limit_hint(int err, const char *url, enum ipk_mq_op op);
 
 #ifdef __cplusplus
 }

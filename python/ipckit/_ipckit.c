@@ -402,7 +402,7 @@ static PyObject *raise_open(int err, PyObject *url, const char *u)
 		}
 		return NULL;
 	}
-	return raise_err(err, url, ipk_limit_hint(err, u, IPK_OP_OPEN));
+	return raise_err(err, url, ipk_mq_limit_hint(err, u, IPK_MQ_OP_OPEN));
 }
 
 static int chan_init(ChannelObject *self, PyObject *args, PyObject *kw)
@@ -592,7 +592,7 @@ static PyObject *chan_send(ChannelObject *self, PyObject *args, PyObject *kw)
 		return NULL;
 	if (r < 0)
 		return raise_err(r, self->url,
-				 ipk_limit_hint(r, PyUnicode_AsUTF8(self->url), IPK_OP_SEND));
+				 ipk_mq_limit_hint(r, PyUnicode_AsUTF8(self->url), IPK_MQ_OP_SEND));
 	Py_RETURN_NONE;
 }
 
@@ -639,7 +639,7 @@ static PyObject *chan_raise_recv(ChannelObject *self, ssize_t r)
 	if (r == INT_MIN)
 		return NULL;
 	return raise_err((int)r, self->url,
-			 ipk_limit_hint((int)r, PyUnicode_AsUTF8(self->url), IPK_OP_RECV));
+			 ipk_mq_limit_hint((int)r, PyUnicode_AsUTF8(self->url), IPK_MQ_OP_RECV));
 }
 
 static PyObject *chan_recv_common(ChannelObject *self, PyObject *args, PyObject *kw, int with_tag)
@@ -2307,7 +2307,7 @@ static const char *sock_type_name(int t)
 	}
 }
 
-static const char *sock_state_name(const struct ipk_obj *o)
+static const char *sock_state_name(const struct ipk_inspect_obj *o)
 {
 	static const char *const names[] = { "unknown", "unconnected", "connecting", "connected",
 					     "disconnecting" };
@@ -2348,7 +2348,7 @@ static int set_item(PyObject *d, const char *k, PyObject *v)
 }
 
 /* One object as `ipckit ls --json` prints it (docs/ls-schema.json). */
-static PyObject *obj_dict(const struct ipk_obj *o)
+static PyObject *obj_dict(const struct ipk_inspect_obj *o)
 {
 	PyObject *d = PyDict_New();
 	struct passwd pw, *pwp = NULL;
@@ -2361,11 +2361,12 @@ static PyObject *obj_dict(const struct ipk_obj *o)
 	else
 		snprintf(user, sizeof(user), "%u", (unsigned)o->uid);
 	snprintf(mode, sizeof(mode), "%04o", (unsigned)o->mode);
-	if (set_item(d, "kind", PyUnicode_FromString(ipk_obj_kind_name(o->kind))) < 0 ||
+	if (set_item(d, "kind", PyUnicode_FromString(ipk_inspect_kind_name(o->kind))) < 0 ||
 	    set_item(d, "name", PyUnicode_DecodeFSDefault(o->name)) < 0)
 		goto fail;
-	if (o->kind <= IPK_OBJ_SYSV_SEM && (set_item(d, "key", PyLong_FromLongLong(o->key)) < 0 ||
-					    set_item(d, "id", PyLong_FromLongLong(o->id)) < 0))
+	if (o->kind <= IPK_INSPECT_SYSV_SEM &&
+	    (set_item(d, "key", PyLong_FromLongLong(o->key)) < 0 ||
+	     set_item(d, "id", PyLong_FromLongLong(o->id)) < 0))
 		goto fail;
 	if (set_item(d, "uid", PyLong_FromUnsignedLong(o->uid)) < 0 ||
 	    set_item(d, "user", PyUnicode_FromString(user)) < 0 ||
@@ -2376,13 +2377,13 @@ static PyObject *obj_dict(const struct ipk_obj *o)
 	    set_item(d, "cpid", PyLong_FromLong(o->cpid)) < 0 ||
 	    set_item(d, "lpid", PyLong_FromLong(o->lpid)) < 0)
 		goto fail;
-	if (o->kind == IPK_OBJ_SYSV_MSG && set_item(d, "lrpid", PyLong_FromLong(o->lrpid)) < 0)
+	if (o->kind == IPK_INSPECT_SYSV_MSG && set_item(d, "lrpid", PyLong_FromLong(o->lrpid)) < 0)
 		goto fail;
-	if (o->kind == IPK_OBJ_MQ &&
+	if (o->kind == IPK_INSPECT_MQ &&
 	    (set_item(d, "max_msg", PyLong_FromUnsignedLongLong(o->max_msg)) < 0 ||
 	     set_item(d, "msg_size", PyLong_FromUnsignedLongLong(o->msg_size)) < 0))
 		goto fail;
-	if (o->kind == IPK_OBJ_RING) {
+	if (o->kind == IPK_INSPECT_RING) {
 		const struct ipk_ring_info *r = &o->ring;
 		PyObject *rd;
 
@@ -2402,13 +2403,13 @@ static PyObject *obj_dict(const struct ipk_obj *o)
 		if (set_item(d, "ring", rd) < 0)
 			goto fail;
 	}
-	if (o->kind == IPK_OBJ_UNIX &&
+	if (o->kind == IPK_INSPECT_UNIX &&
 	    set_item(d, "socket",
 		     Py_BuildValue("{sssssKsi}", "type", sock_type_name(o->sock_type), "state",
 				   sock_state_name(o), "inode", (unsigned long long)o->ino,
 				   "connections", o->sock_conns)) < 0)
 		goto fail;
-	if (set_item(d, "orphan", PyBool_FromLong(ipk_obj_orphan(o))) < 0 ||
+	if (set_item(d, "orphan", PyBool_FromLong(ipk_inspect_orphan(o))) < 0 ||
 	    set_item(d, "gc",
 		     PyUnicode_FromString(o->gc == IPK_GC_ORPHAN    ? "orphan"
 					  : o->gc == IPK_GC_UNKNOWN ? "unknown"
@@ -2416,7 +2417,8 @@ static PyObject *obj_dict(const struct ipk_obj *o)
 	    set_item(d, "gc_reason", PyUnicode_FromString(o->gc_why)) < 0 ||
 	    set_item(d, "holders", holders_list(o->holders, o->nholders)) < 0)
 		goto fail;
-	if (o->kind == IPK_OBJ_UNIX && set_item(d, "peers", holders_list(o->peers, o->npeers)) < 0)
+	if (o->kind == IPK_INSPECT_UNIX &&
+	    set_item(d, "peers", holders_list(o->peers, o->npeers)) < 0)
 		goto fail;
 	return d;
 fail:
@@ -2483,7 +2485,7 @@ static PyObject *mod_kind_parse(PyObject *mod, PyObject *arg)
 	(void)mod;
 	if (!s)
 		return NULL;
-	k = ipk_obj_kind_parse(s);
+	k = ipk_inspect_kind_parse(s);
 	if (k < 0) {
 		PyErr_Format(PyExc_ValueError,
 			     "unknown kind '%s' (one of: sysv-msg sysv-shm sysv-sem mq shm sem "

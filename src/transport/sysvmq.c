@@ -629,7 +629,7 @@ static int fit_max(struct ipk_chan *ch, const struct ipk_url *url, int id, size_
 	qbytes = (size_t)ds.msg_qbytes;
 	if (url->set[IPK__OPT_MSGSIZE]) {
 		if (ch->max_msg > *msgmax || ch->max_msg > qbytes)
-			return -EINVAL; /* kernel.msgmax or kernel.msgmnb: see ipk_limit_hint */
+			return -EINVAL; /* kernel.msgmax or kernel.msgmnb: see ipk_mq_limit_hint */
 		return 0;
 	}
 	ch->max_msg = *msgmax < qbytes ? *msgmax : qbytes;

@@ -26,14 +26,14 @@ static int publisher(void *arg)
 		pause();
 }
 
-static const struct ipk_obj *find_ring(const ipk_inspect *in, const char *n)
+static const struct ipk_inspect_obj *find_ring(const ipk_inspect *in, const char *n)
 {
 	char url[80];
-	const struct ipk_obj *o = NULL;
+	const struct ipk_inspect_obj *o = NULL;
 
 	snprintf(url, sizeof(url), "shm:%s", n);
 	T_OK(ipk_inspect_find(in, url, &o));
-	T_EQ(o->kind, IPK_OBJ_RING);
+	T_EQ(o->kind, IPK_INSPECT_RING);
 	return o;
 }
 
@@ -43,7 +43,7 @@ int main(void)
 	struct ipk_ring_opts qopts = { .capacity = 4096, .flags = IPK_RING_QUEUE };
 	struct ipk_ring_sub_opts cons = { .flags = IPK_RING_CONSUMER };
 	char qname[64], other[64], buf[16];
-	const struct ipk_obj *o;
+	const struct ipk_inspect_obj *o;
 	ipk_ring_sub *sub;
 	ipk_inspect *in;
 	ipk_ring *r;
@@ -58,11 +58,11 @@ int main(void)
 	T_EQ(ipk_ring_info("no-slash", &info), -EINVAL);
 	T_EQ(ipk_ring_info(name, NULL), -EINVAL);
 	T_EQ(ipk_ring_info(name, &info), -ENOENT);
-	T_EQ(ipk_inspect_scan(1u << IPK_OBJ_NKINDS, &in), -EINVAL);
+	T_EQ(ipk_inspect_scan(1u << IPK_INSPECT_NKINDS, &in), -EINVAL);
 	T_EQ(ipk_inspect_scan(0, NULL), -EINVAL);
-	T_EQ(ipk_obj_kind_parse("bogus"), -EINVAL);
-	T_EQ(ipk_obj_kind_parse("ring"), IPK_OBJ_RING);
-	T_TRUE(ipk_obj_kind_name(IPK_OBJ_NKINDS) == NULL);
+	T_EQ(ipk_inspect_kind_parse("bogus"), -EINVAL);
+	T_EQ(ipk_inspect_kind_parse("ring"), IPK_INSPECT_RING);
+	T_TRUE(ipk_inspect_kind_name(IPK_INSPECT_NKINDS) == NULL);
 
 	/* Not a ring: a plain shared-memory object. */
 	fd = T_SYS(shm_open(other, O_RDWR | O_CREAT | O_EXCL, 0600));
@@ -84,12 +84,13 @@ int main(void)
 	T_EQ(info.capacity, 1 << 20);
 	T_TRUE(info.head > 0 && info.head >= info.tail);
 
-	T_OK(ipk_inspect_scan(IPK_OBJ_BIT(IPK_OBJ_RING) | IPK_OBJ_BIT(IPK_OBJ_SHM), &in));
+	T_OK(ipk_inspect_scan(IPK_INSPECT_BIT(IPK_INSPECT_RING) | IPK_INSPECT_BIT(IPK_INSPECT_SHM),
+			      &in));
 	o = find_ring(in, name);
 	T_EQ(o->nholders, 1);
 	T_EQ(o->holders[0].pid, pid);
 	T_TRUE(o->holders[0].how & IPK_HOLD_MAP);
-	T_EQ(ipk_obj_orphan(o), 0);
+	T_EQ(ipk_inspect_orphan(o), 0);
 	T_EQ(o->gc, IPK_GC_IN_USE);
 	T_EQ(ipk_inspect_find(in, "shm:/ipk-api-none", &o), -ENOENT);
 	T_EQ(ipk_inspect_find(in, "tcp:localhost:1", &o), -EINVAL);
@@ -101,16 +102,16 @@ int main(void)
 	T_OK(ipk_ring_info(name, &before));
 	T_EQ(before.alive, 0);
 	T_EQ(before.pid, pid);
-	T_OK(ipk_inspect_scan(IPK_OBJ_BIT(IPK_OBJ_RING), &in));
+	T_OK(ipk_inspect_scan(IPK_INSPECT_BIT(IPK_INSPECT_RING), &in));
 	o = find_ring(in, name);
 	T_EQ(o->nholders, 0);
 	/* Dead publisher, nobody holds it: an orphan, unless some process
 	 * could not be inspected (it may hold it): then unknown. */
 	if (ipk_inspect_denied(in, NULL) == 0) {
-		T_EQ(ipk_obj_orphan(o), 1);
+		T_EQ(ipk_inspect_orphan(o), 1);
 		T_EQ(o->gc, IPK_GC_ORPHAN);
 	} else {
-		T_EQ(ipk_obj_orphan(o), 0);
+		T_EQ(ipk_inspect_orphan(o), 0);
 		T_EQ(o->gc, IPK_GC_UNKNOWN);
 		T_TRUE(strstr(o->gc_why, "could not be inspected") != NULL);
 	}
@@ -145,18 +146,18 @@ int main(void)
 	ipk_ring_close(r);
 
 	/* Removal by object: the plain one. */
-	T_OK(ipk_inspect_scan(IPK_OBJ_BIT(IPK_OBJ_SHM), &in));
+	T_OK(ipk_inspect_scan(IPK_INSPECT_BIT(IPK_INSPECT_SHM), &in));
 	{
 		char url[80];
 
 		snprintf(url, sizeof(url), "shm:%s", other);
 		T_OK(ipk_inspect_find(in, url, &o));
-		T_EQ(o->kind, IPK_OBJ_SHM);
+		T_EQ(o->kind, IPK_INSPECT_SHM);
 		T_EQ(o->size, 8192);
-		T_EQ(ipk_obj_orphan(o), 0); /* nobody knows who made it */
+		T_EQ(ipk_inspect_orphan(o), 0); /* nobody knows who made it */
 		T_EQ(o->gc, IPK_GC_UNKNOWN);
-		T_OK(ipk_obj_remove(o));
-		T_EQ(ipk_obj_remove(o), -ENOENT);
+		T_OK(ipk_inspect_remove(o));
+		T_EQ(ipk_inspect_remove(o), -ENOENT);
 	}
 	ipk_inspect_free(in);
 	return 0;

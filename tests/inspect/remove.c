@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tests/inspect/remove.c - ipk_obj_remove() removes a name only while it
+ * tests/inspect/remove.c - ipk_inspect_remove() removes a name only while it
  * is still the object the snapshot saw: a dead ring that a new publisher
  * adopted in place (same file, new epoch) or replaced (new file) after the
  * scan, a lone -bell page that a new ring replaced, and plain shared
@@ -19,9 +19,10 @@
 
 #include "../harness.h"
 
-#define SCAN_KINDS                                                                         \
-	(IPK_OBJ_BIT(IPK_OBJ_RING) | IPK_OBJ_BIT(IPK_OBJ_SHM) | IPK_OBJ_BIT(IPK_OBJ_SEM) | \
-	 IPK_OBJ_BIT(IPK_OBJ_MQ) | IPK_OBJ_BIT(IPK_OBJ_FIFO))
+#define SCAN_KINDS                                                              \
+	(IPK_INSPECT_BIT(IPK_INSPECT_RING) | IPK_INSPECT_BIT(IPK_INSPECT_SHM) | \
+	 IPK_INSPECT_BIT(IPK_INSPECT_SEM) | IPK_INSPECT_BIT(IPK_INSPECT_MQ) |   \
+	 IPK_INSPECT_BIT(IPK_INSPECT_FIFO))
 
 struct pub_args {
 	const char *name;
@@ -73,11 +74,11 @@ static uint64_t shm_ino(const char *name, const char *suffix)
 	return lstat(path, &st) == 0 ? (uint64_t)st.st_ino : 0;
 }
 
-static const struct ipk_obj *find(const ipk_inspect *in, const char *scheme, const char *name,
-				  enum ipk_obj_kind kind)
+static const struct ipk_inspect_obj *find(const ipk_inspect *in, const char *scheme,
+					  const char *name, enum ipk_inspect_kind kind)
 {
 	char url[160];
-	const struct ipk_obj *o = NULL;
+	const struct ipk_inspect_obj *o = NULL;
 
 	snprintf(url, sizeof(url), "%s%s", scheme, name);
 	T_OK(ipk_inspect_find(in, url, &o));
@@ -103,14 +104,14 @@ static void adopted_in_place(const char *name)
 {
 	uint64_t feed, bell, cons;
 	struct ipk_ring_info info;
-	const struct ipk_obj *o;
+	const struct ipk_inspect_obj *o;
 	ipk_inspect *in, *fresh;
 	pid_t a, b;
 
 	a = start_pub(name, 4096, IPK_RING_QUEUE);
 	kill_pub(a);
 	T_OK(ipk_inspect_scan(SCAN_KINDS, &in));
-	o = find(in, "shm:", name, IPK_OBJ_RING);
+	o = find(in, "shm:", name, IPK_INSPECT_RING);
 	T_EQ(o->ring.alive, 0);
 	T_EQ(o->ring.pid, a);
 	feed = shm_ino(name, "");
@@ -124,26 +125,26 @@ static void adopted_in_place(const char *name)
 	T_EQ(info.epoch, o->ring.epoch + 1);
 	T_EQ(shm_ino(name, ""), feed); /* the same file, adopted */
 
-	T_EQ(ipk_obj_remove(o), -ESTALE); /* its publisher lives */
+	T_EQ(ipk_inspect_remove(o), -ESTALE); /* its publisher lives */
 	T_EQ(shm_ino(name, ""), feed);
 	T_NE(shm_ino(name, "-bell"), 0);
 	T_NE(shm_ino(name, "-cons"), 0);
 
 	kill_pub(b);
-	T_EQ(ipk_obj_remove(o), -ESTALE); /* dead again, but at another epoch */
+	T_EQ(ipk_inspect_remove(o), -ESTALE); /* dead again, but at another epoch */
 	T_EQ(shm_ino(name, ""), feed);
 	T_NE(shm_ino(name, "-bell"), 0);
 	T_NE(shm_ino(name, "-cons"), 0);
 
 	/* What a new scan sees goes, pages first, and only once. */
 	T_OK(ipk_inspect_scan(SCAN_KINDS, &fresh));
-	o = find(fresh, "shm:", name, IPK_OBJ_RING);
+	o = find(fresh, "shm:", name, IPK_INSPECT_RING);
 	T_EQ(o->ring.pid, b);
-	T_OK(ipk_obj_remove(o));
+	T_OK(ipk_inspect_remove(o));
 	T_EQ(shm_ino(name, ""), 0);
 	T_EQ(shm_ino(name, "-bell"), 0);
 	T_EQ(shm_ino(name, "-cons"), 0);
-	T_EQ(ipk_obj_remove(o), -ENOENT);
+	T_EQ(ipk_inspect_remove(o), -ENOENT);
 	ipk_inspect_free(fresh);
 	ipk_inspect_free(in);
 }
@@ -153,14 +154,14 @@ static void adopted_in_place(const char *name)
 static void replaced(const char *name)
 {
 	uint64_t feed, bell;
-	const struct ipk_obj *o;
+	const struct ipk_inspect_obj *o;
 	ipk_inspect *in;
 	pid_t a, b;
 
 	a = start_pub(name, 4096, 0);
 	kill_pub(a);
 	T_OK(ipk_inspect_scan(SCAN_KINDS, &in));
-	o = find(in, "shm:", name, IPK_OBJ_RING);
+	o = find(in, "shm:", name, IPK_INSPECT_RING);
 	T_EQ(o->ring.alive, 0);
 
 	b = start_pub(name, 8192, 0);
@@ -169,11 +170,11 @@ static void replaced(const char *name)
 	T_TRUE(feed && bell);
 	T_NE(feed, o->ino); /* replaced, not adopted */
 
-	T_EQ(ipk_obj_remove(o), -ESTALE);
+	T_EQ(ipk_inspect_remove(o), -ESTALE);
 	T_EQ(shm_ino(name, ""), feed);
 	T_EQ(shm_ino(name, "-bell"), bell);
 	kill_pub(b);
-	T_EQ(ipk_obj_remove(o), -ESTALE);
+	T_EQ(ipk_inspect_remove(o), -ESTALE);
 	T_EQ(shm_ino(name, ""), feed);
 	T_EQ(shm_ino(name, "-bell"), bell);
 	ipk_inspect_free(in);
@@ -186,7 +187,7 @@ static void replaced(const char *name)
 static void lone_page(const char *name)
 {
 	char bell_name[80];
-	const struct ipk_obj *o;
+	const struct ipk_inspect_obj *o;
 	ipk_inspect *in;
 	uint64_t bell;
 	pid_t a, b;
@@ -196,14 +197,14 @@ static void lone_page(const char *name)
 	kill_pub(a);
 	T_SYS(shm_unlink(name));
 	T_OK(ipk_inspect_scan(SCAN_KINDS, &in));
-	o = find(in, "shm:", bell_name, IPK_OBJ_SHM);
+	o = find(in, "shm:", bell_name, IPK_INSPECT_SHM);
 	T_EQ(o->ipckit, 1);
 
 	b = start_pub(name, 4096, 0);
 	bell = shm_ino(name, "-bell");
 	T_NE(bell, 0);
 	T_NE(bell, o->ino); /* a fresh ring's own page */
-	T_EQ(ipk_obj_remove(o), -ESTALE);
+	T_EQ(ipk_inspect_remove(o), -ESTALE);
 	T_EQ(shm_ino(name, "-bell"), bell);
 	kill_pub(b);
 	ipk_inspect_free(in);
@@ -213,8 +214,8 @@ static void lone_page(const char *name)
 	kill_pub(a);
 	T_SYS(shm_unlink(name));
 	T_OK(ipk_inspect_scan(SCAN_KINDS, &in));
-	o = find(in, "shm:", bell_name, IPK_OBJ_SHM);
-	T_OK(ipk_obj_remove(o));
+	o = find(in, "shm:", bell_name, IPK_INSPECT_SHM);
+	T_OK(ipk_inspect_remove(o));
 	T_EQ(shm_ino(name, "-bell"), 0);
 	ipk_inspect_free(in);
 }
@@ -222,15 +223,15 @@ static void lone_page(const char *name)
 /* ipckit rm of a ring seen live: still removed, pages too. */
 static void live_rm(const char *name)
 {
-	const struct ipk_obj *o;
+	const struct ipk_inspect_obj *o;
 	ipk_inspect *in;
 	pid_t a;
 
 	a = start_pub(name, 4096, 0);
 	T_OK(ipk_inspect_scan(SCAN_KINDS, &in));
-	o = find(in, "shm:", name, IPK_OBJ_RING);
+	o = find(in, "shm:", name, IPK_INSPECT_RING);
 	T_EQ(o->ring.alive, 1);
-	T_OK(ipk_obj_remove(o));
+	T_OK(ipk_inspect_remove(o));
 	T_EQ(shm_ino(name, ""), 0);
 	T_EQ(shm_ino(name, "-bell"), 0);
 	kill_pub(a);
@@ -243,7 +244,7 @@ static void live_rm(const char *name)
 static void plain(void)
 {
 	char shm[64], sem[64], mq[64], fifo[64];
-	const struct ipk_obj *o_shm, *o_sem, *o_mq = NULL, *o_fifo;
+	const struct ipk_inspect_obj *o_shm, *o_sem, *o_mq = NULL, *o_fifo;
 	struct mq_attr attr = { .mq_maxmsg = 1, .mq_msgsize = 8 };
 	int shm_old, shm_new, fifo_old, fifo_new;
 	mqd_t mq_old, mq_new = (mqd_t)-1;
@@ -266,11 +267,11 @@ static void plain(void)
 	fifo_old = T_SYS(open(fifo, O_RDWR | O_NONBLOCK)); /* held: the scan finds it */
 
 	T_OK(ipk_inspect_scan(SCAN_KINDS, &in));
-	o_shm = find(in, "shm:", shm, IPK_OBJ_SHM);
-	o_sem = find(in, "sem:", sem, IPK_OBJ_SEM);
+	o_shm = find(in, "shm:", shm, IPK_INSPECT_SHM);
+	o_sem = find(in, "sem:", sem, IPK_INSPECT_SEM);
 	if (mq_old != (mqd_t)-1 && ipk_inspect_mqueue(in))
-		o_mq = find(in, "mq:", mq, IPK_OBJ_MQ);
-	o_fifo = find(in, "fifo:", fifo, IPK_OBJ_FIFO);
+		o_mq = find(in, "mq:", mq, IPK_INSPECT_MQ);
+	o_fifo = find(in, "fifo:", fifo, IPK_INSPECT_FIFO);
 
 	T_SYS(shm_unlink(shm));
 	shm_new = T_SYS(shm_open(shm, O_RDWR | O_CREAT | O_EXCL, 0600));
@@ -286,11 +287,11 @@ static void plain(void)
 	T_SYS(mkfifo(fifo, 0600));
 	fifo_new = T_SYS(open(fifo, O_RDWR | O_NONBLOCK));
 
-	T_EQ(ipk_obj_remove(o_shm), -ESTALE);
-	T_EQ(ipk_obj_remove(o_sem), -ESTALE);
+	T_EQ(ipk_inspect_remove(o_shm), -ESTALE);
+	T_EQ(ipk_inspect_remove(o_sem), -ESTALE);
 	if (o_mq)
-		T_EQ(ipk_obj_remove(o_mq), -ESTALE);
-	T_EQ(ipk_obj_remove(o_fifo), -ESTALE);
+		T_EQ(ipk_inspect_remove(o_mq), -ESTALE);
+	T_EQ(ipk_inspect_remove(o_fifo), -ESTALE);
 	T_SYS(fstat(shm_new, &st));
 	T_EQ(shm_ino(shm, ""), st.st_ino);
 	T_NE(shm_ino("/sem.", sem + 1), 0);
@@ -312,11 +313,11 @@ static void plain(void)
 
 	/* Unchanged, they go. */
 	T_OK(ipk_inspect_scan(SCAN_KINDS, &in));
-	T_OK(ipk_obj_remove(find(in, "shm:", shm, IPK_OBJ_SHM)));
-	T_OK(ipk_obj_remove(find(in, "sem:", sem, IPK_OBJ_SEM)));
+	T_OK(ipk_inspect_remove(find(in, "shm:", shm, IPK_INSPECT_SHM)));
+	T_OK(ipk_inspect_remove(find(in, "sem:", sem, IPK_INSPECT_SEM)));
 	if (o_mq)
-		T_OK(ipk_obj_remove(find(in, "mq:", mq, IPK_OBJ_MQ)));
-	T_OK(ipk_obj_remove(find(in, "fifo:", fifo, IPK_OBJ_FIFO)));
+		T_OK(ipk_inspect_remove(find(in, "mq:", mq, IPK_INSPECT_MQ)));
+	T_OK(ipk_inspect_remove(find(in, "fifo:", fifo, IPK_INSPECT_FIFO)));
 	T_EQ(shm_ino(shm, ""), 0);
 	T_EQ(shm_ino("/sem.", sem + 1), 0);
 	T_EQ(access(fifo, F_OK), -1);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * limits.c - ipk_mq_limits() reports what /proc/sys and getrlimit say, and
- * real kernel limits produce errors whose ipk_limit_hint() names the limit:
+ * real kernel limits produce errors whose ipk_mq_limit_hint() names the limit:
  * maxmsg= above fs.mqueue.msg_max and msgsize= above msgsize_max (-EINVAL),
  * and a queue over a lowered RLIMIT_MSGQUEUE (-EMFILE), each in a child
  * that has dropped root (root may bypass the sysctls).
@@ -45,17 +45,17 @@ static void values(void)
 
 static void table(void)
 {
-	T_TRUE(strstr(ipk_limit_hint(-ENOSPC, "mq:/q", IPK_OP_OPEN), "fs.mqueue.queues_max"));
-	T_TRUE(strstr(ipk_limit_hint(ENOSPC, "sysvmq:7", IPK_OP_OPEN), "kernel.msgmni"));
-	T_TRUE(strstr(ipk_limit_hint(-EAGAIN, "sysvmq:7", IPK_OP_SEND), "kernel.msgmnb"));
-	T_TRUE(strstr(ipk_limit_hint(-EMSGSIZE, "sysvmq:7", IPK_OP_SEND), "kernel.msgmax"));
-	T_TRUE(strstr(ipk_limit_hint(-ETIMEDOUT, "mq:/q", IPK_OP_SEND), "maxmsg"));
-	T_TRUE(ipk_limit_hint(-EAGAIN, "mq:/q", IPK_OP_RECV) == NULL);
-	T_TRUE(ipk_limit_hint(-EINVAL, "mq:/q", IPK_OP_OPEN) == NULL); /* no option over */
-	T_TRUE(ipk_limit_hint(-ENOENT, "mq:/q", IPK_OP_OPEN) == NULL);
-	T_TRUE(ipk_limit_hint(-ENOSPC, "unix:/x", IPK_OP_OPEN) == NULL);
-	T_TRUE(ipk_limit_hint(-ENOSPC, "not a url", IPK_OP_OPEN) == NULL);
-	T_TRUE(ipk_limit_hint(-ENOSPC, NULL, IPK_OP_OPEN) == NULL);
+	T_TRUE(strstr(ipk_mq_limit_hint(-ENOSPC, "mq:/q", IPK_MQ_OP_OPEN), "fs.mqueue.queues_max"));
+	T_TRUE(strstr(ipk_mq_limit_hint(ENOSPC, "sysvmq:7", IPK_MQ_OP_OPEN), "kernel.msgmni"));
+	T_TRUE(strstr(ipk_mq_limit_hint(-EAGAIN, "sysvmq:7", IPK_MQ_OP_SEND), "kernel.msgmnb"));
+	T_TRUE(strstr(ipk_mq_limit_hint(-EMSGSIZE, "sysvmq:7", IPK_MQ_OP_SEND), "kernel.msgmax"));
+	T_TRUE(strstr(ipk_mq_limit_hint(-ETIMEDOUT, "mq:/q", IPK_MQ_OP_SEND), "maxmsg"));
+	T_TRUE(ipk_mq_limit_hint(-EAGAIN, "mq:/q", IPK_MQ_OP_RECV) == NULL);
+	T_TRUE(ipk_mq_limit_hint(-EINVAL, "mq:/q", IPK_MQ_OP_OPEN) == NULL); /* no option over */
+	T_TRUE(ipk_mq_limit_hint(-ENOENT, "mq:/q", IPK_MQ_OP_OPEN) == NULL);
+	T_TRUE(ipk_mq_limit_hint(-ENOSPC, "unix:/x", IPK_MQ_OP_OPEN) == NULL);
+	T_TRUE(ipk_mq_limit_hint(-ENOSPC, "not a url", IPK_MQ_OP_OPEN) == NULL);
+	T_TRUE(ipk_mq_limit_hint(-ENOSPC, NULL, IPK_MQ_OP_OPEN) == NULL);
 }
 
 static int unprivileged(void *arg)
@@ -76,7 +76,7 @@ static int unprivileged(void *arg)
 		snprintf(opts, sizeof(opts), "?maxmsg=%lld&msgsize=64", (long long)l.msg_max + 1);
 		mqt_mq_url(url, sizeof(url), "lim-maxmsg", opts);
 		T_EQ(ipk_chan_open(url, IPK_CHAN_CREATE, 0, &ch), -EINVAL);
-		hint = ipk_limit_hint(-EINVAL, url, IPK_OP_OPEN);
+		hint = ipk_mq_limit_hint(-EINVAL, url, IPK_MQ_OP_OPEN);
 		T_TRUE(hint && strstr(hint, "fs.mqueue.msg_max") && strstr(hint, "sysctl -w"));
 	}
 	/* msgsize= above fs.mqueue.msgsize_max */
@@ -85,7 +85,7 @@ static int unprivileged(void *arg)
 			 (long long)l.msgsize_max + 1);
 		mqt_mq_url(url, sizeof(url), "lim-msgsize", opts);
 		T_EQ(ipk_chan_open(url, IPK_CHAN_CREATE, 0, &ch), -EINVAL);
-		hint = ipk_limit_hint(-EINVAL, url, IPK_OP_OPEN);
+		hint = ipk_mq_limit_hint(-EINVAL, url, IPK_MQ_OP_OPEN);
 		T_TRUE(hint && strstr(hint, "fs.mqueue.msgsize_max"));
 	}
 	/* RLIMIT_MSGQUEUE lowered: a queue of 2 x 1024 bytes no longer fits */
@@ -93,7 +93,7 @@ static int unprivileged(void *arg)
 	T_SYS(setrlimit(RLIMIT_MSGQUEUE, &rl));
 	mqt_mq_url(url, sizeof(url), "lim-rlimit", "?maxmsg=2&msgsize=1024");
 	T_EQ(ipk_chan_open(url, IPK_CHAN_CREATE, 0, &ch), -EMFILE);
-	hint = ipk_limit_hint(-EMFILE, url, IPK_OP_OPEN);
+	hint = ipk_mq_limit_hint(-EMFILE, url, IPK_MQ_OP_OPEN);
 	T_TRUE(hint && strstr(hint, "RLIMIT_MSGQUEUE") && strstr(hint, "ulimit -q"));
 	T_TRUE(ch == NULL);
 	return 0;

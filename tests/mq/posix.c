@@ -115,7 +115,7 @@ static void attributes_and_limits(void)
 	T_EQ(ipk_chan_send(ch, big, 101, 0), -EMSGSIZE);
 	T_SYS(mq_getattr((mqd_t)fd, &a));
 	T_EQ(a.mq_curmsgs, 0);
-	T_TRUE(strstr(ipk_limit_hint(-EMSGSIZE, url, IPK_OP_SEND), "msgsize") != NULL);
+	T_TRUE(strstr(ipk_mq_limit_hint(-EMSGSIZE, url, IPK_MQ_OP_SEND), "msgsize") != NULL);
 
 	/* an opener without create learns the real msgsize, not msgsize= */
 	snprintf(url2, sizeof(url2), "mq:%s?msgsize=5000", name);
@@ -130,7 +130,7 @@ static void attributes_and_limits(void)
 	for (int i = 0; i < 4; i++)
 		T_OK(ipk_chan_send(ch2, big, 10 + (size_t)i, 0));
 	T_EQ(ipk_chan_send(ch2, big, 1, 0), -EAGAIN);
-	T_TRUE(strstr(ipk_limit_hint(-EAGAIN, url, IPK_OP_SEND), "maxmsg") != NULL);
+	T_TRUE(strstr(ipk_mq_limit_hint(-EAGAIN, url, IPK_MQ_OP_SEND), "maxmsg") != NULL);
 	T_EQ(ipk_chan_send(ch2, big, 1, 20 * IPK_MSEC), -ETIMEDOUT);
 	T_EQ(mqt_readable(fd, 0), 1);
 	{

@@ -6,7 +6,7 @@
  * no truncation (-EMSGSIZE with the exact length, then the whole message,
  * also for typed and negative selectors), a full queue, messages over the
  * maximum, direction flags, removal by the creator, sysvmq:private across
- * fork, and a limit named by ipk_limit_hint.
+ * fork, and a limit named by ipk_mq_limit_hint.
  *
  * `test-mq_sysv perm`: permission denied to another user (nobody); needs
  * root, skips (77) without.
@@ -242,7 +242,7 @@ static void full_and_limits(void)
 		n++;
 	T_EQ(r, -EAGAIN);
 	T_TRUE(n >= 1);
-	hint = ipk_limit_hint(r, url, IPK_OP_SEND);
+	hint = ipk_mq_limit_hint(r, url, IPK_MQ_OP_SEND);
 	T_TRUE(hint && strstr(hint, "kernel.msgmnb"));
 	T_EQ(ipk_chan_send(ch, big, max, 20 * IPK_MSEC), -ETIMEDOUT);
 	/* Without a deadline the send waits in the kernel: room made by a
@@ -265,13 +265,14 @@ static void full_and_limits(void)
 		snprintf(url, sizeof(url), "sysvmq:%u?msgsize=%lld", mqt_key(4),
 			 (long long)l.msgmax + 1);
 		T_EQ(ipk_chan_open(url, IPK_CHAN_CREATE, 0, &ch), -EINVAL);
-		hint = ipk_limit_hint(-EINVAL, url, IPK_OP_OPEN);
+		hint = ipk_mq_limit_hint(-EINVAL, url, IPK_MQ_OP_OPEN);
 		T_TRUE(hint && strstr(hint, "kernel.msgmax"));
 		T_EQ(msgget((key_t)mqt_key(4), 0), -1); /* and removed again */
 		T_EQ(errno, ENOENT);
 	}
-	T_TRUE(strstr(ipk_limit_hint(-ENOSPC, "sysvmq:private", IPK_OP_OPEN), "kernel.msgmni"));
-	T_TRUE(ipk_limit_hint(-EAGAIN, "sysvmq:private", IPK_OP_RECV) == NULL);
+	T_TRUE(strstr(ipk_mq_limit_hint(-ENOSPC, "sysvmq:private", IPK_MQ_OP_OPEN),
+		      "kernel.msgmni"));
+	T_TRUE(ipk_mq_limit_hint(-EAGAIN, "sysvmq:private", IPK_MQ_OP_RECV) == NULL);
 }
 
 /* ---- address forms ------------------------------------------------------ */
