@@ -21,6 +21,7 @@
 #include "inspect_internal.h"
 #include "ring_layout.h"
 #include "shmname.h"
+#include "url_parse.h"
 
 /*
  * Can @pid be a live process that acted at @t (wall-clock seconds, as the
@@ -165,13 +166,11 @@ void ipk__inspect_classify(const ipk_inspect *in, struct inspect_obj *o)
 	       unseen ? "; " : "", unseen ? unseen : "");
 }
 
-/* What an object URL names (ipk_inspect_find() lists the forms). */
+/* What an object URL names: the kinds its scheme covers, and the rest as
+ * the library's URL parser reads it (url_parse.h). */
 struct object_url {
-	unsigned kinds;   /* IPK_INSPECT_BIT()s of the kinds the scheme names */
-	bool sysv;        /* System V: by @number, not by @name */
-	bool by_id;       /* @number is an id ("id=N"), else a key */
-	long long number; /* System V key or id */
-	char name[sizeof(((struct ipk_inspect_obj *)0)->name)]; /* as in ipk_inspect_obj.name */
+	unsigned kinds; /* IPK_INSPECT_BIT()s of the kinds the scheme names */
+	struct ipk__obj_url url;
 };
 
 /* Reads @url into *@u; -EINVAL if it is of no form ipk_inspect_find()
@@ -182,76 +181,39 @@ static int parse_object_url(const char *url, struct object_url *u)
 		const char *scheme;
 		unsigned kinds;
 	} schemes[] = {
-		{ "shm:", IPK_INSPECT_BIT(IPK_INSPECT_RING) | IPK_INSPECT_BIT(IPK_INSPECT_SHM) },
-		{ "mq:", IPK_INSPECT_BIT(IPK_INSPECT_MQ) },
-		{ "sem:", IPK_INSPECT_BIT(IPK_INSPECT_SEM) },
-		{ "sysvmq:", IPK_INSPECT_BIT(IPK_INSPECT_SYSV_MSG) },
-		{ "sysvshm:", IPK_INSPECT_BIT(IPK_INSPECT_SYSV_SHM) },
-		{ "sysvsem:", IPK_INSPECT_BIT(IPK_INSPECT_SYSV_SEM) },
-		{ "unix:", IPK_INSPECT_BIT(IPK_INSPECT_UNIX) },
-		{ "unix+dgram:", IPK_INSPECT_BIT(IPK_INSPECT_UNIX) },
-		{ "unix+seqpacket:", IPK_INSPECT_BIT(IPK_INSPECT_UNIX) },
-		{ "fifo:", IPK_INSPECT_BIT(IPK_INSPECT_FIFO) },
-		{ "memfd:", IPK_INSPECT_BIT(IPK_INSPECT_MEMFD) },
+		{ "shm", IPK_INSPECT_BIT(IPK_INSPECT_RING) | IPK_INSPECT_BIT(IPK_INSPECT_SHM) },
+		{ "mq", IPK_INSPECT_BIT(IPK_INSPECT_MQ) },
+		{ "sem", IPK_INSPECT_BIT(IPK_INSPECT_SEM) },
+		{ "sysvmq", IPK_INSPECT_BIT(IPK_INSPECT_SYSV_MSG) },
+		{ "sysvshm", IPK_INSPECT_BIT(IPK_INSPECT_SYSV_SHM) },
+		{ "sysvsem", IPK_INSPECT_BIT(IPK_INSPECT_SYSV_SEM) },
+		{ "unix", IPK_INSPECT_BIT(IPK_INSPECT_UNIX) },
+		{ "unix+dgram", IPK_INSPECT_BIT(IPK_INSPECT_UNIX) },
+		{ "unix+seqpacket", IPK_INSPECT_BIT(IPK_INSPECT_UNIX) },
+		{ "fifo", IPK_INSPECT_BIT(IPK_INSPECT_FIFO) },
+		{ "memfd", IPK_INSPECT_BIT(IPK_INSPECT_MEMFD) },
 	};
-	const char *rest = NULL;
-	size_t n;
-	char *end;
 
-	memset(u, 0, sizeof(*u));
+	if (ipk__url_parse_object(url, &u->url) < 0)
+		return -EINVAL;
 	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
-		n = strlen(schemes[i].scheme);
-		if (!strncmp(url, schemes[i].scheme, n)) {
+		if (!strcmp(u->url.scheme, schemes[i].scheme)) {
 			u->kinds = schemes[i].kinds;
-			u->sysv = !strncmp(url, "sysv", 4);
-			rest = url + n;
-			break;
+			return 0;
 		}
 	}
-	if (!rest || !*rest)
-		return -EINVAL;
-	if (u->sysv) {
-		/* "KEY" (decimal, 0x-hex, may be negative) or "id=N" */
-		u->by_id = !strncmp(rest, "id=", 3);
-		if (u->by_id)
-			rest += 3;
-		if (!*rest)
-			return -EINVAL;
-		errno = 0;
-		u->number = strtoll(rest, &end, 0);
-		if (errno || *end)
-			return -EINVAL;
-		if (!u->by_id && (u->number < INT32_MIN || u->number > UINT32_MAX))
-			return -EINVAL;
-		if (!u->by_id && u->number > INT32_MAX)
-			u->number = (int32_t)(uint32_t)
-					    u->number; /* 0xdeadbeef: the kernel's signed key */
-		return 0;
-	}
-	if (u->kinds == IPK_INSPECT_BIT(IPK_INSPECT_MEMFD)) {
-		snprintf(u->name, sizeof(u->name), "memfd:%s", rest);
-		return 0;
-	}
-	n = strcspn(rest, "?"); /* a channel URL's options name nothing here */
-	if (n == 0 || n >= sizeof(u->name))
-		return -EINVAL;
-	memcpy(u->name, rest, n);
-	u->name[n] = '\0';
-	if (u->name[0] != '/' &&
-	    !(u->kinds == IPK_INSPECT_BIT(IPK_INSPECT_UNIX) && u->name[0] == '@'))
-		return -EINVAL;
-	return 0;
+	return -EINVAL; /* a scheme that names no object (pipe:, tcp:, ...) */
 }
 
 static bool url_names(const struct object_url *u, const struct ipk_inspect_obj *o)
 {
 	if (!(u->kinds & IPK_INSPECT_BIT(o->kind)))
 		return false;
-	if (!u->sysv)
-		return !strcmp(o->name, u->name);
-	if (u->by_id)
-		return o->id == u->number;
-	return o->key == u->number && u->number != 0; /* IPC_PRIVATE names nothing */
+	if (!u->url.sysv)
+		return !strcmp(o->name, u->url.name);
+	if (u->url.by_id)
+		return o->id == u->url.num;
+	return o->key == u->url.num && u->url.num != 0; /* IPC_PRIVATE names nothing */
 }
 
 IPK_API int ipk_inspect_find(const ipk_inspect *in, const char *url,
