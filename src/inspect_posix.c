@@ -15,11 +15,7 @@
 #include <sys/stat.h>
 
 #include "inspect_internal.h"
-
-/* The first word of a ring's pages (see the top of ring.c). */
-#define RING_MAGIC 0x474e5249u
-#define BELL_MAGIC 0x4c4c4542u
-#define CONS_MAGIC 0x534e4f43u
+#include "ring_layout.h" /* the first word of each of a ring's objects */
 
 /* Field 5 of the first mqueue line of /proc/self/mountinfo. */
 void ipk__inspect_find_mqueue(ipk_inspect *in)
@@ -125,7 +121,7 @@ static uint32_t first_word(int dir_fd, const char *name)
 	return w;
 }
 
-/* A ring's companion page (ring.c's ipk__ring_parts): its suffix, or NULL. */
+/* A ring's companion page (ring_names.c's ipk__ring_parts): its suffix, or NULL. */
 static const char *ring_part_suffix(const char *name)
 {
 	size_t n = strlen(name);
@@ -166,7 +162,7 @@ int ipk__inspect_scan_devshm(ipk_inspect *in)
 			kind = IPK_INSPECT_SEM;
 		} else {
 			magic = first_word(dir_fd, e->d_name);
-			if (magic == RING_MAGIC) {
+			if (magic == IPK__RING_MAGIC) {
 				char name[NAME_MAX + 2];
 
 				snprintf(name, sizeof(name), "/%s", e->d_name);
@@ -196,7 +192,7 @@ int ipk__inspect_scan_devshm(ipk_inspect *in)
 				o->pub.ring = info;
 				o->pub.max_msg = info.max_msg;
 			}
-		} else if ((magic == BELL_MAGIC || magic == CONS_MAGIC) &&
+		} else if ((magic == IPK__RING_BELL_MAGIC || magic == IPK__RING_CONS_MAGIC) &&
 			   ring_part_suffix(e->d_name)) {
 			o->pub.ipckit = 1;
 		}
