@@ -21,13 +21,15 @@
  * measures how much the subscriber loses as much as a throughput: the
  * round-trip rows' throughput cases are "n/a", and shm-queue is the ring's
  * lossless stream. The two stream rows give the broadcast ring room
- * (STREAM_CAP, and the default max_msg, so that batches pack), and their
- * subscriber counts a message it lost (lapped: a busy machine took its CPU
- * away) as passed, so that the case ends rather than waits for it: their
- * figure is the rate of the stream through a subscriber that keeps up,
- * and the publisher's alone where it does not.
+ * (STREAM_CAP, and the default max_msg, so that batches pack) and hold
+ * the publisher back outside the ring, as the limit's stream holds its
+ * producer: the subscriber tells how many it took through a shared
+ * counter (struct flow), every FLOW_EVERY messages or fewer, and the publisher
+ * waits while half the ring's worth is unread. So nothing is lost and the
+ * figure is what the subscriber received; a loss would fail the case.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +49,13 @@ enum ring_mode {
 };
 
 #define STREAM_CAP ((uint64_t)8 << 20)
-#define BATCH_N 32 /* messages per batch call, on either side */
+#define BATCH_N 32     /* messages per batch call, on either side */
+#define FLOW_EVERY 256 /* most messages between the subscriber's reports */
+
+/* The stream rows' flow control, shared by both sides (MAP_SHARED). */
+struct flow {
+	_Alignas(64) _Atomic uint64_t taken; /* by the subscriber, so far */
+};
 
 struct ring_end {
 	ipk_ring *pub;
@@ -56,6 +64,10 @@ struct ring_end {
 	unsigned char *batch; /* RING_BATCH: BATCH_N messages, one after the other */
 	struct ipk_msg msgs[BATCH_N];
 	uint64_t asked, taken; /* stream rows' subscriber: see still_due() */
+	struct flow *flow;     /* stream rows, side A publishing: the shared counter */
+	uint64_t sent, window; /* stream rows' publisher: sent, most unread */
+	struct flow *report;   /* stream rows, side B: where it says what it took */
+	uint64_t every;        /* stream rows: messages between B's reports */
 };
 
 static int ring_check(const struct bench_env *env)
@@ -122,7 +134,6 @@ static int ring_open(const struct bench_env *env, void *shared, enum bench_side 
 	struct ring_end *e;
 	int r;
 
-	(void)shared;
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
@@ -133,8 +144,15 @@ static int ring_open(const struct bench_env *env, void *shared, enum bench_side 
 	}
 	if (*mode == RING_SPIN || *mode == RING_STREAM || *mode == RING_BATCH)
 		so.flags |= IPK_RING_SPIN;
-	if (*mode == RING_STREAM || *mode == RING_BATCH)
+	if (*mode == RING_STREAM || *mode == RING_BATCH) {
 		ro.max_msg = 0; /* capacity / 4 - 16: a batch of small ones packs */
+		e->flow = side == BENCH_A ? shared : NULL; /* A streams, B acknowledges */
+		e->report = side == BENCH_B ? shared : NULL;
+		/* half the ring, counting each message's 16-byte header */
+		e->window = ro.capacity / 2 / (((uint64_t)env->size + 16 + 7) & ~(uint64_t)7);
+		/* reports often enough that the window never runs dry */
+		e->every = e->window / 4 < FLOW_EVERY ? e->window / 4 + 1 : FLOW_EVERY;
+	}
 	if (*mode == RING_BATCH) {
 		e->batch = calloc(BATCH_N, env->size);
 		if (!e->batch) {
@@ -169,10 +187,32 @@ fail:
 	return r;
 }
 
+/* The stream rows' publisher: wait until @n more messages leave no more
+ * than the window unread. */
+static void flow_wait(struct ring_end *e, uint64_t n)
+{
+	unsigned spins = 0;
+
+	/* Acquire: pairs with the subscriber's release of what it took. */
+	while (e->sent + n >
+	       atomic_load_explicit(&e->flow->taken, memory_order_acquire) + e->window)
+		bench_spin(&spins);
+	e->sent += n;
+}
+
+/* The stream rows' subscriber: report what it took, every e->every. */
+static void flow_report(struct ring_end *e, uint64_t before)
+{
+	if (e->taken / e->every != before / e->every)
+		atomic_store_explicit(&e->report->taken, e->taken, memory_order_release);
+}
+
 static int ring_send(void *end, const void *buf, size_t len)
 {
 	struct ring_end *e = end;
 
+	if (e->flow)
+		flow_wait(e, 1);
 	if (e->queue)
 		return ipk_ring_publish_wait(e->pub, buf, len, IPK_FOREVER);
 	return ipk_ring_publish(e->pub, buf, len);
@@ -190,18 +230,14 @@ static int ring_recv(void *end, void *buf, size_t len)
 	return 0;
 }
 
-/*
- * The stream rows' subscriber: how many more messages this call waits for,
- * @n asked for now. Counted over the whole case (taken + lost against all
- * that was asked for), as one receive can pass the end of a call's share
- * when it learns of a loss; the publisher has sent all that was asked for
- * whenever the engine waits for an acknowledgement, so the count is exact.
- */
-static unsigned long still_due(struct ring_end *e)
+/* The stream rows' subscriber: how many more messages this call waits for
+ * (counted over the whole case); -EPROTO once one was lost, which the flow
+ * control rules out. */
+static long still_due(struct ring_end *e)
 {
-	uint64_t passed = e->taken + ipk_ring_lost(e->sub);
-
-	return passed < e->asked ? (unsigned long)(e->asked - passed) : 0;
+	if (ipk_ring_lost(e->sub) != 0)
+		return -EPROTO;
+	return e->taken < e->asked ? (long)(e->asked - e->taken) : 0;
 }
 
 /* RING_STREAM: @n messages of @len bytes into @buf. */
@@ -209,17 +245,19 @@ static int ring_recv_stream(void *end, void *buf, size_t len, unsigned long n)
 {
 	struct ring_end *e = end;
 
+	long left;
+
 	e->asked += n;
-	while (still_due(e) > 0) {
+	while ((left = still_due(e)) > 0) {
 		ssize_t r = ipk_ring_recv(e->sub, buf, len, IPK_FOREVER);
 
 		if (r < 0)
 			return (int)r;
 		if ((size_t)r != len)
 			return -EPROTO;
-		e->taken++;
+		flow_report(e, e->taken++);
 	}
-	return 0;
+	return (int)left;
 }
 
 /* RING_BATCH: @n messages of @len bytes, BATCH_N a call. */
@@ -234,9 +272,12 @@ static int ring_send_many(void *end, const void *buf, size_t len, unsigned long 
 
 		for (unsigned j = 0; j < k; j++)
 			e->msgs[j] = (struct ipk_msg){ .buf = e->batch + j * len, .len = len };
+		flow_wait(e, k);
 		r = ipk_ring_publish_batch(e->pub, e->msgs, k);
 		if (r < 0)
 			return r;
+		if ((unsigned)r < k)
+			e->sent -= k - (unsigned)r; /* counted in flow_wait() */
 		n -= (unsigned long)r;
 	}
 	return 0;
@@ -245,7 +286,7 @@ static int ring_send_many(void *end, const void *buf, size_t len, unsigned long 
 static int ring_recv_many(void *end, void *buf, size_t len, unsigned long n)
 {
 	struct ring_end *e = end;
-	unsigned long left;
+	long left;
 
 	(void)buf;
 	e->asked += n;
@@ -262,7 +303,24 @@ static int ring_recv_many(void *end, void *buf, size_t len, unsigned long n)
 			if (e->msgs[j].len != len)
 				return -EPROTO;
 		e->taken += (uint64_t)r;
+		flow_report(e, e->taken - (uint64_t)r);
 	}
+	return (int)left;
+}
+
+/* The stream rows: the flow counter both sides inherit. */
+static int ring_prepare(const struct bench_env *env, void **shared)
+{
+	const enum ring_mode *mode = env->mech->arg;
+	void *p;
+
+	if (*mode != RING_STREAM && *mode != RING_BATCH)
+		return 0;
+	p = mmap(NULL, sizeof(struct flow), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
+		 0);
+	if (p == MAP_FAILED)
+		return bench_neg_errno();
+	*shared = p;
 	return 0;
 }
 
@@ -272,7 +330,8 @@ static void ring_destroy(const struct bench_env *env, void *shared)
 	char name[96];
 	int side;
 
-	(void)shared;
+	if (shared)
+		(void)munmap(shared, sizeof(struct flow));
 	for (side = 0; side < 2; side++) {
 		ring_name(env, (enum bench_side)side, name, sizeof(name));
 		bench_ring_unlink(name);
@@ -290,6 +349,7 @@ static const struct bench_ops ops = {
 
 static const struct bench_ops stream_ops = {
 	.check = ring_check,
+	.prepare = ring_prepare,
 	.open = ring_open,
 	.send = ring_send,
 	.recv = ring_recv,
@@ -300,6 +360,7 @@ static const struct bench_ops stream_ops = {
 
 static const struct bench_ops batch_ops = {
 	.check = ring_check,
+	.prepare = ring_prepare,
 	.open = ring_open,
 	.send = ring_send,
 	.recv = ring_recv,
