@@ -23,7 +23,10 @@
  * started first, or fails cleanly with -ETIMEDOUT, so a missing
  * server becomes an error message and exit status 1 instead of a hang. With
  * every wait bounded, no order of opens can deadlock: at worst one side
- * times out and says so.
+ * times out and says so. tests/integration/fifo_sync.c runs the crossed
+ * opens both ways: with open(2) both processes hang until an alarm ends
+ * them; through ipckit each gets -ETIMEDOUT, and opening the read end
+ * first (which never waits) lets them meet.
  *
  * Several workers may write to one FIFO: messages of up to
  * IPK_PIPE_ATOMIC_MAX bytes are written atomically, so lines of different

@@ -4,7 +4,11 @@
  * hang: a writer with no reader gets -ENXIO (timeout 0) or -ETIMEDOUT after
  * its timeout; a writer whose reader arrives later opens as soon as it does;
  * a reader never waits at open, but its receive does; a FIFO channel needs
- * exactly one direction (-EINVAL).
+ * exactly one direction (-EINVAL). And the seed's two-FIFO deadlock: two
+ * processes that each open the FIFO they write to before the one they read
+ * from hang for good with open(2) (shown, under an alarm), while through
+ * the library each gets -ETIMEDOUT after its timeout; opening the read end
+ * first, which never waits, lets both meet.
  */
 #include "it.h"
 
@@ -34,6 +38,94 @@ static int late_peer(void *arg)
 	}
 	ipk_chan_close(ch);
 	return 0;
+}
+
+/* Two FIFOs, and two processes that each write to one and read the other. */
+static char path2[128], url2[256];
+
+enum crossing { CROSS_RAW, CROSS_LIBRARY, CROSS_READ_FIRST };
+
+struct crosser {
+	enum crossing how;
+	const char *wpath, *wurl; /* the FIFO this process writes */
+	const char *rpath, *rurl; /* the FIFO it reads */
+};
+
+#define CROSS_TIMEOUT (300 * IPK_MSEC)
+
+static int crosser(void *arg)
+{
+	const struct crosser *c = arg;
+	ipk_chan *w = NULL, *r = NULL;
+	char buf[16];
+	int64_t t0, ms;
+
+	alarm(10); /* a hang fails the case (CROSS_RAW sets a shorter one) */
+	switch (c->how) {
+	case CROSS_RAW:
+		/* Write end first, with plain open(2): it waits for a reader of
+		 * this FIFO, which the peer opens only after its own write end,
+		 * which waits for us. The alarm's default action ends it. */
+		alarm(1);
+		(void)open(c->wpath, O_WRONLY | O_CLOEXEC);
+		return 3; /* not reached while the deadlock holds */
+	case CROSS_LIBRARY:
+		/* The same order through the library: a clear error instead. */
+		t0 = it_now_ns();
+		T_EQ(ipk_chan_open(c->wurl, IPK_CHAN_WRONLY, CROSS_TIMEOUT, &w), -ETIMEDOUT);
+		ms = it_ms_since(t0);
+		if (ms < 290 || ms >= 3000)
+			T_FAIL("crossed open gave up after %lld ms, want 290..3000", (long long)ms);
+		return 0;
+	case CROSS_READ_FIRST:
+		/* A reader's open never waits; then the write end finds the
+		 * peer's reader there, whichever started first. */
+		T_OK(ipk_chan_open(c->rurl, IPK_CHAN_RDONLY, 0, &r));
+		T_OK(ipk_chan_open(c->wurl, IPK_CHAN_WRONLY, 5 * IPK_SEC, &w));
+		T_OK(ipk_chan_send(w, "hi", 2, 5 * IPK_SEC));
+		T_EQ(ipk_chan_recv(r, buf, sizeof(buf), 5 * IPK_SEC), 2);
+		T_MEMEQ(buf, "hi", 2);
+		ipk_chan_close(w);
+		ipk_chan_close(r);
+		return 0;
+	}
+	return 2;
+}
+
+/* Runs the two crossers of @how at once; returns their wait statuses. */
+static void cross(enum crossing how, int status[2])
+{
+	struct crosser one = { how, path, url, path2, url2 };
+	struct crosser two = { how, path2, url2, path, url };
+	pid_t p1, p2;
+
+	T_SYS(mkfifo(path, 0600));
+	T_SYS(mkfifo(path2, 0600));
+	p1 = t_fork(crosser, &one);
+	p2 = t_fork(crosser, &two);
+	T_SYS(waitpid(p1, &status[0], 0));
+	T_SYS(waitpid(p2, &status[1], 0));
+	T_SYS(unlink(path));
+	T_SYS(unlink(path2));
+}
+
+static void test_crossed_fifos(void)
+{
+	int st[2];
+
+	cross(CROSS_RAW, st);
+	for (int i = 0; i < 2; i++)
+		if (!WIFSIGNALED(st[i]) || WTERMSIG(st[i]) != SIGALRM)
+			T_FAIL("open(2) in crossed order: status 0x%x, want killed by its alarm",
+			       st[i]);
+	cross(CROSS_LIBRARY, st);
+	for (int i = 0; i < 2; i++)
+		if (!WIFEXITED(st[i]) || WEXITSTATUS(st[i]) != 0)
+			T_FAIL("crossed library open: status 0x%x, want exit 0", st[i]);
+	cross(CROSS_READ_FIRST, st);
+	for (int i = 0; i < 2; i++)
+		if (!WIFEXITED(st[i]) || WEXITSTATUS(st[i]) != 0)
+			T_FAIL("read end first: status 0x%x, want exit 0", st[i]);
 }
 
 /* Open (no waiting, whatever the timeout) and first receives of a reader
@@ -69,6 +161,11 @@ int main(void)
 	t_path(path, sizeof(path), "fifo-sync");
 	(void)unlink(path);
 	it_url(url, sizeof(url), "fifo", path, NULL);
+	t_path(path2, sizeof(path2), "fifo-sync2");
+	(void)unlink(path2);
+	it_url(url2, sizeof(url2), "fifo", path2, NULL);
+
+	test_crossed_fifos();
 
 	/* Direction: exactly one. */
 	T_EQ(ipk_chan_open(url, IPK_CHAN_CREATE, 0, &ch), -EINVAL);
