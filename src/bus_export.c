@@ -47,6 +47,15 @@ static int on_method_call(sd_bus_message *m, void *userdata, sd_bus_error *e)
 	return r;
 }
 
+/* What sd-bus wants from a property callback: 1, or the handler's error
+ * (the D-Bus name it set in @err, else its errno). */
+static int property_result(int r, const struct ipk_bus_error *err, sd_bus_error *e)
+{
+	if (r < 0 && err->name[0])
+		return sd_bus_error_set(e, err->name, err->message[0] ? err->message : NULL);
+	return r < 0 ? r : 1;
+}
+
 static int on_property_get(sd_bus *bus, const char *path, const char *iface, const char *prop,
 			   sd_bus_message *reply, void *userdata, sd_bus_error *e)
 {
@@ -58,9 +67,7 @@ static int on_property_get(sd_bus *bus, const char *path, const char *iface, con
 	(void)path;
 	(void)iface;
 	r = entry->prop->get(MSG(reply), prop, entry->arg, &err);
-	if (r < 0 && err.name[0])
-		return sd_bus_error_set(e, err.name, err.message[0] ? err.message : NULL);
-	return r < 0 ? r : 1;
+	return property_result(r, &err, e);
 }
 
 static int on_property_set(sd_bus *bus, const char *path, const char *iface, const char *prop,
@@ -74,9 +81,7 @@ static int on_property_set(sd_bus *bus, const char *path, const char *iface, con
 	(void)path;
 	(void)iface;
 	r = entry->prop->set(MSG(value), prop, entry->arg, &err);
-	if (r < 0 && err.name[0])
-		return sd_bus_error_set(e, err.name, err.message[0] ? err.message : NULL);
-	return r < 0 ? r : 1;
+	return property_result(r, &err, e);
 }
 
 static void exported_iface_free(void *userdata)
