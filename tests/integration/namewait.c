@@ -137,7 +137,9 @@ static void make_late(int kind, const char *url, pid_t pid, int ready, int opene
 	ipk_ring_close(r);
 }
 
-static void test_made_while_waiting(int kind, const char *tag)
+/* A waiter opens @tag before it exists; make_late() makes it (in the
+ * directory @mk, made first, if not NULL). */
+static void made_while_waiting(int kind, const char *tag, const char *mk)
 {
 	int ready[2], opened[2];
 	char url[256];
@@ -151,7 +153,7 @@ static void test_made_while_waiting(int kind, const char *tag)
 		waiter(kind, url, ready[1], opened[1]);
 		_exit(0);
 	}
-	make_late(kind, url, pid, ready[0], opened[0], NULL);
+	make_late(kind, url, pid, ready[0], opened[0], mk);
 	close(ready[0]);
 	close(ready[1]);
 	close(opened[0]);
@@ -257,25 +259,9 @@ static void test_no_directory(void)
 	/* dir/late/ does not exist while the waiter starts: it polls */
 	snprintf(sub, sizeof(sub), "%s/late", dir);
 	for (int kind = 1; kind < KINDS; kind++) {
-		int ready[2], opened[2];
-		char url[256];
-		pid_t pid;
-
 		snprintf(tag, sizeof(tag), "late/%s", kinds[kind]);
-		url_of(url, sizeof(url), kind, tag);
-		T_SYS(pipe(ready));
-		T_SYS(pipe(opened));
-		pid = T_SYS(fork());
-		if (pid == 0) {
-			waiter(kind, url, ready[1], opened[1]);
-			_exit(0);
-		}
-		make_late(kind, url, pid, ready[0], opened[0], sub);
+		made_while_waiting(kind, tag, sub);
 		T_SYS(rmdir(sub));
-		close(ready[0]);
-		close(ready[1]);
-		close(opened[0]);
-		close(opened[1]);
 	}
 }
 
@@ -302,7 +288,7 @@ int main(void)
 	T_TRUE(mkdtemp(dir) != NULL);
 	test_nowait();
 	for (int kind = 0; kind < KINDS; kind++)
-		test_made_while_waiting(kind, kinds[kind]);
+		made_while_waiting(kind, kinds[kind], NULL);
 	test_deadlines();
 	test_no_directory();
 	cleanup();
