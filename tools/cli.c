@@ -121,9 +121,7 @@ int cli_fail(const char *what, int err)
 	return CLI_FAIL;
 }
 
-/* What kind of file @mode is, for a message; NULL for a regular one (or
- * a System V queue, which has no file type). */
-static const char *file_kind(mode_t mode)
+const char *cli_file_kind(mode_t mode)
 {
 	switch (mode & S_IFMT) {
 	case S_IFIFO:
@@ -154,7 +152,7 @@ static bool refused_name(const char *url, int err)
 		return false;
 	if (ipk_chan_name_owner(url, &uid, &mode) < 0)
 		return false;
-	kind = file_kind(mode);
+	kind = cli_file_kind(mode);
 	cli_msg("%s: %s (%s): %s is there, owned by uid %u, mode %04o", url, strerror(err),
 		ipk_errname(err), kind ? kind : "a file", (unsigned)uid, (unsigned)(mode & 07777));
 	return true;

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include <ipckit/ipckit.h>
 
@@ -126,6 +127,10 @@ int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "PROG: WHAT: strerror (ENAME)\n" and returns CLI_FAIL. @err may be
  * positive or negative. */
 int cli_fail(const char *what, int err);
+
+/* What kind of file @mode is, for a message ("a FIFO", "a socket" ...);
+ * NULL for a regular one (or a System V queue, which has no file type). */
+const char *cli_file_kind(mode_t mode);
 
 /* As cli_fail() for a channel operation, adding the kernel limit behind
  * @err and how to raise it where ipk_mq_limit_hint() knows one. */

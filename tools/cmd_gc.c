@@ -220,6 +220,24 @@ static bool stale_file(const char *url, struct ipk_inspect_obj *o)
 	return true;
 }
 
+/* No object of @url's kind, but a file of another kind at its name (a
+ * FIFO in /dev/shm, a directory where a socket was): say so, keep it. */
+static bool something_else_there(const char *url)
+{
+	const char *kind;
+	mode_t mode;
+	uid_t uid;
+
+	if (ipk_chan_name_owner(url, &uid, &mode) < 0)
+		return false;
+	kind = cli_file_kind(mode);
+	if (!kind)
+		return false;
+	cli_msg("%s: no such object: %s is there, owned by uid %u, mode %04o (kept)", url, kind,
+		(unsigned)uid, (unsigned)(mode & 07777));
+	return true;
+}
+
 int cmd_rm(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -266,6 +284,10 @@ int cmd_rm(int argc, char **argv)
 		if (rc == -ESTALE) {
 			fprintf(stderr, "ipckit rm: %s: kept: it changed since the scan\n",
 				argv[i]);
+			status = CLI_FAIL;
+			continue;
+		}
+		if (rc == -ENOENT && something_else_there(argv[i])) {
 			status = CLI_FAIL;
 			continue;
 		}

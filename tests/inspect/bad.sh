@@ -36,6 +36,16 @@ for cmd in stat rm; do
 	"$B" $cmd >/dev/null 2>&1
 	[ $? = 2 ] || fail "$cmd without URL: want exit 2"
 done
+# rm of a name where something of another kind is: says what, keeps it.
+mkfifo /dev/shm/ipk-bad-fifo-$$
+"$B" rm shm:/ipk-bad-fifo-$$ >/dev/null 2>"$E"
+rc=$?
+[ -p /dev/shm/ipk-bad-fifo-$$ ] || fail "rm shm: over a FIFO removed the FIFO"
+rm -f /dev/shm/ipk-bad-fifo-$$
+[ $rc = 1 ] || fail "rm shm: over a FIFO: exit $rc, want 1"
+grep -q "no such object: a FIFO is there, owned by uid $(id -u)" "$E" ||
+	fail "rm shm: over a FIFO: $(cat "$E")"
+
 # rm with one malformed URL among good ones removes nothing.
 : >/dev/shm/ipk-bad-keep-$$
 "$B" rm shm:/ipk-bad-keep-$$ bogus >/dev/null 2>"$E"
