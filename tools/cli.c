@@ -655,7 +655,7 @@ static int step_open(void *arg, int64_t slice)
 	/* A ring subscriber that waited for its ring starts at its first
 	 * message (the transport sees to it within one open): so must the
 	 * opens of the slices after one that waited in vain. */
-	if (r == -ETIMEDOUT && cli_has_scheme(a->url, "shm") &&
+	if (r == -ETIMEDOUT && (cli_has_scheme(a->url, "shm") || cli_has_scheme(a->url, "dbus")) &&
 	    !cli_url_opt(a->url, "from", NULL, 0) &&
 	    (size_t)snprintf(a->url_buf, sizeof(a->url_buf), "%s%cfrom=0", a->url,
 			     strchr(a->url, '?') ? '&' : '?') < sizeof(a->url_buf))
@@ -753,7 +753,12 @@ int cli_open(const char *url, unsigned flags, int64_t timeout_ns, ipk_chan **ret
 	if (cli_stop)
 		return -EINTR;
 	if (cli_has_scheme(url, "nats") || cli_has_scheme(url, "dbus")) {
-		r = ipk_chan_open(url, flags, timeout_ns, ret);
+		/* A dbus: subscriber may wait long for the offer: in slices,
+		 * so that a signal ends the wait. */
+		if (cli_has_scheme(url, "dbus"))
+			r = sliced(step_open, &a, timeout_ns);
+		else
+			r = ipk_chan_open(url, flags, timeout_ns, ret);
 		for (i = 0; r == 0 && i < sizeof(unsliced) / sizeof(unsliced[0]); i++)
 			if (!unsliced[i]) {
 				unsliced[i] = *ret;

@@ -195,6 +195,20 @@ done <"$T/run.out"
 kill "$pub2"
 finish pub2 0
 
+# A subscriber waiting for an offer that never comes stops on SIGINT and
+# SIGTERM (its wait is sliced), with its summary, in well under its limit.
+for sig in INT TERM; do
+	start waiter "$IPCKIT" sub "dbus:$RING/never" </dev/null
+	sleep 0.3
+	t0=$(date +%s%N)
+	kill -$sig "$waiter"
+	finish waiter 0
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	[ "$ms" -lt 2000 ] || fail "sub waiting for an offer took $ms ms to stop on SIG$sig"
+	grep -q "0 messages, 0 lost, 0 skipped" "$T/waiter.err" ||
+		fail "sub waiting, SIG$sig: $(cat "$T/waiter.err")"
+done
+
 kill "$busd"
 finish busd 0
 exit 0
