@@ -44,12 +44,13 @@ static const char usage[] =
 	"  -t, --timeout SEC  limit for opening and for each message (default: forever)\n"
 	"      --keep         leave the created object behind\n"
 	"      --excl         fail if the object already exists\n"
-	"      --linger SEC   shm: after the last message, keep the ring while\n"
-	"                     subscribers are attached (giving one that is about to\n"
-	"                     attach 0.1 s), at most SEC seconds (default 1; 0: close\n"
-	"                     at once); a subscriber killed with SIGKILL counts as gone\n"
+	"      --linger SEC   rings (shm:, dbus: with --bus): after the last message,\n"
+	"                     keep the ring (and serve the bus) while subscribers are\n"
+	"                     attached (giving one that is about to attach 0.1 s), at\n"
+	"                     most SEC seconds (default 1; 0: close at once); a\n"
+	"                     subscriber killed with SIGKILL counts as gone\n"
 	"      --wait-subscribers N\n"
-	"                     shm: publish nothing until N subscribers are attached\n"
+	"                     rings: publish nothing until N subscribers are attached\n"
 	"                     (within --timeout)\n"
 	"      --bus          offer a ring on D-Bus: URL is dbus:BUSNAME/NAME[?OPTIONS]\n"
 	"                     (options capacity=, msgsize=, bus=session|system);\n"
@@ -83,49 +84,6 @@ static void pause_step(void)
 	struct timespec ts = { 0, SUBS_STEP_NS };
 
 	(void)nanosleep(&ts, NULL); /* a stop signal ends it early */
-}
-
-/* --wait-subscribers: until @o->wait_subs are attached, --timeout or a stop. */
-static int wait_subscribers(const struct cli_chan_opts *o, ipk_chan *ch)
-{
-	int64_t due = o->timeout_ns < 0 ? INT64_MAX : cli_now_ns() + o->timeout_ns;
-
-	for (;;) {
-		int k = ipk_chan_subscribers(ch);
-
-		if (k < 0)
-			return cli_fail(o->url, k);
-		if ((unsigned long)k >= o->wait_subs)
-			return CLI_OK;
-		if (cli_stop)
-			return CLI_STOPPED;
-		if (cli_now_ns() >= due) {
-			cli_msg("%s: %d of %lu subscribers attached within --timeout", o->url, k,
-				o->wait_subs);
-			return CLI_FAIL;
-		}
-		pause_step();
-	}
-}
-
-/* --linger: keep the ring while subscribers are attached, at most
- * @o->linger_ns; with none attached, LATE_JOIN_NS for one about to be. */
-static void linger(const struct cli_chan_opts *o, ipk_chan *ch)
-{
-	int64_t start = cli_now_ns();
-	bool seen = false;
-
-	while (!cli_stop && cli_now_ns() - start < o->linger_ns) {
-		int k = ipk_chan_subscribers(ch);
-
-		if (k < 0)
-			return; /* not a ring's publisher: nothing to linger for */
-		if (k > 0)
-			seen = true;
-		else if (seen || cli_now_ns() - start >= LATE_JOIN_NS)
-			return;
-		pause_step();
-	}
 }
 
 /* Answer what the bus has for us (subscribers calling Open). */
@@ -172,6 +130,10 @@ static int bus_wait(const struct cli_chan_opts *o, struct out *out, bool in, int
 					{ .fd = in ? 0 : -1, .events = POLLIN } };
 		int ms = -1, n;
 
+		/* What the bus connection read already (while it waited for a
+		 * reply of its own) makes no event on its fd. */
+		if (serve_bus(o, out))
+			return -1;
 		if (due != INT64_MAX) {
 			int64_t left = due - cli_now_ns();
 
@@ -198,6 +160,69 @@ static int wait_stdin_serving_bus(void *arg)
 	struct out *out = arg;
 
 	return bus_wait(out->opts, out, true, INT64_MAX);
+}
+
+/* How many subscribers @out's ring has: a channel's, or the offered ring's. */
+static int subscribers(const struct out *out)
+{
+	return out->ring ? ipk_ring_subscribers(out->ring) : ipk_chan_subscribers(out->ch);
+}
+
+/* One step of a wait for subscribers: a pause, or with --bus the bus
+ * served for as long. Return: 0, or -1 after an error was reported. */
+static int subs_step(const struct cli_chan_opts *o, struct out *out)
+{
+	if (out->bus)
+		return bus_wait(o, out, false, cli_now_ns() + SUBS_STEP_NS) < 0 ? -1 : 0;
+	pause_step();
+	return 0;
+}
+
+/* --wait-subscribers: until @o->wait_subs are attached, --timeout or a stop. */
+static int wait_subscribers(const struct cli_chan_opts *o, struct out *out)
+{
+	int64_t due = o->timeout_ns < 0 ? INT64_MAX : cli_now_ns() + o->timeout_ns;
+
+	for (;;) {
+		int k = subscribers(out);
+
+		if (k < 0)
+			return cli_fail(o->url, k);
+		if ((unsigned long)k >= o->wait_subs)
+			return CLI_OK;
+		if (cli_stop)
+			return CLI_STOPPED;
+		if (cli_now_ns() >= due) {
+			cli_msg("%s: %d of %lu subscribers attached within --timeout", o->url, k,
+				o->wait_subs);
+			return CLI_FAIL;
+		}
+		if (subs_step(o, out) < 0)
+			return CLI_FAIL;
+	}
+}
+
+/* --linger: keep the ring while subscribers are attached, at most
+ * @o->linger_ns; with none attached, LATE_JOIN_NS for one about to be.
+ * With --bus the bus is served meanwhile: a subscriber that waited for
+ * the offer opens the ring only now. */
+static void linger(const struct cli_chan_opts *o, struct out *out)
+{
+	int64_t start = cli_now_ns();
+	bool seen = false;
+
+	while (!cli_stop && cli_now_ns() - start < o->linger_ns) {
+		int k = subscribers(out);
+
+		if (k < 0)
+			return; /* not a ring's publisher: nothing to linger for */
+		if (k > 0)
+			seen = true;
+		else if (seen || cli_now_ns() - start >= LATE_JOIN_NS)
+			return;
+		if (subs_step(o, out) < 0)
+			return;
+	}
 }
 
 static int pub_lines(const struct cli_chan_opts *o, struct out *out, unsigned long *sent)
@@ -336,8 +361,9 @@ int cmd_pub(int argc, char **argv)
 		return cli_usage_error("--size applies to synthetic messages (--rate)");
 	if (!o.bus && cli_has_scheme(o.url, "dbus"))
 		return cli_usage_error("publishing to a dbus: URL needs --bus");
-	if ((o.wait_subs || o.linger_ns >= 0) && !cli_has_scheme(o.url, "shm"))
-		return cli_usage_error("--linger and --wait-subscribers apply to shm: rings");
+	if ((o.wait_subs || o.linger_ns >= 0) && !cli_has_scheme(o.url, "shm") && !o.bus)
+		return cli_usage_error("--linger and --wait-subscribers apply to rings "
+				       "(shm:, or dbus: with --bus)");
 	if (o.linger_ns < 0)
 		o.linger_ns = IPK_SEC;
 	if (o.connect && cli_has_scheme(o.url, "shm"))
@@ -359,8 +385,8 @@ int cmd_pub(int argc, char **argv)
 		if (r)
 			return r;
 	}
-	if (o.wait_subs && out.ch)
-		r = wait_subscribers(&o, out.ch);
+	if (o.wait_subs)
+		r = wait_subscribers(&o, &out);
 	if (r == CLI_OK)
 		r = o.synthetic ? pub_synthetic(&o, &out, &sent) : pub_lines(&o, &out, &sent);
 	if (r == CLI_OK && out.ch) {
@@ -369,7 +395,9 @@ int cmd_pub(int argc, char **argv)
 		if (f < 0 && !cli_stop)
 			r = cli_fail(o.url, f);
 		else if (!cli_stop)
-			linger(&o, out.ch);
+			linger(&o, &out);
+	} else if (r == CLI_OK && !cli_stop) {
+		linger(&o, &out); /* --bus */
 	}
 	cli_close(out.ch);
 	close_bus(&out);

@@ -195,6 +195,62 @@ done <"$T/run.out"
 kill "$pub2"
 finish pub2 0
 
+# on_bus PID: until process PID is connected to the bus (and so has asked
+# for the ring once: it connects only to ask).
+on_bus() {
+	local i
+	for i in $(seq 500); do
+		bctl list --unique --no-pager 2>/dev/null | grep -Eq "^:[0-9.]+ +$1 " && return 0
+		sleep 0.01
+	done
+	fail "process $1 never connected to the bus"
+}
+
+# The scenario of a new user: a subscriber waits, then a publisher gets
+# three lines and ends. It lingers, serving the bus, until the subscriber
+# has opened the ring and read them: all three arrive, none lost.
+for round in 1 2 3; do
+	start early "$IPCKIT" sub "dbus:$RING/short" --count 3 --timeout 10 </dev/null
+	on_bus "$early"
+	sleep 0.05
+	printf 'a\nb\nc\n' | run 0 "$IPCKIT" pub --bus "dbus:$RING/short"
+	finish early 0
+	[ "$(tr '\n' ' ' <"$T/early.out")" = "a b c " ] ||
+		fail "round $round: sub before a short pub --bus got '$(cat "$T/early.out")'"
+	grep -q "3 messages, 0 lost, 0 skipped" "$T/early.err" ||
+		fail "round $round: sub before a short pub --bus: $(cat "$T/early.err")"
+done
+
+# --wait-subscribers with --bus: the bus is served while it waits.
+run 1 "$IPCKIT" pub --bus "dbus:$RING/nobody" --wait-subscribers 1 --timeout 0.3 </dev/null
+grep -q "0 of 1 subscribers attached within --timeout" "$T/run.err" ||
+	fail "wait-subscribers, nobody: $(cat "$T/run.err")"
+start w1 "$IPCKIT" sub "dbus:$RING/waited" --count 3 --timeout 10 </dev/null
+printf 'a\nb\nc\n' |
+	run 0 "$IPCKIT" pub --bus "dbus:$RING/waited" --wait-subscribers 1 --linger 0 --timeout 10
+finish w1 0
+grep -q "3 messages, 0 lost, 0 skipped" "$T/w1.err" || fail "wait-subscribers: $(cat "$T/w1.err")"
+
+# A subscriber killed with SIGKILL while the publisher lingers for it
+# ends the linger at once, not after --linger's 30 s.
+mkfifo "$T/few"
+exec 4<>"$T/few"
+start lp "$IPCKIT" pub --bus "dbus:$RING/kill9" --linger 30 <"$T/few" 4>&-
+start victim "$IPCKIT" sub "dbus:$RING/kill9" --from oldest --count 100 --timeout 10 </dev/null
+printf 'x\ny\n' >&4
+for i in $(seq 500); do [ "$(wc -l <"$T/victim.out")" -eq 2 ] && break; sleep 0.01; done
+[ "$(wc -l <"$T/victim.out")" -eq 2 ] || fail "kill9: the subscriber got '$(cat "$T/victim.out")': $(cat "$T/victim.err" "$T/lp.err")"
+exec 4>&- # end of input: the publisher lingers for its subscriber
+sleep 0.3
+kill -0 "$lp" 2>/dev/null || fail "pub --bus did not linger for its subscriber: $(cat "$T/lp.err")"
+t0=$(date +%s%N)
+kill -KILL "$victim"
+finish victim 137
+finish lp 0
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ "$ms" -lt 5000 ] || fail "pub --bus lingered $ms ms for a subscriber killed with SIGKILL"
+echo "pub --bus: lingers for its subscribers, ends ${ms} ms after the last was killed"
+
 # A subscriber waiting for an offer that never comes stops on SIGINT and
 # SIGTERM (its wait is sliced), with its summary, in well under its limit.
 for sig in INT TERM; do

@@ -178,5 +178,5 @@ err_is "--from and the URL's from= both"
 run 2 "$B" sub "shm:$Q" --from start
 err_is "from must be 'end', 'oldest' or a sequence number"
 run 2 "$B" pub "fifo:$T/f" --linger 1 </dev/null
-err_is "--linger and --wait-subscribers apply to shm: rings"
+err_is "--linger and --wait-subscribers apply to rings"
 echo "--from misused: exit 2 with the reason"
