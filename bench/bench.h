@@ -34,6 +34,15 @@
  *   - The functions run in the two measuring processes, which are forked by
  *     the engine, pinned to one CPU each, and killed if they hang (see
  *     struct bench_ops). Side BENCH_A times; side BENCH_B echoes or drains.
+ *   - Paced cases (BENCH_RATE): A only sends and B only receives, one
+ *     message per .send and .recv (never the _many calls); the engine puts
+ *     a sequence number and a CLOCK_MONOTONIC timestamp in the first 16
+ *     bytes, which must arrive as sent (sizes under 16 are n/a). Opt in
+ *     where the row carries a payload and its B side can take messages
+ *     without sending any.
+ *   - Fan-out cases (BENCH_FANOUT): the same, with env->nsubs processes of
+ *     side BENCH_B (env->sub says which), each opening its own end and
+ *     receiving every message A sends. Only broadcast rows opt in.
  *   - A message size a row cannot carry is never skipped in silence:
  *     .check (or .prepare) returns BENCH_NA with the reason in env->why,
  *     and the table and JSON show "n/a: reason".
@@ -56,6 +65,10 @@
 enum {
 	BENCH_RTT = 1u << 0,  /* round trip: A sends, B sends it back */
 	BENCH_TPUT = 1u << 1, /* one-way stream A -> B, messages/s and MB/s */
+	BENCH_RATE = 1u << 2, /* paced: A sends at env->rate, B timestamps arrival;
+			       * one-way latency and the CPU each side used */
+	BENCH_FANOUT = 1u << 3, /* paced, one A and env->nsubs B sides, each of
+				 * which receives every message (a broadcast) */
 };
 
 /* struct bench_mech.flags */
@@ -64,6 +77,8 @@ enum {
 	BENCH_REF = 1u << 1,  /* the hardware limit (raw shared memory, spinning) */
 	BENCH_SPIN = 1u << 2, /* busy-waits: with --same-cpu it only measures the
 			       * scheduler's time slice (still run, marked) */
+	BENCH_PEER = 1u << 3, /* another library a user might pick instead (ZeroMQ,
+			       * nng ...): no raw twin; .version names it */
 };
 
 /* The two measuring processes. */
@@ -82,7 +97,10 @@ enum bench_side {
 struct bench_env {
 	const struct bench_mech *mech;
 	size_t size;        /* message size of this case, bytes (> 0) */
-	unsigned kind;      /* BENCH_RTT or BENCH_TPUT */
+	unsigned kind;      /* one of BENCH_RTT, BENCH_TPUT, BENCH_RATE, BENCH_FANOUT */
+	double rate;        /* BENCH_RATE, BENCH_FANOUT: messages per second */
+	unsigned nsubs;     /* B sides: 1; BENCH_FANOUT: the subscribers */
+	unsigned sub;       /* in a B side: which one, 0 .. nsubs - 1 */
 	const char *tag;    /* "ipkb-PID-N": unique per case, for object names */
 	pid_t peer;         /* in a side: the other side's pid (0 in prepare) */
 	int64_t timeout_ns; /* how long one blocking step may take */
@@ -146,6 +164,9 @@ struct bench_mech {
 	const char *desc; /* one line for --list and the man page */
 	const struct bench_ops *ops;
 	const void *arg; /* for the row's functions: env->mech->arg */
+	/* Peer rows: the library and its version ("libzmq 4.3.4"), or NULL
+	 * when ipckit was built without it (the row is then n/a). */
+	const char *(*version)(void);
 };
 
 /* A module's table, made by BENCH_DEFINE_MODULE(). */

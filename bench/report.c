@@ -107,6 +107,15 @@ static int by_cost(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The name column: peer rows (other libraries) carry a mark. */
+static const char *label(const struct bench_mech *m, char *buf, size_t len)
+{
+	if (!(m->flags & BENCH_PEER))
+		return m->name;
+	snprintf(buf, len, "%s [peer]", m->name);
+	return buf;
+}
+
 static void print_group(FILE *f, const struct bench_result *all, size_t n, size_t size,
 			unsigned kind)
 {
@@ -135,11 +144,12 @@ static void print_group(FILE *f, const struct bench_result *all, size_t n, size_
 	}
 	for (i = 0; i < k; i++) {
 		const struct bench_result *r = g[i];
-		char a[5][24], rr[16], rl[16];
+		char a[5][24], rr[16], rl[16], nm[64];
+		const char *name = label(r->mech, nm, sizeof(nm));
 
 		if (r->status != 0) {
-			fprintf(f, "%-24s %s: %s\n", r->mech->name,
-				r->status == BENCH_NA ? "n/a" : "FAILED", r->why);
+			fprintf(f, "%-24s %s: %s\n", name, r->status == BENCH_NA ? "n/a" : "FAILED",
+				r->why);
 			continue;
 		}
 		fmt_ratio(rr, sizeof(rr), ratio(all, n, r, false));
@@ -150,13 +160,12 @@ static void print_group(FILE *f, const struct bench_result *all, size_t n, size_
 			fmt_ns(a[2], sizeof(a[2]), (double)r->p99_ns);
 			fmt_ns(a[3], sizeof(a[3]), (double)r->p999_ns);
 			fmt_ns(a[4], sizeof(a[4]), (double)r->max_ns);
-			fprintf(f, "%-24s %10s %10s %10s %10s %10s %9llu %7s %8s\n", r->mech->name,
-				a[0], a[1], a[2], a[3], a[4], (unsigned long long)r->samples, rr,
-				rl);
+			fprintf(f, "%-24s %10s %10s %10s %10s %10s %9llu %7s %8s\n", name, a[0],
+				a[1], a[2], a[3], a[4], (unsigned long long)r->samples, rr, rl);
 		} else {
 			fmt_rate(a[0], sizeof(a[0]), r->msgs_per_s);
-			fprintf(f, "%-24s %10s %12.1f %10llu %7s %8s\n", r->mech->name, a[0],
-				r->mb_per_s, (unsigned long long)r->samples, rr, rl);
+			fprintf(f, "%-24s %10s %12.1f %10llu %7s %8s\n", name, a[0], r->mb_per_s,
+				(unsigned long long)r->samples, rr, rl);
 		}
 	}
 	free(g);
@@ -175,6 +184,19 @@ void bench_print_table(FILE *f, const struct bench_machine *m, const struct benc
 		m->cpu[0], m->cpu[1], m->online_cpus, m->timer_overhead_ns);
 	fprintf(f, "vs raw / vs limit: time per message over the raw syscall loop / the "
 		   "shared-memory limit\n");
+	/* Each peer library once, with its version. */
+	for (i = 0; i < n; i++) {
+		const char *v = r[i].mech->version ? r[i].mech->version() : NULL;
+
+		if (!v)
+			continue;
+		for (j = 0; j < i; j++)
+			if (r[j].mech->version && r[j].mech->version() &&
+			    !strcmp(r[j].mech->version(), v))
+				break;
+		if (j == i)
+			fprintf(f, "[peer] another library: %s\n", v);
+	}
 	/* Sizes in the order they were run; each once. */
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < i; j++)
@@ -242,11 +264,14 @@ int bench_write_json(FILE *f, const struct bench_machine *m, const struct bench_
 			: x->status == BENCH_NA ? "n/a"
 						: "failed");
 		fprintf(f, ", \"class\": \"%s\"",
-			x->mech->flags & BENCH_REF   ? "limit"
-			: x->mech->flags & BENCH_RAW ? "raw"
-						     : "library");
+			x->mech->flags & BENCH_REF    ? "limit"
+			: x->mech->flags & BENCH_RAW  ? "raw"
+			: x->mech->flags & BENCH_PEER ? "peer"
+						      : "library");
 		fprintf(f, ", \"raw\": ");
 		json_str_or_null(f, x->mech->raw);
+		fprintf(f, ", \"version\": ");
+		json_str_or_null(f, x->mech->version ? x->mech->version() : NULL);
 		if (!ok) {
 			fprintf(f, ", \"reason\": ");
 			json_str(f, x->why);

@@ -26,10 +26,18 @@ static const char usage[] =
 	"Measure every IPC mechanism side by side: round-trip latency (p50, p90,\n"
 	"p99, p99.9, max) and one-way throughput between two processes pinned to\n"
 	"two CPUs, for the library's rows, the same loops in raw system calls, and\n"
-	"the hardware limit (raw shared memory). See ipckit-bench(1).\n"
+	"the hardware limit (raw shared memory); with --rate, paced one-way\n"
+	"latency and what it costs in CPU. See ipckit-bench(1).\n"
 	"\n"
 	"Options:\n"
 	"  -s, --sizes LIST     message sizes in bytes (default 64,4096,65536)\n"
+	"      --rate           add paced cases: one-way latency and CPU per second\n"
+	"                       at 1k,10k,100k messages/s, and fan-out to 1,4,16\n"
+	"                       subscribers where a row broadcasts\n"
+	"      --rates LIST     paced cases at these rates (1k = 1000, 1M); implies --rate\n"
+	"      --subscribers LIST  fan-out subscriber counts (default 1,4,16, at most 64)\n"
+	"      --kinds LIST     only these kinds of case: rtt, throughput, rate, fanout\n"
+	"                       (default rtt,throughput, with --rate all four)\n"
 	"      --cpus A,B       the two CPUs (default: the first two this process may use)\n"
 	"      --same-cpu       both processes on CPU A\n"
 	"      --only LIST      only these rows (names as in --list)\n"
@@ -39,7 +47,9 @@ static const char usage[] =
 	"      --json FILE      write the results as JSON (docs/bench-schema.json);\n"
 	"                       '-' for stdout (then no table)\n"
 	"      --csv            CSV on stdout instead of the table\n"
-	"      --plot FILE      draw FILE.svg or FILE.png with gnuplot\n"
+	"      --plot FILE      draw FILE.svg or FILE.png with gnuplot: per size, the\n"
+	"                       rows ranked by round-trip p50 (bar) and p99 (whisker);\n"
+	"                       for paced cases, receiver CPU against p50 and p99\n"
 	"  -t, --timeout SEC    a step that takes longer is a hang (default 10)\n"
 	"  -h, --help           show this help\n"
 	"\n"
@@ -56,10 +66,95 @@ static const char usage[] =
 
 struct args {
 	struct bench_opts o;
-	bool same_cpu, cpus_given, list, csv, quick;
+	bool same_cpu, cpus_given, list, csv, quick, rate;
 	const char *json, *plot, *only;
 	int64_t time_ns;
 };
+
+#define MAX_RATE 10e6 /* messages per second */
+
+/* A rate: a number, with k (10^3) or M (10^6) after it. */
+static int parse_rate(const char *tok, double *ret)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(tok, &end);
+	if (end == tok || errno)
+		return -EINVAL;
+	if (*end == 'k' || *end == 'K')
+		v *= 1e3, end++;
+	else if (*end == 'M')
+		v *= 1e6, end++;
+	if (*end || !(v >= 1 && v <= MAX_RATE))
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+/* The comma-separated items of @arg, each to @one, at most @max of them;
+ * @what names the option in messages. */
+static int parse_list(const char *arg, const char *what, unsigned max,
+		      int (*one)(const char *tok, void *out, unsigned i), void *out, unsigned *n)
+{
+	char *copy = strdup(arg), *tok, *save = NULL;
+	int r = 0;
+
+	if (!copy)
+		return cli_fail(what, ENOMEM);
+	*n = 0;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (*n == max) {
+			r = cli_usage_error("%s: at most %u items", what, max);
+			goto out;
+		}
+		if ((r = one(tok, out, *n)) != 0)
+			goto out;
+		(*n)++;
+	}
+	if (*n == 0)
+		r = cli_usage_error("%s: empty list", what);
+out:
+	free(copy);
+	return r;
+}
+
+static int one_rate(const char *tok, void *out, unsigned i)
+{
+	if (parse_rate(tok, &((double *)out)[i]) < 0)
+		return cli_usage_error("bad rate '%s' in --rates: want 1 to 10M messages/s "
+				       "(e.g. 500, 10k, 1.5M)",
+				       tok);
+	return 0;
+}
+
+static int one_subs(const char *tok, void *out, unsigned i)
+{
+	unsigned long v;
+
+	if (cli_parse_ulong(tok, 1, BENCH_MAX_SUBS, &v) < 0)
+		return cli_usage_error("bad count '%s' in --subscribers: want 1 to %d", tok,
+				       BENCH_MAX_SUBS);
+	((unsigned *)out)[i] = (unsigned)v;
+	return 0;
+}
+
+static int one_kind(const char *tok, void *out, unsigned i)
+{
+	static const unsigned kinds[] = { BENCH_RTT, BENCH_TPUT, BENCH_RATE, BENCH_FANOUT };
+	unsigned j;
+
+	(void)i;
+	for (j = 0; j < sizeof(kinds) / sizeof(kinds[0]); j++)
+		if (!strcmp(tok, bench_kind_name(kinds[j]))) {
+			*(unsigned *)out |= kinds[j];
+			return 0;
+		}
+	return cli_usage_error("unknown kind '%s' in --kinds: want rtt, throughput, rate or "
+			       "fanout",
+			       tok);
+}
 
 static int parse_sizes(const char *arg, struct bench_opts *o)
 {
@@ -205,20 +300,39 @@ static void print_list(void)
 	const struct bench_mech *m;
 	size_t i;
 
-	for (i = 0; (m = bench_mech_at(i)); i++)
-		printf("%-24s %-7s %-15s %s%s%s\n", m->name,
-		       m->flags & BENCH_REF   ? "limit"
-		       : m->flags & BENCH_RAW ? "raw"
-					      : "library",
+	for (i = 0; (m = bench_mech_at(i)); i++) {
+		printf("%-24s %-7s %-15s %s%s%s", m->name,
+		       m->flags & BENCH_REF    ? "limit"
+		       : m->flags & BENCH_RAW  ? "raw"
+		       : m->flags & BENCH_PEER ? "peer"
+					       : "library",
 		       m->kinds == (BENCH_RTT | BENCH_TPUT) ? "rtt,throughput"
 		       : m->kinds & BENCH_RTT               ? "rtt"
 							    : "throughput",
 		       m->desc, m->raw ? "; raw twin: " : "", m->raw ? m->raw : "");
+		/* Another library: which one, or that this build lacks it. */
+		if (m->flags & BENCH_PEER)
+			printf(" (%s)", m->version && m->version() ? m->version() : "not built");
+		putchar('\n');
+	}
 }
 
 static int parse(int argc, char **argv, struct args *a)
 {
-	enum { O_CPUS = 256, O_SAME, O_ONLY, O_LIST, O_TIME, O_JSON, O_CSV, O_PLOT };
+	enum {
+		O_CPUS = 256,
+		O_SAME,
+		O_ONLY,
+		O_LIST,
+		O_TIME,
+		O_JSON,
+		O_CSV,
+		O_PLOT,
+		O_RATE,
+		O_RATES,
+		O_SUBS,
+		O_KINDS
+	};
 	static const struct option longopts[] = {
 		{ "sizes", required_argument, NULL, 's' },
 		{ "cpus", required_argument, NULL, O_CPUS },
@@ -231,16 +345,29 @@ static int parse(int argc, char **argv, struct args *a)
 		{ "csv", no_argument, NULL, O_CSV },
 		{ "plot", required_argument, NULL, O_PLOT },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "rate", no_argument, NULL, O_RATE },
+		{ "rates", required_argument, NULL, O_RATES },
+		{ "subscribers", required_argument, NULL, O_SUBS },
+		{ "kinds", required_argument, NULL, O_KINDS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cpus = NULL, *ext;
+	unsigned nkinds;
 	int c, r;
 
 	a->o.sizes[0] = 64;
 	a->o.sizes[1] = 4096;
 	a->o.sizes[2] = 65536;
 	a->o.nsizes = 3;
+	a->o.rates[0] = 1e3;
+	a->o.rates[1] = 1e4;
+	a->o.rates[2] = 1e5;
+	a->o.nrates = 3;
+	a->o.subs[0] = 1;
+	a->o.subs[1] = 4;
+	a->o.subs[2] = 16;
+	a->o.nsubs = 3;
 	a->o.timeout_ns = 10 * IPK_SEC;
 	opterr = 0;
 	optind = 1;
@@ -294,6 +421,26 @@ static int parse(int argc, char **argv, struct args *a)
 				return cli_usage_error("bad --timeout '%s': want more than 0",
 						       optarg);
 			break;
+		case O_RATE:
+			a->rate = true;
+			break;
+		case O_RATES:
+			a->rate = true;
+			if ((r = parse_list(optarg, "--rates", BENCH_MAX_RATES, one_rate,
+					    a->o.rates, &a->o.nrates)) != 0)
+				return r;
+			break;
+		case O_SUBS:
+			if ((r = parse_list(optarg, "--subscribers", BENCH_MAX_FANOUT, one_subs,
+					    a->o.subs, &a->o.nsubs)) != 0)
+				return r;
+			break;
+		case O_KINDS:
+			a->o.kinds = 0;
+			if ((r = parse_list(optarg, "--kinds", 4, one_kind, &a->o.kinds,
+					    &nkinds)) != 0)
+				return r;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return CLI_OK;
@@ -305,6 +452,8 @@ static int parse(int argc, char **argv, struct args *a)
 		return cli_usage_error("unexpected operand '%s'", argv[optind]);
 	if (a->csv && a->json && !strcmp(a->json, "-"))
 		return cli_usage_error("--csv and --json - both want stdout");
+	if (!a->o.kinds)
+		a->o.kinds = BENCH_RTT | BENCH_TPUT | (a->rate ? BENCH_RATE | BENCH_FANOUT : 0);
 	if ((r = parse_cpus(a, cpus)) != 0)
 		return r;
 	if ((r = pick_rows(a)) != 0)
@@ -450,7 +599,7 @@ int cmd_bench(int argc, char **argv)
 	for (i = 0; i < n; i++)
 		if (res[i].status < 0) {
 			cli_msg("%s, %zu bytes, %s: %s", res[i].mech->name, res[i].size,
-				res[i].kind == BENCH_RTT ? "rtt" : "throughput", res[i].why);
+				bench_kind_name(res[i].kind), res[i].why);
 			status = CLI_FAIL;
 		}
 	/* What finished, unless nobody reads it. */
@@ -475,7 +624,7 @@ int cmd_bench(int argc, char **argv)
 out:
 	if (a.json)
 		json_drop(a.json, &json);
-	free(res);
+	bench_results_free(res, n);
 	free(a.o.mech);
 	return r;
 }
