@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * frame.c - length-prefixed frames over a receive buffer. Pure functions:
- * the fuzz target drives them with arbitrary bytes.
+ * frame.c - length-prefixed frames and newline-ended lines over a receive
+ * buffer. Pure functions: the fuzz target drives them with arbitrary bytes.
  */
 #include <errno.h>
 #include <string.h>
@@ -40,6 +40,73 @@ ssize_t ipk__frame_take(struct ipk__rxbuf *rb, size_t max, void *out, size_t out
 	if (rb->lo == rb->hi)
 		rb->lo = rb->hi = 0;
 	return (ssize_t)len;
+}
+
+static void consume(struct ipk__rxbuf *rb, size_t n)
+{
+	rb->lo += n;
+	rb->scan = 0;
+	if (rb->lo == rb->hi)
+		rb->lo = rb->hi = 0;
+}
+
+ssize_t ipk__line_take(struct ipk__rxbuf *rb, size_t max, void *out, size_t outlen, size_t *need)
+{
+	const uint8_t *p = rb->buf + rb->lo, *nl;
+	size_t have = rb->hi - rb->lo, len;
+
+	nl = have > rb->scan ? memchr(p + rb->scan, '\n', have - rb->scan) : NULL;
+	if (rb->skip) {
+		/* the rest of a line over the maximum, already reported */
+		if (!nl) {
+			consume(rb, have);
+			return -EAGAIN;
+		}
+		rb->skip = false;
+		consume(rb, (size_t)(nl - p) + 1);
+		return ipk__line_take(rb, max, out, outlen, need);
+	}
+	if (!nl) {
+		rb->scan = have;
+		if (have <= max)
+			return -EAGAIN;
+		/* max + 1 bytes and no end: too long, whatever follows */
+		*need = have;
+		rb->skip = true;
+		consume(rb, have);
+		return -EMSGSIZE;
+	}
+	len = (size_t)(nl - p);
+	if (len > max) {
+		*need = len;
+		consume(rb, len + 1);
+		return -EMSGSIZE;
+	}
+	if (len > outlen) {
+		*need = len;
+		rb->scan = len; /* found again at once */
+		return -EMSGSIZE;
+	}
+	if (len)
+		memcpy(out, p, len);
+	consume(rb, len + 1);
+	return (ssize_t)len;
+}
+
+ssize_t ipk__line_take_last(struct ipk__rxbuf *rb, void *out, size_t outlen, size_t *need)
+{
+	size_t have = rb->hi - rb->lo;
+
+	rb->skip = false; /* a dropped line ends with the stream */
+	if (have == 0)
+		return -EAGAIN;
+	if (have > outlen) {
+		*need = have;
+		return -EMSGSIZE;
+	}
+	memcpy(out, rb->buf + rb->lo, have);
+	consume(rb, have);
+	return (ssize_t)have;
 }
 
 uint8_t *ipk__rxbuf_room(struct ipk__rxbuf *rb, size_t *room)

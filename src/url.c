@@ -17,7 +17,7 @@
 #include "internal.h"
 #include "url_parse.h"
 
-enum opt_type { NUM, OCTAL, STR, KIND, FROM };
+enum opt_type { NUM, OCTAL, STR, KIND, FROM, FRAMING };
 
 /* One key, one meaning: each key appears once and means the same on every
  * scheme that takes it (struct ipk__scheme's opts); the others refuse it,
@@ -41,6 +41,8 @@ static const struct {
 	[IPK__OPT_PERM] = { "perm", OCTAL, 0, 0777 },
 	[IPK__OPT_BUS] = { "bus", STR, 1, 127 },
 	[IPK__OPT_FROM] = { "from", FROM, 0, 0 },
+	[IPK__OPT_FRAMING] = { "framing", FRAMING, 0, 0,
+			       "framing= is for byte streams only (pipe:, fifo:, unix:, tcp:)" },
 };
 
 /* Schemes that name kernel objects but no channel: only object URLs
@@ -325,6 +327,15 @@ static int parse_opt(struct ctx *c, struct ipk_url *u, const char *s, size_t n)
 			else
 				return bad(c, v,
 					   "from must be 'end', 'oldest' or a sequence number");
+		} else if (opts[i].type == FRAMING) {
+			if (vlen == 3 && !memcmp(v, "len", 3))
+				u->num[i] = IPK__FRAMING_LEN;
+			else if (vlen == 4 && !memcmp(v, "line", 4))
+				u->num[i] = IPK__FRAMING_LINE;
+			else if (vlen == 4 && !memcmp(v, "none", 4))
+				u->num[i] = IPK__FRAMING_NONE;
+			else
+				return bad(c, v, "framing must be 'len', 'line' or 'none'");
 		} else if (opts[i].type == STR) {
 			if (vlen < opts[i].min || vlen > opts[i].max)
 				return bad(c, v, "option value empty or too long");

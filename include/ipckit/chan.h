@@ -29,6 +29,8 @@
  *   capacity=N  ring data bytes, a power of two >= 4096 (shm:; 1 MiB)
  *   mode=ring|queue  what shm: creates or expects (default ring); on
  *               other schemes mode= is -EINVAL (permissions are perm=)
+ *   framing=len|line|none  how a byte stream (pipe:, fifo:, unix:, tcp:)
+ *               marks where messages end (default len; see below)
  *
  * On shm: the creator's msgsize= sets the ring's largest message (default:
  * capacity / 4 - 16) and a subscriber's is the ring's own. The publisher
@@ -41,10 +43,27 @@
  * a new publisher took the name over (then receive again).
  *
  * Messages are whole: a receive returns one complete message or an error,
- * never part of one. On byte streams (pipe, fifo, unix stream, tcp) each
- * message travels as a frame: a 4-byte little-endian length, then the
- * payload. Datagram and seqpacket sockets keep the kernel's own message
- * boundaries, and so do message queues. On mq: a created queue's msgsize is
+ * never part of one. On byte streams (pipe, fifo, unix stream, tcp) the
+ * framing= option says how messages travel; both ends must agree:
+ *   len   (default) a frame: a 4-byte little-endian length, then the
+ *         payload.
+ *   line  a message is a line: its bytes, then '\n'. For programs that
+ *         speak text (shells, socat, a Python socket). Only '\n' ends a
+ *         line ('\r' before it stays in the message); a message holding a
+ *         '\n' is refused on send with -EINVAL. msgsize= is the longest
+ *         line, newline not counted (default 65536). A longer line is
+ *         -EMSGSIZE as soon as msgsize= + 1 bytes without a newline are in,
+ *         with ipk_chan_next_len() over ipk_chan_max_msg(); that line is
+ *         dropped through its newline (what arrives later of it too) and
+ *         the next receive returns the line after it. A peer that closes
+ *         after half a line: those bytes are the last message, then -EPIPE.
+ *   none  no framing, for forwarding bytes: a send writes the bytes as they
+ *         are (an empty message writes nothing), and each receive returns
+ *         what one read(2) gives, up to its buffer and msgsize= (a buffer
+ *         of 0 bytes is -EMSGSIZE). Boundaries between sends are not kept.
+ * A listener hands its framing= to the channels it accepts and names it in
+ * ipk_listener_url(). Datagram and seqpacket sockets keep the kernel's own
+ * message boundaries, and so do message queues (framing= is -EINVAL there). On mq: a created queue's msgsize is
  * msgsize= or the kernel's default (fs.mqueue.msgsize_default), and an
  * opened queue's is its own: ipk_chan_max_msg() tells.
  *
@@ -80,9 +99,10 @@ typedef struct ipk_listener ipk_listener;
 #define IPK_CHAN_MSGSIZE_MAX ((size_t)1 << 28)
 
 /*
- * Pipe and FIFO messages whose frame (payload + 4-byte length) fits in
- * PIPE_BUF are written in one atomic write: writers sharing one pipe never
- * interleave them. Larger messages need a single writer.
+ * Pipe and FIFO messages whose frame (payload + 4-byte length; with
+ * framing=line payload + newline) fits in PIPE_BUF are written in one
+ * atomic write: writers sharing one pipe never interleave them. Larger
+ * messages need a single writer.
  */
 #define IPK_PIPE_ATOMIC_MAX ((size_t)4096 - 4)
 
@@ -210,7 +230,7 @@ IPK_API int ipk_chan_pipe(const char *url, unsigned flags, ipk_chan **ret_rd, ip
  * away; -ECONNRESET; -EDESTADDRREQ (a datagram server that has no peer yet);
  * -EBADF on the reading end of a one-way channel; -EINVAL (an empty
  * message on unix+seqpacket, which the kernel could not tell from the end
- * of the stream).
+ * of the stream; a message holding '\n' with framing=line).
  * Threads: one sender at a time; a receiver may run concurrently.
  */
 IPK_API int ipk_chan_send(ipk_chan *ch, const void *buf, size_t len, int64_t timeout_ns);
@@ -227,11 +247,13 @@ IPK_API int ipk_chan_sendv(ipk_chan *ch, const struct iovec *iov, int iovcnt, in
  *
  * Blocking: until a message arrives, up to @timeout_ns.
  * Return: the message's length (>= 0); -EMSGSIZE if it is longer than @len
- * (nothing is consumed; ipk_chan_next_len() gives the size needed);
+ * (nothing is consumed; ipk_chan_next_len() gives the size needed), or
+ * with framing=line a line over the channel's maximum (dropped, and
+ * ipk_chan_next_len() is over ipk_chan_max_msg(); see framing= above);
  * -EAGAIN (timeout 0) or -ETIMEDOUT; -EPIPE when the peer closed the
  * channel; -ECONNRESET; -EPROTO when the peer broke the channel's rules:
- * on a byte stream a frame length over this channel's maximum, or a frame
- * cut short by the peer's close (the connection is then shut down and
+ * on a byte stream with framing=len a frame length over this channel's
+ * maximum, or a frame cut short by the peer's close (the connection is then shut down and
  * later calls return -EPIPE); on a datagram or seqpacket socket a message
  * over this channel's maximum, which the kernel has already cut and which
  * is therefore discarded (ipk_chan_next_len() gives its size; a seqpacket
@@ -429,7 +451,9 @@ IPK_API int ipk_listener_fd(const ipk_listener *l);
 /**
  * ipk_listener_url() - the URL a peer should connect to
  *
- * With tcp:HOST:0 this tells the port the kernel chose.
+ * With tcp:HOST:0 this tells the port the kernel chose. It carries the
+ * options a peer must share: msgsize= if the listener's URL set it, and
+ * framing= unless it is len.
  * Return: the URL's length (without the NUL) on success; -ENOSPC if @len is
  * too small (nothing written). Threads: safe.
  */

@@ -22,6 +22,8 @@
  *   pipesize=N (fifo:), backlog=N (unix:, unix+seqpacket:, tcp:),
  *   maxmsg=N (mq:), capacity=N (shm:, dbus:), queue=, stream= (nats:),
  *   bus=session|system (dbus:)
+ *   framing=len|line|none  pipe:, fifo:, unix:, tcp: how messages travel
+ *                    on the byte stream (chan.h); default len
  *   from=end|oldest|SEQ  shm:, dbus: where a subscriber starts (ring.h:
  *                    enum ipk_ring_from); without it the ring's end, or
  *                    its first message for an open that waited for it

@@ -157,7 +157,8 @@ static int fifo_open(struct ipk_chan *ch, const struct ipk_url *url, int64_t dea
 	    fcntl(fd, F_SETPIPE_SZ, (int)url->num[IPK__OPT_PIPESIZE]) < 0)
 		goto fail_errno_fd;
 
-	r = ipk__stream_new(reader ? fd : -1, reader ? -1 : fd, false, ch->max_msg, &s);
+	r = ipk__stream_new(reader ? fd : -1, reader ? -1 : fd, false, ch->max_msg,
+			    ipk__stream_framing(url), &s);
 	if (r < 0)
 		goto fail;
 	s->fifo_reader = reader;
@@ -187,7 +188,8 @@ const struct ipk_transport ipk__transport_fifo = {
 const struct ipk__scheme ipk__scheme_fifo = {
 	.name = "fifo",
 	.addr = IPK__ADDR_PATH,
-	.opts = IPK__OPT(IPK__OPT_MSGSIZE) | IPK__OPT(IPK__OPT_PIPESIZE) | IPK__OPT(IPK__OPT_PERM),
+	.opts = IPK__OPT(IPK__OPT_MSGSIZE) | IPK__OPT(IPK__OPT_PIPESIZE) | IPK__OPT(IPK__OPT_PERM) |
+		IPK__OPT(IPK__OPT_FRAMING),
 	.obj = IPK__OBJ_SLASH,
 	.tp = &ipk__transport_fifo,
 };

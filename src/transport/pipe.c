@@ -31,12 +31,12 @@ int ipk__pipe_pair(struct ipk_chan *rd, struct ipk_chan *wr, const struct ipk_ur
 		ipk__close(fds[1]);
 		return r;
 	}
-	r = ipk__stream_new(fds[0], -1, false, rd->max_msg, &rs);
+	r = ipk__stream_new(fds[0], -1, false, rd->max_msg, ipk__stream_framing(url), &rs);
 	if (r < 0) {
 		ipk__close(fds[1]);
 		return r;
 	}
-	r = ipk__stream_new(-1, fds[1], false, wr->max_msg, &ws);
+	r = ipk__stream_new(-1, fds[1], false, wr->max_msg, ipk__stream_framing(url), &ws);
 	if (r < 0) {
 		ipk__stream_free(rs);
 		return r;
@@ -61,7 +61,8 @@ const struct ipk_transport ipk__transport_pipe = {
 const struct ipk__scheme ipk__scheme_pipe = {
 	.name = "pipe",
 	.addr = IPK__ADDR_NONE,
-	.opts = IPK__OPT(IPK__OPT_MSGSIZE) | IPK__OPT(IPK__OPT_PIPESIZE),
+	.opts = IPK__OPT(IPK__OPT_MSGSIZE) | IPK__OPT(IPK__OPT_PIPESIZE) |
+		IPK__OPT(IPK__OPT_FRAMING),
 	.obj = IPK__OBJ_NONE,
 	.tp = &ipk__transport_pipe,
 };

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * stream.c - whole messages over byte streams. Sends write a frame (length
- * + payload) with one writev; receives read ahead into a buffer as large as
- * the biggest frame and hand out frames from it, so a burst of small
- * messages costs one read. Descriptors are non-blocking: waiting is
+ * stream.c - whole messages over byte streams. Sends write a frame with one
+ * writev: a 4-byte length and the payload (framing=len), the payload and a
+ * '\n' (framing=line), or the payload alone (framing=none). Framed
+ * receives read ahead into a buffer a little larger than the biggest
+ * message and hand out messages from it, so a burst of small messages costs
+ * one read; framing=none reads straight into the caller's buffer, and each
+ * read is a message. Descriptors are non-blocking: waiting is
  * ipk__wait_fd() against the caller's deadline.
  *
  * A deadline that strikes mid-frame cannot take back the bytes already in
@@ -12,6 +15,7 @@
  * this end lives.
  */
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,7 +26,8 @@
 
 #define IOV_LOCAL 64
 
-int ipk__stream_new(int rfd, int wfd, bool is_socket, size_t max, struct ipk__stream **ret)
+int ipk__stream_new(int rfd, int wfd, bool is_socket, size_t max, int framing,
+		    struct ipk__stream **ret)
 {
 	struct ipk__stream *s = calloc(1, sizeof(*s));
 
@@ -32,7 +37,10 @@ int ipk__stream_new(int rfd, int wfd, bool is_socket, size_t max, struct ipk__st
 	s->wfd = wfd;
 	s->is_socket = is_socket;
 	s->max = max;
-	if (rfd >= 0) {
+	s->framing = (uint8_t)framing;
+	/* a buffer of more than max bytes holds a whole frame or line, or
+	 * proves a line too long; framing=none reads into the caller's */
+	if (rfd >= 0 && framing != IPK__FRAMING_NONE) {
 		s->rx.cap = max + IPK__FRAME_HDR;
 		s->rx.buf = malloc(s->rx.cap);
 		if (!s->rx.buf)
@@ -119,38 +127,63 @@ static int flush_pending(struct ipk__stream *s, int64_t deadline_ns)
 	return r;
 }
 
+/* framing=line: a newline inside a message would end it early. */
+static bool has_newline(const struct iovec *iov, int iovcnt)
+{
+	for (int i = 0; i < iovcnt; i++)
+		if (iov[i].iov_len && memchr(iov[i].iov_base, '\n', iov[i].iov_len))
+			return true;
+	return false;
+}
+
 int ipk__stream_send(struct ipk_chan *ch, const struct iovec *iov, int iovcnt, size_t len,
 		     int64_t deadline_ns)
 {
 	struct ipk__stream *s = ch->t;
 	struct iovec local[IOV_LOCAL], *v = local;
 	uint8_t hdr[IPK__FRAME_HDR];
-	size_t total = IPK__FRAME_HDR + len, done;
+	size_t pre = 0, post = 0, total, done;
 	int cnt, r;
 
 	if (s->wfd < 0)
 		return -EBADF;
+	if (s->framing == IPK__FRAMING_LINE && has_newline(iov, iovcnt))
+		return -EINVAL;
 	if (s->tx_broken)
 		return -EPIPE;
 	r = flush_pending(s, deadline_ns);
 	if (r < 0)
 		return r;
 
-	ipk__frame_put_len(hdr, (uint32_t)len);
+	if (s->framing == IPK__FRAMING_LEN) {
+		ipk__frame_put_len(hdr, (uint32_t)len);
+		pre = sizeof(hdr);
+	} else if (s->framing == IPK__FRAMING_LINE) {
+		hdr[0] = '\n';
+		post = 1;
+	} else if (len == 0) {
+		return 0; /* framing=none: no bytes, nothing to send */
+	}
+	total = pre + len + post;
 	if (iovcnt < IOV_LOCAL) {
-		local[0] = (struct iovec){ .iov_base = hdr, .iov_len = sizeof(hdr) };
-		memcpy(local + 1, iov, (size_t)iovcnt * sizeof(*iov));
-		cnt = iovcnt + 1;
+		cnt = 0;
+		if (pre)
+			local[cnt++] = (struct iovec){ .iov_base = hdr, .iov_len = pre };
+		memcpy(local + cnt, iov, (size_t)iovcnt * sizeof(*iov));
+		cnt += iovcnt;
+		if (post)
+			local[cnt++] = (struct iovec){ .iov_base = hdr, .iov_len = post };
 	} else {
 		/* too many pieces for one writev: gather the frame in tx */
 		uint8_t *p = s->tx;
 
-		memcpy(p, hdr, sizeof(hdr));
-		p += sizeof(hdr);
+		memcpy(p, hdr, pre);
+		p += pre;
 		for (int i = 0; i < iovcnt; i++) {
 			memcpy(p, iov[i].iov_base, iov[i].iov_len);
 			p += iov[i].iov_len;
 		}
+		memcpy(p, hdr, post);
 		local[0] = (struct iovec){ .iov_base = s->tx, .iov_len = total };
 		cnt = 1;
 	}
@@ -201,6 +234,48 @@ static bool fifo_writer_gone(int fd)
 	return poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLHUP);
 }
 
+/* framing=none: whatever one read returns, up to @len and the maximum. */
+static ssize_t recv_none(struct ipk_chan *ch, struct ipk__stream *s, void *buf, size_t len,
+			 int64_t deadline_ns)
+{
+	size_t want = len < s->max ? len : s->max;
+
+	if (want == 0) {
+		ch->next_len = 1; /* a read of nothing would look like the end */
+		return -EMSGSIZE;
+	}
+	for (;;) {
+		ssize_t r = read(s->rfd, buf, want);
+
+		if (r > 0)
+			return r;
+		if (r == 0) {
+			if (!s->fifo_reader || fifo_writer_gone(s->rfd))
+				return -EPIPE;
+			r = ipk__wait_fd(s->rfd, POLLIN, deadline_ns);
+		} else {
+			r = ipk__retry_wait(s->rfd, POLLIN, deadline_ns); /* EINTR, EAGAIN */
+		}
+		if (r < 0)
+			return r;
+	}
+}
+
+/* The stream ended with buf[lo, hi) left over. */
+static ssize_t recv_end(struct ipk_chan *ch, struct ipk__stream *s, void *buf, size_t len)
+{
+	ssize_t r;
+
+	if (s->framing == IPK__FRAMING_LINE) {
+		/* a last line without its newline is still a line */
+		r = ipk__line_take_last(&s->rx, buf, len, &ch->next_len);
+		return r == -EAGAIN ? -EPIPE : r;
+	}
+	if (s->rx.hi > s->rx.lo)
+		return protocol_error(s); /* frame cut short */
+	return -EPIPE;
+}
+
 ssize_t ipk__stream_recv(struct ipk_chan *ch, void *buf, size_t len, int64_t deadline_ns)
 {
 	struct ipk__stream *s = ch->t;
@@ -209,8 +284,12 @@ ssize_t ipk__stream_recv(struct ipk_chan *ch, void *buf, size_t len, int64_t dea
 		return -EBADF;
 	if (s->rx_broken)
 		return -EPIPE;
+	if (s->framing == IPK__FRAMING_NONE)
+		return recv_none(ch, s, buf, len, deadline_ns);
 	for (;;) {
-		ssize_t r = ipk__frame_take(&s->rx, s->max, buf, len, &ch->next_len);
+		ssize_t r = s->framing == IPK__FRAMING_LEN
+				    ? ipk__frame_take(&s->rx, s->max, buf, len, &ch->next_len)
+				    : ipk__line_take(&s->rx, s->max, buf, len, &ch->next_len);
 		size_t room;
 		uint8_t *p;
 
@@ -220,7 +299,7 @@ ssize_t ipk__stream_recv(struct ipk_chan *ch, void *buf, size_t len, int64_t dea
 			return protocol_error(s);
 
 		/* -EAGAIN: the frame is not complete; a buffer of max + header
-		 * always has room for the rest of it */
+		 * always has room for the rest of it (or proves a line long) */
 		p = ipk__rxbuf_room(&s->rx, &room);
 		r = read(s->rfd, p, room);
 		if (r > 0) {
@@ -230,9 +309,7 @@ ssize_t ipk__stream_recv(struct ipk_chan *ch, void *buf, size_t len, int64_t dea
 		if (r == 0) {
 			if (s->fifo_reader && !fifo_writer_gone(s->rfd))
 				goto wait;
-			if (s->rx.hi > s->rx.lo)
-				return protocol_error(s); /* frame cut short */
-			return -EPIPE;
+			return recv_end(ch, s, buf, len);
 		}
 		r = ipk__retry_wait(s->rfd, POLLIN, deadline_ns); /* EINTR, EAGAIN */
 		if (r < 0)
@@ -252,4 +329,29 @@ void ipk__stream_close(struct ipk_chan *ch)
 	if (s && s->wfd >= 0 && !s->tx_broken)
 		(void)flush_pending(s, IPK__NOWAIT); /* what the kernel takes now */
 	ipk__stream_free(s);
+}
+
+void ipk__stream_listener_url(struct ipk_listener *l, const struct ipk_url *url)
+{
+	static const char *const name[] = {
+		[IPK__FRAMING_LINE] = "line", [IPK__FRAMING_NONE] = "none"
+	};
+	int f = ipk__stream_framing(url);
+	size_t used = strlen(l->url);
+
+	if (f != IPK__FRAMING_LEN && used < sizeof(l->url))
+		(void)snprintf(l->url + used, sizeof(l->url) - used, "%cframing=%s",
+			       strchr(l->url, '?') ? '&' : '?', name[f]);
+}
+
+int ipk__stream_listener_framing(const struct ipk_listener *l)
+{
+	struct ipk_url u;
+
+	if (!strstr(l->url, "framing="))
+		return IPK__FRAMING_LEN; /* no parse per accept for the default */
+	/* l->url was made from a URL that parsed, with our options */
+	if (ipk__url_parse(l->url, &u, NULL, NULL) < 0)
+		return IPK__FRAMING_LEN;
+	return ipk__stream_framing(&u);
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * stream.h - whole messages over a byte stream (pipe, FIFO, Unix stream
- * socket, TCP): framing, read-ahead, and frames cut by a deadline.
+ * socket, TCP): framing (framing=len, line or none), read-ahead, and
+ * frames cut by a deadline.
  */
 #ifndef IPK_STREAM_H
 #define IPK_STREAM_H
@@ -21,7 +22,8 @@ struct ipk__stream {
 	 * sending and a receiving thread never write the same one. */
 	bool rx_broken;
 	bool tx_broken;
-	size_t max; /* largest payload */
+	uint8_t framing; /* enum ipk__framing */
+	size_t max;      /* largest payload (framing=line: longest line) */
 	struct ipk__rxbuf rx;
 	uint8_t *tx; /* the unsent rest of a frame a deadline cut: tx[lo, hi) */
 	size_t tx_lo, tx_hi;
@@ -30,9 +32,29 @@ struct ipk__stream {
 
 /*
  * ipk__stream_new() - wrap descriptors (ownership passes to the stream,
- * also on failure) and allocate the buffers for @max-byte messages.
+ * also on failure) and allocate the buffers for @max-byte messages framed
+ * as @framing (enum ipk__framing).
  */
-int ipk__stream_new(int rfd, int wfd, bool is_socket, size_t max, struct ipk__stream **ret);
+int ipk__stream_new(int rfd, int wfd, bool is_socket, size_t max, int framing,
+		    struct ipk__stream **ret);
+
+/* The framing= option of @url (framing=len without it). */
+static inline int ipk__stream_framing(const struct ipk_url *url)
+{
+	return (int)ipk__url_num(url, IPK__OPT_FRAMING, IPK__FRAMING_LEN);
+}
+
+/*
+ * Options for a listener's URL (ipk_listener_url()) that a peer must share
+ * beyond msgsize=: framing= unless it is len. Appends to l->url.
+ */
+void ipk__stream_listener_url(struct ipk_listener *l, const struct ipk_url *url);
+
+/*
+ * The framing of channels a listener accepts: its URL's, read back from
+ * l->url, which ipk__stream_listener_url() completed.
+ */
+int ipk__stream_listener_framing(const struct ipk_listener *l);
 void ipk__stream_free(struct ipk__stream *s);
 
 /* Transport ops for any channel whose ch->t is a struct ipk__stream. */

@@ -48,7 +48,7 @@ static int resolve(const struct ipk_url *url, bool passive, struct sockaddr_stor
 	return 0;
 }
 
-static int adopt(struct ipk_chan *ch, int fd)
+static int adopt(struct ipk_chan *ch, int fd, int framing)
 {
 	int one = 1;
 
@@ -60,7 +60,7 @@ static int adopt(struct ipk_chan *ch, int fd)
 		return r;
 	}
 	ch->fd = fd;
-	return ipk__stream_new(fd, fd, true, ch->max_msg, (struct ipk__stream **)&ch->t);
+	return ipk__stream_new(fd, fd, true, ch->max_msg, framing, (struct ipk__stream **)&ch->t);
 }
 
 static int tcp_listen(struct ipk_listener *l, const struct ipk_url *url)
@@ -96,6 +96,7 @@ static int tcp_listen(struct ipk_listener *l, const struct ipk_url *url)
 		n = snprintf(l->url, sizeof(l->url), "tcp:%s:%u", host, ntohs(a->sin_port));
 	}
 	ipk__listener_url_opts(l, n, url);
+	ipk__stream_listener_url(l, url);
 	return 0;
 }
 
@@ -104,7 +105,7 @@ static int tcp_accept(struct ipk_listener *l, struct ipk_chan *ch, int64_t deadl
 	int fd, r;
 
 	r = ipk__sock_accept(l->fd, deadline_ns, &fd);
-	return r < 0 ? r : adopt(ch, fd);
+	return r < 0 ? r : adopt(ch, fd, ipk__stream_listener_framing(l));
 }
 
 static int tcp_open(struct ipk_chan *ch, const struct ipk_url *url, int64_t deadline_ns)
@@ -122,7 +123,7 @@ static int tcp_open(struct ipk_chan *ch, const struct ipk_url *url, int64_t dead
 		return r;
 	r = ipk__sock_connect(ss.ss_family, SOCK_STREAM, (struct sockaddr *)&ss, len, false,
 			      deadline_ns, &fd);
-	return r < 0 ? r : adopt(ch, fd);
+	return r < 0 ? r : adopt(ch, fd, ipk__stream_framing(url));
 }
 
 const struct ipk_transport ipk__transport_tcp = {
@@ -137,7 +138,8 @@ const struct ipk_transport ipk__transport_tcp = {
 const struct ipk__scheme ipk__scheme_tcp = {
 	.name = "tcp",
 	.addr = IPK__ADDR_HOSTPORT,
-	.opts = IPK__OPT(IPK__OPT_MSGSIZE) | IPK__OPT(IPK__OPT_BACKLOG),
+	.opts = IPK__OPT(IPK__OPT_MSGSIZE) | IPK__OPT(IPK__OPT_BACKLOG) |
+		IPK__OPT(IPK__OPT_FRAMING),
 	.obj = IPK__OBJ_NONE,
 	.tp = &ipk__transport_tcp,
 };

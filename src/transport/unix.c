@@ -43,8 +43,9 @@ static int fit_sndbuf(int fd, size_t max)
 	return 0;
 }
 
-/* Wrap a connected socket as the channel's state (takes @fd). */
-static int adopt(struct ipk_chan *ch, int fd, bool server)
+/* Wrap a connected socket as the channel's state (takes @fd); a stream
+ * socket's messages are framed as @framing (enum ipk__framing). */
+static int adopt(struct ipk_chan *ch, int fd, bool server, int framing)
 {
 	int type = sock_type(ch), r;
 
@@ -57,7 +58,8 @@ static int adopt(struct ipk_chan *ch, int fd, bool server)
 	}
 	ch->fd = fd;
 	if (type == SOCK_STREAM)
-		return ipk__stream_new(fd, fd, true, ch->max_msg, (struct ipk__stream **)&ch->t);
+		return ipk__stream_new(fd, fd, true, ch->max_msg, framing,
+				       (struct ipk__stream **)&ch->t);
 	return ipk__dgram_new(fd, type == SOCK_SEQPACKET, server, ch->max_msg,
 			      (struct ipk__dgram **)&ch->t);
 }
@@ -79,6 +81,7 @@ static int unix_listen(struct ipk_listener *l, const struct ipk_url *url)
 	n = snprintf(l->url, sizeof(l->url), "%s:%s%s", url->scheme_name, url->abstract ? "@" : "",
 		     url->path);
 	ipk__listener_url_opts(l, n, url);
+	ipk__stream_listener_url(l, url);
 	return 0;
 }
 
@@ -95,7 +98,9 @@ static int unix_accept(struct ipk_listener *l, struct ipk_chan *ch, int64_t dead
 		ipk__close(fd);
 		return r;
 	}
-	return adopt(ch, fd, false);
+	return adopt(ch, fd, false,
+		     sock_type(ch) == SOCK_STREAM ? ipk__stream_listener_framing(l)
+						  : IPK__FRAMING_LEN);
 }
 
 static int unix_open(struct ipk_chan *ch, const struct ipk_url *url, int64_t deadline_ns)
@@ -112,7 +117,7 @@ static int unix_open(struct ipk_chan *ch, const struct ipk_url *url, int64_t dea
 	if (!(ch->flags & IPK_CHAN_CREATE)) {
 		r = ipk__sock_connect(AF_UNIX, type, (struct sockaddr *)&sa, len,
 				      type == SOCK_DGRAM, deadline_ns, &fd);
-		return r < 0 ? r : adopt(ch, fd, false);
+		return r < 0 ? r : adopt(ch, fd, false, ipk__stream_framing(url));
 	}
 	if (type != SOCK_DGRAM)
 		return ipk__sock_accept_one(ch, url, deadline_ns);
@@ -126,7 +131,7 @@ static int unix_open(struct ipk_chan *ch, const struct ipk_url *url, int64_t dea
 
 		r = ipk__unix_bind(fd, SOCK_DGRAM, url, ch->flags, &file);
 		if (r == 0)
-			r = adopt(ch, fd, true);
+			r = adopt(ch, fd, true, IPK__FRAMING_LEN);
 		else
 			ipk__close(fd);
 		if (r < 0)
@@ -187,7 +192,8 @@ const struct ipk_transport ipk__transport_unix_dgram = {
 const struct ipk__scheme ipk__scheme_unix = {
 	.name = "unix",
 	.addr = IPK__ADDR_UNIX,
-	.opts = IPK__OPT(IPK__OPT_MSGSIZE) | IPK__OPT(IPK__OPT_BACKLOG) | IPK__OPT(IPK__OPT_PERM),
+	.opts = IPK__OPT(IPK__OPT_MSGSIZE) | IPK__OPT(IPK__OPT_BACKLOG) | IPK__OPT(IPK__OPT_PERM) |
+		IPK__OPT(IPK__OPT_FRAMING),
 	.obj = IPK__OBJ_UNIX,
 	.tp = &ipk__transport_unix,
 };
