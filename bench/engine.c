@@ -19,6 +19,16 @@
  * busy machine cannot stretch a run without bound; it keeps at least
  * MIN_SAMPLES samples (MIN_FEW for messages of many megabytes).
  *
+ * Paced cases (BENCH_RATE, BENCH_FANOUT) are set by the rate instead: A
+ * publishes the warm-up count and the total before its first message and
+ * sends them on an absolute schedule, each stamped with its sequence
+ * number and CLOCK_MONOTONIC time; every B side (one, or the subscribers
+ * of a fan-out case, each with its own histogram) takes the difference at
+ * arrival. Each side reads its CPU time (CLOCK_PROCESS_CPUTIME_ID: user
+ * and system, all its threads) at the start and the end of its measuring
+ * window. A waits until every B side has counted the last message before
+ * it closes its end, so that closing cannot take one away.
+ *
  * Stopping (SIGINT, SIGTERM, a reader of standard output gone): the
  * supervisor's flag, opts->stop, is all that changes. While it runs, the
  * supervisor holds every signal and takes them only in its waits (ppoll()
@@ -33,6 +43,7 @@
  */
 #include <errno.h>
 #include <sched.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -53,20 +64,34 @@
 #define MIN_SAMPLES 100
 #define MIN_FEW 10 /* for messages so large that 100 take too long */
 #define MAX_SAMPLES 5000000ul
+#define PACE_MIN_WARM 10 /* paced warm-up: at least this many messages */
 #define ERR_MAX 200
+#define MAX_PROCS (1 + BENCH_MAX_SUBS) /* A, then the B sides */
 
 struct ctl {
 	_Atomic uint32_t go;     /* supervisor: pids are set, start */
 	_Atomic uint32_t opened; /* sides that have opened their ends */
 	_Atomic uint32_t failed; /* a side failed: stop waiting for it */
+	_Atomic uint32_t done;   /* paced: B sides that counted every message */
+	_Atomic uint32_t b_err;  /* a B side has claimed err[1] */
 	_Atomic uint64_t total;  /* A -> B: messages in the case, 0 = not yet */
+	uint64_t warm;           /* paced, A -> B before total: messages not timed */
 	pid_t supervisor;        /* the sides' parent, set before the fork */
-	pid_t pid[2];
-	char err[2][ERR_MAX]; /* a side's failure, "step: strerror" */
-	uint64_t msgs;        /* tput: messages timed */
-	int64_t elapsed_ns;   /* tput: their time */
-	struct hist hist;     /* rtt: one sample per round trip */
+	unsigned nproc;          /* A and the B sides */
+	pid_t pid[MAX_PROCS];
+	char err[2][ERR_MAX];      /* A's failure, the first B side's: "step: strerror" */
+	uint64_t msgs;             /* tput, paced: messages timed */
+	int64_t elapsed_ns;        /* tput: their time */
+	uint64_t late;             /* paced: messages A sent a period or more late */
+	int64_t cpu_ns[MAX_PROCS]; /* paced: CPU time in each side's window */
+	int64_t win_ns[MAX_PROCS]; /* paced: the window, first to last message */
+	struct hist hist;          /* rtt: one sample per round trip */
+	struct hist sub_hist[BENCH_MAX_SUBS]; /* paced: one-way, per B side */
 };
+
+/* Fan-out: the CPUs subscribers are pinned to, round-robin (bench_run()). */
+static int fan_cpu[CPU_SETSIZE];
+static unsigned nfan_cpu;
 
 /* The signal mask the run began with: see the top. */
 static sigset_t open_mask;
@@ -104,9 +129,19 @@ struct side_ctx {
 	struct ctl *ctl;
 	void *shared;
 	enum bench_side side;
+	unsigned idx; /* in ctl->pid: 0 is A, 1 + env.sub a B side */
 	void *end;
 	char *buf;
 };
+
+/* "side A", "side B", or "subscriber N" of a fan-out case. */
+static void side_label(unsigned idx, unsigned nproc, char *buf, size_t len)
+{
+	if (idx == 0 || nproc <= 2)
+		snprintf(buf, len, "side %c", idx == 0 ? 'A' : 'B');
+	else
+		snprintf(buf, len, "subscriber %u", idx - 1);
+}
 
 static void nap(void)
 {
@@ -117,8 +152,15 @@ static void nap(void)
 
 static int side_fail(struct side_ctx *c, const char *step, int err)
 {
-	snprintf(c->ctl->err[c->side], ERR_MAX, "side %c: %s: %s", c->side == BENCH_A ? 'A' : 'B',
-		 step, strerror(err < 0 ? -err : err));
+	char who[32];
+
+	/* Of many B sides, the first to fail says why. */
+	if (c->side == BENCH_A ||
+	    atomic_exchange_explicit(&c->ctl->b_err, 1, memory_order_relaxed) == 0) {
+		side_label(c->idx, c->ctl->nproc, who, sizeof(who));
+		snprintf(c->ctl->err[c->side], ERR_MAX, "%s: %s: %s", who, step,
+			 strerror(err < 0 ? -err : err));
+	}
 	atomic_store_explicit(&c->ctl->failed, 1, memory_order_release);
 	return 1;
 }
@@ -331,6 +373,152 @@ static int tput_b(struct side_ctx *c)
 	return 0;
 }
 
+/* The warm-up and measured messages of a paced case at @rate: the warm-up
+ * and budget times' worth, at least PACE_MIN_WARM and MIN_SAMPLES. */
+static void pace_counts(const struct bench_opts *o, double rate, uint64_t *warm, uint64_t *n)
+{
+	double w = rate * (double)o->warmup_ns / 1e9, m = rate * (double)o->budget_ns / 1e9;
+
+	*warm = w < PACE_MIN_WARM         ? PACE_MIN_WARM
+		: w > (double)MAX_SAMPLES ? MAX_SAMPLES
+					  : (uint64_t)w;
+	*n = m < MIN_SAMPLES ? MIN_SAMPLES : m > (double)MAX_SAMPLES ? MAX_SAMPLES : (uint64_t)m;
+}
+
+static int64_t cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+ * Waits until @due (CLOCK_MONOTONIC, ns) and returns the time then. It
+ * sleeps until a margin before @due and spins the rest: the margin is
+ * twice *@late_ns, a running mean of how late such sleeps wake up (60-90 us
+ * on a virtual machine), plus 5 us, at most 1 ms. So the sender's CPU is
+ * what pacing costs on this machine, and above about 1 / (wake-up time)
+ * messages per second it spins throughout.
+ */
+static int64_t pace_until(int64_t due, int64_t *late_ns)
+{
+	int64_t now = bench_now_ns(), margin = 2 * *late_ns + 5000;
+	unsigned spins = 0;
+
+	if (margin > 1000000)
+		margin = 1000000;
+	if (due - now > margin) {
+		int64_t wake = due - margin;
+		struct timespec ts = { wake / 1000000000, wake % 1000000000 };
+
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+			;
+		now = bench_now_ns();
+		*late_ns += (now - wake - *late_ns) / 8;
+	}
+	while (now < due) {
+		bench_spin(&spins);
+		now = bench_now_ns();
+	}
+	return now;
+}
+
+/*
+ * Paced sender: message k is due at t0 + k / rate, whatever happened to
+ * the ones before (an absolute schedule: a late message goes at once and
+ * the next keeps its time, so the rate never drifts); one sent a period or
+ * more after its time is counted late. Carries [0, 8) its sequence number,
+ * [8, 16) the time just before the send.
+ */
+static int pace_a(struct side_ctx *c)
+{
+	const struct bench_ops *ops = c->env.mech->ops;
+	double period = 1e9 / c->env.rate;
+	uint64_t warm, n, total, k, late = 0;
+	int64_t est = 50000, t0, start = 0, now = 0, cpu0 = 0, limit;
+	int r;
+
+	pace_counts(c->o, c->env.rate, &warm, &n);
+	total = warm + n;
+	c->ctl->warm = warm;
+	/* Release: each B side loads it after its first message, which this
+	 * store precedes (and warm with it). */
+	atomic_store_explicit(&c->ctl->total, total, memory_order_release);
+	/* A row too slow for the rate: end, as a round trip does, at four
+	 * times the planned window. */
+	limit = 4 * (int64_t)((double)n * period > (double)c->o->budget_ns
+				      ? (double)n * period
+				      : (double)c->o->budget_ns);
+	t0 = bench_now_ns();
+	for (k = 0; k < total; k++) {
+		int64_t due = t0 + (int64_t)((double)k * period);
+
+		now = pace_until(due, &est);
+		if (k == warm) {
+			start = due;
+			cpu0 = cpu_now();
+		}
+		if (k >= warm && now - due >= (int64_t)period)
+			late++;
+		if (k >= warm + MIN_SAMPLES && k + 1 < total && now - start > limit) {
+			total = k + 1; /* this one is the last; B sees it as above */
+			atomic_store_explicit(&c->ctl->total, total, memory_order_release);
+		}
+		memcpy(c->buf, &k, sizeof(k));
+		now = bench_now_ns();
+		memcpy(c->buf + 8, &now, sizeof(now));
+		if ((r = ops->send(c->end, c->buf, c->env.size)) < 0)
+			return side_fail(c, "send", r);
+	}
+	now = bench_now_ns();
+	c->ctl->cpu_ns[0] = cpu_now() - cpu0;
+	c->ctl->win_ns[0] = now - start;
+	c->ctl->msgs = total - warm;
+	c->ctl->late = late;
+	r = wait_word(c->ctl, &c->ctl->done, c->env.nsubs, c->o->timeout_ns);
+	if (r == -ETIMEDOUT)
+		return side_fail(c, "wait for the receivers", r);
+	return r < 0 ? 1 : 0; /* -ECANCELED: a B side failed and says why */
+}
+
+/* Paced receiver (one of env.nsubs): timestamps each arrival. */
+static int pace_b(struct side_ctx *c)
+{
+	const struct bench_ops *ops = c->env.mech->ops;
+	struct hist *h = &c->ctl->sub_hist[c->env.sub];
+	uint64_t i, seq, warm = 0, total;
+	int64_t sent, now = 0, start = 0, cpu0 = 0;
+	int r;
+
+	for (i = 0;; i++) {
+		if ((r = ops->recv(c->end, c->buf, c->env.size)) < 0)
+			return side_fail(c, "recv", r);
+		now = bench_now_ns();
+		memcpy(&seq, c->buf, sizeof(seq));
+		memcpy(&sent, c->buf + 8, sizeof(sent));
+		if (seq != i)
+			return side_fail(c, "recv: a message lost, reordered or altered", -EPROTO);
+		/* Acquire: pairs with A's release store of the total. */
+		total = atomic_load_explicit(&c->ctl->total, memory_order_acquire);
+		if (i == 0)
+			warm = c->ctl->warm;
+		if (i == warm) {
+			start = now;
+			cpu0 = cpu_now();
+		}
+		if (i >= warm)
+			hist_add(h, now > sent ? (uint64_t)(now - sent) : 0);
+		if (i + 1 >= total)
+			break;
+	}
+	c->ctl->cpu_ns[c->idx] = cpu_now() - cpu0;
+	c->ctl->win_ns[c->idx] = now - start;
+	/* Release: A reads nothing of ours, but may close once all are in. */
+	atomic_fetch_add_explicit(&c->ctl->done, 1, memory_order_release);
+	return 0;
+}
+
 static void __attribute__((noreturn)) side_main(struct side_ctx *c)
 {
 	const struct bench_ops *ops = c->env.mech->ops;
@@ -343,13 +531,15 @@ static void __attribute__((noreturn)) side_main(struct side_ctx *c)
 	bench_child_sigmask(); /* a SIGTERM held since the fork ends it here */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != c->ctl->supervisor)
 		_exit(1); /* it is gone already */
-	if ((r = pin(c->o->cpu[c->side])) < 0) {
+	if ((r = pin(c->env.kind == BENCH_FANOUT && c->side == BENCH_B
+			     ? fan_cpu[c->env.sub % nfan_cpu]
+			     : c->o->cpu[c->side])) < 0) {
 		side_fail(c, "sched_setaffinity", r);
 		_exit(1);
 	}
 	if ((r = wait_word(c->ctl, &c->ctl->go, 1, c->o->timeout_ns)) < 0)
 		_exit(1);
-	c->env.peer = c->ctl->pid[!c->side];
+	c->env.peer = c->ctl->pid[c->side == BENCH_A ? 1 : 0];
 	c->buf = aligned_alloc(64, (c->env.size + 63) & ~(size_t)63);
 	if (!c->buf) {
 		side_fail(c, "malloc", -ENOMEM);
@@ -363,12 +553,14 @@ static void __attribute__((noreturn)) side_main(struct side_ctx *c)
 	}
 	/* Release: pairs with the acquire in wait_word() of the other side. */
 	atomic_fetch_add_explicit(&c->ctl->opened, 1, memory_order_acq_rel);
-	if (wait_word(c->ctl, &c->ctl->opened, 2, c->o->timeout_ns) < 0)
+	if (wait_word(c->ctl, &c->ctl->opened, c->ctl->nproc, c->o->timeout_ns) < 0)
 		goto out;
 	if (c->env.kind == BENCH_RTT)
 		status = c->side == BENCH_A ? rtt_a(c) : rtt_b(c);
-	else
+	else if (c->env.kind == BENCH_TPUT)
 		status = c->side == BENCH_A ? tput_a(c) : tput_b(c);
+	else
+		status = c->side == BENCH_A ? pace_a(c) : pace_b(c);
 out:
 	if (ops->close)
 		ops->close(c->end, c->side);
@@ -407,31 +599,43 @@ static void wait_events(const struct bench_opts *o, struct pollfd *pfd, nfds_t n
 	(void)ppoll(pfd, n, &ts, &open_mask);
 }
 
-/*
- * Waits for both sides until @deadline; kills both when one fails, the
- * deadline passes or the run is stopped. Sleeps in ppoll() on pidfds (and
- * standard output, for o->watch_out), so the supervisor takes no CPU from
- * the sides while they measure (10 ms naps where pidfd_open() is
- * missing). Return: 0 when both exited 0; -EINTR stopped (both are
- * reaped); -ETIMEDOUT; -ECHILD when a side died (the reason is in
- * ctl->err, or the signal in @why).
- */
-static int reap(const struct bench_opts *o, pid_t pid[2], int64_t deadline, char *why, size_t len)
+/* Kills every side still running. */
+static void kill_all(const pid_t *pid, unsigned n)
 {
-	struct pollfd pfd[3];
-	bool cut = false;
-	int bad = 0, st, i, n;
+	unsigned i;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < n; i++)
+		if (pid[i] > 0)
+			kill(pid[i], SIGKILL);
+}
+
+/*
+ * Waits for the @n sides until @deadline; kills them all when one fails,
+ * the deadline passes or the run is stopped. Sleeps in ppoll() on pidfds
+ * (and standard output, for o->watch_out), so the supervisor takes no CPU
+ * from the sides while they measure (10 ms naps where pidfd_open() is
+ * missing). Return: 0 when all exited 0; -EINTR stopped (all are reaped);
+ * -ETIMEDOUT; -ECHILD when a side died (the reason is in ctl->err, or the
+ * signal in @why).
+ */
+static int reap(const struct bench_opts *o, pid_t *pid, unsigned np, int64_t deadline, char *why,
+		size_t len)
+{
+	struct pollfd pfd[MAX_PROCS + 1];
+	bool cut = false;
+	int bad = 0, st;
+	unsigned i, n;
+
+	for (i = 0; i < np; i++) {
 		pfd[i].fd = pid[i] > 0 ? (int)syscall(SYS_pidfd_open, pid[i], 0) : -1;
 		pfd[i].events = POLLIN;
 	}
-	pfd[2].fd = o->stop && o->watch_out ? STDOUT_FILENO : -1;
-	pfd[2].events = 0; /* POLLERR: no reader any more */
+	pfd[np].fd = o->stop && o->watch_out ? STDOUT_FILENO : -1;
+	pfd[np].events = 0; /* POLLERR: no reader any more */
 	for (;;) {
 		int64_t left, nap = 1000000000;
 
-		for (i = 0, n = 0; i < 2; i++) {
+		for (i = 0, n = 0; i < np; i++) {
 			pid_t p;
 
 			if (pid[i] <= 0)
@@ -445,31 +649,28 @@ static int reap(const struct bench_opts *o, pid_t pid[2], int64_t deadline, char
 			if (p < 0 || (WIFEXITED(st) && WEXITSTATUS(st) == 0))
 				continue;
 			if (!bad) {
+				char who[32];
+
 				bad = -ECHILD;
+				side_label(i, np, who, sizeof(who));
 				if (WIFSIGNALED(st))
-					snprintf(why, len, "side %c killed by signal %d (%s)",
-						 i == 0 ? 'A' : 'B', WTERMSIG(st),
-						 strsignal(WTERMSIG(st)));
+					snprintf(why, len, "%s killed by signal %d (%s)", who,
+						 WTERMSIG(st), strsignal(WTERMSIG(st)));
 			}
-			/* The other side may wait for this one forever. */
-			if (pid[!i] > 0)
-				kill(pid[!i], SIGKILL);
+			/* The others may wait for this one forever. */
+			kill_all(pid, np);
 		}
 		if (n == 0)
 			break;
 		if (!cut && stopped(o)) {
 			cut = true;
-			for (i = 0; i < 2; i++)
-				if (pid[i] > 0)
-					kill(pid[i], SIGKILL);
-			pfd[2].fd = -1; /* seen; would wake the wait at once */
+			kill_all(pid, np);
+			pfd[np].fd = -1; /* seen; would wake the wait at once */
 			deadline = INT64_MAX;
 		}
 		left = deadline - bench_now_ns();
 		if (left <= 0) {
-			for (i = 0; i < 2; i++)
-				if (pid[i] > 0)
-					kill(pid[i], SIGKILL);
+			kill_all(pid, np);
 			if (!bad) {
 				snprintf(why, len, "timed out (a side hung)");
 				bad = -ETIMEDOUT;
@@ -478,7 +679,7 @@ static int reap(const struct bench_opts *o, pid_t pid[2], int64_t deadline, char
 			continue;
 		}
 		/* A reaped side's pidfd goes; ppoll() skips fd -1. */
-		for (i = 0; i < 2; i++) {
+		for (i = 0; i < np; i++) {
 			if (pid[i] <= 0 && pfd[i].fd >= 0) {
 				close(pfd[i].fd);
 				pfd[i].fd = -1;
@@ -487,12 +688,72 @@ static int reap(const struct bench_opts *o, pid_t pid[2], int64_t deadline, char
 				nap = 10000000; /* no pidfd: look again soon */
 		}
 		/* Once cut, only the killed sides' ends matter. */
-		wait_events(o, pfd, 3, left < nap ? left : nap, !cut);
+		wait_events(o, pfd, np + 1, left < nap ? left : nap, !cut);
 	}
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < np; i++)
 		if (pfd[i].fd >= 0)
 			close(pfd[i].fd);
 	return cut ? -EINTR : bad;
+}
+
+static void hist_stats(const struct hist *h, struct bench_sub *s)
+{
+	s->samples = h->count;
+	s->min_ns = h->count ? h->min : 0;
+	s->p50_ns = hist_quantile(h, 0.50);
+	s->p90_ns = hist_quantile(h, 0.90);
+	s->p99_ns = hist_quantile(h, 0.99);
+	s->p999_ns = hist_quantile(h, 0.999);
+	s->max_ns = h->max;
+	s->mean_ns = h->count ? (double)h->sum / (double)h->count : 0;
+}
+
+static double per_second(int64_t cpu_ns, int64_t win_ns)
+{
+	return win_ns > 0 ? (double)cpu_ns / (double)win_ns : 0;
+}
+
+/* A paced case's results; -ENOMEM. */
+static int finish_paced(struct bench_result *res, const struct ctl *ctl)
+{
+	static struct hist all; /* the supervisor's, one case at a time */
+	struct bench_sub s;
+	unsigned i;
+
+	res->sub = calloc(res->nsubs, sizeof(*res->sub));
+	if (!res->sub)
+		return -ENOMEM;
+	hist_init(&all);
+	for (i = 0; i < res->nsubs; i++) {
+		hist_stats(&ctl->sub_hist[i], &res->sub[i]);
+		res->sub[i].cpu = per_second(ctl->cpu_ns[1 + i], ctl->win_ns[1 + i]);
+		res->cpu_recv += res->sub[i].cpu;
+		hist_merge(&all, &ctl->sub_hist[i]);
+	}
+	hist_stats(&all, &s);
+	res->samples = s.samples;
+	res->min_ns = s.min_ns;
+	res->p50_ns = s.p50_ns;
+	res->p90_ns = s.p90_ns;
+	res->p99_ns = s.p99_ns;
+	res->p999_ns = s.p999_ns;
+	res->max_ns = s.max_ns;
+	res->mean_ns = s.mean_ns;
+	res->late = ctl->late;
+	res->cpu_send = per_second(ctl->cpu_ns[0], ctl->win_ns[0]);
+	/* n messages take n periods: the window runs from the first one's
+	 * time to the start of the last one's period. */
+	res->msgs_per_s = (double)ctl->msgs * 1e9 / ((double)ctl->win_ns[0] + 1e9 / res->rate);
+	res->mb_per_s = res->msgs_per_s * (double)res->size / 1e6;
+	return 0;
+}
+
+bool bench_behind(const struct bench_result *r)
+{
+	if (r->status != 0 || !(r->kind & (BENCH_RATE | BENCH_FANOUT)) || !r->msgs_per_s)
+		return false;
+	return (double)r->late > 0.01 * (double)r->samples / r->nsubs ||
+	       r->msgs_per_s < 0.95 * r->rate;
 }
 
 static void finish(struct bench_result *res, const struct ctl *ctl)
@@ -531,6 +792,24 @@ static pid_t fork_side(struct side_ctx *c)
 	return pid;
 }
 
+static bool paced(unsigned kind)
+{
+	return kind == BENCH_RATE || kind == BENCH_FANOUT;
+}
+
+/* How long a case may take before its sides count as hung. */
+static int64_t case_deadline(const struct bench_opts *o, const struct bench_result *res)
+{
+	int64_t t = 3 * o->timeout_ns + 4 * (o->budget_ns + o->warmup_ns);
+	uint64_t warm, n;
+
+	if (paced(res->kind)) {
+		pace_counts(o, res->rate, &warm, &n);
+		t += 4 * (int64_t)((double)(warm + n) * 1e9 / res->rate);
+	}
+	return bench_deadline(t);
+}
+
 /* One case into @res. Return: 0; -EINTR when the run was stopped first
  * or meanwhile (@res is then no result; what the case made is removed). */
 static int run_case(const struct bench_opts *o, struct ctl *ctl, struct bench_result *res,
@@ -538,21 +817,31 @@ static int run_case(const struct bench_opts *o, struct ctl *ctl, struct bench_re
 {
 	const struct bench_ops *ops = res->mech->ops;
 	char why[BENCH_WHY_MAX] = "", tag[48];
-	struct side_ctx c[2];
+	static struct side_ctx c[MAX_PROCS];
+	unsigned np = 1 + res->nsubs, i;
 	void *shared = NULL;
-	pid_t pid[2] = { 0, 0 };
-	int64_t deadline;
-	int r, i;
+	pid_t pid[MAX_PROCS];
+	int r;
 
 	snprintf(tag, sizeof(tag), "ipkb-%d-%u", (int)getpid(), seq);
 	memset(c, 0, sizeof(c));
+	memset(pid, 0, sizeof(pid));
 	c[0].env = (struct bench_env){ .mech = res->mech,
 				       .size = res->size,
 				       .kind = res->kind,
+				       .rate = res->rate,
+				       .nsubs = res->nsubs,
 				       .tag = tag,
 				       .timeout_ns = o->timeout_ns,
 				       .why = why,
 				       .stop = o->stop };
+	if (paced(res->kind) && res->size < BENCH_PACED_MIN) {
+		r = bench_na(&c[0].env,
+			     "a paced message carries its sequence number and send time: "
+			     "%d bytes at least",
+			     BENCH_PACED_MIN);
+		goto not_run;
+	}
 	if (ops->check && (r = ops->check(&c[0].env)) != 0)
 		goto not_run;
 	if (ops->prepare && (r = ops->prepare(&c[0].env, &shared)) != 0)
@@ -562,36 +851,41 @@ static int run_case(const struct bench_opts *o, struct ctl *ctl, struct bench_re
 		goto out;
 	}
 
-	memset(ctl, 0, sizeof(*ctl));
+	memset(ctl, 0, offsetof(struct ctl, hist));
 	hist_init(&ctl->hist);
+	for (i = 0; i < res->nsubs && paced(res->kind); i++)
+		hist_init(&ctl->sub_hist[i]);
 	ctl->supervisor = getpid();
-	for (i = 0; i < 2; i++) {
+	ctl->nproc = np;
+	for (i = 0; i < np; i++) {
 		c[i].o = o;
 		c[i].env = c[0].env;
+		c[i].env.sub = i ? i - 1 : 0;
 		c[i].ctl = ctl;
 		c[i].shared = shared;
-		c[i].side = (enum bench_side)i;
+		c[i].side = i ? BENCH_B : BENCH_A;
+		c[i].idx = i;
 	}
-	/* B first: A starts the traffic, B must exist to take it. */
-	for (i = 1; i >= 0; i--) {
+	/* The B sides first: A starts the traffic, they must exist to take it. */
+	for (i = np; i-- > 0;) {
 		pid[i] = fork_side(&c[i]);
 		if (pid[i] < 0) {
 			r = bench_neg_errno();
 			pid[i] = 0;
 			snprintf(res->why, sizeof(res->why), "fork: %s", strerror(-r));
 			atomic_store(&ctl->failed, 1);
-			if (reap(o, pid, bench_deadline(o->timeout_ns), why, sizeof(why)) == -EINTR)
+			kill_all(pid, np);
+			if (reap(o, pid, np, bench_deadline(o->timeout_ns), why, sizeof(why)) ==
+			    -EINTR)
 				r = -EINTR;
 			res->status = r;
 			goto out;
 		}
 	}
-	ctl->pid[0] = pid[0];
-	ctl->pid[1] = pid[1];
+	memcpy(ctl->pid, pid, sizeof(pid));
 	/* Release: the sides read the pids after their acquire of go. */
 	atomic_store_explicit(&ctl->go, 1, memory_order_release);
-	deadline = bench_deadline(3 * o->timeout_ns + 4 * (o->budget_ns + o->warmup_ns));
-	r = reap(o, pid, deadline, why, sizeof(why));
+	r = reap(o, pid, np, case_deadline(o, res), why, sizeof(why));
 	/* A side that failed because the run stopped (a Ctrl-C at a terminal
 	 * also ends the servers a row started) is no result either. */
 	if (r == -EINTR || (r < 0 && stopped(o))) {
@@ -608,7 +902,12 @@ static int run_case(const struct bench_opts *o, struct ctl *ctl, struct bench_re
 		goto out;
 	}
 	res->status = 0;
-	finish(res, ctl);
+	if (!paced(res->kind)) {
+		finish(res, ctl);
+	} else if ((r = finish_paced(res, ctl)) < 0) {
+		res->status = r;
+		snprintf(res->why, sizeof(res->why), "results: %s", strerror(-r));
+	}
 out:
 	if (ops->destroy)
 		ops->destroy(&c[0].env, shared);
@@ -628,11 +927,26 @@ not_run:
 	return 0;
 }
 
+const char *bench_kind_name(unsigned kind)
+{
+	switch (kind) {
+	case BENCH_RTT:
+		return "rtt";
+	case BENCH_TPUT:
+		return "throughput";
+	case BENCH_RATE:
+		return "rate";
+	default:
+		return "fanout";
+	}
+}
+
 static void progress(const struct bench_opts *o, size_t done, size_t total,
 		     const struct bench_result *res)
 {
 	const int width = 30;
 	int fill = total ? (int)(done * (size_t)width / total) : width;
+	char what[48];
 
 	if (!o->progress)
 		return;
@@ -640,32 +954,101 @@ static void progress(const struct bench_opts *o, size_t done, size_t total,
 		fprintf(stderr, "\r\033[K");
 		return;
 	}
+	if (res->kind == BENCH_RATE)
+		snprintf(what, sizeof(what), "rate %.0f/s", res->rate);
+	else if (res->kind == BENCH_FANOUT)
+		snprintf(what, sizeof(what), "fanout %ux %.0f/s", res->nsubs, res->rate);
+	else
+		snprintf(what, sizeof(what), "%s", bench_kind_name(res->kind));
 	fprintf(stderr, "\r\033[K[%.*s%*s] %zu/%zu %s %zu %s", fill,
 		"##############################", width - fill, "", done, total, res->mech->name,
-		res->size, res->kind == BENCH_RTT ? "rtt" : "throughput");
+		res->size, what);
 	fflush(stderr);
+}
+
+/* Counts the cases of @o and, with @res, fills them in, in table order:
+ * by size, then kind (rtt, throughput, paced by rate, fan-out by rate and
+ * subscribers), then row. */
+static size_t each_case(const struct bench_opts *o, struct bench_result *res)
+{
+	static const unsigned kinds[] = { BENCH_RTT, BENCH_TPUT, BENCH_RATE, BENCH_FANOUT };
+	size_t k = 0, s, m;
+	unsigned j, q, f;
+
+	for (s = 0; s < o->nsizes; s++)
+		for (j = 0; j < sizeof(kinds) / sizeof(kinds[0]); j++) {
+			unsigned nq = paced(kinds[j]) ? o->nrates : 1;
+			unsigned nf = kinds[j] == BENCH_FANOUT ? o->nsubs : 1;
+
+			if (!(o->kinds & kinds[j]))
+				continue;
+			for (q = 0; q < nq; q++)
+				for (f = 0; f < nf; f++)
+					for (m = 0; m < o->nmech; m++) {
+						if (!(o->mech[m]->kinds & kinds[j]))
+							continue;
+						if (res) {
+							res[k].mech = o->mech[m];
+							res[k].size = o->sizes[s];
+							res[k].kind = kinds[j];
+							res[k].rate =
+								paced(kinds[j]) ? o->rates[q] : 0;
+							res[k].nsubs = kinds[j] == BENCH_FANOUT
+									       ? o->subs[f]
+									       : 1;
+						}
+						k++;
+					}
+		}
+	return k;
 }
 
 size_t bench_case_count(const struct bench_opts *o)
 {
-	size_t k = 0, m;
+	return each_case(o, NULL);
+}
 
-	for (m = 0; m < o->nmech; m++)
-		k += o->nsizes * (size_t)(!!(o->mech[m]->kinds & BENCH_RTT) +
-					  !!(o->mech[m]->kinds & BENCH_TPUT));
-	return k;
+/* The CPUs of fan-out subscribers: those this process may use but A's
+ * (unless it is the only one), from B's on, round-robin. */
+static void fan_cpus(const struct bench_opts *o)
+{
+	cpu_set_t set;
+	int c, first = -1;
+	unsigned i;
+
+	nfan_cpu = 0;
+	CPU_ZERO(&set);
+	if (o->cpu[0] != o->cpu[1] && sched_getaffinity(0, sizeof(set), &set) == 0) {
+		for (c = 0; c < CPU_SETSIZE; c++)
+			if (CPU_ISSET(c, &set) && c != o->cpu[0]) {
+				if (c == o->cpu[1])
+					first = (int)nfan_cpu;
+				fan_cpu[nfan_cpu++] = c;
+			}
+	}
+	if (first < 0) {
+		fan_cpu[0] = o->cpu[1];
+		nfan_cpu = 1;
+		return;
+	}
+	/* Rotate: B's CPU first. */
+	for (i = 0; i < (unsigned)first; i++) {
+		int t = fan_cpu[0];
+
+		memmove(fan_cpu, fan_cpu + 1, (nfan_cpu - 1) * sizeof(fan_cpu[0]));
+		fan_cpu[nfan_cpu - 1] = t;
+	}
 }
 
 int bench_run(const struct bench_opts *o, struct bench_result **ret, size_t *n)
 {
 	struct bench_result *res;
 	struct ctl *ctl;
-	size_t cap = o->nmech * o->nsizes * 2, k = 0, s, m, done;
-	unsigned kinds[2] = { BENCH_RTT, BENCH_TPUT }, j;
+	size_t k = each_case(o, NULL), done;
 	sigset_t all;
 	int r = 0;
 
-	res = calloc(cap ? cap : 1, sizeof(*res));
+	res = calloc(k ? k : 1, sizeof(*res));
 	if (!res)
 		return -ENOMEM;
 	ctl = mmap(NULL, sizeof(*ctl), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -674,20 +1057,11 @@ int bench_run(const struct bench_opts *o, struct bench_result **ret, size_t *n)
 		free(res);
 		return r;
 	}
+	fan_cpus(o);
 	/* Every signal held until the end, but in the waits: see the top. */
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &open_mask);
-	/* Table order: by size, then kind, then row. */
-	for (s = 0; s < o->nsizes; s++)
-		for (j = 0; j < 2; j++)
-			for (m = 0; m < o->nmech; m++) {
-				if (!(o->mech[m]->kinds & kinds[j]))
-					continue;
-				res[k].mech = o->mech[m];
-				res[k].size = o->sizes[s];
-				res[k].kind = kinds[j];
-				k++;
-			}
+	each_case(o, res);
 	for (done = 0; done < k; done++) {
 		int64_t t0 = bench_now_ns();
 
@@ -708,6 +1082,17 @@ int bench_run(const struct bench_opts *o, struct bench_result **ret, size_t *n)
 	*ret = res;
 	*n = done;
 	return r;
+}
+
+void bench_results_free(struct bench_result *r, size_t n)
+{
+	size_t i;
+
+	if (!r)
+		return;
+	for (i = 0; i < n; i++)
+		free(r[i].sub);
+	free(r);
 }
 
 static void read_cpu_model(char *buf, size_t len)

@@ -56,6 +56,22 @@ void hist_add(struct hist *h, uint64_t v)
 		h->max = v;
 }
 
+void hist_merge(struct hist *dst, const struct hist *src)
+{
+	uint64_t b;
+
+	if (src->count == 0)
+		return;
+	for (b = 0; b < HIST_BUCKETS; b++)
+		dst->bucket[b] += src->bucket[b];
+	dst->count += src->count;
+	dst->sum += src->sum;
+	if (src->min < dst->min)
+		dst->min = src->min;
+	if (src->max > dst->max)
+		dst->max = src->max;
+}
+
 uint64_t hist_quantile(const struct hist *h, double q)
 {
 	uint64_t rank, seen = 0, b;

@@ -32,6 +32,8 @@ struct hist {
 
 void hist_init(struct hist *h);
 void hist_add(struct hist *h, uint64_t v);
+/* Adds every sample of @src to @dst (the receivers of a fan-out case). */
+void hist_merge(struct hist *dst, const struct hist *src);
 /* The value at quantile @q (0 < q <= 1): the smallest bucket whose
  * cumulative count reaches ceil(q * count), as its midpoint, clamped to
  * [min, max]. 0 when empty. */
