@@ -37,6 +37,11 @@ static const char usage[] =
 	"standard output that goes away (| head -1) stops it the same way, quietly.\n"
 	"Exit status: 0 done or stopped, 1 failure, 2 usage error.\n"
 	"\n"
+	"On a byte stream (fifo:, unix:, tcp:) ?framing=line takes newline-ended\n"
+	"lines from a peer that writes text (echo, socat, a Python socket); a line\n"
+	"over ?msgsize= (default 65536) is an error. ?framing=none takes the bytes\n"
+	"as they come, each read a message (with --raw, copied unchanged).\n"
+	"\n"
 	"Example: ipckit recv unix:/tmp/s --count 1\n";
 
 int cmd_recv(int argc, char **argv)
@@ -71,6 +76,14 @@ int cmd_recv(int argc, char **argv)
 
 		if (n == -EPIPE || n == -EINTR)
 			break; /* the peer closed (all it sent is printed), or a stop */
+		if (n == -EMSGSIZE && ipk_chan_next_len(ch) > max) {
+			/* framing=line: the line was dropped, not split */
+			cli_msg("%s: %s (EMSGSIZE): a line of more than %zu bytes, over this "
+				"end's maximum (raise it with ?msgsize=)",
+				o.url, strerror(EMSGSIZE), max);
+			r = CLI_FAIL;
+			goto out;
+		}
 		if (n == -EMSGSIZE) {
 			cli_msg("%s: %s (EMSGSIZE): a %zu-byte message is over this end's "
 				"maximum of %zu (raise it with ?msgsize=)",

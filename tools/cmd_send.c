@@ -37,6 +37,10 @@ static const char usage[] =
 	"messages\" on standard error and exits 0.\n"
 	"Exit status: 0 sent or stopped, 1 failure, 2 usage error.\n"
 	"\n"
+	"On a byte stream (fifo:, unix:, tcp:) ?framing=line sends each message as\n"
+	"a line, for a peer that reads text (cat, socat, a Python socket), and\n"
+	"?framing=none the bytes as they are (with --raw, standard input unchanged).\n"
+	"\n"
 	"Example: ipckit send unix:/tmp/s 'hello'\n";
 
 /* Messages sent, for the summary after a stop. */
@@ -55,6 +59,13 @@ static int send_msg(const struct cli_chan_opts *o, ipk_chan *ch, const void *buf
 		cli_msg("%s: %s (EMSGSIZE): %zu bytes, over the channel's maximum of %zu "
 			"(raise it with ?msgsize=)",
 			o->url, strerror(EMSGSIZE), len, ipk_chan_max_msg(ch));
+		return CLI_FAIL;
+	}
+	if (r == -EINVAL && strstr(o->url, "framing=line") && memchr(buf, '\n', len)) {
+		/* framing=line: the newline would end the message early */
+		cli_msg("%s: %s (EINVAL): a message holds a newline, which ends a line "
+			"(send standard input line by line, without --raw)",
+			o->url, strerror(EINVAL));
 		return CLI_FAIL;
 	}
 	if (r < 0)
