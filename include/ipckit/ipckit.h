@@ -11,6 +11,7 @@
 #include "mq.h"
 #include "shm.h"
 #include "ring.h"
+#include "mpsc.h"
 #include "mutex.h"
 #include "sem.h"
 #include "flock.h"
