@@ -145,13 +145,19 @@ static bool write_all(int fd, const void *buf, size_t len)
 	return true;
 }
 
-static int wait_child(pid_t pid)
+/* Reaps @pid; adds the CPU time it used, all threads, to *@cpu_s if not
+ * NULL. Return: its exit status, 128 + signal, or -1. */
+static int wait_child(pid_t pid, double *cpu_s)
 {
+	struct rusage ru;
 	int st;
 
-	while (waitpid(pid, &st, 0) < 0)
+	while (wait4(pid, &st, 0, &ru) < 0)
 		if (errno != EINTR)
 			return -1;
+	if (cpu_s)
+		*cpu_s += (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+			  (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
@@ -361,7 +367,7 @@ out:
 	if (pid > 0) {
 		if (r < 0)
 			kill(pid, SIGTERM);
-		st = wait_child(pid);
+		st = wait_child(pid, NULL);
 		if (st != 0)
 			r = -1;
 	}
@@ -424,6 +430,7 @@ struct pair_row {
 	enum pair_kind kind;
 	unsigned n;
 	double msgs_per_s;
+	double cpus; /* CPU seconds the 2n processes used per second of the run */
 };
 
 /* Waits for the parent's start signal (EOF on @go), then runs until now +
@@ -569,6 +576,7 @@ static int pairs_cell(enum pair_kind k, unsigned n, double dur, struct pair_row 
 	pid_t pids[16];
 	unsigned np = 0;
 	uint64_t total = 0;
+	double cpu = 0;
 	int64_t dur_ns = (int64_t)(dur * 1e9);
 	int r = -1;
 
@@ -636,8 +644,9 @@ out:
 		go[1] = -1;
 	}
 	for (unsigned i = 0; i < np; i++)
-		if (wait_child(pids[i]) != 0)
+		if (wait_child(pids[i], &cpu) != 0)
 			r = -1;
+	row->cpus = cpu / dur;
 	for (int i = 0; i < 2; i++) {
 		if (ready[i] >= 0)
 			close(ready[i]);
@@ -967,27 +976,29 @@ static void print_pairs(const struct pair_row *rows, unsigned n, bool json)
 	double base = 0;
 
 	if (!json) {
-		printf("\nN independent pairs, 64-byte messages: aggregate messages/s\n");
-		printf("%-16s %6s %14s %14s %10s\n", "transport", "pairs", "msg/s", "per pair",
-		       "vs 1 pair");
+		printf("\nN independent pairs, 64-byte messages: aggregate messages/s; CPUs: CPU "
+		       "seconds the pairs used per second\n");
+		printf("%-16s %6s %12s %12s %10s %6s %12s\n", "transport", "pairs", "msg/s",
+		       "per pair", "vs 1 pair", "CPUs", "msg/CPU-s");
 	}
 	for (unsigned i = 0; i < n; i++) {
 		const struct pair_row *r = &rows[i];
+		double per_cpu = r->cpus > 0 ? r->msgs_per_s / r->cpus : 0;
+		char vs[16] = "-";
 
 		if (i == 0 || rows[i - 1].kind != r->kind)
 			base = r->n == 1 ? r->msgs_per_s : 0;
+		if (base > 0)
+			snprintf(vs, sizeof(vs), "%.2fx", r->msgs_per_s / base);
 		if (json)
 			printf("%s\n    {\"transport\": \"%s\", \"pairs\": %u, \"msgs_per_s\": "
 			       "%.0f, "
-			       "\"per_pair\": %.0f}",
+			       "\"per_pair\": %.0f, \"cpus\": %.3f, \"msgs_per_cpu_s\": %.0f}",
 			       i ? "," : "", pair_names[r->kind], r->n, r->msgs_per_s,
-			       r->msgs_per_s / r->n);
-		else if (base > 0)
-			printf("%-16s %6u %14.0f %14.0f %9.2fx\n", pair_names[r->kind], r->n,
-			       r->msgs_per_s, r->msgs_per_s / r->n, r->msgs_per_s / base);
+			       r->msgs_per_s / r->n, r->cpus, per_cpu);
 		else
-			printf("%-16s %6u %14.0f %14.0f %10s\n", pair_names[r->kind], r->n,
-			       r->msgs_per_s, r->msgs_per_s / r->n, "-");
+			printf("%-16s %6u %12.0f %12.0f %10s %6.2f %12.0f\n", pair_names[r->kind],
+			       r->n, r->msgs_per_s, r->msgs_per_s / r->n, vs, r->cpus, per_cpu);
 	}
 }
 

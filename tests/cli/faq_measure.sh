@@ -41,6 +41,7 @@ elif section == "pairs":
     assert got == want, got
     for r in rows:
         assert r["msgs_per_s"] > 0 and r["per_pair"] > 0, r
+        assert r["cpus"] > 0 and r["msgs_per_cpu_s"] > 0, r
 else:
     assert [r["backing"] for r in rows] == ["shm_open", "file+msync", "file+writeback"], rows
     assert doc["background_threshold_mib"] > 0 and doc["batch_bytes"] == 65536, doc
