@@ -17,11 +17,14 @@
  * What it leaves to others: where the memory comes from (ipk_shm, or an
  * anonymous shared mapping), and what "repair" means for the caller's data.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <ipckit/mutex.h>
 
@@ -47,12 +50,35 @@ struct ipk_mutex {
 _Static_assert(sizeof(struct ipk_mutex) <= IPK_MUTEX_SIZE, "IPK_MUTEX_SIZE too small");
 _Static_assert(_Alignof(struct ipk_mutex) <= IPK_MUTEX_ALIGN, "IPK_MUTEX_ALIGN too small");
 
+/*
+ * Whether the kernel keeps this thread's robust list: 0, or -ENOTSUP where
+ * it does not. Every Linux since 2.6.17 does; an emulator (qemu-user) may
+ * not: it cannot walk a list in guest memory when a thread dies. There a
+ * dead holder's lock would never be released (its waiters hang) and
+ * glibc's timed lock can even abort. So the mutex is refused, not offered
+ * without the one property it exists for.
+ */
+static int robust_lists(void)
+{
+	static _Atomic int known; /* 0 not yet asked, 1 yes, -1 no */
+	int k = atomic_load_explicit(&known, memory_order_relaxed);
+
+	if (!k) {
+		void *head;
+		size_t len;
+
+		k = syscall(SYS_get_robust_list, 0, &head, &len) == 0 || errno != ENOSYS ? 1 : -1;
+		atomic_store_explicit(&known, k, memory_order_relaxed);
+	}
+	return k > 0 ? 0 : -ENOTSUP;
+}
+
 static int check_mem(const void *mem, size_t len)
 {
 	IPK_CHECK_ARG(mem);
 	IPK_CHECK_ARG(len >= IPK_MUTEX_SIZE);
 	IPK_CHECK_ARG(((uintptr_t)mem % IPK_MUTEX_ALIGN) == 0);
-	return 0;
+	return robust_lists();
 }
 
 IPK_API int ipk_mutex_init(void *mem, size_t len, unsigned flags, ipk_mutex **ret)

@@ -77,7 +77,9 @@ typedef struct ipk_mutex ipk_mutex;
  *
  * Return: 0 and *@ret (== @mem); -EINVAL (NULL, too short, misaligned,
  * unknown flags); -EOPNOTSUPP (IPK_MUTEX_PI and the system has no
- * priority-inheritance futexes); other -errno of pthread_mutex_init().
+ * priority-inheritance futexes; or the kernel keeps no robust lists - an
+ * emulator such as qemu-user - so a holder's death would never release
+ * the lock); other -errno of pthread_mutex_init().
  * Blocking: no. Threads: see the top of this file.
  */
 IPK_API int ipk_mutex_init(void *mem, size_t len, unsigned flags, ipk_mutex **ret);
@@ -87,7 +89,8 @@ IPK_API int ipk_mutex_init(void *mem, size_t len, unsigned flags, ipk_mutex **re
  * @mem, @len: as for ipk_mutex_init(), in this process's mapping
  *
  * Return: 0 and *@ret (== @mem); -EINVAL (NULL, too short, misaligned);
- * -EPROTO (no initialised ipckit mutex there, or another version's).
+ * -EPROTO (no initialised ipckit mutex there, or another version's);
+ * -EOPNOTSUPP (no robust lists here: see ipk_mutex_init()).
  * Blocking: no. Threads: safe.
  */
 IPK_API int ipk_mutex_attach(void *mem, size_t len, ipk_mutex **ret);

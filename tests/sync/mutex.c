@@ -254,6 +254,7 @@ static void run(unsigned flags)
 	void *base;
 	int r;
 
+	synct_need_robust_lists();
 	snprintf(shm_name, sizeof(shm_name), "/ipk-mutex-%d", (int)getpid());
 	T_OK(ipk_shm_create(&ref, SIZE, 0, IPK_SHM_EXCL, &shm));
 	T_OK(ipk_shm_map(shm, 0, &base));

@@ -34,8 +34,10 @@ static const struct crash_ops mutex_ops = {
 
 int main(void)
 {
-	void *mem = synct_shared(4096);
+	void *mem;
 
+	synct_need_robust_lists();
+	mem = synct_shared(4096);
 	T_OK(ipk_mutex_init(mem, 4096, 0, &mx));
 	crash_run(&mutex_ops, synct_rounds("IPK_SYNC_ROUNDS", 1000));
 	T_EQ(ipk_mutex_destroy(mx), 0);

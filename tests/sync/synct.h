@@ -16,8 +16,43 @@
 #include <time.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <ipckit/mutex.h>
 
 #include "../harness.h"
+
+/*
+ * Whether the kernel keeps robust lists here. An emulator may not (qemu-user
+ * does not walk a list in guest memory when a thread dies); there
+ * ipk_mutex_init() must refuse with -EOPNOTSUPP rather than offer a mutex
+ * whose holder's death would hang its waiters - checked here.
+ */
+static inline bool synct_robust_lists(void)
+{
+	unsigned char mem[IPK_MUTEX_SIZE] __attribute__((aligned(IPK_MUTEX_ALIGN)));
+	ipk_mutex *m;
+	void *head;
+	size_t len;
+
+	if (syscall(SYS_get_robust_list, 0, &head, &len) == 0 || errno != ENOSYS)
+		return true;
+	T_EQ(ipk_mutex_init(mem, sizeof(mem), 0, &m), -EOPNOTSUPP);
+	return false;
+}
+
+#define SYNCT_NO_ROBUST                                                      \
+	"the kernel keeps no robust lists here (get_robust_list: ENOSYS; "   \
+	"qemu-user?), so a holder's death cannot be told: ipk_mutex_init() " \
+	"refuses with EOPNOTSUPP, as it must"
+
+/* A skip (with the reason) where there are no robust lists. */
+static inline void synct_need_robust_lists(void)
+{
+	if (!synct_robust_lists())
+		T_SKIP("%s", SYNCT_NO_ROBUST);
+}
 
 /* @size bytes of zeroed MAP_SHARED memory, inherited across fork(). */
 static inline void *synct_shared(size_t size)
