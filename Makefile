@@ -7,7 +7,7 @@
 #   make format         apply .clang-format to every C file
 #   make fuzz           libFuzzer targets in build-fuzz/, FUZZ_SECONDS (60) each
 #   make install-check  install into a scratch DESTDIR and build a program with pkg-config
-#   make arm-test       unit and ring tests built for aarch64, run under qemu-user
+#   make arm-test       unit, ring, shm and sync tests built for aarch64, run under qemu-user
 #   make soak           the ring under a full-speed publisher and slow subscribers for
 #                       SOAK_MESSAGES (10^9) messages, every one checksummed (not in make test);
 #                       then the sync crash tests for SOAK_SYNC_ROUNDS (10^5) killed holders each
@@ -53,7 +53,7 @@ install-check: build
 arm-test: deps
 	@scripts/setup-build arm
 	@meson compile -C build-arm
-	meson test -C build-arm --suite unit --suite ring --timeout-multiplier 3 --print-errorlogs
+	meson test -C build-arm --suite unit --suite ring --suite shm --suite sync --timeout-multiplier 3 --print-errorlogs
 
 soak: build
 	IPK_RING_STRESS_N=$(SOAK_MESSAGES) build/tests/ring/test-ring_slow

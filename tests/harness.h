@@ -92,6 +92,15 @@ static inline const char *t_errname(long long v)
 	return v < 0 && v > -4096 ? ipk_errname((int)v) : "";
 }
 
+/* Whether this test runs under an emulator (meson's exe wrapper for a cross
+ * build, qemu-user): for the few checks an emulator cannot pass. */
+static inline bool t_emulated(void)
+{
+	const char *w = getenv("MESON_EXE_WRAPPER");
+
+	return w && strstr(w, "qemu");
+}
+
 /* A name unique to this process: "/tmp/ipk-<tag>-<pid>". */
 static inline const char *t_path(char *buf, size_t len, const char *tag)
 {

@@ -39,7 +39,10 @@ static void prefault(enum ipk_shm_kind kind, unsigned rdonly)
 	T_EQ(resident(base, SIZE), 0); /* fresh: nothing touched yet */
 	T_OK(ipk_shm_unmap(s));
 	T_OK(ipk_shm_map(s, rdonly | IPK_SHM_PREFAULT, &base));
-	T_EQ(resident(base, SIZE), SIZE);
+	if (!t_emulated())
+		T_EQ(resident(base, SIZE), SIZE);
+	else /* qemu-user maps guest memory itself */
+		printf("IPK_SHM_PREFAULT residency not checked: qemu-user drops MAP_POPULATE\n");
 	ipk_shm_free(s);
 }
 
