@@ -9,6 +9,9 @@
 
 #include "cli.h"
 
+int cmd_serve(int argc, char **argv); /* tools/cmd_serve.c */
+int cmd_call(int argc, char **argv);  /* tools/cmd_call.c */
+
 static const struct cli_cmd cmds[] = {
 	{ "send", cmd_send, "send messages to a channel" },
 	{ "recv", cmd_recv, "receive messages from a channel and print them" },
@@ -22,6 +25,8 @@ static const struct cli_cmd cmds[] = {
 	{ "gc", cmd_gc, "list (or --yes remove) objects dead processes left" },
 	{ "rm", cmd_rm, "remove IPC objects by URL" },
 	{ "bridge", cmd_bridge, "forward every message of one URL to another (rings <-> NATS)" },
+	{ "serve", cmd_serve, "answer request/reply calls (ipk_svc) with a command's output" },
+	{ "call", cmd_call, "make one request/reply call (ipk_svc) and print the reply" },
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
