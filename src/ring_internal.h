@@ -34,6 +34,8 @@
 #define LIVENESS_NS (10 * IPK_MSEC)   /* pidfd checks while polling with timeout 0 */
 #define NOBELL_STEP_NS IPK_MSEC       /* how often a subscriber without doorbell looks */
 #define TAIL_STEP(cap) ((cap) / 16)   /* how far tail moves beyond need */
+#define QUEUE_STEP(cap) ((cap) / 16)  /* how far a consumer reads between shows */
+#define ROOM_SPIN_NS (50 * IPK_USEC)  /* a full queue's producer spins this long, then sleeps */
 #define PRECHECK_LEN 1024u            /* recv: check tail before copying this much */
 #define SPIN_ROUND 256                /* spins between clock reads */
 #define INLINE_COPY 64                /* payloads up to this size copied without memcpy() */
@@ -51,7 +53,7 @@ struct ipk_ring {
 	int bell_fd;
 	int cons_fd;                 /* queue mode */
 	struct ipk__ring_cons *cons; /* queue mode: the consumer's position */
-	uint64_t cons_seen;          /* queue mode: cons->pos as last loaded (0 at first) */
+	uint64_t cons_seen;          /* queue mode: cons->shown as last loaded (0 at first) */
 	struct ipk__ring_hdr *hdr;   /* the whole mapping, hdr->map_size bytes */
 	size_t map_size;
 	struct ipk__ring_bell *bell;
@@ -107,6 +109,7 @@ struct ipk_ring_sub {
 	bool start_known;            /* start_seq is known (else the first message says) */
 	uint64_t start_seq;          /* the first message it was to receive: ipk_ring_counts() */
 	struct ipk__ring_cons *cons; /* queue mode consumer; else NULL */
+	uint64_t shown;              /* queue mode: cons->shown as we last stored it */
 	uint64_t slack;              /* 2 * ipk__ring_rec_size(max_msg): see intact() */
 	uint64_t lost;
 	size_t map_size;

@@ -97,7 +97,7 @@
  * With no sleeper the publisher pays one locked instruction and one load
  * of a line nobody writes: no system call. Queue mode's producer waiting
  * for room runs the same protocol on the consumer's page with the roles
- * swapped (wait_room() in ring_pub.c).
+ * swapped (wait_room() in ring_pub.c), on the consumer's shown.
  */
 #ifndef IPK_RING_LAYOUT_H
 #define IPK_RING_LAYOUT_H
@@ -113,7 +113,7 @@ _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "lock-free 32-bit atomics in shared me
 #define IPK__RING_MAGIC 0x474e5249u      /* "IRNG" little-endian */
 #define IPK__RING_BELL_MAGIC 0x4c4c4542u /* "BELL" */
 #define IPK__RING_CONS_MAGIC 0x534e4f43u /* "CONS" */
-#define IPK__RING_VERSION 2u             /* 2: packed records */
+#define IPK__RING_VERSION 3u             /* 2: packed records; 3: cons->shown */
 #define IPK__RING_HDR_SIZE 4096u         /* the feed's header; the data follow */
 #define IPK__RING_BELL_SIZE 4096u        /* the doorbell's page (subscriber slots follow) */
 #define IPK__RING_CONS_SIZE 4096u        /* the consumer's page */
@@ -181,18 +181,30 @@ _Static_assert(offsetof(struct ipk__ring_bell, sleepers) == 128, "layout");
 _Static_assert(offsetof(struct ipk__ring_bell, slots) == 192, "layout");
 _Static_assert(sizeof(struct ipk__ring_bell) <= IPK__RING_BELL_SIZE, "layout");
 
-/* Queue mode: the consumer's read-write page ("/name-cons"). */
+/*
+ * Queue mode: the consumer's read-write page ("/name-cons"). The consumer
+ * keeps two positions: pos, after every message, on a line nobody else
+ * reads while it runs (a successor consumer starts there: nothing it was
+ * given comes twice), and shown, the one the producer reads, stored only
+ * every QUEUE_STEP of the capacity and whenever the consumer finds nothing
+ * to read or closes. So the line the producer loads changes once a step,
+ * not once a message, and the consumer pays its store-load fence (the
+ * waiting producer's pair) once a step too. shown <= pos always.
+ */
 struct ipk__ring_cons {
 	_Atomic uint32_t magic;
 	uint32_t version;
 	_Alignas(IPK__RING_CACHELINE) _Atomic uint64_t pos;   /* consumer: all before it is read */
 	_Alignas(IPK__RING_CACHELINE) _Atomic uint32_t futex; /* bumped by the consumer */
 	_Atomic uint32_t waiting;                             /* a producer waits for room */
+	/* consumer: pos as last shown to the producer (queue_room()) */
+	_Alignas(IPK__RING_CACHELINE) _Atomic uint64_t shown;
 };
 
 _Static_assert(offsetof(struct ipk__ring_cons, pos) == 64, "layout");
 _Static_assert(offsetof(struct ipk__ring_cons, futex) == 128, "layout");
 _Static_assert(offsetof(struct ipk__ring_cons, waiting) == 132, "layout");
+_Static_assert(offsetof(struct ipk__ring_cons, shown) == 192, "layout");
 _Static_assert(sizeof(struct ipk__ring_cons) <= IPK__RING_CONS_SIZE, "layout");
 
 /* ---- record header encoding -------------------------------------------- */

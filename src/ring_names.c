@@ -190,6 +190,7 @@ int ipk__ring_open_cons(ipk_ring *r, mode_t mode, bool fresh)
 	 * lock. */
 	if (atomic_load_explicit(&r->cons->magic, memory_order_relaxed) != IPK__RING_CONS_MAGIC) {
 		atomic_store_explicit(&r->cons->pos, r->head, memory_order_relaxed);
+		atomic_store_explicit(&r->cons->shown, r->head, memory_order_relaxed);
 		r->cons->version = IPK__RING_VERSION;
 		atomic_store_explicit(&r->cons->magic, IPK__RING_CONS_MAGIC, memory_order_release);
 	} else {

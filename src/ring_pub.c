@@ -107,17 +107,19 @@ static uint64_t record_end(const ipk_ring *r, uint64_t need)
 
 /*
  * Queue mode: can a record ending at @end be written without destroying
- * anything the consumer has not read? The consumer's position only grows,
+ * anything the consumer has not read? The position it shows only grows,
  * so the one we loaded last is a safe answer while it leaves room: its
- * line is loaded again only when the queue looks full.
+ * line is loaded again only when the queue looks full, and it moves in
+ * steps (consumer_show()), so a queue kept full costs one load of it per
+ * step, not one per message.
  */
 static bool queue_room(ipk_ring *r, uint64_t end, uint64_t *cons_pos)
 {
 	if (end - r->cons_seen > r->cap) {
-		/* Acquire: pairs with the consumer's release store of pos in
-		 * consumer_done(): its loads of everything before pos happen
+		/* Acquire: pairs with the consumer's release store of shown in
+		 * consumer_show(): its loads of everything before it happen
 		 * before our stores over those bytes. */
-		uint64_t c = atomic_load_explicit(&r->cons->pos, memory_order_acquire);
+		uint64_t c = atomic_load_explicit(&r->cons->shown, memory_order_acquire);
 
 		if ((int64_t)(c - r->head) > 0)
 			c = r->head; /* nonsense from the consumer's page: it only hurts itself */
@@ -343,11 +345,12 @@ IPK_API int ipk_ring_publish_batch(ipk_ring *r, const struct ipk_msg *msgs, unsi
 }
 
 /*
- * Queue mode, queue full: sleep until the consumer moves or @deadline_ns.
- * The doorbell protocol of ipk__ring_wait_data() with the roles swapped:
+ * Queue mode, queue full: sleep until the consumer shows a new position
+ * or @deadline_ns. The doorbell protocol of ipk__ring_wait_data() with the
+ * roles swapped (consumer_show()):
  *
  *   consumer                          waiting producer
- *   pos = p'           (release)      waiting += 1          (seq_cst)
+ *   shown = p'         (release)      waiting += 1          (seq_cst)
  *   fence(seq_cst)                    fence(seq_cst)
  *   n = waiting        (relaxed)      w = futex             (acquire)
  *   if n: futex += 1, FUTEX_WAKE      if no room: FUTEX_WAIT(futex, w)
@@ -369,13 +372,40 @@ static int wait_room(ipk_ring *r, uint64_t len, int64_t deadline_ns)
 	wake = deadline_ns - now > WAIT_SLICE_NS ? now + WAIT_SLICE_NS : deadline_ns;
 	atomic_fetch_add_explicit(&r->cons->waiting, 1, memory_order_seq_cst);
 	atomic_thread_fence(memory_order_seq_cst);
-	/* Acquire: pairs with the release increment in consumer_done(). */
+	/* Acquire: pairs with the release increment in consumer_show(). */
 	w = atomic_load_explicit(&r->cons->futex, memory_order_acquire);
 	if (!queue_room(r, record_end(r, ipk__ring_rec_size(len)), &c))
 		rc = ipk__ring_futex_wait(&r->cons->futex, w, wake, false);
 	/* Release: keeps the count's RMW chain after our look at pos. */
 	atomic_fetch_sub_explicit(&r->cons->waiting, 1, memory_order_release);
 	return rc == -ETIMEDOUT && wake == deadline_ns ? -ETIMEDOUT : 0;
+}
+
+/*
+ * Queue full: spin up to ROOM_SPIN_NS (and @deadline_ns) for room for a
+ * message of @len bytes before wait_room() sleeps. A consumer at work
+ * shows its position every QUEUE_STEP, microseconds apart, and a futex
+ * sleep would cost a wake-up - tens of microseconds on a virtual machine,
+ * during which the consumer drains the queue and then idles. Loads of
+ * shown stay in our cache until the consumer stores it. Return: whether
+ * there is room now.
+ */
+static bool spin_room(ipk_ring *r, uint64_t len, int64_t deadline_ns)
+{
+	uint64_t c, end = record_end(r, ipk__ring_rec_size(len)) + IPK__RING_REC_HDR;
+	int64_t until = ipk__now_ns() + ROOM_SPIN_NS;
+
+	if (until > deadline_ns)
+		until = deadline_ns;
+	for (;;) {
+		for (int i = 0; i < SPIN_ROUND; i++) {
+			if (queue_room(r, end, &c))
+				return true;
+			cpu_relax();
+		}
+		if (ipk__now_ns() >= until)
+			return false;
+	}
 }
 
 IPK_API int ipk_ring_publish_wait(ipk_ring *r, const void *buf, size_t len, int64_t timeout_ns)
@@ -392,6 +422,8 @@ IPK_API int ipk_ring_publish_wait(ipk_ring *r, const void *buf, size_t len, int6
 		if (!have_deadline) {
 			deadline_ns = ipk__deadline(timeout_ns);
 			have_deadline = true;
+			if (deadline_ns != IPK__NOWAIT && spin_room(r, len, deadline_ns))
+				continue;
 		}
 		rc = wait_room(r, len, deadline_ns);
 		if (rc < 0)

@@ -309,20 +309,36 @@ static int locate(ipk_ring_sub *s, struct ring_msg *a)
 	}
 }
 
-/* Queue mode: tell the producer that everything before s->pos is read. */
-static void consumer_done(ipk_ring_sub *s)
+/* Queue mode: show the producer that everything before s->pos is read
+ * (the page's two positions: ring_layout.h), and wake it if it waits. */
+static __attribute__((noinline)) void consumer_show(ipk_ring_sub *s)
 {
-	/* Release: pairs with the producer's acquire load in queue_room():
-	 * our loads of the records before pos happen before it reuses them. */
-	atomic_store_explicit(&s->cons->pos, s->pos, memory_order_release);
+	s->shown = s->pos;
+	/* Release: pairs with the producer's acquire load of shown in
+	 * queue_room(): our loads of the records before it happen before the
+	 * producer reuses them. */
+	atomic_store_explicit(&s->cons->shown, s->pos, memory_order_release);
 	/* seq_cst fence: the store-load pair with wait_room(), which counts
-	 * itself in waiting before it looks at pos. */
+	 * itself in waiting before it looks at shown. */
 	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load_explicit(&s->cons->waiting, memory_order_relaxed) != 0) {
 		/* Release: pairs with the acquire load of futex in wait_room(). */
 		atomic_fetch_add_explicit(&s->cons->futex, 1, memory_order_release);
 		ipk__ring_futex_wake(&s->cons->futex, false);
 	}
+}
+
+/* Queue mode: everything before s->pos is read. Stored for a successor
+ * at once; shown to the producer once a step, and by next_message()
+ * before the consumer waits (the producer may wait for that room). */
+static inline void consumer_done(ipk_ring_sub *s)
+{
+	/* Release: pairs with the acquire load in consumer_position() of a
+	 * successor (the page's lock orders them too); this line is ours
+	 * alone while we run, so the store costs no transfer. */
+	atomic_store_explicit(&s->cons->pos, s->pos, memory_order_release);
+	if (s->pos - s->shown >= QUEUE_STEP(s->cap))
+		consumer_show(s);
 }
 
 /* The message at @a (locate()'s), validated: count, step past it. */
@@ -445,6 +461,9 @@ static int consumer_position(ipk_ring_sub *s)
 		p = t;
 	s->pos = s->head_cache = p;
 	s->seq_known = false; /* the first record says */
+	/* A consumer that died leaves shown behind pos: show where we
+	 * start, and wake a producer that waits for that room. */
+	consumer_show(s);
 	return 0;
 }
 
@@ -598,6 +617,9 @@ static int next_message(ipk_ring_sub *s, struct ring_msg *a, int64_t timeout_ns,
 
 		if (rc != -EAGAIN)
 			return rc;
+		/* Nothing to read: a producer may wait for the room we took. */
+		if (s->cons && s->shown != s->pos)
+			consumer_show(s);
 		/* A spinning subscriber first looks a little longer, with no
 		 * clock read: the next message is usually a moment away. */
 		if (!spun && timeout_ns != 0 && (s->flags & IPK_RING_SPIN)) {
@@ -860,6 +882,8 @@ IPK_API void ipk_ring_sub_close(ipk_ring_sub *s)
 	ipk__ring_stop_helper(s);
 	if (s->efd >= 0)
 		ipk__close(s->efd);
+	if (s->cons && s->hdr && s->shown != s->pos)
+		consumer_show(s); /* a producer may wait for that room */
 	if (s->cons)
 		(void)munmap(s->cons, IPK__RING_CONS_SIZE);
 	if (s->cons_fd >= 0)

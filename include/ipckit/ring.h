@@ -62,12 +62,16 @@
  * stream, for what must not drop (log records). A third object,
  * "/name-cons", holds the consumer's position; the consumer
  * (IPK_RING_CONSUMER; one at a time, -EBUSY for a second) maps it
- * read-write and moves it after every message it takes. The producer never
- * overwrites what the consumer has not read: ipk_ring_publish() and
- * ipk_ring_reserve() return -EAGAIN while the queue is full, and
- * ipk_ring_publish_wait() sleeps until there is room. A consumer that
- * closes and comes back continues where it stopped. Ordinary subscribers
- * may watch a queue too (read-only, lossy as usual). The guarantee holds
+ * read-write and records it after every message it takes, so that a
+ * successor - after a close or a crash - continues with the next message,
+ * never one given before. It shows the producer the room it made in steps
+ * (every capacity / 16 bytes, and whenever it finds nothing to read or
+ * closes), so that the producer loads that line once a step, not once a
+ * message. The producer never overwrites what the consumer has not read:
+ * ipk_ring_publish() and ipk_ring_reserve() return -EAGAIN while the queue
+ * is full (room not shown yet counts as full), and ipk_ring_publish_wait()
+ * spins briefly (50 us), then sleeps until there is room. Ordinary
+ * subscribers may watch a queue too (read-only, lossy as usual). The guarantee holds
  * within one publisher's life: after a takeover the consumer continues at
  * the oldest record the new publisher kept.
  *
@@ -196,7 +200,9 @@ IPK_API int ipk_ring_publish(ipk_ring *r, const void *buf, size_t len);
  * ipk_ring_publish_wait() - ipk_ring_publish(), waiting for room in a queue
  * @timeout_ns: 0 = try once; negative = forever
  *
- * Same as ipk_ring_publish() for a lossy ring (which never waits).
+ * Same as ipk_ring_publish() for a lossy ring (which never waits). A full
+ * queue is spun on for up to 50 us (the consumer shows its room in steps,
+ * microseconds apart while it reads), then slept on.
  * Return: 0; -EMSGSIZE; -EAGAIN (timeout 0 and the queue full);
  * -ETIMEDOUT (the consumer did not make room in time, or is gone).
  * Blocking: until there is room or the timeout. Threads: as publish.
