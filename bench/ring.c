@@ -15,6 +15,12 @@
  *   shm-ring-batch one-way only: the same through ipk_ring_publish_batch()
  *                  and ipk_ring_recv_batch(), BATCH_N messages a call
  *                  (small ones packed into one record); raw twin limit
+ *   shm-ring-queue one-way only: the lossless queue as a stream, message
+ *                  by message (publish_wait, ipk_ring_recv), consumer
+ *                  spinning; raw twin limit
+ *   shm-ring-queue-batch  one-way only: the same queue in batches of
+ *                  BATCH_N (ipk_ring_publish_batch, ipk_ring_recv_batch):
+ *                  what shm-ring-queue is measured against
  *
  * A round trip uses two rings, one published by each side. The broadcast
  * ring never waits for a subscriber, so a one-way stream through it
@@ -44,8 +50,10 @@ enum ring_mode {
 	RING_SLEEP,
 	RING_SPIN,
 	RING_QUEUE,
-	RING_STREAM, /* spinning, one-way, a roomy ring */
-	RING_BATCH,  /* RING_STREAM in batches */
+	RING_STREAM,  /* spinning, one-way, a roomy ring */
+	RING_BATCH,   /* RING_STREAM in batches */
+	RING_QSTREAM, /* the queue, one-way, consumer spinning, one by one */
+	RING_QBATCH,  /* RING_QSTREAM in batches */
 };
 
 #define STREAM_CAP ((uint64_t)8 << 20)
@@ -75,7 +83,7 @@ static int ring_check(const struct bench_env *env)
 	const enum ring_mode *mode = env->mech->arg;
 
 	if (env->kind == BENCH_TPUT && *mode != RING_QUEUE && *mode != RING_STREAM &&
-	    *mode != RING_BATCH)
+	    *mode != RING_BATCH && *mode != RING_QSTREAM && *mode != RING_QBATCH)
 		return bench_na(env, "the broadcast ring never waits for a subscriber: a stream "
 				     "measures losses (see shm-queue)");
 	return 0;
@@ -137,15 +145,20 @@ static int ring_open(const struct bench_env *env, void *shared, enum bench_side 
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
-	e->queue = *mode == RING_QUEUE;
+	e->queue = *mode == RING_QUEUE || *mode == RING_QSTREAM || *mode == RING_QBATCH;
 	if (e->queue) {
 		ro.flags |= IPK_RING_QUEUE;
 		so.flags |= IPK_RING_CONSUMER;
 	}
-	if (*mode == RING_SPIN || *mode == RING_STREAM || *mode == RING_BATCH)
+	if (*mode == RING_SPIN || *mode == RING_STREAM || *mode == RING_BATCH ||
+	    *mode == RING_QSTREAM || *mode == RING_QBATCH)
 		so.flags |= IPK_RING_SPIN;
+	/* capacity / 4 - 16: a batch of small ones packs, and is committed
+	 * together (batch_room() grows with max_msg) */
+	if (*mode == RING_STREAM || *mode == RING_BATCH || *mode == RING_QSTREAM ||
+	    *mode == RING_QBATCH)
+		ro.max_msg = 0;
 	if (*mode == RING_STREAM || *mode == RING_BATCH) {
-		ro.max_msg = 0; /* capacity / 4 - 16: a batch of small ones packs */
 		e->flow = side == BENCH_A ? shared : NULL; /* A streams, B acknowledges */
 		e->report = side == BENCH_B ? shared : NULL;
 		/* half the ring, counting each message's 16-byte header */
@@ -153,7 +166,7 @@ static int ring_open(const struct bench_env *env, void *shared, enum bench_side 
 		/* reports often enough that the window never runs dry */
 		e->every = e->window / 4 < FLOW_EVERY ? e->window / 4 + 1 : FLOW_EVERY;
 	}
-	if (*mode == RING_BATCH) {
+	if (*mode == RING_BATCH || *mode == RING_QBATCH) {
 		e->batch = calloc(BATCH_N, env->size);
 		if (!e->batch) {
 			r = -ENOMEM;
@@ -203,7 +216,7 @@ static void flow_wait(struct ring_end *e, uint64_t n)
 /* The stream rows' subscriber: report what it took, every e->every. */
 static void flow_report(struct ring_end *e, uint64_t before)
 {
-	if (e->taken / e->every != before / e->every)
+	if (e->report && e->taken / e->every != before / e->every)
 		atomic_store_explicit(&e->report->taken, e->taken, memory_order_release);
 }
 
@@ -272,11 +285,16 @@ static int ring_send_many(void *end, const void *buf, size_t len, unsigned long 
 
 		for (unsigned j = 0; j < k; j++)
 			e->msgs[j] = (struct ipk_msg){ .buf = e->batch + j * len, .len = len };
-		flow_wait(e, k);
+		if (e->flow)
+			flow_wait(e, k);
 		r = ipk_ring_publish_batch(e->pub, e->msgs, k);
+		if (r == -EAGAIN && e->queue) { /* full: wait for room for one */
+			r = ipk_ring_publish_wait(e->pub, e->msgs[0].buf, len, IPK_FOREVER);
+			r = r < 0 ? r : 1;
+		}
 		if (r < 0)
 			return r;
-		if ((unsigned)r < k)
+		if ((unsigned)r < k && e->flow)
 			e->sent -= k - (unsigned)r; /* counted in flow_wait() */
 		n -= (unsigned long)r;
 	}
@@ -371,7 +389,8 @@ static const struct bench_ops batch_ops = {
 };
 
 static const enum ring_mode sleep_mode = RING_SLEEP, spin_mode = RING_SPIN, queue_mode = RING_QUEUE,
-			    stream_mode = RING_STREAM, batch_mode = RING_BATCH;
+			    stream_mode = RING_STREAM, batch_mode = RING_BATCH,
+			    qstream_mode = RING_QSTREAM, qbatch_mode = RING_QBATCH;
 
 static const struct bench_mech mechs[] = {
 	{ .name = "shm-ring-spin",
@@ -407,6 +426,20 @@ static const struct bench_mech mechs[] = {
 	  .desc = "broadcast ring stream in batches (ipk_ring_publish_batch, ipk_ring_recv_batch)",
 	  .ops = &batch_ops,
 	  .arg = &batch_mode },
+	{ .name = "shm-ring-queue",
+	  .raw = "limit",
+	  .flags = BENCH_SPIN,
+	  .kinds = BENCH_TPUT,
+	  .desc = "lossless ring queue as a one-way stream, message by message, consumer spinning",
+	  .ops = &stream_ops,
+	  .arg = &qstream_mode },
+	{ .name = "shm-ring-queue-batch",
+	  .raw = "limit",
+	  .flags = BENCH_SPIN,
+	  .kinds = BENCH_TPUT,
+	  .desc = "lossless ring queue stream in batches (publish_batch, recv_batch)",
+	  .ops = &batch_ops,
+	  .arg = &qbatch_mode },
 };
 
 BENCH_DEFINE_MODULE(ring, mechs);
