@@ -488,20 +488,23 @@ static const struct row pipe_row = { .how = R_PIPE }, fifo_row = { .how = R_FIFO
 #define BOTH (BENCH_RTT | BENCH_TPUT)
 
 static const struct bench_mech mechs[] = {
-	ROW("pipe-raw", BOTH, "pipe2, write/read", &ops, &pipe_row),
-	ROW("fifo-raw", BOTH, "mkfifo, open, write/read", &ops, &fifo_row),
-	ROW("unix-stream-raw", BOTH, "socketpair(SOCK_STREAM), write/read", &ops, &stream_row),
-	ROW("unix-dgram-raw", BOTH, "socketpair(SOCK_DGRAM), send/recv", &ops, &dgram_row),
-	ROW("unix-seqpacket-raw", BOTH, "socketpair(SOCK_SEQPACKET), send/recv", &ops, &seqp_row),
+	ROW("pipe-raw", BOTH | BENCH_RATE, "pipe2, write/read", &ops, &pipe_row),
+	ROW("fifo-raw", BOTH | BENCH_RATE, "mkfifo, open, write/read", &ops, &fifo_row),
+	ROW("unix-stream-raw", BOTH | BENCH_RATE, "socketpair(SOCK_STREAM), write/read", &ops,
+	    &stream_row),
+	ROW("unix-dgram-raw", BOTH | BENCH_RATE, "socketpair(SOCK_DGRAM), send/recv", &ops,
+	    &dgram_row),
+	ROW("unix-seqpacket-raw", BOTH | BENCH_RATE, "socketpair(SOCK_SEQPACKET), send/recv", &ops,
+	    &seqp_row),
 	ROW("unix-dgram-batch-raw", BENCH_TPUT, "socketpair(SOCK_DGRAM), sendmmsg/recvmmsg x32",
 	    &batch_ops, &dgram_batch),
 	ROW("unix-seqpacket-batch-raw", BENCH_TPUT,
 	    "socketpair(SOCK_SEQPACKET), sendmmsg/recvmmsg x32", &batch_ops, &seqp_batch),
-	ROW("unix-dgram-busy-raw", BOTH, "socketpair(SOCK_DGRAM), recv(MSG_DONTWAIT) spinning",
-	    &ops, &dgram_busy),
-	ROW("tcp-raw", BOTH, "127.0.0.1, TCP_NODELAY, write/read", &ops, &tcp_row),
-	ROW("mq-raw", BOTH, "mq_open, mq_send/mq_receive", &ops, &mq_row),
-	ROW("sysvmq-raw", BOTH, "msgget(IPC_PRIVATE), msgsnd/msgrcv", &ops, &sysv_row),
+	ROW("unix-dgram-busy-raw", BOTH | BENCH_RATE,
+	    "socketpair(SOCK_DGRAM), recv(MSG_DONTWAIT) spinning", &ops, &dgram_busy),
+	ROW("tcp-raw", BOTH | BENCH_RATE, "127.0.0.1, TCP_NODELAY, write/read", &ops, &tcp_row),
+	ROW("mq-raw", BOTH | BENCH_RATE, "mq_open, mq_send/mq_receive", &ops, &mq_row),
+	ROW("sysvmq-raw", BOTH | BENCH_RATE, "msgget(IPC_PRIVATE), msgsnd/msgrcv", &ops, &sysv_row),
 };
 
 BENCH_DEFINE_MODULE(rawchan, mechs);

@@ -156,7 +156,7 @@ static const enum ipk_shm_kind posix = IPK_SHM_POSIX, file = IPK_SHM_FILE;
 static const struct bench_mech mechs[] = {
 	{ .name = "limit",
 	  .flags = BENCH_REF | BENCH_RAW | BENCH_SPIN,
-	  .kinds = BENCH_RTT | BENCH_TPUT,
+	  .kinds = BENCH_RTT | BENCH_TPUT | BENCH_RATE,
 	  .desc = "hardware limit: spinning on anonymous shared memory (rtt), SPSC slot stream "
 		  "(throughput)",
 	  .ops = &limit_ops,

@@ -175,11 +175,12 @@ static int ring_open(const struct bench_env *env, void *shared, enum bench_side 
 	}
 	ring_name(env, side, mine, sizeof(mine));
 	ring_name(env, (enum bench_side) !side, theirs, sizeof(theirs));
-	r = ipk_ring_create(mine, &ro, &e->pub);
+	/* Fan-out: A only publishes, each subscriber only subscribes. */
+	r = env->kind == BENCH_FANOUT && side == BENCH_B ? 0 : ipk_ring_create(mine, &ro, &e->pub);
 	if (r < 0)
 		goto fail;
 	/* The peer creates its ring at the same time: wait for it. */
-	for (;;) {
+	while (env->kind != BENCH_FANOUT || side == BENCH_B) {
 		struct timespec ts = { 0, 100000 };
 
 		r = ipk_ring_open(theirs, &so, &e->sub);
@@ -396,19 +397,19 @@ static const struct bench_mech mechs[] = {
 	{ .name = "shm-ring-spin",
 	  .raw = "limit",
 	  .flags = BENCH_SPIN,
-	  .kinds = BENCH_RTT | BENCH_TPUT,
+	  .kinds = BENCH_RTT | BENCH_TPUT | BENCH_RATE | BENCH_FANOUT,
 	  .desc = "broadcast ring (ipk_ring), subscriber spinning",
 	  .ops = &ops,
 	  .arg = &spin_mode },
 	{ .name = "shm-ring",
 	  .raw = "futex-raw",
-	  .kinds = BENCH_RTT | BENCH_TPUT,
+	  .kinds = BENCH_RTT | BENCH_TPUT | BENCH_RATE | BENCH_FANOUT,
 	  .desc = "broadcast ring (ipk_ring), subscriber sleeping on the futex",
 	  .ops = &ops,
 	  .arg = &sleep_mode },
 	{ .name = "shm-queue",
 	  .raw = "futex-raw",
-	  .kinds = BENCH_RTT | BENCH_TPUT,
+	  .kinds = BENCH_RTT | BENCH_TPUT | BENCH_RATE,
 	  .desc = "lossless ring queue (IPK_RING_QUEUE), consumer sleeping",
 	  .ops = &ops,
 	  .arg = &queue_mode },
