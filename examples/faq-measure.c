@@ -694,6 +694,7 @@ struct map_row {
 	double secs, mb_per_s, fsync_ms;
 	struct lat batch;
 	double dirty_peak_mib, wb_peak_mib, written_mib;
+	double faults_per_mib; /* page faults the writer took (minor and major) */
 };
 
 /* /proc/meminfo's Dirty and Writeback, watched while a row runs */
@@ -702,6 +703,14 @@ struct watch {
 	atomic_bool stop;
 	double dirty_kib, wb_kib;
 };
+
+static long faults(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_THREAD, &ru);
+	return ru.ru_minflt + ru.ru_majflt;
+}
 
 static int64_t meminfo_kib(const char *key)
 {
@@ -812,6 +821,7 @@ static int map_row(const struct opts *o, enum map_kind k, size_t size, double ti
 	struct watch w = { .stop = false };
 	size_t nb = size / o->batch, done = 0;
 	int64_t *lat = NULL, t0, t1, end, wb0;
+	long flt0;
 	char *src = NULL, *base;
 	ipk_shm *shm = NULL;
 	bool watching = false;
@@ -843,6 +853,7 @@ static int map_row(const struct opts *o, enum map_kind k, size_t size, double ti
 		goto out;
 	watching = true;
 	wb0 = vmstat("nr_written");
+	flt0 = faults();
 	t0 = now_ns();
 	end = t0 + (int64_t)(time_limit * 1e9);
 	for (; done < nb; done++) {
@@ -860,6 +871,8 @@ static int map_row(const struct opts *o, enum map_kind k, size_t size, double ti
 		lat[done] = now_ns() - a;
 	}
 	t1 = now_ns();
+	row->faults_per_mib =
+		done ? (double)(faults() - flt0) * MIB / (double)(done * o->batch) : 0;
 	row->written_mib = (double)(vmstat("nr_written") - wb0) * 4096 / MIB;
 	/* what is still dirty goes to disk now: the deferred cost */
 	if (fsync(ipk_shm_fd(shm)) < 0) {
@@ -1013,9 +1026,9 @@ static void print_mapfile(const struct opts *o, const struct map_row *rows, unsi
 		printf("\nwrites into a mapping, %zu KiB per batch (file in %s; writeback starts "
 		       "above %.0f MiB dirty)\n",
 		       o->batch >> 10, o->dir, (double)threshold / MIB);
-		printf("%-15s %-6s %8s %9s %9s %9s %10s %10s %9s %9s %9s\n", "backing", "fs", "MiB",
-		       "MiB/s", "p50 us", "p99 us", "max us", "fsync ms", "Dirty", "Writeback",
-		       "written");
+		printf("%-15s %-6s %6s %7s %8s %8s %9s %9s %6s %6s %9s %7s\n", "backing", "fs",
+		       "MiB", "MiB/s", "p50 us", "p99 us", "max us", "fsync ms", "faults", "Dirty",
+		       "Writeback", "written");
 	}
 	for (unsigned i = 0; i < n; i++) {
 		const struct map_row *r = &rows[i];
@@ -1025,22 +1038,25 @@ static void print_mapfile(const struct opts *o, const struct map_row *rows, unsi
 			       ", \"seconds\": %.4f, \"mb_per_s\": %.1f, \"batch_p50_us\": %.2f, "
 			       "\"batch_p99_us\": %.2f, \"batch_max_us\": %.2f, \"fsync_ms\": "
 			       "%.3f, \"dirty_peak_mib\": %.1f, \"writeback_peak_mib\": %.1f, "
-			       "\"written_back_mib\": %.1f}",
+			       "\"written_back_mib\": %.1f, \"faults_per_mib\": %.1f}",
 			       i ? "," : "", map_names[r->kind], r->fs, r->bytes, r->secs,
 			       r->mb_per_s, r->batch.p50, r->batch.p99, r->batch.max, r->fsync_ms,
-			       r->dirty_peak_mib, r->wb_peak_mib, r->written_mib);
+			       r->dirty_peak_mib, r->wb_peak_mib, r->written_mib,
+			       r->faults_per_mib);
 		else
-			printf("%-15s %-6s %8.0f %9.0f %9.1f %9.1f %10.1f %10.2f %9.0f %9.0f "
-			       "%9.0f\n",
+			printf("%-15s %-6s %6.0f %7.0f %8.1f %8.1f %9.1f %9.2f %6.0f %6.0f %9.0f "
+			       "%7.0f\n",
 			       map_names[r->kind], r->fs, (double)r->bytes / MIB, r->mb_per_s,
 			       r->batch.p50, r->batch.p99, r->batch.max, r->fsync_ms,
-			       r->dirty_peak_mib, r->wb_peak_mib, r->written_mib);
+			       r->faults_per_mib, r->dirty_peak_mib, r->wb_peak_mib,
+			       r->written_mib);
 	}
 	if (json)
 		printf("\n  ]");
 	else
-		printf("(Dirty, Writeback: peaks in /proc/meminfo, MiB, system-wide; written: "
-		       "pages the system wrote back during the writes, MiB)\n");
+		printf("(faults: the writer's page faults per MiB written; Dirty, Writeback: peaks "
+		       "in /proc/meminfo, MiB,\n system-wide; written: MiB the system wrote back "
+		       "during the writes)\n");
 }
 
 /* ---- options ----------------------------------------------------------- */

@@ -48,6 +48,7 @@ else:
     for r in rows:
         assert r["bytes"] > 0 and r["seconds"] > 0 and r["mb_per_s"] > 0, r
         assert r["fsync_ms"] >= 0 and r["written_back_mib"] >= 0, r
+        assert r["faults_per_mib"] > 0, r  # every row writes fresh pages
         lat(r, "batch_p50_us", "batch_p99_us", "batch_max_us")
     assert rows[2]["bytes"] == 2 << 20, rows[2]
     assert rows[2]["dirty_peak_mib"] > 0, rows[2]
