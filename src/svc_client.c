@@ -325,6 +325,19 @@ IPK_API int ipk_svc_call_start(ipk_svc_client *c, const void *buf, size_t len, u
 	int r;
 
 	IPK_CHECK_ARG(c && (buf || !len) && call);
+	/* A server that went while we were idle: found before the request
+	 * goes into its queue, so the call goes to its successor. At most
+	 * one look per SVC_LIVENESS_NS: calls back to back make none. */
+	if (c->hdr) {
+		int64_t now = ipk__now_ns();
+
+		if (now >= c->next_look) {
+			c->next_look = now + SVC_LIVENESS_NS;
+			r = look_at_socket(c);
+			if (r < 0)
+				break_conn(c, r);
+		}
+	}
 	if (!c->hdr) {
 		r = connect_now(c, ipk__deadline(timeout_ns));
 		if (r < 0)

@@ -31,10 +31,12 @@
  * spinning one looks at the socket every millisecond); one that closes
  * cleanly makes them fail with -EPIPE. A client that dies is dropped by
  * the server without effect on the others; replies to its calls return
- * -ECONNRESET. A server restarted on the same name is followed: after a
- * failure, the client's next ipk_svc_call_start() (or ipk_svc_call())
- * connects again by name, within that call's timeout. Calls in flight
- * across a restart are never repeated: they fail, and the caller decides.
+ * -ECONNRESET. A server restarted on the same name is followed: the
+ * client's next ipk_svc_call_start() (or ipk_svc_call()) after a failure,
+ * or after a death it notices before sending (it looks at the socket when
+ * it has made no call for a millisecond), connects again by name within
+ * that call's timeout. Calls in flight across a restart are never
+ * repeated: they fail, and the caller decides.
  *
  * Memory: each connection costs 4 KiB + 2 x capacity, where capacity is the
  * power of two that holds slots + 2 records of max_msg bytes (16 slots of

@@ -114,6 +114,14 @@ int main(int argc, char **argv)
 	T_MEMEQ(rep, "e back", 6);
 	T_EQ(read(note[0], &g, 1), 1);
 
+	/* killed while the client is idle: its next call goes to the
+	 * successor, without a failure first */
+	T_SYS(kill(srv, SIGKILL));
+	T_SYS(waitpid(srv, &st, 0));
+	srv = t_server_fork(name, NULL, note[1]);
+	T_EQ(ipk_svc_call(c, "e idle", 6, rep, sizeof(rep), 10 * IPK_SEC), 6);
+	T_EQ(read(note[0], &g, 1), 1);
+
 	/* a clean close: pending calls fail with -EPIPE */
 	T_OK(ipk_svc_call_start(c, "s", 1, &call, 0));
 	T_OK(ipk_svc_call_start(c, "c", 1, &call2, 0));
