@@ -55,13 +55,23 @@ else:
 PY
 }
 
-run 0 "$FAQ" notify --json --rates 100,1000 --duration 0.2
+# measure ARGS...: runs faq-measure like run 0, and checks that the queues,
+# rings and files it named with its pid are gone afterwards
+measure() {
+	local pid st left
+	"$FAQ" "$@" >"$T/run.out" 2>"$T/run.err" &
+	pid=$!
+	wait "$pid"
+	st=$?
+	[ "$st" -eq 0 ] || fail "'faq-measure $*' exited $st; stderr: $(cat "$T/run.err")"
+	left=$(ls /dev/mqueue /dev/shm "$T" 2>/dev/null | grep -E "^ipk-faq-$pid([-.]|$)")
+	[ -z "$left" ] || fail "'faq-measure $*' left behind: $left"
+}
+
+measure notify --json --rates 100,1000 --duration 0.2
 check notify
-run 0 "$FAQ" pairs --json --pairs 1,2 --duration 0.1
+measure pairs --json --pairs 1,2 --duration 0.1
 check pairs
-run 0 "$FAQ" mapfile --json --size 1M --file-size 2M --duration 1 --dir "$T"
+measure mapfile --json --size 1M --file-size 2M --duration 1 --dir "$T"
 check mapfile
-# every queue, ring, socket and file it made is gone
-ls /dev/mqueue /dev/shm 2>/dev/null | grep -q "ipk-faq-" && fail "left behind: $(ls /dev/mqueue /dev/shm | grep ipk-faq-)"
-[ -z "$(ls "$T" | grep ipk-faq-)" ] || fail "left a file in $T"
 exit 0
