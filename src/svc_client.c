@@ -155,6 +155,8 @@ static void break_conn(ipk_svc_client *c, int err)
 	/* drain() calls us on a protocol error: no second drain then */
 	if (err != -EPROTO)
 		(void)drain(c, UINT32_MAX, NULL, 0);
+	/* The failed calls are news for an event loop too. */
+	svc_ring_efd(c->efd);
 	for (uint32_t i = 0; i < SVC_SLOTS_MAX; i++) {
 		if (c->slot[i].state == SLOT_SENT) {
 			c->slot[i].state = SLOT_FAILED;
@@ -483,7 +485,14 @@ IPK_API ssize_t ipk_svc_call_wait(ipk_svc_client *c, uint64_t call, void *buf, s
 			if (ipk__now_ns() >= deadline)
 				return -ETIMEDOUT;
 		}
-		/* Say we may sleep, then look once more (Dekker). */
+		/* Clear the doorbell first (a ring after this is for a reply
+		 * we have not seen), then say we may sleep, then look once
+		 * more (Dekker): the descriptor is readable only for news. */
+		if (deadline == IPK__NOWAIT) {
+			uint64_t v;
+
+			(void)ipk__read_eintr(c->efd, &v, sizeof(v));
+		}
 		set_waiting(c, true);
 		atomic_thread_fence(memory_order_seq_cst);
 		r = collect(c, sl, buf, cap);

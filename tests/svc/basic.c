@@ -161,9 +161,14 @@ int main(int argc, char **argv)
 		T_EQ(n, 4);
 		break;
 	}
-	/* all slots busy: the two unanswered calls above still hold theirs
+	/* and not readable without news: not busy for an event loop */
+	T_OK(ipk_svc_call_start(c, "s", 1, &call, 0));
+	T_EQ(ipk_svc_call_wait(c, call, rep, sizeof(rep), 0), -EAGAIN);
+	T_TRUE(!t_readable(ipk_svc_client_fd(c), 50));
+	T_OK(ipk_svc_call_cancel(c, call));
+	/* all slots busy: the three unanswered calls above still hold theirs
 	 * (cancelled, but the server might still answer) */
-	for (int i = 0; i < 14; i++)
+	for (int i = 0; i < 13; i++)
 		T_OK(ipk_svc_call_start(c, "s", 1, &call, 0));
 	T_EQ(ipk_svc_call_start(c, "s", 1, &call, 0), -EBUSY);
 
