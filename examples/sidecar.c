@@ -729,8 +729,8 @@ int main(int argc, char **argv)
 		fail("loop", r);
 		goto out;
 	}
-	printf("sidecar: stopped: %lu connections (%lu open, %lu failed), %lu refused, "
-	       "%llu bytes up, %llu bytes down\n",
+	printf("sidecar: stopped: %lu connections (%lu open, %lu ended by an error), "
+	       "%lu refused, %llu bytes up, %llu bytes down\n",
 	       g.next_id, g.nconns, g.failed, g.refused, (unsigned long long)g.bytes[0],
 	       (unsigned long long)g.bytes[1]);
 	rc = 0;
