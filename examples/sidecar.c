@@ -56,6 +56,7 @@
  * docs/sidecar.md (tests/unix/sidecar_load.py reproduces it).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <netdb.h>
@@ -68,7 +69,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -352,11 +352,12 @@ static void conn_start(ipk_chan *ch)
 		fprintf(stderr, "sidecar: dup: %s\n", strerror(errno));
 		return;
 	}
-	c = calloc(1, sizeof(*c) + 2 * g.bufsize);
+	c = malloc(sizeof(*c) + 2 * g.bufsize); /* the buffers need no zeroing */
 	if (!c) {
 		close(fd);
 		return;
 	}
+	memset(c, 0, sizeof(*c));
 	c->id = ++g.next_id;
 	c->fd[0] = fd;
 	c->fd[1] = -1;

@@ -12,6 +12,9 @@ upstream that lives in this process (a thread per upstream connection):
                at the same time), each gets its own bytes back
   isolation    an upstream reset, an unreachable upstream and a client
                that resets mid-stream end only their own connection
+  limits       --connect-timeout (an upstream that never answers the
+               handshake), --idle-timeout, and --max-conns leaving a peer
+               in the kernel's backlog until a connection closes
   backpressure a client that stops reading while the upstream pushes 200 MB:
                the upstream is held back and the proxy's VmRSS stays flat
   signals      SIGPIPE is ignored; SIGTERM and SIGINT stop it with exit 0,
@@ -328,6 +331,52 @@ def isolation(sc, tmp):
     print("isolation: upstream reset, client reset, missing upstream: others unaffected")
 
 
+def timeouts_and_limit(tmp):
+    """--connect-timeout, --idle-timeout and --max-conns, side by side."""
+    # a TCP upstream that never completes a handshake: its accept queue
+    # (backlog 0) holds one connection, so the kernel drops further SYNs
+    blackhole = socket.socket()
+    blackhole.bind(("127.0.0.1", 0))
+    blackhole.listen(0)
+    filler = socket.socket()
+    filler.setblocking(False)
+    filler.connect_ex(blackhole.getsockname())
+    slow = Sidecar(tmp, "slowup", "--upstream", "tcp:127.0.0.1:%d" % blackhole.getsockname()[1],
+                   "--connect-timeout", "1")
+    lim = Sidecar(tmp, "limit", "--upstream", "unix:" + os.path.join(tmp, "up.sock"),
+                  "--max-conns", "1", "--idle-timeout", "1")
+    idle_sockets = lim.sockets()
+    t0 = time.monotonic()
+    a = connect(slow.path)
+    a.sendall(b"ECHOwaiting")
+    b1 = connect(lim.path)
+    b1.sendall(b"ECHOx")
+    check(recv_exact(b1, 1) == b"x", "first connection under --max-conns 1")
+    b2 = connect(lim.path)  # the kernel's backlog takes it; the proxy does not
+    b2.sendall(b"ECHOy")
+    time.sleep(0.2)
+    check(lim.sockets() == idle_sockets + 2,
+          "--max-conns 1: the proxy holds %d sockets" % (lim.sockets() - idle_sockets))
+    try:
+        check(a.recv(1) == b"", "a connection to a silent upstream stayed open")
+    except ConnectionResetError:
+        pass
+    waited = time.monotonic() - t0
+    check(waited > 0.9, "connect timeout after %.2f s, want 1 s" % waited)
+    wait_until(lambda: "upstream connect: Connection timed out" in slow.log(),
+               "the connect timeout in the log")
+    check(b1.recv(1) == b"", "the idle connection was not closed")
+    check(recv_exact(b2, 1) == b"y", "the queued connection after the idle one closed")
+    b2.shutdown(socket.SHUT_WR)
+    check(recv_all(b2) == b"EOF 1\n", "queued connection trailer")
+    for s in (a, b1, b2, filler, blackhole):
+        s.close()
+    slow.stop()
+    lim.stop()
+    print("limits: connect timeout after %.1f s, idle connection closed, "
+          "--max-conns 1 queued the second until then" % waited)
+
+
 def backpressure(sc, size=200 * MIB):
     token = b"bigslow!"
     base = sc.rss_kib()
@@ -384,6 +433,7 @@ def main_checks(tmp):
     transparent_and_half_close(sc)
     concurrent(sc)
     isolation(sc, tmp)
+    timeouts_and_limit(tmp)
     backpressure(sc)
     signals(sc, tmp)
     return 0
