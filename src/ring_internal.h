@@ -88,6 +88,18 @@ struct ring_msg {
 	uint32_t count; /* the record's messages */
 };
 
+/* IPK_RING_ADAPTIVE: what a subscriber learned about its feed (ring_wait.c). */
+struct ring_adapt {
+	int64_t last;      /* when the last message it waited for came (0: none yet) */
+	int64_t gap;       /* smoothed time between such messages (0: unknown) */
+	int64_t dev;       /* smoothed deviation of one gap from it */
+	int64_t wake;      /* smoothed lateness of a timed sleep's wake-up */
+	uint64_t last_seq; /* the seq of that message */
+	uint32_t outliers; /* gaps in a row far longer than gap (a pause, or a new rate) */
+	uint8_t how;       /* how this wait is going: ADAPT_* in ring_wait.c */
+	bool exact;        /* last was seen while spinning, not estimated after a sleep */
+};
+
 struct ipk_ring_sub {
 	int fd, pidfd, cons_fd;
 	int bell_fd;        /* the receiving thread's own open file description */
@@ -122,8 +134,9 @@ struct ipk_ring_sub {
 	struct ring_msg viewed;      /* the message of the last ipk_ring_view() */
 	int64_t spin_ns;
 	uint32_t flags;
-	uint32_t from;     /* where to start (enum ipk_ring_from) */
-	uint64_t from_seq; /* IPK_RING_FROM_SEQ */
+	struct ring_adapt ad; /* IPK_RING_ADAPTIVE */
+	uint32_t from;        /* where to start (enum ipk_ring_from) */
+	uint64_t from_seq;    /* IPK_RING_FROM_SEQ */
 	/* pollable fd: an eventfd fed by a helper thread */
 	int efd;
 	bool helper;
@@ -295,6 +308,10 @@ void ipk__ring_watch_publisher(ipk_ring_sub *s);
  * dead publisher).
  */
 int ipk__ring_wait_data(ipk_ring_sub *s, int64_t deadline_ns);
+/* IPK_RING_ADAPTIVE: message @seq, at s->pos, was found after a wait. */
+void ipk__ring_adapt_found(ipk_ring_sub *s, uint64_t seq);
+/* IPK_RING_ADAPTIVE: what a subscriber knows before it has waited. */
+void ipk__ring_adapt_init(ipk_ring_sub *s);
 /* After a receive found nothing: re-arm the pollable fd's helper thread. */
 void ipk__ring_rearm_helper(ipk_ring_sub *s);
 /* Map s->bell_fd's doorbell. Return: 0; -EBADMSG (too small); -EPROTO. */

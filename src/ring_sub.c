@@ -534,6 +534,7 @@ static int new_sub(const struct ipk_ring_sub_opts *opts, ipk_ring_sub **ret)
 		s->from = opts->from;
 		s->from_seq = opts->from_seq;
 	}
+	ipk__ring_adapt_init(s);
 	*ret = s;
 	return 0;
 }
@@ -545,8 +546,11 @@ IPK_API int ipk_ring_open(const char *name, const struct ipk_ring_sub_opts *opts
 	int rc;
 
 	IPK_CHECK_ARG(ret && ipk__ring_check_name(name) == 0);
-	IPK_CHECK_ARG(!opts || (opts->flags & ~(IPK_RING_SPIN | IPK_RING_CONSUMER)) == 0);
+	IPK_CHECK_ARG(!opts || (opts->flags &
+				~(IPK_RING_SPIN | IPK_RING_CONSUMER | IPK_RING_ADAPTIVE)) == 0);
 	IPK_CHECK_ARG(!opts || opts->from <= IPK_RING_FROM_SEQ);
+	IPK_CHECK_ARG(!opts || !(opts->flags & IPK_RING_ADAPTIVE) ||
+		      (!(opts->flags & IPK_RING_SPIN) && opts->spin_ns == 0));
 	rc = new_sub(opts, &s);
 	if (rc < 0)
 		return rc;
@@ -571,8 +575,10 @@ IPK_API int ipk_ring_open_fd(int ring_fd, int bell_fd, const struct ipk_ring_sub
 	int rc;
 
 	IPK_CHECK_ARG(ret);
-	IPK_CHECK_ARG(!opts ||
-		      ((opts->flags & ~IPK_RING_SPIN) == 0 && opts->from <= IPK_RING_FROM_SEQ));
+	IPK_CHECK_ARG(!opts || ((opts->flags & ~(IPK_RING_SPIN | IPK_RING_ADAPTIVE)) == 0 &&
+				opts->from <= IPK_RING_FROM_SEQ));
+	IPK_CHECK_ARG(!opts || !(opts->flags & IPK_RING_ADAPTIVE) ||
+		      (!(opts->flags & IPK_RING_SPIN) && opts->spin_ns == 0));
 	if (ring_fd < 0)
 		return -EBADF;
 	rc = new_sub(opts, &s);
@@ -615,8 +621,12 @@ static int next_message(ipk_ring_sub *s, struct ring_msg *a, int64_t timeout_ns,
 	for (;;) {
 		int rc = locate(s, a);
 
-		if (rc != -EAGAIN)
+		if (rc != -EAGAIN) {
+			/* An adaptive subscriber learns from what it waited for. */
+			if (rc == 0 && have_deadline && (s->flags & IPK_RING_ADAPTIVE))
+				ipk__ring_adapt_found(s, a->seq);
 			return rc;
+		}
 		/* Nothing to read: a producer may wait for the room we took. */
 		if (s->cons && s->shown != s->pos)
 			consumer_show(s);

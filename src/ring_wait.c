@@ -183,6 +183,130 @@ static int sleep_on_bell(ipk_ring_sub *s, int lock_fd, uint64_t pos, int64_t wak
 }
 
 /*
+ * Adaptive waiting (IPK_RING_ADAPTIVE). A feed that comes at a steady rate
+ * is a grid: the next message is due a gap after the last one, give or
+ * take its jitter. A wake-up from a sleep costs tens of microseconds on a
+ * virtual machine (a timed one more: timer slack), paid after the message
+ * came when it is the message that wakes us. So the subscriber learns
+ * three figures: the gap between the messages it waited for, their
+ * deviation from it (both smoothed as TCP smooths round-trip times) and
+ * how late a timed sleep wakes. It then sleeps on the doorbell with a
+ * timer set that much before the window [due - early, due + late] (early
+ * and late: twice the deviation and a margin) and spins through the
+ * window: the wake-up is paid before the message comes. A message that
+ * comes before the window wakes it through the doorbell as in the plain
+ * futex mode; one that comes after finds it asleep there, also as in
+ * that mode: never later than the futex would have been. A feed that is
+ * unknown, irregular (a window longer than ADAPT_WINDOW_MAX or a quarter
+ * of the gap) or paused (no message for ADAPT_PAUSE gaps) gets a short
+ * spin, then the futex; one whose gap leaves no time to sleep is spun on.
+ * Everything learned is the subscriber's own; the publisher sees a
+ * subscriber that sleeps or does not, as with the other modes.
+ */
+#define ADAPT_SHORT_NS (10 * IPK_USEC)       /* the spin before the futex: bursts */
+#define ADAPT_MARGIN_NS (2 * IPK_USEC)       /* added to each side of a window */
+#define ADAPT_MIN_SLEEP_NS (5 * IPK_USEC)    /* shorter timed sleeps are spun instead */
+#define ADAPT_WAKE0_NS (50 * IPK_USEC)       /* a wake-up's lateness until one is seen */
+#define ADAPT_WAKE_MAX_NS (2 * IPK_MSEC)     /* lateness taken into account, at most */
+#define ADAPT_WINDOW_MAX_NS (200 * IPK_USEC) /* a longer window: irregular */
+#define ADAPT_PAUSE 8                        /* gaps without a message: a pause */
+
+enum { ADAPT_NONE, ADAPT_SPUN, ADAPT_SLEPT, ADAPT_TIMER };
+
+void ipk__ring_adapt_init(ipk_ring_sub *s)
+{
+	memset(&s->ad, 0, sizeof(s->ad));
+	s->ad.wake = ADAPT_WAKE0_NS;
+}
+
+/* Learn from message @seq, found after a wait: when it came, as exactly
+ * as the wait tells (after a futex wake-up, up to a wake-up's cost before
+ * now: we take the earliest, so that the next window covers it), and how
+ * many were published since the last one we waited for (those we found
+ * without waiting were on the grid too). */
+void ipk__ring_adapt_found(ipk_ring_sub *s, uint64_t seq)
+{
+	struct ring_adapt *a = &s->ad;
+	int64_t t = ipk__now_ns();
+	bool exact = a->how != ADAPT_SLEPT;
+	uint64_t n = seq - a->last_seq;
+
+	a->last_seq = seq;
+	if (!exact)
+		t -= a->wake;
+	a->how = ADAPT_NONE;
+	if (a->last && t > a->last && n > 0 && n < (uint64_t)1 << 32) {
+		int64_t g = (t - a->last) / (int64_t)n, err;
+
+		if (a->gap && g > 4 * (a->gap + a->dev)) {
+			/* A pause, or a new rate once it happens three times in a row. */
+			if (++a->outliers < 3) {
+				a->last = t;
+				a->exact = exact;
+				return;
+			}
+			a->gap = 0;
+		}
+		a->outliers = 0;
+		if (!a->gap) {
+			a->gap = g;
+			a->dev = g / 8;
+		} else {
+			err = g - a->gap;
+			a->gap += err / 8;
+			a->dev += ((err < 0 ? -err : err) - a->dev) / 4;
+		}
+	}
+	a->last = t;
+	a->exact = exact;
+}
+
+/* A timed sleep that was to end at @timer ended now: learn its lateness. */
+static void adapt_woke(ipk_ring_sub *s, int64_t timer)
+{
+	int64_t late = ipk__now_ns() - timer;
+
+	if (late < 0)
+		late = 0;
+	if (late > ADAPT_WAKE_MAX_NS)
+		late = ADAPT_WAKE_MAX_NS;
+	s->ad.wake += (late - s->ad.wake) / 8;
+	s->ad.how = ADAPT_TIMER;
+}
+
+/*
+ * An adaptive wait at @now: spin until *@spin_until, then sleep on the
+ * doorbell until *@timer (0: no timer, the plain futex sleep).
+ */
+static void adapt_plan(const ipk_ring_sub *s, int64_t now, int64_t *spin_until, int64_t *timer)
+{
+	const struct ring_adapt *a = &s->ad;
+	int64_t early, late, due, lo, hi;
+
+	*timer = 0;
+	*spin_until = now + (ADAPT_SHORT_NS < a->wake ? ADAPT_SHORT_NS : a->wake);
+	if (!a->gap || !a->last || now - a->last > ADAPT_PAUSE * a->gap)
+		return; /* unknown, or paused */
+	early = late = 2 * a->dev + ADAPT_MARGIN_NS;
+	if (!a->exact)
+		late += a->wake; /* last was estimated early by up to a wake-up */
+	/* Irregular: a window would cost more than it saves. One after an
+	 * estimate may take up to half the gap, once. */
+	if (early + late > ADAPT_WINDOW_MAX_NS || early + late > a->gap / (a->exact ? 4 : 2))
+		return;
+	/* The first message on the grid whose window has not passed. */
+	due = a->last + ((now - a->last - late) / a->gap + 1) * a->gap;
+	lo = due - early;
+	hi = due + late;
+	if (now >= lo - a->wake - ADAPT_MIN_SLEEP_NS) {
+		*spin_until = hi; /* no time to sleep: spin through the window */
+		return;
+	}
+	*spin_until = now;
+	*timer = lo - a->wake;
+}
+
+/*
  * Nothing at s->pos: report a dead or replaced publisher, or wait until
  * head moves or @deadline_ns. Return: 0 (look again); -EAGAIN; -ETIMEDOUT;
  * -EPIPE; -ECONNRESET; -EOWNERDEAD (once per dead publisher).
@@ -211,13 +335,18 @@ int ipk__ring_wait_data(ipk_ring_sub *s, int64_t deadline_ns)
 	if (deadline_ns != IPK__NEVER && now >= deadline_ns)
 		return -ETIMEDOUT;
 
-	if ((s->flags & IPK_RING_SPIN) || s->spin_ns > 0) {
-		int64_t until = (s->flags & IPK_RING_SPIN) || s->spin_ns > deadline_ns - now
-					? deadline_ns
-					: now + s->spin_ns;
+	int64_t until = now, timer = 0;
 
-		if (until > deadline_ns)
-			until = deadline_ns;
+	if (s->flags & IPK_RING_ADAPTIVE)
+		adapt_plan(s, now, &until, &timer);
+	else if ((s->flags & IPK_RING_SPIN) || s->spin_ns > deadline_ns - now)
+		until = deadline_ns;
+	else if (s->spin_ns > 0)
+		until = now + s->spin_ns;
+	if (until > deadline_ns)
+		until = deadline_ns;
+	if (until > now) {
+		s->ad.how = ADAPT_SPUN;
 		for (;;) {
 			/* On the seq word where the next record goes: the
 			 * publisher writes it last, and head's line stays
@@ -243,7 +372,16 @@ int ipk__ring_wait_data(ipk_ring_sub *s, int64_t deadline_ns)
 
 	int64_t wake = deadline_ns - now > WAIT_SLICE_NS ? now + WAIT_SLICE_NS : deadline_ns;
 
+	if (timer && timer < wake)
+		wake = timer;
+	else
+		timer = 0;
+	s->ad.how = ADAPT_SLEPT;
 	rc = sleep_on_bell(s, s->bell_fd, s->pos, wake);
+	if (rc == -ETIMEDOUT && timer) {
+		adapt_woke(s, timer); /* and the next call spins through the window */
+		return 0;
+	}
 	if (rc == -ETIMEDOUT && wake == deadline_ns)
 		return -ETIMEDOUT;
 	return 0;

@@ -111,6 +111,12 @@ struct ipk_ring_opts {
 /* ipk_ring_sub_opts.flags */
 #define IPK_RING_SPIN 0x1u     /* busy-spin while waiting, never sleep */
 #define IPK_RING_CONSUMER 0x2u /* the queue's one consumer (IPK_RING_QUEUE rings) */
+/* Adaptive waiting: learn when the next message is due and what a wake-up
+ * costs; spin around the time it is due, sleep on a timer that wakes
+ * shortly before it, sleep on the futex otherwise (a message that comes
+ * early wakes it as in the plain futex mode). Not with IPK_RING_SPIN or
+ * spin_ns. See ipk_ring(3), WAITING. */
+#define IPK_RING_ADAPTIVE 0x4u
 
 /* ipk_ring_sub_opts.from: where a subscriber starts. Messages carry
  * sequence numbers 0, 1, 2, ... from the ring's creation on (a takeover
@@ -125,7 +131,7 @@ enum ipk_ring_from {
 
 struct ipk_ring_sub_opts {
 	int64_t spin_ns;   /* spin this long before sleeping on the futex (0 = none) */
-	uint32_t flags;    /* IPK_RING_SPIN */
+	uint32_t flags;    /* IPK_RING_SPIN, IPK_RING_ADAPTIVE, IPK_RING_CONSUMER */
 	uint32_t from;     /* enum ipk_ring_from; a queue's consumer ignores it */
 	uint64_t from_seq; /* IPK_RING_FROM_SEQ */
 };
