@@ -30,7 +30,7 @@ if section == "notify":
                   for relay, m in (("mq_notify", ""), ("poll", "p99"), ("poll", "p50")))
     assert got == want, got
     for r in rows:
-        assert r["messages"] >= 20 and r["seconds"] > 0, r
+        assert r["messages"] >= 10 and r["seconds"] > 0, r
         assert r["cpu_ms_per_s"] > 0 and r["wakeups_per_s"] > 0, r
         assert (r["poll_interval_us"] > 0) == (r["relay"] == "poll"), r
         lat(r, "delay_p50_us", "delay_p99_us", "delay_max_us")
@@ -68,9 +68,9 @@ measure() {
 	[ -z "$left" ] || fail "'faq-measure $*' left behind: $left"
 }
 
-measure notify --json --rates 100,1000 --duration 0.2
+measure notify --json --rates 100,1000 --duration 0.1
 check notify
-measure pairs --json --pairs 1,2 --duration 0.1
+measure pairs --json --pairs 1,2 --duration 0.05
 check pairs
 measure mapfile --json --size 1M --file-size 2M --duration 1 --dir "$T"
 check mapfile
