@@ -332,7 +332,8 @@ IPK_API int ipk_chan_send_batch(ipk_chan *ch, const struct ipk_msg *msgs, unsign
  * buffer ends the batch early and stays queued. A datagram over the
  * channel's maximum, which the kernel has cut, is left out of the batch and
  * reported (-EPROTO, with ipk_chan_next_len()) by the next call, so the
- * messages that came after it are not lost.
+ * messages that came after it are not lost; so is a line over the maximum
+ * with framing=line (-EMSGSIZE).
  * Threads: as ipk_chan_recv().
  */
 IPK_API int ipk_chan_recv_batch(ipk_chan *ch, struct ipk_msg *msgs, unsigned n, int64_t timeout_ns);

@@ -284,6 +284,11 @@ ssize_t ipk__stream_recv(struct ipk_chan *ch, void *buf, size_t len, int64_t dea
 		return -EBADF;
 	if (s->rx_broken)
 		return -EPIPE;
+	if (s->rx_dropped) {
+		ch->next_len = s->rx_dropped;
+		s->rx_dropped = 0;
+		return -EMSGSIZE;
+	}
 	if (s->framing == IPK__FRAMING_NONE)
 		return recv_none(ch, s, buf, len, deadline_ns);
 	for (;;) {
@@ -320,6 +325,29 @@ ssize_t ipk__stream_recv(struct ipk_chan *ch, void *buf, size_t len, int64_t dea
 		if (r < 0)
 			return r;
 	}
+}
+
+int ipk__stream_recv_batch(struct ipk_chan *ch, struct ipk_msg *m, unsigned n, int64_t deadline_ns)
+{
+	struct ipk__stream *s = ch->t;
+
+	for (unsigned i = 0; i < n; i++) {
+		/* the first waits; the rest take only what is already there */
+		ssize_t r = ipk__stream_recv(ch, m[i].buf, m[i].len, i ? IPK__NOWAIT : deadline_ns);
+
+		if (r < 0 && i == 0)
+			return (int)r;
+		if (r < 0) {
+			/* A dropped line is gone: say so on the next call, as a
+			 * single receive would have (a message merely too big
+			 * for its buffer stays queued and says so itself). */
+			if (r == -EMSGSIZE && ch->next_len > s->max)
+				s->rx_dropped = ch->next_len;
+			return (int)i;
+		}
+		m[i].len = (size_t)r;
+	}
+	return (int)n;
 }
 
 void ipk__stream_close(struct ipk_chan *ch)

@@ -23,7 +23,10 @@ struct ipk__stream {
 	bool rx_broken;
 	bool tx_broken;
 	uint8_t framing; /* enum ipk__framing */
-	size_t max;      /* largest payload (framing=line: longest line) */
+	/* framing=line: a line over max dropped inside a batch that had
+	 * already received messages; the next receive reports it */
+	size_t rx_dropped;
+	size_t max; /* largest payload (framing=line: longest line) */
 	struct ipk__rxbuf rx;
 	uint8_t *tx; /* the unsent rest of a frame a deadline cut: tx[lo, hi) */
 	size_t tx_lo, tx_hi;
@@ -61,6 +64,7 @@ void ipk__stream_free(struct ipk__stream *s);
 int ipk__stream_send(struct ipk_chan *ch, const struct iovec *iov, int iovcnt, size_t len,
 		     int64_t deadline_ns);
 ssize_t ipk__stream_recv(struct ipk_chan *ch, void *buf, size_t len, int64_t deadline_ns);
+int ipk__stream_recv_batch(struct ipk_chan *ch, struct ipk_msg *m, unsigned n, int64_t deadline_ns);
 int ipk__stream_flush(struct ipk_chan *ch, int64_t deadline_ns);
 void ipk__stream_close(struct ipk_chan *ch);
 
@@ -76,7 +80,7 @@ void ipk__stream_close(struct ipk_chan *ch);
 	.send_tag = ipk__send_untagged, \
 	.recv_tag = ipk__recv_untagged, \
 	.send_batch = ipk__send_batch_loop, \
-	.recv_batch = ipk__recv_batch_loop, \
+	.recv_batch = ipk__stream_recv_batch, \
 	.flush = ipk__stream_flush, \
 	.fd = ipk__fd_plain, \
 	.close = ipk__stream_close, \

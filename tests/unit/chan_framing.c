@@ -166,6 +166,28 @@ static void line_long(ipk_chan *ch, struct raw *r)
 	T_EQ(ipk_chan_recv(ch, buf, sizeof(buf), 0), -EAGAIN); /* still that line */
 	RAW_PUT(r, "zz\nnext\nlast");
 	expect_msg(ch, "next");
+
+	/* in a batch, a line over the maximum ends the batch and is
+	 * reported by the next call, not lost among the lines received */
+	{
+		char b0[16], b1[16], b2[16];
+		struct ipk_msg m[3] = { { b0, sizeof(b0) },
+					{ b1, sizeof(b1) },
+					{ b2, sizeof(b2) } };
+
+		RAW_PUT(r, "\nb1\n0123456789\nb3\n");
+		T_EQ(ipk_chan_recv_batch(ch, m, 3, T_TIMEOUT), 2);
+		T_MEMEQ(b0, "last", 4); /* "last" ended by the '\n' just sent */
+		T_EQ(m[0].len, 4);
+		T_EQ(m[1].len, 2);
+		T_MEMEQ(b1, "b1", 2);
+		T_EQ(ipk_chan_recv_batch(ch, m, 3, T_TIMEOUT), -EMSGSIZE);
+		T_EQ(ipk_chan_next_len(ch), 10);
+		T_EQ(ipk_chan_recv_batch(ch, m, 3, T_TIMEOUT), 1);
+		T_MEMEQ(b0, "b3", 2);
+		T_EQ(m[0].len, 2);
+	}
+	RAW_PUT(r, "last");
 	raw_close(r);
 	expect_msg(ch, "last");
 	T_EQ(ipk_chan_recv(ch, buf, sizeof(buf), T_TIMEOUT), -EPIPE);
