@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * bench/report.c - the results as an aligned table, JSON
- * (docs/bench-schema.json), CSV and a gnuplot chart.
+ * (docs/bench-schema.json) and CSV; the chart is bench/plot.c.
  *
  * Ratios are costs: the time per message of a row divided by that of its
  * raw twin ("vs raw") or of the limit row of the same size and kind ("vs
@@ -23,27 +23,40 @@
 
 static const char *kind_name(unsigned kind)
 {
-	return kind == BENCH_RTT ? "rtt" : "throughput";
+	return bench_kind_name(kind);
 }
 
-/* The cost used for ratios and ordering: p50 for round trips, time per
- * message for streams; 0 when the case has no numbers. */
+static bool is_paced(unsigned kind)
+{
+	return kind == BENCH_RATE || kind == BENCH_FANOUT;
+}
+
+/* The cost used for ratios and ordering: p50 for round trips and paced
+ * cases, time per message for streams; 0 when the case has no numbers. */
 static double cost(const struct bench_result *r)
 {
 	if (!r || r->status != 0)
 		return 0;
-	if (r->kind == BENCH_RTT)
+	if (r->kind != BENCH_TPUT)
 		return (double)r->p50_ns;
 	return r->msgs_per_s > 0 ? 1e9 / r->msgs_per_s : 0;
 }
 
+/* Whether @a and @b are the same case but for the row. */
+static bool same_case(const struct bench_result *a, const struct bench_result *b)
+{
+	return a->size == b->size && a->kind == b->kind && a->rate == b->rate &&
+	       a->nsubs == b->nsubs;
+}
+
+/* Row @name's result of the case @like is of. */
 static const struct bench_result *find(const struct bench_result *r, size_t n, const char *name,
-				       size_t size, unsigned kind)
+				       const struct bench_result *like)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (r[i].size == size && r[i].kind == kind && !strcmp(r[i].mech->name, name))
+		if (same_case(&r[i], like) && !strcmp(r[i].mech->name, name))
 			return &r[i];
 	return NULL;
 }
@@ -57,7 +70,7 @@ static double ratio(const struct bench_result *all, size_t n, const struct bench
 
 	if (!other || cost(x) <= 0 || (limit && !strcmp(x->mech->name, "limit")))
 		return 0;
-	o = find(all, n, other, x->size, x->kind);
+	o = find(all, n, other, x);
 	return cost(o) > 0 ? cost(x) / cost(o) : 0;
 }
 
@@ -116,6 +129,161 @@ static const char *label(const struct bench_mech *m, char *buf, size_t len)
 	return buf;
 }
 
+/* A share of one CPU, "12.5%". */
+static void fmt_cpu(char *buf, size_t len, double x)
+{
+	snprintf(buf, len, "%.1f%%", x * 100);
+}
+
+/* A paced case's note: the sender fell behind. */
+static void fmt_behind(char *buf, size_t len, const struct bench_result *r)
+{
+	char sent[24];
+
+	buf[0] = 0;
+	if (!bench_behind(r))
+		return;
+	fmt_rate(sent, sizeof(sent), r->msgs_per_s);
+	snprintf(buf, len, "  sender behind: %s/s sent, %llu late", sent,
+		 (unsigned long long)r->late);
+}
+
+/* The results of one case of each row (@like's: size, kind, rate),
+ * ranked; NULL (nothing to print) or an array of *@k to free(). */
+static const struct bench_result **group(const struct bench_result *all, size_t n,
+					 const struct bench_result *like, size_t *k)
+{
+	const struct bench_result **g;
+	size_t i;
+
+	*k = 0;
+	g = calloc(n ? n : 1, sizeof(*g));
+	if (!g)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (same_case(&all[i], like))
+			g[(*k)++] = &all[i];
+	if (!*k) {
+		free(g);
+		return NULL;
+	}
+	qsort(g, *k, sizeof(*g), by_cost);
+	return g;
+}
+
+/* A paced group: every row at one size and rate, ranked by p50. */
+static void print_paced(FILE *f, const struct bench_result *all, size_t n,
+			const struct bench_result *like)
+{
+	const struct bench_result **g;
+	char rate[24];
+	size_t k, i;
+
+	if (!(g = group(all, n, like, &k)))
+		return;
+	fmt_rate(rate, sizeof(rate), like->rate);
+	fprintf(f, "\n== %zu bytes, paced one-way at %s msg/s ==\n", like->size, rate);
+	fprintf(f, "%-24s %10s %10s %10s %10s %10s %8s %8s %7s %8s\n", "mechanism", "p50", "p90",
+		"p99", "p99.9", "max", "cpu send", "cpu recv", "vs raw", "vs limit");
+	for (i = 0; i < k; i++) {
+		const struct bench_result *r = g[i];
+		char a[5][24], c[2][16], rr[16], rl[16], note[96];
+
+		if (r->status != 0) {
+			fprintf(f, "%-24s %s: %s\n", r->mech->name,
+				r->status == BENCH_NA ? "n/a" : "FAILED", r->why);
+			continue;
+		}
+		fmt_ns(a[0], sizeof(a[0]), (double)r->p50_ns);
+		fmt_ns(a[1], sizeof(a[1]), (double)r->p90_ns);
+		fmt_ns(a[2], sizeof(a[2]), (double)r->p99_ns);
+		fmt_ns(a[3], sizeof(a[3]), (double)r->p999_ns);
+		fmt_ns(a[4], sizeof(a[4]), (double)r->max_ns);
+		fmt_cpu(c[0], sizeof(c[0]), r->cpu_send);
+		fmt_cpu(c[1], sizeof(c[1]), r->cpu_recv);
+		fmt_ratio(rr, sizeof(rr), ratio(all, n, r, false));
+		fmt_ratio(rl, sizeof(rl), ratio(all, n, r, true));
+		fmt_behind(note, sizeof(note), r);
+		fprintf(f, "%-24s %10s %10s %10s %10s %10s %8s %8s %7s %8s%s\n", r->mech->name,
+			a[0], a[1], a[2], a[3], a[4], c[0], c[1], rr, rl, note);
+	}
+	free(g);
+}
+
+/* Registry order of rows, then subscribers. */
+static int by_row(const void *a, const void *b)
+{
+	const struct bench_result *x = *(const struct bench_result *const *)a;
+	const struct bench_result *y = *(const struct bench_result *const *)b;
+	size_t i, ix = 0, iy = 0;
+	const struct bench_mech *m;
+
+	for (i = 0; (m = bench_mech_at(i)); i++) {
+		if (m == x->mech)
+			ix = i;
+		if (m == y->mech)
+			iy = i;
+	}
+	if (ix != iy)
+		return ix < iy ? -1 : 1;
+	return x->nsubs < y->nsubs ? -1 : x->nsubs > y->nsubs;
+}
+
+/* A fan-out group: every row and subscriber count at one size and rate;
+ * latency over all subscribers, the worst subscriber's p99, the CPU. */
+static void print_fanout(FILE *f, const struct bench_result *all, size_t n,
+			 const struct bench_result *like)
+{
+	const struct bench_result **g;
+	char rate[24];
+	size_t k = 0, i;
+
+	g = calloc(n ? n : 1, sizeof(*g));
+	if (!g)
+		return;
+	for (i = 0; i < n; i++)
+		if (all[i].kind == BENCH_FANOUT && all[i].size == like->size &&
+		    all[i].rate == like->rate)
+			g[k++] = &all[i];
+	if (!k) {
+		free(g);
+		return;
+	}
+	qsort(g, k, sizeof(*g), by_row);
+	fmt_rate(rate, sizeof(rate), like->rate);
+	fprintf(f, "\n== %zu bytes, fan-out at %s msg/s (latency over all subscribers) ==\n",
+		like->size, rate);
+	fprintf(f, "%-24s %4s %10s %10s %10s %10s %10s %8s %8s %9s\n", "mechanism", "subs", "p50",
+		"p99", "p99.9", "max", "worst p99", "cpu pub", "cpu subs", "cpu total");
+	for (i = 0; i < k; i++) {
+		const struct bench_result *r = g[i];
+		char a[5][24], c[3][16], note[96];
+		uint64_t worst = 0;
+		unsigned j;
+
+		if (r->status != 0) {
+			fprintf(f, "%-24s %4u %s: %s\n", r->mech->name, r->nsubs,
+				r->status == BENCH_NA ? "n/a" : "FAILED", r->why);
+			continue;
+		}
+		for (j = 0; j < r->nsubs; j++)
+			if (r->sub[j].p99_ns > worst)
+				worst = r->sub[j].p99_ns;
+		fmt_ns(a[0], sizeof(a[0]), (double)r->p50_ns);
+		fmt_ns(a[1], sizeof(a[1]), (double)r->p99_ns);
+		fmt_ns(a[2], sizeof(a[2]), (double)r->p999_ns);
+		fmt_ns(a[3], sizeof(a[3]), (double)r->max_ns);
+		fmt_ns(a[4], sizeof(a[4]), (double)worst);
+		fmt_cpu(c[0], sizeof(c[0]), r->cpu_send);
+		fmt_cpu(c[1], sizeof(c[1]), r->cpu_recv);
+		fmt_cpu(c[2], sizeof(c[2]), r->cpu_send + r->cpu_recv);
+		fmt_behind(note, sizeof(note), r);
+		fprintf(f, "%-24s %4u %10s %10s %10s %10s %10s %8s %8s %9s%s\n", r->mech->name,
+			r->nsubs, a[0], a[1], a[2], a[3], a[4], c[0], c[1], c[2], note);
+	}
+	free(g);
+}
+
 static void print_group(FILE *f, const struct bench_result *all, size_t n, size_t size,
 			unsigned kind)
 {
@@ -171,6 +339,27 @@ static void print_group(FILE *f, const struct bench_result *all, size_t n, size_
 	free(g);
 }
 
+/* The paced (or fan-out) groups of @size, a rate at a time, in the order
+ * they were run. */
+static void print_rates(FILE *f, const struct bench_result *r, size_t n, size_t size, unsigned kind)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		if (r[i].size != size || r[i].kind != kind)
+			continue;
+		for (j = 0; j < i; j++)
+			if (r[j].size == size && r[j].kind == kind && r[j].rate == r[i].rate)
+				break;
+		if (j < i)
+			continue;
+		if (kind == BENCH_RATE)
+			print_paced(f, r, n, &r[i]);
+		else
+			print_fanout(f, r, n, &r[i]);
+	}
+}
+
 void bench_print_table(FILE *f, const struct bench_machine *m, const struct bench_result *r,
 		       size_t n)
 {
@@ -184,6 +373,11 @@ void bench_print_table(FILE *f, const struct bench_machine *m, const struct benc
 		m->cpu[0], m->cpu[1], m->online_cpus, m->timer_overhead_ns);
 	fprintf(f, "vs raw / vs limit: time per message over the raw syscall loop / the "
 		   "shared-memory limit\n");
+	for (i = 0; i < n && !is_paced(r[i].kind); i++)
+		;
+	if (i < n)
+		fprintf(f, "paced: one-way latency; cpu: CPU time per second of the measuring "
+			   "window (100%% = one CPU)\n");
 	/* Each peer library once, with its version. */
 	for (i = 0; i < n; i++) {
 		const char *v = r[i].mech->version ? r[i].mech->version() : NULL;
@@ -206,6 +400,8 @@ void bench_print_table(FILE *f, const struct bench_machine *m, const struct benc
 			continue;
 		print_group(f, r, n, r[i].size, BENCH_RTT);
 		print_group(f, r, n, r[i].size, BENCH_TPUT);
+		print_rates(f, r, n, r[i].size, BENCH_RATE);
+		print_rates(f, r, n, r[i].size, BENCH_FANOUT);
 	}
 }
 
@@ -214,6 +410,16 @@ static void json_num(FILE *f, const char *key, double v, bool present)
 	fprintf(f, ", \"%s\": ", key);
 	if (present)
 		fprintf(f, "%.3f", v);
+	else
+		fputs("null", f);
+}
+
+/* A share of one CPU: 0.00012 is 0.012 % of a CPU, still seen. */
+static void json_cpu(FILE *f, const char *key, double v, bool present)
+{
+	fprintf(f, ", \"%s\": ", key);
+	if (present)
+		fprintf(f, "%.6f", v);
 	else
 		fputs("null", f);
 }
@@ -227,10 +433,38 @@ static void json_u64(FILE *f, const char *key, uint64_t v, bool present)
 		fputs("null", f);
 }
 
+/* A paced case's receivers, one object each; null if @present is false. */
+static void json_subs(FILE *f, const struct bench_result *x, bool present)
+{
+	unsigned i;
+
+	if (!present || !x->sub) {
+		fputs("null", f);
+		return;
+	}
+	fputc('[', f);
+	for (i = 0; i < x->nsubs; i++) {
+		const struct bench_sub *s = &x->sub[i];
+
+		fprintf(f, "%s{\"subscriber\": %u", i ? ", " : "", i);
+		json_u64(f, "p50_ns", s->p50_ns, true);
+		json_u64(f, "p90_ns", s->p90_ns, true);
+		json_u64(f, "p99_ns", s->p99_ns, true);
+		json_u64(f, "p999_ns", s->p999_ns, true);
+		json_u64(f, "max_ns", s->max_ns, true);
+		json_u64(f, "min_ns", s->min_ns, true);
+		json_num(f, "mean_ns", s->mean_ns, true);
+		json_u64(f, "samples", s->samples, true);
+		json_cpu(f, "cpu", s->cpu, true);
+		fputc('}', f);
+	}
+	fputc(']', f);
+}
+
 int bench_write_json(FILE *f, const struct bench_machine *m, const struct bench_opts *o,
 		     const struct bench_result *r, size_t n)
 {
-	size_t i;
+	size_t i, k;
 
 	fprintf(f, "{\n  \"schema\": \"ipckit-bench/1\",\n  \"ipckit_version\": ");
 	json_str(f, ipk_version());
@@ -249,11 +483,22 @@ int bench_write_json(FILE *f, const struct bench_machine *m, const struct bench_
 	fprintf(f, "},\n  \"config\": {\"sizes\": [");
 	for (i = 0; i < o->nsizes; i++)
 		fprintf(f, "%s%zu", i ? ", " : "", o->sizes[i]);
-	fprintf(f, "], \"budget_ms\": %.1f, \"warmup_ms\": %.1f},\n  \"results\": [\n",
+	fprintf(f, "], \"budget_ms\": %.1f, \"warmup_ms\": %.1f, \"kinds\": [",
 		(double)o->budget_ns / 1e6, (double)o->warmup_ns / 1e6);
+	for (i = 0, k = 0; i < 4; i++)
+		if (o->kinds & (1u << i))
+			fprintf(f, "%s\"%s\"", k++ ? ", " : "", kind_name(1u << i));
+	fprintf(f, "], \"rates\": [");
+	for (i = 0; i < o->nrates; i++)
+		fprintf(f, "%s%.1f", i ? ", " : "", o->rates[i]);
+	fprintf(f, "], \"subscribers\": [");
+	for (i = 0; i < o->nsubs; i++)
+		fprintf(f, "%s%u", i ? ", " : "", o->subs[i]);
+	fprintf(f, "]},\n  \"results\": [\n");
 	for (i = 0; i < n; i++) {
 		const struct bench_result *x = &r[i];
-		bool ok = x->status == 0, lat = ok && x->kind == BENCH_RTT;
+		bool ok = x->status == 0, lat = ok && x->kind != BENCH_TPUT,
+		     pace = is_paced(x->kind);
 		double rr = ratio(r, n, x, false), rl = ratio(r, n, x, true);
 
 		fprintf(f, "    {\"mechanism\": ");
@@ -289,198 +534,96 @@ int bench_write_json(FILE *f, const struct bench_machine *m, const struct bench_
 		json_num(f, "ratio_raw", rr, rr > 0);
 		json_num(f, "ratio_limit", rl, rl > 0);
 		json_num(f, "wall_ms", x->wall_ms, true);
+		json_num(f, "rate", x->rate, pace);
+		fprintf(f, ", \"subscribers\": %u", x->nsubs);
+		json_u64(f, "late", x->late, pace && ok);
+		fprintf(f, ", \"behind\": %s",
+			!pace || !ok      ? "null"
+			: bench_behind(x) ? "true"
+					  : "false");
+		json_cpu(f, "cpu_send", x->cpu_send, pace && ok);
+		json_cpu(f, "cpu_recv", x->cpu_recv, pace && ok);
+		fprintf(f, ", \"subs\": ");
+		json_subs(f, x, pace && ok);
 		fprintf(f, "}%s\n", i + 1 < n ? "," : "");
 	}
 	fprintf(f, "  ]\n}\n");
 	return ferror(f) ? -EIO : 0;
 }
 
+static void csv_pct(FILE *f, uint64_t p50, uint64_t p90, uint64_t p99, uint64_t p999, uint64_t max)
+{
+	fprintf(f, "%llu,%llu,%llu,%llu,%llu,", (unsigned long long)p50, (unsigned long long)p90,
+		(unsigned long long)p99, (unsigned long long)p999, (unsigned long long)max);
+}
+
+/* One record; @sub >= 0: that subscriber's line of a fan-out case. */
+static void csv_line(FILE *f, const struct bench_result *all, size_t n,
+		     const struct bench_result *x, int sub)
+{
+	double rr = sub < 0 ? ratio(all, n, x, false) : 0,
+	       rl = sub < 0 ? ratio(all, n, x, true) : 0;
+	bool ok = x->status == 0, pace = is_paced(x->kind);
+	const struct bench_sub *s = sub >= 0 ? &x->sub[sub] : NULL;
+	const char *q;
+
+	fprintf(f, "%s,%zu,%s,%s,", x->mech->name, x->size, kind_name(x->kind),
+		ok                      ? "ok"
+		: x->status == BENCH_NA ? "n/a"
+					: "failed");
+	if (s)
+		csv_pct(f, s->p50_ns, s->p90_ns, s->p99_ns, s->p999_ns, s->max_ns);
+	else if (ok && x->kind != BENCH_TPUT)
+		csv_pct(f, x->p50_ns, x->p90_ns, x->p99_ns, x->p999_ns, x->max_ns);
+	else
+		fputs(",,,,,", f);
+	if (ok)
+		fprintf(f, "%.1f,%.3f,%llu,", x->msgs_per_s, x->mb_per_s,
+			(unsigned long long)(s ? s->samples : x->samples));
+	else
+		fputs(",,,", f);
+	if (rr > 0)
+		fprintf(f, "%.3f", rr);
+	fputc(',', f);
+	if (rl > 0)
+		fprintf(f, "%.3f", rl);
+	fputc(',', f);
+	/* The reason, quoted, with quotes doubled (RFC 4180). */
+	if (x->status != 0) {
+		fputc('"', f);
+		for (q = x->why; *q; q++) {
+			if (*q == '"')
+				fputc('"', f);
+			fputc(*q, f);
+		}
+		fputc('"', f);
+	}
+	/* rate,subscribers,subscriber,late,cpu_send,cpu_recv */
+	if (pace)
+		fprintf(f, ",%.1f,%u,", x->rate, x->nsubs);
+	else
+		fprintf(f, ",,%u,", x->nsubs);
+	if (s)
+		fprintf(f, "%d", sub);
+	if (pace && ok)
+		fprintf(f, ",%llu,%.4f,%.4f\n", (unsigned long long)x->late, x->cpu_send,
+			s ? s->cpu : x->cpu_recv);
+	else
+		fputs(",,,\n", f);
+}
+
 void bench_write_csv(FILE *f, const struct bench_result *r, size_t n)
 {
 	size_t i;
+	unsigned j;
 
 	fprintf(f, "mechanism,size,kind,status,p50_ns,p90_ns,p99_ns,p999_ns,max_ns,msgs_per_s,"
-		   "mb_per_s,samples,ratio_raw,ratio_limit,reason\n");
+		   "mb_per_s,samples,ratio_raw,ratio_limit,reason,rate,subscribers,subscriber,"
+		   "late,cpu_send,cpu_recv\n");
 	for (i = 0; i < n; i++) {
-		const struct bench_result *x = &r[i];
-		double rr = ratio(r, n, x, false), rl = ratio(r, n, x, true);
-		const char *q;
-
-		fprintf(f, "%s,%zu,%s,%s,", x->mech->name, x->size, kind_name(x->kind),
-			x->status == 0          ? "ok"
-			: x->status == BENCH_NA ? "n/a"
-						: "failed");
-		if (x->status == 0 && x->kind == BENCH_RTT)
-			fprintf(f, "%llu,%llu,%llu,%llu,%llu,", (unsigned long long)x->p50_ns,
-				(unsigned long long)x->p90_ns, (unsigned long long)x->p99_ns,
-				(unsigned long long)x->p999_ns, (unsigned long long)x->max_ns);
-		else
-			fputs(",,,,,", f);
-		if (x->status == 0)
-			fprintf(f, "%.1f,%.3f,%llu,", x->msgs_per_s, x->mb_per_s,
-				(unsigned long long)x->samples);
-		else
-			fputs(",,,", f);
-		if (rr > 0)
-			fprintf(f, "%.3f", rr);
-		fputc(',', f);
-		if (rl > 0)
-			fprintf(f, "%.3f", rl);
-		fputc(',', f);
-		/* The reason, quoted, with quotes doubled (RFC 4180). */
-		if (x->status != 0) {
-			fputc('"', f);
-			for (q = x->why; *q; q++) {
-				if (*q == '"')
-					fputc('"', f);
-				fputc(*q, f);
-			}
-			fputc('"', f);
-		}
-		fputc('\n', f);
+		csv_line(f, r, n, &r[i], -1);
+		/* Fan-out: each subscriber's own line after the case's. */
+		for (j = 0; r[i].kind == BENCH_FANOUT && r[i].sub && j < r[i].nsubs; j++)
+			csv_line(f, r, n, &r[i], (int)j);
 	}
-}
-
-/* Data for gnuplot: one block per row ("index"), lines "size p50 p99 MB/s". */
-static int plot_data(FILE *f, const struct bench_result *r, size_t n, const char ***names,
-		     size_t *count)
-{
-	const char **nm;
-	size_t k = 0, i, j;
-
-	nm = calloc(n ? n : 1, sizeof(*nm));
-	if (!nm)
-		return -ENOMEM;
-	for (i = 0; i < n; i++) {
-		for (j = 0; j < k; j++)
-			if (!strcmp(nm[j], r[i].mech->name))
-				break;
-		if (j == k)
-			nm[k++] = r[i].mech->name;
-	}
-	for (j = 0; j < k; j++) {
-		fprintf(f, "# %s\n", nm[j]);
-		for (i = 0; i < n; i++) {
-			const struct bench_result *t;
-
-			if (strcmp(r[i].mech->name, nm[j]) || r[i].kind != BENCH_RTT)
-				continue;
-			t = find(r, n, nm[j], r[i].size, BENCH_TPUT);
-			fprintf(f, "%zu ", r[i].size);
-			if (r[i].status == 0)
-				fprintf(f, "%llu %llu ", (unsigned long long)r[i].p50_ns,
-					(unsigned long long)r[i].p99_ns);
-			else
-				fputs("NaN NaN ", f);
-			if (t && t->status == 0)
-				fprintf(f, "%.3f\n", t->mb_per_s);
-			else
-				fputs("NaN\n", f);
-		}
-		/* Throughput-only rows: sizes from their own records. */
-		for (i = 0; i < n; i++) {
-			if (strcmp(r[i].mech->name, nm[j]) || r[i].kind != BENCH_TPUT ||
-			    (r[i].mech->kinds & BENCH_RTT))
-				continue;
-			fprintf(f, "%zu NaN NaN ", r[i].size);
-			if (r[i].status == 0)
-				fprintf(f, "%.3f\n", r[i].mb_per_s);
-			else
-				fputs("NaN\n", f);
-		}
-		fputs("\n\n", f);
-	}
-	*names = nm;
-	*count = k;
-	return ferror(f) ? -EIO : 0;
-}
-
-const char *bench_tmpdir(void)
-{
-	const char *tmp = getenv("TMPDIR");
-
-	return !tmp || !*tmp || strchr(tmp, '\'') ? "/tmp" : tmp;
-}
-
-int bench_plot(const char *path, const struct bench_machine *m, const struct bench_result *r,
-	       size_t n)
-{
-	const char *ext = strrchr(path, '.');
-	const char *tmp = bench_tmpdir();
-	char data[4096];
-	const char **names = NULL;
-	size_t count = 0, j;
-	FILE *f = NULL, *gp;
-	void (*old_pipe)(int);
-	int fd, r2, st, panel;
-	bool svg;
-
-	if (!ext || (strcmp(ext, ".svg") && strcmp(ext, ".png")))
-		return -EINVAL;
-	svg = !strcmp(ext, ".svg");
-	if (snprintf(data, sizeof(data), "%s/ipckit-bench-plot-XXXXXX", tmp) >= (int)sizeof(data))
-		return -ENAMETOOLONG;
-	fd = mkstemp(data);
-	if (fd < 0)
-		return errno == ENOENT ? -ENOTDIR : bench_neg_errno(); /* -ENOENT: gnuplot's */
-	f = fdopen(fd, "w");
-	if (!f) {
-		r2 = bench_neg_errno();
-		close(fd);
-		goto out;
-	}
-	r2 = plot_data(f, r, n, &names, &count);
-	if (fclose(f) != 0 && r2 == 0)
-		r2 = -EIO;
-	if (r2 < 0)
-		goto out;
-	/* A gnuplot that is missing or dies must be an error, not SIGPIPE. */
-	old_pipe = signal(SIGPIPE, SIG_IGN);
-	gp = popen("exec gnuplot >&2", "w");
-	if (!gp) {
-		r2 = bench_neg_errno();
-		signal(SIGPIPE, old_pipe);
-		goto out;
-	}
-	fprintf(gp, "set terminal %s size 1400,1000 noenhanced %s\n", svg ? "svg" : "pngcairo",
-		svg ? "dynamic" : "");
-	fprintf(gp, "set output '%s'\n", path);
-	/* Three charts and, in the fourth cell, their one key. */
-	fprintf(gp, "set multiplot layout 2,2 title 'ipckit bench: %s, %s, CPUs %d,%d, %s'\n",
-		m->cpu_model, m->kernel, m->cpu[0], m->cpu[1], m->date);
-	fputs("set logscale xy\nset grid\nset xlabel 'message size (bytes)'\nunset key\n", gp);
-	for (panel = 0; panel < 4; panel++) {
-		static const char *const title[] = { "round trip p50 (ns)", "round trip p99 (ns)",
-						     "one-way throughput (MB/s)", "" };
-		if (panel == 3)
-			fputs("unset logscale\nunset border\nunset tics\nunset grid\n"
-			      "unset xlabel\nset xrange [0:1]\nset yrange [0:1]\n"
-			      "set key center center vertical font ',9' width -2\n",
-			      gp);
-		fprintf(gp, "set title '%s'\nplot ", title[panel]);
-		for (j = 0; j < count; j++) {
-			if (panel == 3)
-				fprintf(gp, "%sNaN with linespoints title '%s'", j ? ", " : "",
-					names[j]);
-			else
-				fprintf(gp, "%s'%s' index %zu using 1:%d with linespoints",
-					j ? ", " : "", data, j, panel + 2);
-		}
-		fputc('\n', gp);
-	}
-	fputs("unset multiplot\n", gp);
-	st = pclose(gp);
-	signal(SIGPIPE, old_pipe);
-	if (st == -1)
-		r2 = bench_neg_errno();
-	else if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
-		r2 = -ENOENT;
-	else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		r2 = -EIO;
-	else if (access(path, F_OK) < 0)
-		r2 = -EIO;
-out:
-	free(names);
-	unlink(data);
-	return r2;
 }

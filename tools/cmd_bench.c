@@ -295,21 +295,34 @@ out:
 	return r;
 }
 
+/* "rtt,throughput,rate": the kinds of case in @kinds. */
+static const char *kinds_list(unsigned kinds, char *buf, size_t len)
+{
+	size_t used = 0;
+	unsigned k;
+
+	buf[0] = 0;
+	for (k = BENCH_RTT; k <= BENCH_FANOUT; k <<= 1)
+		if ((kinds & k) && used < len)
+			used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? "," : "",
+						 bench_kind_name(k));
+	return buf;
+}
+
 static void print_list(void)
 {
 	const struct bench_mech *m;
+	char kinds[64];
 	size_t i;
 
 	for (i = 0; (m = bench_mech_at(i)); i++) {
-		printf("%-24s %-7s %-15s %s%s%s", m->name,
+		printf("%-24s %-7s %-26s %s%s%s", m->name,
 		       m->flags & BENCH_REF    ? "limit"
 		       : m->flags & BENCH_RAW  ? "raw"
 		       : m->flags & BENCH_PEER ? "peer"
 					       : "library",
-		       m->kinds == (BENCH_RTT | BENCH_TPUT) ? "rtt,throughput"
-		       : m->kinds & BENCH_RTT               ? "rtt"
-							    : "throughput",
-		       m->desc, m->raw ? "; raw twin: " : "", m->raw ? m->raw : "");
+		       kinds_list(m->kinds, kinds, sizeof(kinds)), m->desc,
+		       m->raw ? "; raw twin: " : "", m->raw ? m->raw : "");
 		/* Another library: which one, or that this build lacks it. */
 		if (m->flags & BENCH_PEER)
 			printf(" (%s)", m->version && m->version() ? m->version() : "not built");

@@ -2,9 +2,10 @@
 # tests/bench/check_bench.py IPCKIT SCHEMA [--sanitized]
 #
 # Runs the real `ipckit bench --quick --json FILE` and checks what it wrote:
-# the JSON validates against docs/bench-schema.json (a small validator of the
-# keywords the schema uses, so no jsonschema package is needed), every row
-# of `ipckit bench --list` has a record for every size and kind it declares,
+# the JSON validates against docs/bench-schema.json (benchschema.py), every
+# row of `ipckit bench --list` has a record for every size and kind it
+# declares that a default run has (rtt, throughput; the paced kinds are
+# check_paced.py's),
 # none failed, every row produced numbers for at least one case, anything
 # not applicable says why, percentiles are ordered, rates are consistent.
 # Then --csv, --same-cpu, quiet stderr off a terminal, and the usage errors
@@ -19,18 +20,18 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchschema  # noqa: E402
+
 IPCKIT, SCHEMA = sys.argv[1], sys.argv[2]
 SANITIZED = "--sanitized" in sys.argv[3:]
 failures = []
 
 
-quiet = False
-
 
 def fail(msg):
     failures.append(msg)
-    if not quiet:
-        print("FAIL: " + msg, file=sys.stderr)
+    print("FAIL: " + msg, file=sys.stderr)
 
 
 def run(args, timeout=120):
@@ -38,82 +39,10 @@ def run(args, timeout=120):
                           timeout=timeout, stdin=subprocess.DEVNULL)
 
 
-# ---- a validator for the JSON Schema keywords docs/bench-schema.json uses
-TYPES = {
-    "object": dict, "array": list, "string": str, "boolean": bool,
-    "null": type(None),
-}
-
-
-def is_type(v, t):
-    if t == "integer":
-        return isinstance(v, int) and not isinstance(v, bool)
-    if t == "number":
-        return isinstance(v, (int, float)) and not isinstance(v, bool)
-    return isinstance(v, TYPES[t])
-
-
-KNOWN = {"$schema", "$id", "title", "description", "type", "required", "additionalProperties",
-         "properties", "const", "items", "minItems", "maxItems", "minimum", "exclusiveMinimum",
-         "enum", "pattern", "$ref", "$defs"}
-
-
-def validate(v, s, root, path="$"):
-    for k in s:
-        if k not in KNOWN:
-            raise SystemExit("schema keyword %r not supported by this checker" % k)
-    if "$ref" in s:
-        ref = s["$ref"]
-        assert ref.startswith("#/$defs/"), ref
-        validate(v, root["$defs"][ref[len("#/$defs/"):]], root, path)
-    if "type" in s:
-        ts = s["type"] if isinstance(s["type"], list) else [s["type"]]
-        if not any(is_type(v, t) for t in ts):
-            fail("%s: %r is not of type %s" % (path, v, ts))
-            return
-    if "const" in s and v != s["const"]:
-        fail("%s: %r != %r" % (path, v, s["const"]))
-    if "enum" in s and v not in s["enum"]:
-        fail("%s: %r not in %s" % (path, v, s["enum"]))
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        if "minimum" in s and v < s["minimum"]:
-            fail("%s: %r < minimum %r" % (path, v, s["minimum"]))
-        if "exclusiveMinimum" in s and v <= s["exclusiveMinimum"]:
-            fail("%s: %r <= exclusiveMinimum %r" % (path, v, s["exclusiveMinimum"]))
-    if isinstance(v, str) and "pattern" in s and not re.search(s["pattern"], v):
-        fail("%s: %r does not match %s" % (path, v, s["pattern"]))
-    if isinstance(v, dict):
-        for k in s.get("required", []):
-            if k not in v:
-                fail("%s: missing %r" % (path, k))
-        props = s.get("properties", {})
-        for k, x in v.items():
-            if k in props:
-                validate(x, props[k], root, path + "." + k)
-            elif s.get("additionalProperties") is False:
-                fail("%s: unexpected property %r" % (path, k))
-    if isinstance(v, list):
-        if "minItems" in s and len(v) < s["minItems"]:
-            fail("%s: fewer than %d items" % (path, s["minItems"]))
-        if "maxItems" in s and len(v) > s["maxItems"]:
-            fail("%s: more than %d items" % (path, s["maxItems"]))
-        if "items" in s:
-            for i, x in enumerate(v):
-                validate(x, s["items"], root, "%s[%d]" % (path, i))
-
-
 with open(SCHEMA) as f:
     schema = json.load(f)
 
-# The validator must catch a broken document, or its silence means nothing.
-before = len(failures)
-quiet = True
-validate({"schema": "ipckit-bench/2", "results": [{"kind": "rtt", "p50_ns": -1}]}, schema, schema)
-caught = len(failures) - before
-del failures[before:]
-quiet = False
-if caught < 3:
-    raise SystemExit("the schema checker does not catch a broken document")
+benchschema.check_catches(schema)
 
 # ---- the rows and what they declare
 lst = run(["--list"])
@@ -122,7 +51,11 @@ if lst.returncode != 0:
 rows = {}
 for line in lst.stdout.splitlines():
     name, cls, kinds = line.split()[:3]
-    rows[name] = (cls, kinds.split(","))
+    for k in kinds.split(","):
+        if k not in ("rtt", "throughput", "rate", "fanout"):
+            fail("--list: row %s has kind %r" % (name, k))
+    # A default run has no paced cases.
+    rows[name] = (cls, [k for k in kinds.split(",") if k in ("rtt", "throughput")])
 for must in ("limit", "shm-ring", "unix-stream"):
     if must not in rows:
         fail("--list has no row %r" % must)
@@ -147,7 +80,8 @@ with tempfile.TemporaryDirectory() as tmp:
     with open(out) as f:
         doc = json.load(f)
 
-validate(doc, schema, schema)
+for e in benchschema.validate(doc, schema, schema):
+    fail(e)
 if doc["config"]["sizes"] != [64, 4096, 65536]:
     fail("default sizes: %r" % doc["config"]["sizes"])
 m = doc["machine"]

@@ -1,19 +1,35 @@
 #!/bin/bash
 # tests/bench/check_plot.sh IPCKIT - `ipckit bench --plot` draws an SVG and a
-# PNG with gnuplot; skips (77) where gnuplot is not installed.
+# PNG with gnuplot: per size, the rows ranked in bars with the family key,
+# raw twins and the limit's line; the paced chart (receiver CPU against
+# latency) when there are paced cases; the throughput bars when there are
+# only streams. Skips (77) where gnuplot is not installed.
 set -u
 IPCKIT=$1
 command -v gnuplot >/dev/null 2>&1 || { echo "SKIP: gnuplot not installed (gnuplot-nox)"; exit 77; }
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 for ext in svg png; do
-	"$IPCKIT" bench --only limit,pipe,pipe-raw --sizes 64,4096 --time 0.005 \
-		--plot "$T/b.$ext" >"$T/out" 2>"$T/err" || { echo "FAIL: --plot $ext: $(cat "$T/err")"; exit 1; }
+	"$IPCKIT" bench --quick --only limit,pipe,pipe-raw,shm-ring --sizes 64,4096 --time 0.005 \
+		--kinds rtt,rate --rates 5k,20k --plot "$T/b.$ext" >"$T/out" 2>"$T/err" ||
+		{ echo "FAIL: --plot $ext: $(cat "$T/err")"; exit 1; }
 	[ -s "$T/b.$ext" ] || { echo "FAIL: $T/b.$ext is empty"; exit 1; }
 done
 grep -q "<svg" "$T/b.svg" || { echo "FAIL: b.svg is not SVG"; exit 1; }
-grep -q "pipe-raw" "$T/b.svg" || { echo "FAIL: b.svg has no pipe-raw line"; exit 1; }
+for want in pipe-raw shm-ring "64 bytes, round trip" "4096 bytes, round trip" "limit " \
+	"shared memory" pipes "64 bytes, paced one-way" "4096 bytes, paced one-way" \
+	"receiver CPU" "5000 msg/s" "20000 msg/s"; do
+	grep -q "$want" "$T/b.svg" || { echo "FAIL: b.svg has no '$want'"; exit 1; }
+done
 [ "$(head -c 4 "$T/b.png" | tail -c 3)" = PNG ] || { echo "FAIL: b.png is not PNG"; exit 1; }
+# Two bar charts of four rows and two paced charts: taller than one of each.
+h=$(od -An -tu1 -j20 -N4 "$T/b.png" | awk '{ print $1 * 16777216 + $2 * 65536 + $3 * 256 + $4 }')
+[ "$h" -gt 1200 ] || { echo "FAIL: b.png is $h pixels high, want all four charts"; exit 1; }
+# Streams only: bars of the time per message.
+"$IPCKIT" bench --only limit,pipe,pipe-raw --sizes 64 --time 0.005 --kinds throughput \
+	--plot "$T/t.svg" >/dev/null 2>"$T/err" || { echo "FAIL: throughput --plot: $(cat "$T/err")"; exit 1; }
+grep -q "64 bytes, one-way stream: time per message" "$T/t.svg" ||
+	{ echo "FAIL: t.svg has no throughput bars"; exit 1; }
 # gnuplot's data file goes to $TMPDIR and is removed afterwards; a TMPDIR
 # that is no directory is named in the error.
 mkdir "$T/tmpd"
