@@ -470,6 +470,9 @@ static int pair_sender(enum pair_kind k, const char *name, ipk_chan *sysv, int r
 	while ((t = now_ns()) < end) {
 		if (ring)
 			r = ipk_ring_publish_wait(ring, msg, sizeof(msg), end - t);
+		else if (ch == sysv) /* blocks in msgsnd; with a deadline it would back off,
+				      * sleeping; the parent's IPC_RMID ends it */
+			r = ipk_chan_send(ch, msg, sizeof(msg), IPK_FOREVER);
 		else
 			r = ipk_chan_send(ch, msg, sizeof(msg), end - t);
 		if (r < 0 && r != -ETIMEDOUT && r != -EAGAIN)
@@ -480,7 +483,8 @@ static int pair_sender(enum pair_kind k, const char *name, ipk_chan *sysv, int r
 	else if (ch != sysv)
 		ipk_chan_close(ch);
 	/* the receiver may stop first: a closed peer at the end is no error */
-	if (r < 0 && r != -ETIMEDOUT && r != -EAGAIN && r != -EPIPE && r != -ECONNRESET) {
+	if (r < 0 && r != -ETIMEDOUT && r != -EAGAIN && r != -EPIPE && r != -ECONNRESET &&
+	    r != -EIDRM) {
 		fprintf(stderr, "faq-measure: sender %s: %s\n", name, ipk_errname(r));
 		return 1;
 	}
@@ -643,6 +647,10 @@ out:
 		close(go[1]); /* let waiting children run and end */
 		go[1] = -1;
 	}
+	for (unsigned i = 0; i < n; i++) {
+		ipk_chan_close(sysv[i]); /* removes the queue: a blocked sender ends */
+		sysv[i] = NULL;
+	}
 	for (unsigned i = 0; i < np; i++)
 		if (wait_child(pids[i], &cpu) != 0)
 			r = -1;
@@ -655,8 +663,6 @@ out:
 		if (res[i] >= 0)
 			close(res[i]);
 	}
-	for (unsigned i = 0; i < n; i++)
-		ipk_chan_close(sysv[i]); /* removes the queue */
 	return r;
 }
 
