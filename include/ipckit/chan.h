@@ -63,9 +63,10 @@
  *         of 0 bytes is -EMSGSIZE). Boundaries between sends are not kept.
  * A listener hands its framing= to the channels it accepts and names it in
  * ipk_listener_url(). Datagram and seqpacket sockets keep the kernel's own
- * message boundaries, and so do message queues (framing= is -EINVAL there). On mq: a created queue's msgsize is
- * msgsize= or the kernel's default (fs.mqueue.msgsize_default), and an
- * opened queue's is its own: ipk_chan_max_msg() tells.
+ * message boundaries, and so do message queues (framing= is -EINVAL
+ * there). On mq: a created queue's msgsize is msgsize= or the kernel's
+ * default (fs.mqueue.msgsize_default), and an opened queue's is its own:
+ * ipk_chan_max_msg() tells.
  *
  * All descriptors are close-on-exec and non-blocking; blocking is done by
  * the library with poll() and a deadline, so every call honours its timeout
