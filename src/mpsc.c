@@ -55,7 +55,8 @@ struct ipk_mpsc {
 	struct ipk__mpsc_door *door;
 	struct lane **lanes;
 	size_t n, lanes_cap;
-	int *pending; /* accepted, hello not read yet */
+	struct lane *unacked; /* whose last message was returned, its pos not yet stored */
+	int *pending;         /* accepted, hello not read yet */
 	size_t npending, pending_cap;
 	struct pollfd *pfds; /* n of them, for check() */
 	size_t cursor;       /* the lane taken from last */
@@ -500,6 +501,8 @@ static void retire(ipk_mpsc *c, size_t i)
 			c->st.skipped++;
 		c->st.left++;
 	}
+	if (c->unacked == l)
+		c->unacked = NULL;
 	forget_lane(l);
 	c->lanes[i] = c->lanes[--c->n];
 	if (c->cursor >= c->n)
@@ -596,14 +599,10 @@ static ssize_t take_from(ipk_mpsc *c, struct lane *l, void *buf, size_t len,
 		l->pos += need;
 		l->next_seq = seq + 1;
 		l->fenced = false;
-		/* Release: P, pairs with the producer's acquire load of pos:
-		 * the bytes we copied are reused only after this. */
-		atomic_store_explicit(&l->hdr->pos, l->pos, memory_order_release);
-		/* Relaxed: a look that misses a producer on its way to sleep
-		 * is made good by the fence when the lane is empty, or by its
-		 * sleep slice. */
-		if (atomic_load_explicit(&l->hdr->waiting, memory_order_relaxed))
-			wake_room(l);
+		/* Stored when the caller asks for the next one (ack()): a
+		 * consumer killed while it handles this message gets it again
+		 * after a restart instead of losing it. */
+		c->unacked = l;
 		if (from) {
 			*from = l->from;
 			from->seq = seq;
@@ -611,6 +610,22 @@ static ssize_t take_from(ipk_mpsc *c, struct lane *l, void *buf, size_t len,
 		c->st.delivered++;
 		return (ssize_t)rlen;
 	}
+}
+
+/* The message returned last is done with: its bytes may be reused. */
+static void ack(ipk_mpsc *c)
+{
+	struct lane *l = c->unacked;
+
+	c->unacked = NULL;
+	/* Release: P, pairs with the producer's acquire load of pos: the
+	 * bytes we copied are reused only after this. */
+	atomic_store_explicit(&l->hdr->pos, l->pos, memory_order_release);
+	/* Relaxed: a look that misses a producer on its way to sleep is made
+	 * good by the fence when the lane is found empty, or by its sleep
+	 * slice. */
+	if (atomic_load_explicit(&l->hdr->waiting, memory_order_relaxed))
+		wake_room(l);
 }
 
 /* One message from the lanes in turn, up to BURST from one. */
@@ -717,6 +732,8 @@ IPK_API ssize_t ipk_mpsc_recv(ipk_mpsc *c, void *buf, size_t len, struct ipk_mps
 	ssize_t r;
 
 	IPK_CHECK_ARG(c && (buf || len == 0));
+	if (c->unacked)
+		ack(c);
 	deadline = ipk__deadline(timeout_ns);
 	for (;;) {
 		r = take(c, buf, len, from);
@@ -761,6 +778,8 @@ IPK_API void ipk_mpsc_close(ipk_mpsc *c)
 {
 	if (!c)
 		return;
+	if (c->unacked)
+		ack(c);
 	if (c->hdr) {
 		/* Release: pairs with the producers' acquire load of state. */
 		atomic_store_explicit(&c->hdr->state, IPK__MPSC_STATE_CLOSED, memory_order_release);

@@ -62,10 +62,12 @@
  *     loses no committed message: the lanes live in the producers, the
  *     consumer's position in each lane lives in the lane, and each
  *     producer hands its lane to the new consumer at its next call (a
- *     send, or ipk_mpsc_prod_poll()). A consumer killed inside a receive
- *     may have taken a message without having stored that it did: the new
- *     one then delivers that one message again. Messages carry a sequence
- *     number per producer (ipk_mpsc_from.seq), so a repeat is visible.
+ *     send, or ipk_mpsc_prod_poll()). A message counts as taken only
+ *     when the consumer asks for the next one (its next ipk_mpsc_recv(),
+ *     or ipk_mpsc_close()): the message a consumer was handling when it
+ *     was killed is delivered again to the next one - at least once,
+ *     never lost. Messages carry a sequence number per producer
+ *     (ipk_mpsc_from.seq), so a repeat is visible.
  *   - Producers waiting for room when the consumer dies wait for a new
  *     one within their timeout.
  *
@@ -146,9 +148,12 @@ IPK_API int ipk_mpsc_create(const char *name, const struct ipk_mpsc_opts *opts, 
 /**
  * ipk_mpsc_close() - stop consuming; producers' sends then fail with -EPIPE
  *
- * Messages not yet received are dropped with the lanes. Removes the names
- * (only while they still lead to this queue's objects) unless
- * IPK_MPSC_KEEP. Accepts NULL.
+ * Marks the last message returned as taken. Removes the names (only while
+ * they still lead to this queue's objects) unless IPK_MPSC_KEEP; messages
+ * not yet received are then lost with the producers' lanes. With
+ * IPK_MPSC_KEEP a consumer that takes the name over later is served as
+ * after a crash: producers that have not closed hand it their lanes.
+ * Accepts NULL.
  */
 IPK_API void ipk_mpsc_close(ipk_mpsc *c);
 
@@ -158,8 +163,11 @@ IPK_API void ipk_mpsc_close(ipk_mpsc *c);
  * @from: NULL, or who sent it (filled only on success)
  * @timeout_ns: 0 = try once; negative = forever
  *
- * Also admits producers that are connecting (they wait for that in
- * ipk_mpsc_connect()), and notices producers that left or died.
+ * First marks the message the last call returned as taken (its room
+ * goes back to its producer; a consumer killed before that gets it again
+ * after a restart). Also admits producers that are connecting (they wait
+ * for that in ipk_mpsc_connect()), and notices producers that left or
+ * died.
  * Return: the message length (>= 0); -EAGAIN (timeout 0, nothing there);
  * -ETIMEDOUT; -EMSGSIZE if the next message is longer than @len (nothing
  * taken; ipk_mpsc_msg_len() says how long; the next call tries it again).
