@@ -9,7 +9,8 @@
 # with its tag (ipkb-PID-) in /dev/shm, /tmp, /var/tmp, the POSIX queues,
 # System V queues or abstract sockets. --json FILE leaves no file, --json -
 # prints nothing. A reader of standard output that goes away stops it the
-# same way; `| head -1` after a whole run is quiet.
+# same way; `| head -1` after a whole run is quiet. Paced and fan-out cases
+# stop the same way.
 #
 # Exit 0 passes, 77 skips, anything else fails.
 set -u
@@ -287,6 +288,22 @@ for sig in INT TERM; do
 		stop_at $sig 1.5 -- --json -
 	fi
 done
+
+# Paced cases: during a paced case (the sender asleep on its schedule) and
+# during a fan-out case (five processes: the publisher, four subscribers).
+# The 4-subscriber case is not the last, so that it is stopped, not ended.
+BENCH=(bench --quick --time 0.5 -s 64 --only pipe,shm-ring --rates 1k --subscribers 4,1
+	--kinds rate,fanout)
+CASES=4 # rate: pipe, shm-ring; fanout: shm-ring to 4, to 1
+
+fanning() {
+	[ "$(children "$pid" ipckit | wc -l)" -ge 5 ]
+}
+
+stop_at INT measuring
+stop_at TERM fanning --group
+BENCH=(bench --time 0.2 -s 64 --only "$ONLY")
+CASES=13
 
 # A reader of standard output that goes away mid-run stops it.
 mkfifo "$T/pipe"
