@@ -6,16 +6,20 @@ it, then 10 s through the sidecar's loopback TCP side (wrk speaks only TCP).
 Fails on any wrk socket error (connect, read, write, timeout), a non-2xx
 answer or zero requests through the sidecar; on a connection the sidecar
 still holds after wrk has gone; or on a sidecar that does not stop cleanly
-on SIGTERM. Then one keep-alive client makes 2000 requests one after the
-other over the sidecar's Unix socket, and straight over TCP, for the
-latency an application on the Unix side sees.
+on SIGTERM. Then wrk -t1 -c1 runs 2 s each way (the hops' own cost,
+without 64 connections queueing on few CPUs), and one keep-alive client
+makes 2000 requests one after the other over the sidecar's Unix socket,
+and straight over TCP, for the latency an application on the Unix side
+sees.
 
 It prints the proxy's added latency (wrk's avg, p50, p99) and its
 throughput against the direct run; docs/sidecar.md quotes it. The numbers
 are reported, never asserted: the machine may be loaded.
 
-  sidecar_load.py SIDECAR-EXE HOT-UPGRADE-EXE
-Exit 0 passes, 1 fails, 77 skips (no wrk). Takes about 17 s.
+  sidecar_load.py SIDECAR-EXE HOT-UPGRADE-EXE [ROUNDS [SECONDS]]
+ROUNDS > 1 alternates direct and sidecar runs of SECONDS each (default 5)
+and prints the median of each figure, for docs/sidecar.md; the test runs
+one round. Exit 0 passes, 1 fails, 77 skips (no wrk). About 21 s.
 """
 import os
 import re
@@ -30,6 +34,7 @@ import time
 TMO = 30.0
 DIRECT_S = 5
 SIDECAR_S = 10  # the issue's 10 s under load
+ONE_S = 2  # wrk -t1 -c1
 PROBE_N = 2000
 STARTED = []
 
@@ -74,10 +79,10 @@ def to_ms(v):
     return float(m.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[m.group(2)]
 
 
-def wrk(url, seconds):
+def wrk(url, seconds, conns=64):
     """Run wrk; return its figures, parsed from its plain output."""
-    r = subprocess.run(["wrk", "-t2", "-c64", "-d%ds" % seconds, "--timeout", "5s",
-                        "--latency", url],
+    r = subprocess.run(["wrk", "-t%d" % min(conns, 2), "-c%d" % conns, "-d%ds" % seconds,
+                        "--timeout", "5s", "--latency", url],
                        capture_output=True, text=True, timeout=seconds + TMO)
     out = r.stdout
     check(r.returncode == 0, "wrk exit %d: %s %s" % (r.returncode, out, r.stderr))
@@ -153,22 +158,30 @@ def rss_kib(pid):
 
 
 def main():
-    if len(sys.argv) != 3:
-        print("usage: sidecar_load.py SIDECAR-EXE HOT-UPGRADE-EXE", file=sys.stderr)
+    if len(sys.argv) not in (3, 4, 5):
+        print("usage: sidecar_load.py SIDECAR-EXE HOT-UPGRADE-EXE [ROUNDS [SECONDS]]",
+              file=sys.stderr)
         return 2
     if not shutil.which("wrk"):
         print("SKIP: wrk is not installed (Debian package wrk; scripts/install-deps)")
         return 77
-    sc_exe, hu_exe = (os.path.abspath(a) for a in sys.argv[1:])
+    sc_exe, hu_exe = (os.path.abspath(a) for a in sys.argv[1:3])
+    rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+    seconds = int(sys.argv[4]) if len(sys.argv) > 4 else 5
     tmp = tempfile.mkdtemp(prefix="ipk-sidecar-load-%d-" % os.getpid())
     try:
-        return run(tmp, sc_exe, hu_exe)
+        return run(tmp, sc_exe, hu_exe, rounds, seconds)
     finally:
         stop_all()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def run(tmp, sc_exe, hu_exe):
+def median(runs, key):
+    v = sorted(r[key] for r in runs)
+    return v[len(v) // 2]
+
+
+def run(tmp, sc_exe, hu_exe, rounds, seconds):
     port = free_port()
     pidfile = os.path.join(tmp, "hu.pid")
     hu_log = open(os.path.join(tmp, "hu.log"), "w")
@@ -198,12 +211,26 @@ def run(tmp, sc_exe, hu_exe):
     sc_port = int(m.group(1))
     idle_sockets = sockets(sc.pid)
 
-    direct = wrk("http://127.0.0.1:%d/" % port, DIRECT_S)
-    proxied = wrk("http://127.0.0.1:%d/" % sc_port, SIDECAR_S)
-    check(proxied["errors"] is None, "wrk through the sidecar: socket errors: %s\n%s"
-          % (proxied["errors"], proxied["out"]))
-    check(proxied["non2xx"] == 0, "%d non-2xx answers through the sidecar" % proxied["non2xx"])
-    check(proxied["requests"] > 0, "no request went through the sidecar")
+    directs, proxieds = [], []
+    for _ in range(rounds):
+        directs.append(wrk("http://127.0.0.1:%d/" % port,
+                           seconds if rounds > 1 else DIRECT_S))
+        proxied = wrk("http://127.0.0.1:%d/" % sc_port, seconds if rounds > 1 else SIDECAR_S)
+        check(proxied["errors"] is None, "wrk through the sidecar: socket errors: %s\n%s"
+              % (proxied["errors"], proxied["out"]))
+        check(proxied["non2xx"] == 0,
+              "%d non-2xx answers through the sidecar" % proxied["non2xx"])
+        check(proxied["requests"] > 0, "no request went through the sidecar")
+        proxieds.append(proxied)
+    direct = {k: median(directs, k) for k in ("requests", "rps", "avg", "p50", "p99")}
+    proxied = {k: median(proxieds, k) for k in ("requests", "rps", "avg", "p50", "p99")}
+    ratios = sorted(p["rps"] / d["rps"] for d, p in zip(directs, proxieds))
+    # one connection, one request at a time: the cost of the extra hops
+    # without the queueing of 64 connections on 2 CPUs
+    one_d = wrk("http://127.0.0.1:%d/" % port, ONE_S, conns=1)
+    one_p = wrk("http://127.0.0.1:%d/" % sc_port, ONE_S, conns=1)
+    check(one_p["errors"] is None and one_p["requests"] > 0,
+          "wrk -c1 through the sidecar: %s" % one_p["out"])
     # every connection wrk opened is closed again, both ends
     wait_until(lambda: sockets(sc.pid) == idle_sockets, "the sidecar to close wrk's connections")
     rss = rss_kib(sc.pid)
@@ -222,19 +249,30 @@ def run(tmp, sc_exe, hu_exe):
     hu.send_signal(signal.SIGTERM)
     hu.wait(TMO)
 
-    print("wrk -t2 -c64 --latency, HTTP/1.1 keep-alive, examples/hot-upgrade upstream")
+    print("wrk -t2 -c64 --latency, HTTP/1.1 keep-alive, examples/hot-upgrade upstream%s"
+          % (", median of %d alternating rounds" % rounds if rounds > 1 else ""))
     print("%-22s %9s %10s %9s %9s %9s" % ("", "requests", "req/s", "avg ms", "p50 ms",
                                           "p99 ms"))
-    for name, r in (("direct (%d s)" % DIRECT_S, direct),
-                    ("via sidecar tcp (%d s)" % SIDECAR_S, proxied)):
+    for name, r in (("direct (%d s)" % (seconds if rounds > 1 else DIRECT_S), direct),
+                    ("via sidecar tcp (%d s)" % (seconds if rounds > 1 else SIDECAR_S),
+                     proxied)):
         print("%-22s %9d %10.0f %9.3f %9.3f %9.3f" % (name, r["requests"], r["rps"],
                                                        r["avg"], r["p50"], r["p99"]))
     print("sidecar: throughput %.2fx direct; added latency avg %+.3f ms, p50 %+.3f ms, "
           "p99 %+.3f ms; socket errors: none; VmRSS after %d KiB"
           % (proxied["rps"] / direct["rps"], proxied["avg"] - direct["avg"],
              proxied["p50"] - direct["p50"], proxied["p99"] - direct["p99"], rss))
-    if direct["errors"]:
-        print("(direct run socket errors: %s)" % direct["errors"])
+    if rounds > 1:
+        print("throughput ratio per round: " + " ".join("%.2f" % r for r in ratios))
+    print("wrk -t1 -c1 --latency (%d s each): one request at a time" % ONE_S)
+    for name, r in (("direct", one_d), ("via sidecar tcp", one_p)):
+        print("%-22s %9d %10.0f %9.3f %9.3f %9.3f" % (name, r["requests"], r["rps"],
+                                                       r["avg"], r["p50"], r["p99"]))
+    print("sidecar: added latency p50 %+.3f ms, throughput %.2fx direct"
+          % (one_p["p50"] - one_d["p50"], one_p["rps"] / one_d["rps"]))
+    for d in directs:
+        if d["errors"]:
+            print("(a direct run had socket errors: %s)" % d["errors"])
     print("one keep-alive client, %d requests one at a time (Python):" % PROBE_N)
     print("  direct tcp        p50 %7.1f us  p99 %7.1f us" % p_direct)
     print("  via sidecar unix  p50 %7.1f us  p99 %7.1f us  (added p50 %+.1f us)"
