@@ -5,16 +5,19 @@
  *
  *   notify   "mq_notify removed the polling": the sensor relay woken by
  *            ipk_mq_notify() against the same relay polling its POSIX
- *            queue at the interval that gives the same p99 delay, at
- *            several message rates. Per row: the relay's CPU time per
+ *            queue at the intervals that give the same p99 and the same
+ *            p50 delay, at several message rates. Per row: the relay's CPU time per
  *            second (getrusage of the relay process, all its threads),
  *            its wake-ups per second, and the delivery delay (receive time
- *            minus the sender's CLOCK_MONOTONIC stamp in the message).
+ *            minus the sender's CLOCK_MONOTONIC stamp in the message). The
+ *            queue holds 10 messages (the default fs.mqueue.msg_max): a
+ *            poller that lets more pile up makes the sender wait, and the
+ *            wait counts in the delay.
  *   pairs    FAQ Q2: aggregate messages/s of N independent sender/receiver
  *            pairs (2N processes), 64-byte messages, for Unix stream
  *            sockets with an epoll receiver, the ring's lossless queue
  *            (consumer sleeping on its futex, and spinning) and a System V
- *            queue.
+ *            queue; with the CPU time the 2N processes got (wait4).
  *   mapfile  FAQ Q1: writes into a shm_open object, into a mapped file
  *            with msync(MS_SYNC) after every batch, and into a mapped file
  *            left to the kernel's dirty-page writeback (then fsync'ed):
@@ -32,7 +35,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
