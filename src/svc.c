@@ -392,22 +392,31 @@ static ssize_t arm(ipk_svc *s, void *buf, size_t len, struct ipk_svc_req *req)
 IPK_API ssize_t ipk_svc_recv(ipk_svc *s, void *buf, size_t len, struct ipk_svc_req *req,
 			     int64_t timeout_ns)
 {
-	int64_t deadline = ipk__deadline(timeout_ns), now, until;
+	bool spinning = s && ((s->flags & IPK_SVC_SPIN) || s->spin_ns > 0);
+	int64_t deadline, now, until = 0, look = 0;
 	ssize_t r;
 
 	IPK_CHECK_ARG(s && (buf || !len) && req);
 	/* Connections come and go while requests flow too. */
 	if (++s->quiet >= 256)
 		(void)events(s, 0);
-	for (;;) {
+	r = scan(s, buf, len, req);
+	/* A spinner's first round costs no clock read and no system call:
+	 * the request due next in a busy exchange is taken within it. */
+	if (r == -EAGAIN && spinning && timeout_ns != 0) {
+		for (int i = 0; i < SVC_SPIN_ROUND && !any_ready(s); i++)
+			svc_cpu_relax();
 		r = scan(s, buf, len, req);
-		if (r != -EAGAIN) {
-			set_sleeping(s, false);
-			return r;
-		}
-		r = events(s, 0);
-		if (r < 0)
-			return r;
+	}
+	if (r != -EAGAIN) {
+		set_sleeping(s, false);
+		return r;
+	}
+	deadline = ipk__deadline(timeout_ns);
+	r = events(s, 0); /* before waiting in earnest: clients coming and going */
+	if (r < 0)
+		return r;
+	for (;;) {
 		r = scan(s, buf, len, req);
 		if (r != -EAGAIN) {
 			set_sleeping(s, false);
@@ -418,13 +427,14 @@ IPK_API ssize_t ipk_svc_recv(ipk_svc *s, void *buf, size_t len, struct ipk_svc_r
 		now = ipk__now_ns();
 		if (now >= deadline)
 			return -ETIMEDOUT;
-		if ((s->flags & IPK_SVC_SPIN) || s->spin_ns > 0) {
-			set_sleeping(s, false);
+		if (spinning && until == 0) {
 			until = (s->flags & IPK_SVC_SPIN) || s->spin_ns > deadline - now
 					? deadline
 					: now + s->spin_ns;
-			int64_t look = now + SVC_LIVENESS_NS;
-
+			look = now + SVC_LIVENESS_NS;
+		}
+		if (spinning && now < until) {
+			set_sleeping(s, false);
 			while (!any_ready(s)) {
 				for (int i = 0; i < SVC_SPIN_ROUND && !any_ready(s); i++)
 					svc_cpu_relax();
@@ -436,10 +446,7 @@ IPK_API ssize_t ipk_svc_recv(ipk_svc *s, void *buf, size_t len, struct ipk_svc_r
 					look = now + SVC_LIVENESS_NS;
 				}
 			}
-			if (any_ready(s))
-				continue;
-			if (now >= deadline)
-				return -ETIMEDOUT;
+			continue;
 		}
 		r = arm(s, buf, len, req);
 		if (r != -EAGAIN)

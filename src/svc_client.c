@@ -21,6 +21,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "sockets.h"
 #include "svc_internal.h"
@@ -54,8 +55,19 @@ struct ipk_svc_client {
 	uint64_t calls;          /* calls started */
 	uint32_t hint;           /* where to look for a free slot */
 	int64_t next_look;       /* spinning: when to look at the socket */
+	int64_t idle_look;       /* a call from then on looks first (coarse clock) */
 	struct svc_slot slot[SVC_SLOTS_MAX];
 };
+
+/* The clock of the kernel's last tick (a few ns to read, a few ms
+ * behind): enough to tell a client idle for a millisecond or more. */
+static int64_t coarse_now_ns(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (int64_t)ts.tv_sec * IPK_SEC + ts.tv_nsec;
+}
 
 static int64_t left_ns(int64_t deadline)
 {
@@ -331,14 +343,14 @@ IPK_API int ipk_svc_call_start(ipk_svc_client *c, const void *buf, size_t len, u
 	 * goes into its queue, so the call goes to its successor. At most
 	 * one look per SVC_LIVENESS_NS: calls back to back make none. */
 	if (c->hdr) {
-		int64_t now = ipk__now_ns();
+		int64_t now = coarse_now_ns();
 
-		if (now >= c->next_look) {
-			c->next_look = now + SVC_LIVENESS_NS;
+		if (now >= c->idle_look) {
 			r = look_at_socket(c);
 			if (r < 0)
 				break_conn(c, r);
 		}
+		c->idle_look = now + SVC_LIVENESS_NS;
 	}
 	if (!c->hdr) {
 		r = connect_now(c, ipk__deadline(timeout_ns));
@@ -454,7 +466,7 @@ static void spin(ipk_svc_client *c, int64_t until)
 IPK_API ssize_t ipk_svc_call_wait(ipk_svc_client *c, uint64_t call, void *buf, size_t cap,
 				  int64_t timeout_ns)
 {
-	int64_t deadline = ipk__deadline(timeout_ns), now;
+	int64_t deadline, now;
 	struct svc_slot *sl;
 	ssize_t r;
 
@@ -462,6 +474,20 @@ IPK_API ssize_t ipk_svc_call_wait(ipk_svc_client *c, uint64_t call, void *buf, s
 	sl = find(c, call);
 	if (!sl)
 		return -ENOENT;
+	r = collect(c, sl, buf, cap);
+	/* A spinner's first round costs no clock read: the reply of a
+	 * busy server comes within it. */
+	if (r == -EAGAIN && c->hdr && timeout_ns != 0 &&
+	    ((c->flags & IPK_SVC_SPIN) || c->spin_ns > 0)) {
+		for (int i = 0; i < SVC_SPIN_ROUND && !svc_q_ready(&c->rep); i++)
+			svc_cpu_relax();
+		r = collect(c, sl, buf, cap);
+	}
+	if (r != -EAGAIN) {
+		set_waiting(c, false);
+		return r;
+	}
+	deadline = ipk__deadline(timeout_ns);
 	for (;;) {
 		r = collect(c, sl, buf, cap);
 		if (r != -EAGAIN) {

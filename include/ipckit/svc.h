@@ -34,7 +34,8 @@
  * -ECONNRESET. A server restarted on the same name is followed: the
  * client's next ipk_svc_call_start() (or ipk_svc_call()) after a failure,
  * or after a death it notices before sending (it looks at the socket when
- * it has made no call for a millisecond), connects again by name within
+ * it has made no call for a few milliseconds: one tick of the kernel's
+ * coarse clock past one millisecond), connects again by name within
  * that call's timeout. Calls in flight across a restart are never
  * repeated: they fail, and the caller decides.
  *
