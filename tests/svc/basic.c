@@ -44,6 +44,7 @@ static pid_t loop_server(const char *name)
 	if (pid == 0) {
 		ipk_loop *l;
 
+		t_die_with_parent();
 		T_OK(ipk_svc_create(name, NULL, &loop_t.s));
 		loop_t.note_fd = -1;
 		T_EQ(write(p[1], "r", 1), 1);

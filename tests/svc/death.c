@@ -114,11 +114,13 @@ int main(int argc, char **argv)
 	T_MEMEQ(rep, "e back", 6);
 	T_EQ(read(note[0], &g, 1), 1);
 
-	/* killed while the client is idle: its next call goes to the
-	 * successor, without a failure first */
+	/* killed while the client is idle (a few milliseconds without calls:
+	 * the idleness itself, not an event to wait for): its next call goes
+	 * to the successor, without a failure first */
 	T_SYS(kill(srv, SIGKILL));
 	T_SYS(waitpid(srv, &st, 0));
 	srv = t_server_fork(name, NULL, note[1]);
+	usleep(50 * 1000);
 	T_EQ(ipk_svc_call(c, "e idle", 6, rep, sizeof(rep), 10 * IPK_SEC), 6);
 	T_EQ(read(note[0], &g, 1), 1);
 

@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <sys/prctl.h>
 
 #include <ipckit/svc.h>
 
@@ -87,6 +88,14 @@ static inline int t_serve(ipk_svc *s, int note_fd)
 	return 0;
 }
 
+/* A server child must not outlive a test that failed (it would hold the
+ * test's output open until its own timeout). */
+static inline void t_die_with_parent(void)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() == 1)
+		_exit(1);
+}
+
 /* Fork a server at @name that serves until told to stop. Its
  * ipk_svc_create() has returned when this returns. */
 static inline pid_t t_server_fork(const char *name, const struct ipk_svc_opts *o, int note_fd)
@@ -101,6 +110,7 @@ static inline pid_t t_server_fork(const char *name, const struct ipk_svc_opts *o
 	if (pid == 0) {
 		ipk_svc *s;
 
+		t_die_with_parent();
 		close(p[0]);
 		T_OK(ipk_svc_create(name, o, &s));
 		T_EQ(write(p[1], "r", 1), 1);
