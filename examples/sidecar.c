@@ -52,8 +52,12 @@
  * away costs only its own connection. On start the proxy prints
  * "sidecar: listening on unix:PATH" (and the TCP URL) once it accepts.
  *
- * Measured with wrk through --tcp-listen against examples/hot-upgrade:
- * docs/sidecar.md (tests/unix/sidecar_load.py reproduces it).
+ * Measured with wrk through --tcp-listen against examples/hot-upgrade on
+ * a loaded 2-vCPU KVM guest: with 64 connections the throughput through
+ * the proxy stayed within the noise of going straight to the upstream
+ * (median ratio 0.96, no socket error in 10 s); one request at a time, the
+ * two extra loopback hops added about 35 us (p50 17 -> 52 us). Figures
+ * and how to reproduce them: docs/sidecar.md, tests/unix/sidecar_load.py.
  */
 #include <errno.h>
 #include <fcntl.h>
