@@ -35,7 +35,11 @@
 #define PANEL_PX 112 /* a bar panel's title, axis and margins */
 #define PACED_PX 620
 #define TITLE_PX 40
-#define MAX_PACED_ROWS 12
+#define MAX_PACED_ROWS 12 /* more: raw rows are left out of a paced panel */
+#define OVERLAY_MAX 6     /* more rows: a small chart per row */
+#define SMALL_COLS 4
+#define SMALL_PX 250
+#define HEADER_PX 56
 #define LABEL_MAX 64 /* more: raw rows are left out of a paced panel */
 
 /* Families, by name prefix (first match wins); peer rows by their flag. */
@@ -76,7 +80,7 @@ static const struct {
 	{ "sysvmq", FAM_QUEUE },      { "mutex-", FAM_LOCK },    { "posix-sem-", FAM_LOCK },
 	{ "unnamed-sem-", FAM_LOCK }, { "sysv-sem-", FAM_LOCK }, { "flock-", FAM_LOCK },
 	{ "fcntl-", FAM_LOCK },       { "ofd-", FAM_LOCK },      { "eventfd", FAM_SIG },
-	{ "rtsig", FAM_SIG },         { "dbus-", FAM_BUS },
+	{ "rtsig", FAM_SIG },         { "svc", FAM_SHM },        { "dbus-", FAM_BUS },
 };
 
 static int family_of(const struct bench_mech *m)
@@ -199,7 +203,7 @@ static size_t sizes_of(const struct bench_result *r, size_t n, unsigned kind, si
 /* Rows with measured paced cases at @size, in run order; with more than
  * MAX_PACED_ROWS, raw rows are left out. */
 static size_t paced_rows(const struct bench_result *r, size_t n, size_t size,
-			 const struct bench_mech **out)
+			 const struct bench_mech **out, size_t max)
 {
 	size_t k = 0, i, j, all = 0;
 	int pass;
@@ -214,7 +218,7 @@ static size_t paced_rows(const struct bench_result *r, size_t n, size_t size,
 				continue;
 			for (j = 0; j < k && out[j] != r[i].mech; j++)
 				;
-			if (j == k)
+			if (j == k && k < max)
 				out[k++] = r[i].mech;
 		}
 		all = k;
@@ -391,9 +395,74 @@ static int bar_panel(struct layout *l, FILE *df, const struct bench_result *r, s
 	return 0;
 }
 
-/* Colours of the rows of a paced panel. */
+/* Colours of the rows of an overlaid paced panel. */
 static const unsigned row_rgb[] = { 0x0072b2, 0xe69f00, 0x009e73, 0xcc79a7, 0xd55e00, 0x56b4e9,
 				    0x000000, 0xa08c00, 0x8c564b, 0x6a3d9a, 0x999999, 0xe31a1c };
+
+/* The rates' point shapes: gnuplot's point types and the same in text. */
+static const struct {
+	int pt;
+	const char *glyph;
+} shapes[] = { { 5, "■" }, { 7, "●" }, { 9, "▲" }, { 11, "▼" }, { 13, "◆" } };
+
+#define NSHAPES (sizeof(shapes) / sizeof(shapes[0]))
+
+/* "500", "10k", "1.5M" messages per second. */
+static void fmt_hz(char *buf, size_t len, double hz)
+{
+	if (hz >= 1e6)
+		snprintf(buf, len, "%gM", hz / 1e6);
+	else if (hz >= 1e3)
+		snprintf(buf, len, "%gk", hz / 1e3);
+	else
+		snprintf(buf, len, "%g", hz);
+}
+
+/* Height of the paced panel of @size: one chart of every row's lines, or
+ * with more than OVERLAY_MAX rows a small chart per row. */
+static int paced_height(const struct bench_result *r, size_t n, size_t size)
+{
+	const struct bench_mech *rows[256];
+	size_t k = paced_rows(r, n, size, rows, 256);
+
+	if (k == 0)
+		return 0;
+	return k <= OVERLAY_MAX ? PACED_PX
+				: HEADER_PX + SMALL_PX * (int)((k + SMALL_COLS - 1) / SMALL_COLS);
+}
+
+/* The axes both kinds of paced chart share. */
+static void paced_axes(FILE *gp, double ylo, double yhi, const char *font)
+{
+	fputs("set border 3\nset tics nomirror\nset grid xtics ytics lc rgb '#e4e4e4'\n"
+	      "set logscale xy\nset xrange [0.00999:200]\n",
+	      gp);
+	/* Tic labels are gnuplot formats: %%%% there is a per cent sign. */
+	fprintf(gp,
+		"set xtics (\"0.01%%%%\" 0.01, \"0.1%%%%\" 0.1, \"1%%%%\" 1, \"10%%%%\" 10, "
+		"\"100%%%%\" 100) font '%s'\nset yrange [%g:%g]\n",
+		font, ylo * 0.999, yhi * 1.001);
+	time_tics(gp, "ytics", ylo, yhi);
+	fprintf(gp, "set ytics font '%s'\n", font);
+}
+
+/* A row's plot elements: line, p50-to-p99 bars, a shape per rate. */
+static void paced_row(FILE *gp, const char *data, int block, unsigned rgb, int dt,
+		      const char *title, const double *rates, size_t nr, double ps)
+{
+	size_t q;
+
+	fprintf(gp,
+		"'%s' index %d using 1:2 with lines lw 2 dt %d lc rgb '#%06x' %s%s%s, "
+		"'' index %d using 1:2:2:3 with yerrorbars pt 0 lw 1 lc rgb '#%06x' notitle",
+		data, block, dt, rgb, title ? "title '" : "notitle", title ? title : "",
+		title ? "'" : "", block, rgb);
+	for (q = 0; q < nr; q++)
+		fprintf(gp,
+			", '' index %d using 1:($4 == %g ? $2 : NaN) with points pt %d ps %.1f "
+			"lc rgb '#%06x' notitle",
+			block, rates[q], shapes[q % NSHAPES].pt, ps, rgb);
+}
 
 /* One paced panel: a data block per row, lines "cpu p50 p99 rate". */
 static void paced_panel(struct layout *l, FILE *df, const struct bench_result *r, size_t n,
@@ -403,14 +472,15 @@ static void paced_panel(struct layout *l, FILE *df, const struct bench_result *r
 	double rates[BENCH_MAX_RATES], ylo = 1e18, yhi = 0;
 	size_t k, nr, i, j, q;
 	FILE *gp = l->gp;
-	int first = l->block;
-	char t[24];
+	int first = l->block, limit = -1;
+	char key[256], hz[16];
+	size_t used = 0;
 
-	k = paced_rows(r, n, size, rows);
-	if (k > sizeof(rows) / sizeof(rows[0]))
-		k = sizeof(rows) / sizeof(rows[0]);
+	k = paced_rows(r, n, size, rows, sizeof(rows) / sizeof(rows[0]));
 	nr = rates_of(r, n, rates);
 	for (i = 0; i < k; i++) {
+		if (rows[i]->flags & BENCH_REF)
+			limit = first + (int)i;
 		for (q = 0; q < nr; q++)
 			for (j = 0; j < n; j++) {
 				const struct bench_result *x = &r[j];
@@ -435,48 +505,74 @@ static void paced_panel(struct layout *l, FILE *df, const struct bench_result *r
 		return;
 	ylo = floor_decade(ylo * 0.9);
 	yhi = ceil_decade(yhi * 1.1);
-	panel_at(l, PACED_PX);
-	fputs("set border 3\nset tics nomirror\nset grid xtics ytics lc rgb '#dddddd'\n"
-	      "set logscale xy\n",
-	      gp);
-	fprintf(gp, "set lmargin 12\nset rmargin 30\nset tmargin 2.5\nset bmargin 4\n");
-	fprintf(gp,
-		"set title \"%zu bytes, paced one-way: what the receiver's CPU buys; a line "
-		"per row through its rates, point = p50, bar up to p99\" font ',12'\n",
-		size);
-	fprintf(gp, "set xlabel \"receiver CPU (%% of one CPU, per second of feed)\" font ',11'\n");
-	fprintf(gp, "set ylabel \"one-way latency\" font ',11'\nset xrange [0.00999:200]\n");
-	/* Tic labels are gnuplot formats: %%%% there is a per cent sign. */
-	fprintf(gp,
-		"set xtics (\"0.01%%%%\" 0.01, \"0.1%%%%\" 0.1, \"1%%%%\" 1, \"10%%%%\" 10, "
-		"\"100%%%%\" "
-		"100)\nset yrange [%g:%g]\n",
-		ylo * 0.999, yhi * 1.001);
-	time_tics(gp, "ytics", ylo, yhi);
-	fputs("set key outside right top font ',10' samplen 2 spacing 1.1\nplot ", gp);
-	for (i = 0; i < k; i++) {
-		unsigned rgb = row_rgb[i % (sizeof(row_rgb) / sizeof(row_rgb[0]))];
-		int dt = 1 + (int)(i / (sizeof(row_rgb) / sizeof(row_rgb[0])));
-
+	/* "■ 1k  ● 10k  ▲ 100k msg/s" */
+	key[0] = 0;
+	for (q = 0; q < nr && used < sizeof(key); q++) {
+		fmt_hz(hz, sizeof(hz), rates[q]);
+		used += (size_t)snprintf(key + used, sizeof(key) - used, "%s%s %s", q ? "   " : "",
+					 shapes[q % NSHAPES].glyph, hz);
+	}
+	if (k <= OVERLAY_MAX) {
+		panel_at(l, PACED_PX);
+		paced_axes(gp, ylo, yhi, ",10");
+		fprintf(gp, "set lmargin 12\nset rmargin 24\nset tmargin 3.5\nset bmargin 4\n");
 		fprintf(gp,
-			"%s'%s' index %d using 1:2 with lines lw 2 dt %d lc rgb '#%06x' "
-			"title '%s', '' index %d using 1:2:2:3 with yerrorbars pt 0 lw 1 "
-			"lc rgb '#%06x' notitle",
-			i ? ", " : "", l->data, first + (int)i, dt, rgb, rows[i]->name,
-			first + (int)i, rgb);
-		for (q = 0; q < nr; q++)
-			fprintf(gp,
-				", '' index %d using 1:($4 == %g ? $2 : NaN) with points pt %zu "
-				"ps 1.6 lc rgb '#%06x' notitle",
-				first + (int)i, rates[q], 5 + 2 * q, rgb);
+			"set title \"%zu bytes, paced one-way: what the receiver's CPU buys. A "
+			"line "
+			"per row through its rates (%s msg/s), point = p50, bar up to p99\" "
+			"font ',12'\n",
+			size, key);
+		fprintf(gp, "set xlabel \"receiver CPU (%% of one CPU, per second of feed)\" "
+			    "font ',11'\nset ylabel \"one-way latency\" font ',11'\n");
+		fputs("set key outside right top font ',10' samplen 2 spacing 1.2\nplot ", gp);
+		for (i = 0; i < k; i++) {
+			fputs(i ? ", " : "", gp);
+			paced_row(gp, l->data, first + (int)i,
+				  row_rgb[i % (sizeof(row_rgb) / sizeof(row_rgb[0]))],
+				  1 + (int)(i / (sizeof(row_rgb) / sizeof(row_rgb[0]))),
+				  rows[i]->name, rates, nr, 1.6);
+		}
+		fputc('\n', gp);
+		return;
 	}
-	/* The shapes' key. */
-	for (q = 0; q < nr; q++) {
-		fmt_time(t, sizeof(t), 1e9 / rates[q]);
-		fprintf(gp, ", NaN with points pt %zu ps 1.6 lc rgb '#444444' title '%g msg/s'",
-			5 + 2 * q, rates[q]);
+	/* Small multiples: one chart per row, the same axes, the limit's
+	 * line in grey behind each. */
+	{
+		int top = l->y, nrow = (int)((k + SMALL_COLS - 1) / SMALL_COLS);
+		double w = 1.0 / SMALL_COLS, h = (double)SMALL_PX / l->height;
+
+		panel_at(l, HEADER_PX + SMALL_PX * nrow);
+		fprintf(gp,
+			"unset border\nunset tics\nset xrange [0:1]\nset yrange [0:1]\n"
+			"set lmargin 0\nset rmargin 0\nset tmargin 0\nset bmargin 0\n"
+			"set label 1 \"%zu bytes, paced one-way: what the receiver's CPU buys\" "
+			"at graph 0.5, graph %.5f center font ',12'\n"
+			"set label 2 \"per row: x receiver CPU (%% of one CPU), y one-way latency, "
+			"both log; point = p50, bar up to p99; %s msg/s; grey: the limit\" "
+			"at graph 0.5, graph %.5f center font ',10'\n",
+			size, 1.0 - 16.0 / (HEADER_PX + SMALL_PX * nrow), key,
+			1.0 - 38.0 / (HEADER_PX + SMALL_PX * nrow));
+		fputs("plot NaN notitle\nunset label 1\nunset label 2\n", gp);
+		for (i = 0; i < k; i++) {
+			int col = (int)(i % SMALL_COLS), row = (int)(i / SMALL_COLS);
+
+			fprintf(gp, "reset\nset origin %.5f,%.5f\nset size %.5f,%.5f\n", col * w,
+				(double)(l->height - top - HEADER_PX) / l->height - (row + 1) * h,
+				w, h);
+			paced_axes(gp, ylo, yhi, ",8");
+			fprintf(gp, "unset key\nset lmargin 7\nset rmargin 1.5\nset tmargin 1.6\n"
+				    "set bmargin 1.6\n");
+			fprintf(gp, "set title '%s' font ',10' tc rgb '#%06x' offset 0,-0.6\nplot ",
+				rows[i]->name, families[family_of(rows[i])].rgb);
+			if (limit >= 0 && limit != first + (int)i) {
+				paced_row(gp, l->data, limit, 0xbbbbbb, 1, NULL, rates, nr, 0.8);
+				fputs(", ", gp);
+			}
+			paced_row(gp, l->data, first + (int)i, families[family_of(rows[i])].rgb, 1,
+				  NULL, rates, nr, 1.2);
+			fputc('\n', gp);
+		}
 	}
-	fputc('\n', gp);
 }
 
 const char *bench_tmpdir(void)
@@ -509,7 +605,8 @@ static int draw(FILE *gp, FILE *df, const char *data, const char *path, bool svg
 		if ((j = bars(r, n, tput[i], BENCH_TPUT, g, &limit)) > 0)
 			l.height += PANEL_PX + BAR_PX * (int)j;
 	free(g);
-	l.height += PACED_PX * (int)npace;
+	for (i = 0; i < npace; i++)
+		l.height += paced_height(r, n, pace[i]);
 	if (l.height == TITLE_PX)
 		l.height += 200; /* nothing measured: the title says so */
 	fprintf(gp, "set terminal %s size %d,%d noenhanced font 'DejaVu Sans,10' %s\n",

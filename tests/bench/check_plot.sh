@@ -18,7 +18,7 @@ done
 grep -q "<svg" "$T/b.svg" || { echo "FAIL: b.svg is not SVG"; exit 1; }
 for want in pipe-raw shm-ring "64 bytes, round trip" "4096 bytes, round trip" "limit " \
 	"shared memory" pipes "64 bytes, paced one-way" "4096 bytes, paced one-way" \
-	"receiver CPU" "5000 msg/s" "20000 msg/s"; do
+	"receiver CPU" "■ 5k" "● 20k msg/s"; do
 	grep -q "$want" "$T/b.svg" || { echo "FAIL: b.svg has no '$want'"; exit 1; }
 done
 [ "$(head -c 4 "$T/b.png" | tail -c 3)" = PNG ] || { echo "FAIL: b.png is not PNG"; exit 1; }
