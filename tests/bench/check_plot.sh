@@ -25,6 +25,11 @@ done
 # Two bar charts of four rows and two paced charts: taller than one of each.
 h=$(od -An -tu1 -j20 -N4 "$T/b.png" | awk '{ print $1 * 16777216 + $2 * 65536 + $3 * 256 + $4 }')
 [ "$h" -gt 1200 ] || { echo "FAIL: b.png is $h pixels high, want all four charts"; exit 1; }
+# More than six rows paced: a small chart per row.
+"$IPCKIT" bench --quick --only limit,pipe,pipe-raw,fifo,fifo-raw,unix-dgram,unix-dgram-raw,mq \
+	--sizes 64 --time 0.005 --kinds rate --rates 20k --plot "$T/s.svg" >/dev/null 2>"$T/err" ||
+	{ echo "FAIL: small charts --plot: $(cat "$T/err")"; exit 1; }
+grep -q "per row: x receiver CPU" "$T/s.svg" || { echo "FAIL: s.svg has no small charts"; exit 1; }
 # Streams only: bars of the time per message.
 "$IPCKIT" bench --only limit,pipe,pipe-raw --sizes 64 --time 0.005 --kinds throughput \
 	--plot "$T/t.svg" >/dev/null 2>"$T/err" || { echo "FAIL: throughput --plot: $(cat "$T/err")"; exit 1; }
