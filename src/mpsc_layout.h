@@ -60,7 +60,7 @@
  *   producer                         consumer
  *   seq word = s  (seq_cst)   [C]    sleeping = 1       (seq_cst)
  *   x = sleeping  (seq_cst)   [S]    fence(seq_cst)
- *   if x and exchange(sleeping, 0):  f = futex          (acquire)
+ *   if x:                            f = futex          (acquire)
  *     futex += 1  (release)          look at every lane (acquire, as A)
  *     FUTEX_WAKE                     if none: FUTEX_WAIT(futex, f)
  *                                    sleeping = 0       (relaxed)
@@ -69,8 +69,11 @@
  * the single total order, and so does the consumer's store of sleeping
  * before its loads; so either S reads 1, or the consumer's look reads the
  * commit. If the consumer read f before the increment, FUTEX_WAIT returns
- * at once. Without a sleeping consumer a producer pays one locked store
- * and one load of a line the consumer rarely writes: no system call.
+ * at once. Only the consumer clears sleeping: a producer that did could
+ * take the flag from under the next producer's commit, whose wake-up
+ * would then be lost (the model's first version found it). Without a
+ * sleeping consumer a producer pays one locked store and one load of a
+ * line the consumer rarely writes: no system call.
  *
  * Room (the producer sleeps on lane->room): the same pair with the roles
  * swapped - the producer stores waiting = 1 (seq_cst), fences, loads pos;

@@ -481,9 +481,10 @@ IPK_API int ipk_mpsc_send(ipk_mpsc_prod *p, const void *buf, size_t len, int64_t
 	STEP(7);
 	p->head = h + rec;
 	p->seq++;
-	/* S. The exchange: of several producers, one wakes the consumer. */
-	if (atomic_load_explicit(&p->door->sleeping, memory_order_seq_cst) &&
-	    atomic_exchange_explicit(&p->door->sleeping, 0, memory_order_relaxed))
+	/* S. Not cleared here: a producer that cleared it could leave the
+	 * next producer's commit without a wake-up (tests/model/mpsc.pml);
+	 * the consumer clears it when it wakes. */
+	if (atomic_load_explicit(&p->door->sleeping, memory_order_seq_cst))
 		ring_door(p);
 	return 0;
 }

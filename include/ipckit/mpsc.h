@@ -56,7 +56,9 @@
  *     delivered, torn or otherwise, and is counted in
  *     ipk_mpsc_stats.skipped once the consumer sees the death (it looks
  *     at its connections every 10 ms while it receives, and after every
- *     sleep slice of at most 50 ms).
+ *     sleep slice of at most 50 ms). One killed between its last commit
+ *     and ringing the doorbell may leave a sleeping consumer asleep to
+ *     the end of its slice: that record comes up to 50 ms late.
  *   - A consumer killed and started again (ipk_mpsc_create() on the same
  *     name takes the dead one's objects over: new epoch, new socket)
  *     loses no committed message: the lanes live in the producers, the
