@@ -36,6 +36,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 
 EXE = None
 TMO = 20.0  # generous: the machine may be loaded, and ASan is slow
@@ -525,6 +526,9 @@ def main():
             if sys.argv[2:] == ["nobody"]:
                 return nobody_checks(tmp)
             return main_checks(tmp)
+        except (OSError, EOFError) as e:  # a timeout among them: the proxy hung
+            traceback.print_exc()
+            fail("%s: %s" % (type(e).__name__, e))
         finally:
             for p in STARTED:
                 if p.poll() is None:
