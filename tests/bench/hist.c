@@ -2,7 +2,8 @@
 /*
  * tests/bench/hist.c - the benchmark's log-linear histogram: exact below
  * 128, every percentile within 1 % of the exact sample, ordered, max and
- * min exact, huge values clamped, an empty histogram reads 0.
+ * min exact, huge values clamped, an empty histogram reads 0; merged
+ * histograms read as one.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,6 +101,35 @@ int main(void)
 		v[i] = 123456789;
 	check_set(v, 1000);
 	T_EQ(hist_quantile(&h, 0.5), (uint64_t)123456789);
+
+	/* Two histograms merged read as one of all their samples (the
+	 * receivers of a fan-out case). */
+	{
+		static struct hist a, b, all;
+
+		hist_init(&a);
+		hist_init(&b);
+		hist_init(&all);
+		for (i = 0; i < 50000; i++) {
+			uint64_t x = 100 + rng() % 100000;
+
+			hist_add(i % 3 ? &a : &b, x);
+			hist_add(&all, x);
+		}
+		hist_add(&b, 7);
+		hist_add(&all, 7);
+		hist_merge(&a, &b);
+		T_EQ(a.count, all.count);
+		T_EQ(a.sum, all.sum);
+		T_EQ(a.min, (uint64_t)7);
+		T_EQ(a.max, all.max);
+		T_EQ(hist_quantile(&a, 0.5), hist_quantile(&all, 0.5));
+		T_EQ(hist_quantile(&a, 0.99), hist_quantile(&all, 0.99));
+		hist_init(&b);
+		hist_merge(&a, &b); /* an empty one changes nothing */
+		T_EQ(a.min, (uint64_t)7);
+		T_EQ(a.count, all.count);
+	}
 
 	/* Beyond the top bucket: counted, clamped to the exact max. */
 	hist_init(&h);
