@@ -10,10 +10,9 @@
  * each, and one more that logs as fast as it can until the collector kills
  * it with SIGKILL, wherever it is: in a send, or waiting for room. The
  * collector does not notice the death except in its counters: the other
- * loggers go on,
- * every line the dead one finished is in the file, the one it was writing
- * is not (and is counted skipped if it had begun it). Then the collector
- * waits until every logger is gone and prints a summary.
+ * loggers go on, every line the dead one finished is in the file, the one
+ * it was writing is not (and is counted skipped if it had begun it). Then
+ * the collector waits until every logger is gone and prints a summary.
  *
  * Usage: log-collector [--producers N] [--lines M] [--out FILE]
  *        log-collector collect NAME FILE     (until SIGINT or SIGTERM)
