@@ -369,11 +369,13 @@ IPK_API int ipk_svc_call_start(ipk_svc_client *c, const void *buf, size_t len, u
 	if (!sl) {
 		/* Replies not taken yet may free a cancelled call's slot. */
 		(void)drain(c, UINT32_MAX, NULL, 0);
+		if (!c->hdr)
+			return -EPROTO; /* the server broke the protocol */
 		for (uint32_t i = 0; i < c->slots && !sl; i++)
 			if (c->slot[i].state == SLOT_FREE)
 				sl = &c->slot[tag = i];
 		if (!sl)
-			return c->hdr ? -EBUSY : -ECONNRESET;
+			return -EBUSY;
 	}
 	if (svc_q_put(&c->req, tag, buf, len) < 0) {
 		break_conn(c, -EPROTO); /* the server does not take requests */

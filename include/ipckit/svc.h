@@ -177,8 +177,10 @@ IPK_API void ipk_svc_client_close(ipk_svc_client *c);
  * @timeout_ns: only for connecting again after the connection was lost
  *
  * Return: 0; -EMSGSIZE (@len > the server's max_msg); -EBUSY (slots calls
- * in flight already); after a lost connection, what ipk_svc_connect()
- * returns. Blocking: only to connect again. Threads: one at a time.
+ * in flight already); -EPROTO (the server broke the protocol: the
+ * connection is dropped, the next call connects again); after a lost
+ * connection, what ipk_svc_connect() returns. Blocking: only to connect
+ * again. Threads: one at a time.
  */
 IPK_API int ipk_svc_call_start(ipk_svc_client *c, const void *buf, size_t len, uint64_t *call,
 			       int64_t timeout_ns);
