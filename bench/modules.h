@@ -6,6 +6,7 @@
  */
 BENCH_MODULE(ref)
 BENCH_MODULE(ring)
+BENCH_MODULE(mpsc)
 BENCH_MODULE(chan)
 BENCH_MODULE(rawchan)
 BENCH_MODULE(wake)
