@@ -63,10 +63,10 @@
 
 /* What a row measures (struct bench_mech.kinds, struct bench_env.kind). */
 enum {
-	BENCH_RTT = 1u << 0,  /* round trip: A sends, B sends it back */
-	BENCH_TPUT = 1u << 1, /* one-way stream A -> B, messages/s and MB/s */
-	BENCH_RATE = 1u << 2, /* paced: A sends at env->rate, B timestamps arrival;
-			       * one-way latency and the CPU each side used */
+	BENCH_RTT = 1u << 0,    /* round trip: A sends, B sends it back */
+	BENCH_TPUT = 1u << 1,   /* one-way stream A -> B, messages/s and MB/s */
+	BENCH_RATE = 1u << 2,   /* paced: A sends at env->rate, B timestamps arrival;
+				 * one-way latency and the CPU each side used */
 	BENCH_FANOUT = 1u << 3, /* paced, one A and env->nsubs B sides, each of
 				 * which receives every message (a broadcast) */
 };
@@ -129,6 +129,9 @@ struct bench_env {
  *  send     one whole message of @len bytes from @buf.
  *  recv     one whole message into @buf; exactly @len bytes arrive (the
  *           engine always sends @len), anything else is -EPROTO.
+ *           -ENOBUFS: messages were lost because this receiver fell too
+ *           far behind a sender that never waits (the broadcast ring);
+ *           a paced case then says so as its n/a reason, not a failure.
  *  send_many / recv_many  optional: @n messages of @len bytes in a stream
  *           (batches, e.g. sendmmsg); NULL means a loop of send / recv.
  *  close    each side, end of the case; @end may be NULL after a failed

@@ -74,6 +74,7 @@ struct ctl {
 	_Atomic uint32_t failed; /* a side failed: stop waiting for it */
 	_Atomic uint32_t done;   /* paced: B sides that counted every message */
 	_Atomic uint32_t b_err;  /* a B side has claimed err[1] */
+	_Atomic uint32_t lost;   /* paced: 1 + the first B side that lost messages */
 	_Atomic uint64_t total;  /* A -> B: messages in the case, 0 = not yet */
 	uint64_t warm;           /* paced, A -> B before total: messages not timed */
 	pid_t supervisor;        /* the sides' parent, set before the fork */
@@ -492,8 +493,14 @@ static int pace_b(struct side_ctx *c)
 	int r;
 
 	for (i = 0;; i++) {
-		if ((r = ops->recv(c->end, c->buf, c->env.size)) < 0)
+		if ((r = ops->recv(c->end, c->buf, c->env.size)) < 0) {
+			if (r == -ENOBUFS) {
+				uint32_t none = 0;
+
+				atomic_compare_exchange_strong(&c->ctl->lost, &none, c->idx);
+			}
 			return side_fail(c, "recv", r);
+		}
 		now = bench_now_ns();
 		memcpy(&seq, c->buf, sizeof(seq));
 		memcpy(&sent, c->buf + 8, sizeof(sent));
@@ -890,6 +897,19 @@ static int run_case(const struct bench_opts *o, struct ctl *ctl, struct bench_re
 	 * also ends the servers a row started) is no result either. */
 	if (r == -EINTR || (r < 0 && stopped(o))) {
 		r = -EINTR;
+		goto out;
+	}
+	if (r < 0 && paced(res->kind) && ctl->lost) {
+		char who[32];
+
+		/* What a broadcast that never waits does: a result, not a
+		 * failure of the row. */
+		side_label(ctl->lost, np, who, sizeof(who));
+		res->status = BENCH_NA;
+		snprintf(res->why, sizeof(res->why),
+			 "%s fell too far behind and lost messages (the sender never waits; "
+			 "try fewer receivers per CPU or a lower rate)",
+			 who);
 		goto out;
 	}
 	if (r < 0) {
