@@ -720,10 +720,13 @@ static double per_second(int64_t cpu_ns, int64_t win_ns)
 	return win_ns > 0 ? (double)cpu_ns / (double)win_ns : 0;
 }
 
-/* A paced case's results; -ENOMEM. */
+/* A paced case's results; -ENOMEM. CPU is per second of feed: over the
+ * sender's window (n messages, n periods), for every side alike, so that
+ * receivers that share a CPU add up to at most about that CPU. */
 static int finish_paced(struct bench_result *res, const struct ctl *ctl)
 {
 	static struct hist all; /* the supervisor's, one case at a time */
+	int64_t feed = ctl->win_ns[0] + (int64_t)(1e9 / res->rate);
 	struct bench_sub s;
 	unsigned i;
 
@@ -733,7 +736,7 @@ static int finish_paced(struct bench_result *res, const struct ctl *ctl)
 	hist_init(&all);
 	for (i = 0; i < res->nsubs; i++) {
 		hist_stats(&ctl->sub_hist[i], &res->sub[i]);
-		res->sub[i].cpu = per_second(ctl->cpu_ns[1 + i], ctl->win_ns[1 + i]);
+		res->sub[i].cpu = per_second(ctl->cpu_ns[1 + i], feed);
 		res->cpu_recv += res->sub[i].cpu;
 		hist_merge(&all, &ctl->sub_hist[i]);
 	}
@@ -747,10 +750,10 @@ static int finish_paced(struct bench_result *res, const struct ctl *ctl)
 	res->max_ns = s.max_ns;
 	res->mean_ns = s.mean_ns;
 	res->late = ctl->late;
-	res->cpu_send = per_second(ctl->cpu_ns[0], ctl->win_ns[0]);
+	res->cpu_send = per_second(ctl->cpu_ns[0], feed);
 	/* n messages take n periods: the window runs from the first one's
 	 * time to the start of the last one's period. */
-	res->msgs_per_s = (double)ctl->msgs * 1e9 / ((double)ctl->win_ns[0] + 1e9 / res->rate);
+	res->msgs_per_s = (double)ctl->msgs * 1e9 / (double)feed;
 	res->mb_per_s = res->msgs_per_s * (double)res->size / 1e6;
 	return 0;
 }

@@ -50,7 +50,7 @@ struct bench_sub {
 	uint64_t samples; /* messages timed */
 	uint64_t min_ns, p50_ns, p90_ns, p99_ns, p999_ns, max_ns;
 	double mean_ns;
-	double cpu; /* CPU time per second of its measuring window (1 = a whole CPU) */
+	double cpu; /* CPU time per second of feed (1 = a whole CPU) */
 };
 
 /* One (row, size, kind[, rate[, subscribers]]). */
@@ -71,7 +71,7 @@ struct bench_result {
 	double wall_ms;              /* the whole case: setup, fork, warm-up, measuring */
 	/* Paced cases only. */
 	uint64_t late;         /* messages A sent a period or more after their time */
-	double cpu_send;       /* A's CPU time per second of its window (1 = a whole CPU) */
+	double cpu_send;       /* A's CPU time per second of feed (1 = a whole CPU) */
 	double cpu_recv;       /* the receivers', summed (fan-out: every subscriber's) */
 	struct bench_sub *sub; /* nsubs of them, NULL but for measured paced cases */
 };

@@ -376,8 +376,8 @@ void bench_print_table(FILE *f, const struct bench_machine *m, const struct benc
 	for (i = 0; i < n && !is_paced(r[i].kind); i++)
 		;
 	if (i < n)
-		fprintf(f, "paced: one-way latency; cpu: CPU time per second of the measuring "
-			   "window (100%% = one CPU)\n");
+		fprintf(f, "paced: one-way latency; cpu: CPU time per second of feed (100%% = one "
+			   "CPU)\n");
 	/* Each peer library once, with its version. */
 	for (i = 0; i < n; i++) {
 		const char *v = r[i].mech->version ? r[i].mech->version() : NULL;
