@@ -69,6 +69,8 @@ struct ipk_mpsc {
 	int64_t spin_ns;
 	int64_t next_check_ns;
 	size_t msg_len;
+	bool armed;                 /* we left sleeping = 1 for the helper (ipk_mpsc_fd()) */
+	struct ipk__mpsc_poll poll; /* ipk_mpsc_fd()'s helper */
 	struct ipk_mpsc_stats st;
 	char name[NAME_MAX + 1];
 	char door_name[NAME_MAX + 1];
@@ -194,7 +196,7 @@ IPK_API int ipk_mpsc_create(const char *name, const struct ipk_mpsc_opts *opts, 
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	c->fd = c->door_fd = c->lsock = -1;
+	c->fd = c->door_fd = c->lsock = c->poll.efd = -1;
 	c->flags = opts ? opts->flags : 0;
 	c->mode = opts && opts->mode ? opts->mode & 0777 : 0600;
 	c->spin_ns = opts && opts->spin_ns > 0 ? opts->spin_ns : 0;
@@ -682,6 +684,17 @@ static inline void cpu_relax(void)
 #endif
 }
 
+/* Receiving again: the helper stops watching, we stop being "asleep". */
+static void rest(ipk_mpsc *c)
+{
+	ipk__mpsc_poll_rest(&c->poll);
+	if (c->armed) {
+		/* Relaxed: a producer that reads the stale 1 pays one wake-up. */
+		atomic_store_explicit(&c->door->sleeping, 0, memory_order_relaxed);
+		c->armed = false;
+	}
+}
+
 /* Nothing to take: spin, or sleep on the doorbell, until something may
  * have come, a slice has passed, or @deadline_ns (-ETIMEDOUT). */
 static int wait_some(ipk_mpsc *c, int64_t now, int64_t deadline_ns)
@@ -725,6 +738,27 @@ static int wait_some(ipk_mpsc *c, int64_t now, int64_t deadline_ns)
 	return rc == -ETIMEDOUT && wake == deadline_ns ? -ETIMEDOUT : 0;
 }
 
+/*
+ * Nothing to take, and the caller will wait on ipk_mpsc_fd(): our half of
+ * the doorbell pair, then the helper waits in our stead (mpsc_poll.c).
+ * Return: true (armed); false (something came: receive it).
+ */
+static bool arm(ipk_mpsc *c)
+{
+	atomic_store_explicit(&c->door->sleeping, 1, memory_order_seq_cst);
+	atomic_thread_fence(memory_order_seq_cst);
+	/* Acquire: pairs with a producer's release increment. */
+	uint32_t f = atomic_load_explicit(&c->door->futex, memory_order_acquire);
+
+	c->armed = true;
+	if (ready(c)) {
+		rest(c);
+		return false;
+	}
+	ipk__mpsc_poll_arm(&c->poll, f);
+	return true;
+}
+
 IPK_API ssize_t ipk_mpsc_recv(ipk_mpsc *c, void *buf, size_t len, struct ipk_mpsc_from *from,
 			      int64_t timeout_ns)
 {
@@ -734,6 +768,8 @@ IPK_API ssize_t ipk_mpsc_recv(ipk_mpsc *c, void *buf, size_t len, struct ipk_mps
 	IPK_CHECK_ARG(c && (buf || len == 0));
 	if (c->unacked)
 		ack(c);
+	if (c->poll.started)
+		rest(c);
 	deadline = ipk__deadline(timeout_ns);
 	for (;;) {
 		r = take(c, buf, len, from);
@@ -751,14 +787,30 @@ IPK_API ssize_t ipk_mpsc_recv(ipk_mpsc *c, void *buf, size_t len, struct ipk_mps
 			if (r != -EAGAIN)
 				return r;
 		}
-		if (deadline == IPK__NOWAIT)
-			return -EAGAIN;
-		if (deadline != IPK__NEVER && now >= deadline)
-			return -ETIMEDOUT;
+		if (deadline == IPK__NOWAIT || (deadline != IPK__NEVER && now >= deadline)) {
+			if (c->poll.started && !arm(c))
+				continue; /* something came after all */
+			return deadline == IPK__NOWAIT ? -EAGAIN : -ETIMEDOUT;
+		}
 		r = wait_some(c, now, deadline);
+		if (r == -ETIMEDOUT && c->poll.started && !arm(c))
+			continue;
 		if (r < 0)
 			return r;
 	}
+}
+
+IPK_API int ipk_mpsc_fd(ipk_mpsc *c)
+{
+	int r;
+
+	IPK_CHECK_ARG(c);
+	if (!c->poll.started) {
+		r = ipk__mpsc_poll_start(&c->poll, &c->door->futex);
+		if (r < 0)
+			return r;
+	}
+	return c->poll.efd;
 }
 
 IPK_API size_t ipk_mpsc_msg_len(const ipk_mpsc *c)
@@ -780,6 +832,7 @@ IPK_API void ipk_mpsc_close(ipk_mpsc *c)
 		return;
 	if (c->unacked)
 		ack(c);
+	ipk__mpsc_poll_stop(&c->poll); /* before the door is unmapped */
 	if (c->hdr) {
 		/* Release: pairs with the producers' acquire load of state. */
 		atomic_store_explicit(&c->hdr->state, IPK__MPSC_STATE_CLOSED, memory_order_release);

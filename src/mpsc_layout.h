@@ -86,6 +86,7 @@
 #ifndef IPK_MPSC_LAYOUT_H
 #define IPK_MPSC_LAYOUT_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -205,6 +206,30 @@ void ipk__mpsc_door_name(const char *name, char *buf);
 int ipk__mpsc_futex_wait(_Atomic uint32_t *word, uint32_t val, int64_t deadline_ns);
 /* FUTEX_WAKE every waiter on a shared word. */
 void ipk__mpsc_futex_wake(_Atomic uint32_t *word);
+
+/* ---- mpsc_poll.c: the consumer's pollable descriptor --------------------- */
+
+struct ipk__mpsc_poll {
+	int efd; /* the eventfd, or -1 */
+	bool started;
+	pthread_t thread;
+	_Atomic uint32_t *futex; /* the door's futex word */
+	_Atomic uint32_t armed;  /* 1 while the helper watches (a futex word) */
+	_Atomic uint32_t word;   /* the door's word as the consumer last read it */
+	_Atomic uint32_t fired;  /* the helper wrote to the eventfd since the last rest */
+	_Atomic bool stop;
+};
+
+/* Make the eventfd (readable at once) and start the helper. Return: 0;
+ * -errno. */
+int ipk__mpsc_poll_start(struct ipk__mpsc_poll *pl, _Atomic uint32_t *futex);
+/* The consumer found nothing after it stored sleeping = 1 and read @word:
+ * fire when the door's word moves from it. */
+void ipk__mpsc_poll_arm(struct ipk__mpsc_poll *pl, uint32_t word);
+/* The consumer receives again: disarm, and drain the eventfd if it fired. */
+void ipk__mpsc_poll_rest(struct ipk__mpsc_poll *pl);
+/* Stop and join the helper, close the eventfd; safe on one never started. */
+void ipk__mpsc_poll_stop(struct ipk__mpsc_poll *pl);
 
 /* Tests only: called with a step number at each step of a send (see
  * mpsc_prod.c); NULL in every program that does not set it. */

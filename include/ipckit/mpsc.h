@@ -150,6 +150,7 @@ IPK_API int ipk_mpsc_create(const char *name, const struct ipk_mpsc_opts *opts, 
 /**
  * ipk_mpsc_close() - stop consuming; producers' sends then fail with -EPIPE
  *
+ * Stops ipk_mpsc_fd()'s helper and closes its descriptor.
  * Marks the last message returned as taken. Removes the names (only while
  * they still lead to this queue's objects) unless IPK_MPSC_KEEP; messages
  * not yet received are then lost with the producers' lanes. With
@@ -177,6 +178,19 @@ IPK_API void ipk_mpsc_close(ipk_mpsc *c);
  */
 IPK_API ssize_t ipk_mpsc_recv(ipk_mpsc *c, void *buf, size_t len, struct ipk_mpsc_from *from,
 			      int64_t timeout_ns);
+
+/**
+ * ipk_mpsc_fd() - a descriptor that polls readable when a receive may
+ * have something to do (a message, a producer joining)
+ *
+ * An eventfd fed by a helper thread of this consumer, started by the first
+ * call (and readable at once). It is armed by a receive that finds nothing
+ * (-EAGAIN, -ETIMEDOUT) and stays readable until the next receive. Producers
+ * that leave or die are noticed by the receives, not by the descriptor.
+ * Owned by @c. Return: the descriptor; -errno if the thread or eventfd
+ * cannot be made. Threads: call it from the receiving thread.
+ */
+IPK_API int ipk_mpsc_fd(ipk_mpsc *c);
 
 /* ipk_mpsc_msg_len() - the length of the message the last -EMSGSIZE refused. */
 IPK_API size_t ipk_mpsc_msg_len(const ipk_mpsc *c);

@@ -4,8 +4,10 @@
  * in for processes, so that ThreadSanitizer can check every access (suite
  * 'threaded'): four producer threads with small lanes (wrap-around, PAD
  * records, waits for room) and a consumer that sleeps on the doorbell,
- * one that spins; every message whole and in order per producer.
+ * one that spins, one that waits in poll() on ipk_mpsc_fd() (its helper
+ * thread); every message whole and in order per producer.
  */
+#include <poll.h>
 #include <pthread.h>
 
 #include "mpsct.h"
@@ -33,7 +35,7 @@ static void *producer(void *arg)
 	return NULL;
 }
 
-static void run(const struct ipk_mpsc_opts *opts, const char *how)
+static void run(const struct ipk_mpsc_opts *opts, bool polled, const char *how)
 {
 	uint64_t next[PRODUCERS] = { 0 };
 	pthread_t th[PRODUCERS];
@@ -41,13 +43,22 @@ static void run(const struct ipk_mpsc_opts *opts, const char *how)
 	ipk_mpsc *c;
 
 	T_OK(ipk_mpsc_create(name, opts, &c));
+	if (polled)
+		T_OK(ipk_mpsc_fd(c));
 	for (int i = 0; i < PRODUCERS; i++)
 		T_EQ(pthread_create(&th[i], NULL, producer, (void *)(uintptr_t)i), 0);
 	for (uint64_t i = 0; i < (uint64_t)PRODUCERS * COUNT; i++) {
 		struct ipk_mpsc_from from;
-		ssize_t n = ipk_mpsc_recv(c, buf, sizeof(buf), &from, MT_TIMEOUT);
+		ssize_t n = ipk_mpsc_recv(c, buf, sizeof(buf), &from, polled ? 0 : MT_TIMEOUT);
 		uint64_t who, seq;
 
+		if (polled && n == -EAGAIN) {
+			struct pollfd pfd = { .fd = ipk_mpsc_fd(c), .events = POLLIN };
+
+			T_EQ(poll(&pfd, 1, (int)(MT_TIMEOUT / IPK_MSEC)), 1);
+			i--;
+			continue;
+		}
 		T_OK(n);
 		seq = mt_check(buf, (size_t)n, &who);
 		T_TRUE(who < PRODUCERS);
@@ -64,7 +75,8 @@ static void run(const struct ipk_mpsc_opts *opts, const char *how)
 int main(void)
 {
 	mt_name(name, sizeof(name), "threads");
-	run(NULL, "sleeping consumer");
-	run(&(struct ipk_mpsc_opts){ .flags = IPK_MPSC_SPIN }, "spinning consumer");
+	run(NULL, false, "sleeping consumer");
+	run(&(struct ipk_mpsc_opts){ .flags = IPK_MPSC_SPIN }, false, "spinning consumer");
+	run(NULL, true, "consumer waiting in poll()");
 	return 0;
 }
