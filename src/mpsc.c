@@ -77,88 +77,7 @@ struct ipk_mpsc {
 	struct ipk__shm_id id, door_id;
 };
 
-/* ---- objects ------------------------------------------------------------- */
-
-/*
- * "/name": take over a dead consumer's (its lock is free) or make a new
- * one, linked at the name at once, locked and still without magic
- * (producers that find it so wait). Something of ours that is not a queue
- * (a ring, ipk_shm) is -EPROTO, not replaced.
- */
-static int open_header(ipk_mpsc *c, bool *fresh)
-{
-	for (int tries = 0; tries < 16; tries++) {
-		struct stat st;
-		uint32_t magic = 0;
-		int fd, rc;
-
-		fd = c->flags & IPK_MPSC_EXCL ? -ENOENT
-					      : ipk__shm_open(c->name, O_RDWR, true, c->mode, &st);
-		if (fd >= 0) {
-			c->fd = fd;
-			c->id = (struct ipk__shm_id){ st.st_dev, st.st_ino };
-			if (st.st_size != IPK__MPSC_HDR_SIZE ||
-			    pread(fd, &magic, sizeof(magic), 0) != (ssize_t)sizeof(magic) ||
-			    (magic != 0 && magic != IPK__MPSC_MAGIC))
-				return -EPROTO;
-			if (flock(fd, LOCK_EX | LOCK_NB) < 0)
-				return errno == EWOULDBLOCK ? -EBUSY : ipk__neg_errno();
-			*fresh = false;
-			return 0;
-		}
-		if (fd != -ENOENT)
-			return fd;
-		fd = ipk__shm_new(IPK__MPSC_HDR_SIZE, c->mode, true);
-		if (fd < 0)
-			return fd;
-		rc = ipk__shm_link(fd, c->name, &c->id);
-		if (rc == 0) {
-			c->fd = fd;
-			*fresh = true;
-			return 0;
-		}
-		ipk__close(fd);
-		if (rc != -EEXIST || (c->flags & IPK_MPSC_EXCL))
-			return rc;
-	}
-	return -EBUSY;
-}
-
-/* The doorbell: a new queue gets a new one in place of whatever of ours is
- * there; a queue taken over keeps its own if it is whole. */
-static int open_door(ipk_mpsc *c, bool fresh)
-{
-	for (int tries = 0; tries < 16; tries++) {
-		struct stat st;
-		int fd = ipk__shm_open(c->door_name, O_RDWR, true, c->mode, &st), rc;
-
-		if (fd >= 0) {
-			c->door_id = (struct ipk__shm_id){ st.st_dev, st.st_ino };
-			if (!fresh && st.st_size == IPK__MPSC_DOOR_SIZE) {
-				c->door_fd = fd;
-				return 0;
-			}
-			ipk__close(fd);
-			rc = ipk__shm_unlink(c->door_name, &c->door_id);
-			if (rc < 0 && rc != -ENOENT && rc != -ESTALE)
-				return rc;
-		} else if (fd != -ENOENT) {
-			return fd;
-		}
-		fd = ipk__shm_new(IPK__MPSC_DOOR_SIZE, c->mode, false);
-		if (fd < 0)
-			return fd;
-		rc = ipk__shm_link(fd, c->door_name, &c->door_id);
-		if (rc == 0) {
-			c->door_fd = fd;
-			return 0;
-		}
-		ipk__close(fd);
-		if (rc != -EEXIST)
-			return rc;
-	}
-	return -EBUSY;
-}
+/* ---- objects (the header and the doorbell: mpsc_names.c) ----------------- */
 
 /* An abstract socket with a name nobody can guess before reading "/name". */
 static int listen_socket(ipk_mpsc *c, struct sockaddr_un *sa, socklen_t *salen)
@@ -204,7 +123,8 @@ IPK_API int ipk_mpsc_create(const char *name, const struct ipk_mpsc_opts *opts, 
 	memcpy(c->name, name, strlen(name) + 1);
 	ipk__mpsc_door_name(name, c->door_name);
 
-	r = open_header(c, &fresh);
+	r = ipk__mpsc_open_header(c->name, c->mode, c->flags & IPK_MPSC_EXCL, &c->fd, &c->id,
+				  &fresh);
 	if (r < 0)
 		goto fail;
 	map = mmap(NULL, IPK__MPSC_HDR_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd, 0);
@@ -221,7 +141,7 @@ IPK_API int ipk_mpsc_create(const char *name, const struct ipk_mpsc_opts *opts, 
 	}
 	if (fchmod(c->fd, c->mode) < 0)
 		goto fail_errno;
-	r = open_door(c, fresh);
+	r = ipk__mpsc_open_door(c->door_name, c->mode, fresh, &c->door_fd, &c->door_id);
 	if (r < 0)
 		goto fail;
 	map = mmap(NULL, IPK__MPSC_DOOR_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, c->door_fd, 0);

@@ -201,6 +201,22 @@ static inline uint64_t ipk__mpsc_word(uint64_t len, uint32_t kind)
 int ipk__mpsc_check_name(const char *name);
 /* "/name" + IPK__MPSC_DOOR into @buf (NAME_MAX + 1 bytes). */
 void ipk__mpsc_door_name(const char *name, char *buf);
+/*
+ * ipk__mpsc_open_header() - the consumer's "/name": a dead consumer's
+ * (its lock free; *@fresh false, or true if its creator never finished
+ * it) or a new one linked at the name, locked, without magic yet (*@fresh
+ * true). *@ret_fd and *@id are set as soon as something is opened, also
+ * when it is then refused. Return: 0; -EBUSY (a live consumer); -EEXIST
+ * (@excl); -EPERM; -EPROTO (not a queue); -errno.
+ */
+struct ipk__shm_id;
+int ipk__mpsc_open_header(const char *name, mode_t mode, bool excl, int *ret_fd,
+			  struct ipk__shm_id *id, bool *fresh);
+/* ipk__mpsc_open_door() - the doorbell @door: kept if whole and !@fresh,
+ * else made anew in place of whatever of ours is there. Return: 0 and
+ * *@ret_fd, *@id; -errno. */
+int ipk__mpsc_open_door(const char *door, mode_t mode, bool fresh, int *ret_fd,
+			struct ipk__shm_id *id);
 /* FUTEX_WAIT on a shared word until the absolute CLOCK_MONOTONIC
  * @deadline_ns. Return: 0 (woken, or the word moved); -ETIMEDOUT. */
 int ipk__mpsc_futex_wait(_Atomic uint32_t *word, uint32_t val, int64_t deadline_ns);
