@@ -5,8 +5,10 @@
  * Same uid: a producer's messages carry its pid, uid and gid (forked
  * children are producers of their own, with their own pid). A peer that
  * speaks the protocol by hand is refused when its lane is not a memfd
- * sealed against shrinking (a file it could cut under the consumer), or
- * when it sends no lane at all.
+ * sealed against shrinking (a file it could cut under the consumer), when
+ * its header claims more than the memfd holds, or when it sends no lane
+ * at all; one whose lane holds a record that makes no sense loses its
+ * lane (stats.broken), and the consumer carries on.
  *
  * Another uid (as root: a child that drops to 65534): with mode 0600 it
  * cannot even open the name (-EACCES); one that learns the socket's
@@ -25,7 +27,9 @@ static struct sockaddr_un addr;
 static socklen_t addr_len;
 
 /* Register by hand: @how 0 a proper sealed lane, 1 an unsealed memfd,
- * 2 no descriptor. Exit: 1 admitted, 2 refused, 3 no answer. */
+ * 2 no descriptor, 3 a proper lane holding a committed record longer
+ * than its max_msg, 4 a lane whose header claims more than the memfd
+ * holds. Exit: 1 admitted, 2 refused, 3 no answer. */
 static int raw_hello(void *arg)
 {
 	int how = (int)(intptr_t)arg, fd = -1, s;
@@ -48,11 +52,17 @@ static int raw_hello(void *arg)
 		l = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		T_TRUE(l != MAP_FAILED);
 		l->version = IPK__MPSC_VERSION;
-		l->capacity = 4096;
+		l->capacity = how == 4 ? 65536 : 4096;
 		l->max_msg = 100;
 		memset((char *)l + IPK__MPSC_LANE_HDR, 0xff, 16);
+		if (how == 3) {
+			uint64_t *rec = (uint64_t *)((char *)l + IPK__MPSC_LANE_HDR);
+
+			rec[0] = ipk__mpsc_word(3000, IPK__MPSC_KIND_MSG);
+			rec[1] = 0; /* committed */
+		}
 		atomic_store(&l->magic, IPK__MPSC_LANE_MAGIC);
-		if (how == 0)
+		if (how != 1)
 			T_SYS(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW));
 		mh.msg_control = ctl.buf;
 		mh.msg_controllen = sizeof(ctl.buf);
@@ -168,10 +178,24 @@ int main(void)
 	T_EQ(serve_while(c, raw_hello, (void *)0), 1);
 	T_EQ(serve_while(c, raw_hello, (void *)1), 2);
 	T_EQ(serve_while(c, raw_hello, (void *)2), 2);
+	T_EQ(serve_while(c, raw_hello, (void *)4), 2);
 	T_OK(ipk_mpsc_stats(c, &st));
-	T_EQ(st.refused, 2);
-	printf("same uid: pid, uid, gid as the kernel saw them; unsealed or missing lanes "
-	       "refused\n");
+	T_EQ(st.refused, 3);
+	/* admitted, but its record makes no sense: its lane is dropped,
+	 * nothing delivered, the consumer carries on */
+	T_EQ(serve_while(c, raw_hello, (void *)3), 1);
+	for (int64_t end = mt_now() + MT_TIMEOUT; st.broken == 0;) {
+		unsigned char buf[64];
+
+		T_EQ(ipk_mpsc_recv(c, buf, sizeof(buf), NULL, 5 * IPK_MSEC), -ETIMEDOUT);
+		T_OK(ipk_mpsc_stats(c, &st));
+		T_TRUE(mt_now() < end);
+	}
+	T_EQ(st.broken, 1);
+	T_EQ(st.delivered, 2);
+	attributed(c, false);
+	printf("same uid: pid, uid, gid as the kernel saw them; unsealed, missing or "
+	       "oversized lanes refused; nonsense in a lane drops it\n");
 	if (geteuid() != 0) {
 		ipk_mpsc_close(c);
 		T_SKIP("not root: cannot test another uid");
@@ -181,7 +205,7 @@ int main(void)
 	t_wait_exit(pid, 0);
 	T_EQ(serve_while(c, raw_hello_other, (void *)0), 2);
 	T_OK(ipk_mpsc_stats(c, &st));
-	T_EQ(st.refused, 3);
+	T_EQ(st.refused, 4);
 	ipk_mpsc_close(c);
 
 	T_OK(ipk_mpsc_create(name, &(struct ipk_mpsc_opts){ .mode = 0666 }, &c));
