@@ -46,7 +46,9 @@
  * Threads: a server (ipk_svc) and a client (ipk_svc_client) are each used
  * by one thread at a time; use one client per thread for concurrent
  * callers (connecting costs a few system calls, once). Different objects
- * are independent, also in one process.
+ * are independent, also in one process. A child made by fork() must not
+ * use its parent's server or client (they share the memory and the
+ * socket): it connects on its own.
  */
 #ifndef IPCKIT_SVC_H
 #define IPCKIT_SVC_H
