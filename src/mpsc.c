@@ -614,15 +614,17 @@ static void rest(ipk_mpsc *c)
 	}
 }
 
-/* Nothing to take: spin, or sleep on the doorbell, until something may
- * have come, a slice has passed, or @deadline_ns (-ETIMEDOUT). */
-static int wait_some(ipk_mpsc *c, int64_t now, int64_t deadline_ns)
+/* Nothing to take: spin (until @spin_until, the receive's start plus
+ * spin_ns; or for ever with IPK_MPSC_SPIN), or sleep on the doorbell,
+ * until something may have come, a slice has passed, or @deadline_ns
+ * (-ETIMEDOUT). */
+static int wait_some(ipk_mpsc *c, int64_t now, int64_t deadline_ns, int64_t spin_until)
 {
-	int64_t until = deadline_ns;
+	int64_t until = c->flags & IPK_MPSC_SPIN   ? deadline_ns
+			: spin_until < deadline_ns ? spin_until
+						   : deadline_ns;
 
-	if (!(c->flags & IPK_MPSC_SPIN) && c->spin_ns > 0 && deadline_ns - now > c->spin_ns)
-		until = now + c->spin_ns;
-	if ((c->flags & IPK_MPSC_SPIN) || c->spin_ns > 0) {
+	if ((c->flags & IPK_MPSC_SPIN) || now < until) {
 		int64_t slice = now + LIVENESS_NS < until ? now + LIVENESS_NS : until;
 
 		for (;;) {
@@ -681,7 +683,7 @@ static bool arm(ipk_mpsc *c)
 IPK_API ssize_t ipk_mpsc_recv(ipk_mpsc *c, void *buf, size_t len, struct ipk_mpsc_from *from,
 			      int64_t timeout_ns)
 {
-	int64_t deadline, now;
+	int64_t deadline, now, spin_until = 0;
 	ssize_t r;
 
 	IPK_CHECK_ARG(c && (buf || len == 0));
@@ -711,7 +713,9 @@ IPK_API ssize_t ipk_mpsc_recv(ipk_mpsc *c, void *buf, size_t len, struct ipk_mps
 				continue; /* something came after all */
 			return deadline == IPK__NOWAIT ? -EAGAIN : -ETIMEDOUT;
 		}
-		r = wait_some(c, now, deadline);
+		if (c->spin_ns > 0 && spin_until == 0)
+			spin_until = now + c->spin_ns; /* once per receive */
+		r = wait_some(c, now, deadline, spin_until);
 		if (r == -ETIMEDOUT && c->poll.started && !arm(c))
 			continue;
 		if (r < 0)

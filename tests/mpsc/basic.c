@@ -6,8 +6,11 @@
  * (many laps, PAD records): every message whole, each producer's in order
  * and complete, attributed to its process; producers that close are
  * forgotten once drained; a closed consumer is -EPIPE to its producers
- * and leaves no name behind.
+ * and leaves no name behind. A consumer's spin_ns spins once per receive
+ * and then sleeps.
  */
+#include <sys/resource.h>
+
 #include "mpsct.h"
 
 #define PRODUCERS 4
@@ -83,6 +86,33 @@ static void in_process(void)
 	printf("in one process: sizes, errors and who sent it\n");
 }
 
+static int64_t cpu_ns(void)
+{
+	struct rusage ru;
+
+	T_SYS(getrusage(RUSAGE_SELF, &ru));
+	return ((int64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * IPK_SEC +
+	       ((int64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * IPK_USEC;
+}
+
+/* spin_ns spins once per receive, then sleeps: a 300 ms receive with
+ * spin_ns 30 ms burns far less than 300 ms of CPU (it can only burn less
+ * on a loaded machine, never more). */
+static void spin_then_sleep(void)
+{
+	unsigned char buf[8];
+	ipk_mpsc *c;
+	int64_t t0;
+
+	T_OK(ipk_mpsc_create(name, &(struct ipk_mpsc_opts){ .spin_ns = 30 * IPK_MSEC }, &c));
+	t0 = cpu_ns();
+	T_EQ(ipk_mpsc_recv(c, buf, sizeof(buf), NULL, 300 * IPK_MSEC), -ETIMEDOUT);
+	t0 = cpu_ns() - t0;
+	T_TRUE(t0 < 200 * IPK_MSEC);
+	ipk_mpsc_close(c);
+	printf("spin_ns 30 ms, 300 ms receive: %.0f ms of CPU\n", (double)t0 / 1e6);
+}
+
 static void bad_arguments(void)
 {
 	ipk_mpsc_prod *p;
@@ -112,6 +142,7 @@ int main(void)
 	mt_name(name, sizeof(name), "basic");
 	bad_arguments();
 	in_process();
+	spin_then_sleep();
 
 	T_OK(ipk_mpsc_create(name, NULL, &c));
 	for (int i = 0; i < PRODUCERS; i++)
