@@ -144,7 +144,7 @@ static ssize_t drain(ipk_svc_client *c, uint32_t want, void *buf, size_t cap)
 		}
 		if (sl->state == SLOT_ABANDONED) {
 			slot_free(sl);
-		} else if (tag == want && len <= cap && got == -EAGAIN) {
+		} else if (tag == want && buf && len <= cap && got == -EAGAIN) {
 			svc_copy_out(&c->rep, c->rep.pos, buf, len);
 			slot_free(sl);
 			got = len;
