@@ -78,18 +78,30 @@ grep -q 'EPIPE' "$T/cl.err" || fail "call: $(cat "$T/cl.err")"
 kill -0 "$(cat "$T/cmd.pid")" 2>/dev/null && fail "CMD still runs after SIGTERM"
 [ -e "$N" ] && fail "socket file left after SIGTERM"
 
-# a call stopped while it waits for the reply, and while it waits for a server
-start srv "$IPCKIT" serve "$N" -- sleep 30
+# up to 10 s until process $1 catches signal $2 (its handler is set)
+wait_caught() {
+	local i mask
+	for i in $(seq 200); do
+		mask=$(awk '/^SigCgt:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
+		[ -n "$mask" ] && (((0x$mask >> ($2 - 1)) & 1)) && return 0
+		sleep 0.05
+	done
+	fail "process $1 does not catch signal $2"
+}
+
+# a call stopped while it waits for the reply (the server runs CMD for
+# it), and while it waits for a server
+start srv "$IPCKIT" serve "$N" -- sh -c "echo \$\$ > $T/cmd2.pid; exec sleep 30"
 wait_sock "$N"
 start cl "$IPCKIT" call "$N" x
-sleep 0.3
+wait_file "$T/cmd2.pid"
 kill -TERM "$cl"
 finish cl 0
 grep -q 'stopped by SIGTERM' "$T/cl.err" || fail "call: $(cat "$T/cl.err")"
 kill -INT "$srv"
 finish srv 0
 start cl "$IPCKIT" call "$N" x
-sleep 0.3
+wait_caught "$cl" 2
 kill -INT "$cl"
 finish cl 0
 grep -q 'stopped by SIGINT' "$T/cl.err" || fail "call: $(cat "$T/cl.err")"
