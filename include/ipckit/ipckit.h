@@ -12,6 +12,7 @@
 #include "shm.h"
 #include "ring.h"
 #include "mpsc.h"
+#include "svc.h"
 #include "mutex.h"
 #include "sem.h"
 #include "flock.h"
