@@ -94,6 +94,7 @@ struct ring_adapt {
 	int64_t gap;       /* smoothed time between such messages (0: unknown) */
 	int64_t dev;       /* smoothed deviation of one gap from it */
 	int64_t wake;      /* smoothed lateness of a timed sleep's wake-up */
+	int64_t wake_dev;  /* smoothed deviation of one lateness from it */
 	uint64_t last_seq; /* the seq of that message */
 	uint32_t outliers; /* gaps in a row far longer than gap (a pause, or a new rate) */
 	uint8_t how;       /* how this wait is going: ADAPT_* in ring_wait.c */

@@ -17,6 +17,7 @@
 #include <linux/futex.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 
 #include "ring_internal.h"
@@ -209,6 +210,7 @@ static int sleep_on_bell(ipk_ring_sub *s, int lock_fd, uint64_t pos, int64_t wak
 #define ADAPT_WAKE0_NS (50 * IPK_USEC)       /* a wake-up's lateness until one is seen */
 #define ADAPT_WAKE_MAX_NS (2 * IPK_MSEC)     /* lateness taken into account, at most */
 #define ADAPT_WINDOW_MAX_NS (200 * IPK_USEC) /* a longer window: irregular */
+#define ADAPT_SLACK_NS 1000u                 /* timer slack of a timed sleep */
 #define ADAPT_PAUSE 8                        /* gaps without a message: a pause */
 
 enum { ADAPT_NONE, ADAPT_SPUN, ADAPT_SLEPT, ADAPT_TIMER };
@@ -233,7 +235,7 @@ void ipk__ring_adapt_found(ipk_ring_sub *s, uint64_t seq)
 
 	a->last_seq = seq;
 	if (!exact)
-		t -= a->wake;
+		t -= a->wake + a->wake_dev;
 	a->how = ADAPT_NONE;
 	if (a->last && t > a->last && n > 0 && n < (uint64_t)1 << 32) {
 		int64_t g = (t - a->last) / (int64_t)n, err;
@@ -250,7 +252,8 @@ void ipk__ring_adapt_found(ipk_ring_sub *s, uint64_t seq)
 		a->outliers = 0;
 		if (!a->gap) {
 			a->gap = g;
-			a->dev = g / 8;
+			a->dev =
+				0; /* the next gaps say; a window too narrow only costs a wake-up */
 		} else {
 			err = g - a->gap;
 			a->gap += err / 8;
@@ -270,8 +273,25 @@ static void adapt_woke(ipk_ring_sub *s, int64_t timer)
 		late = 0;
 	if (late > ADAPT_WAKE_MAX_NS)
 		late = ADAPT_WAKE_MAX_NS;
-	s->ad.wake += (late - s->ad.wake) / 8;
+	late -= s->ad.wake;
+	s->ad.wake += late / 8;
+	s->ad.wake_dev += ((late < 0 ? -late : late) - s->ad.wake_dev) / 4;
 	s->ad.how = ADAPT_TIMER;
+}
+
+/*
+ * A timed sleep wakes when it should: the thread's timer slack (50 us by
+ * default) would make it late by up to that much, and unevenly, so it is
+ * ADAPT_SLACK_NS for the sleep. Return: the slack to restore after it, or
+ * -1 (nothing changed).
+ */
+static int precise_timer(void)
+{
+	int old = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+
+	if (old <= (int)ADAPT_SLACK_NS || prctl(PR_SET_TIMERSLACK, ADAPT_SLACK_NS, 0, 0, 0) < 0)
+		return -1;
+	return old;
 }
 
 /*
@@ -281,7 +301,7 @@ static void adapt_woke(ipk_ring_sub *s, int64_t timer)
 static void adapt_plan(const ipk_ring_sub *s, int64_t now, int64_t *spin_until, int64_t *timer)
 {
 	const struct ring_adapt *a = &s->ad;
-	int64_t early, late, due, lo, hi;
+	int64_t early, late, due, lo, hi, lead = a->wake + a->wake_dev;
 
 	*timer = 0;
 	*spin_until = now + (ADAPT_SHORT_NS < a->wake ? ADAPT_SHORT_NS : a->wake);
@@ -289,21 +309,22 @@ static void adapt_plan(const ipk_ring_sub *s, int64_t now, int64_t *spin_until, 
 		return; /* unknown, or paused */
 	early = late = 2 * a->dev + ADAPT_MARGIN_NS;
 	if (!a->exact)
-		late += a->wake; /* last was estimated early by up to a wake-up */
+		late += lead; /* last was estimated early by up to a wake-up */
 	/* Irregular: a window would cost more than it saves. One after an
-	 * estimate may take up to half the gap, once. */
-	if (early + late > ADAPT_WINDOW_MAX_NS || early + late > a->gap / (a->exact ? 4 : 2))
+	 * estimate (widened by a wake-up) may take up to the gap, once. */
+	if (a->exact ? early + late > ADAPT_WINDOW_MAX_NS || early + late > a->gap / 4
+		     : early + late > ADAPT_WINDOW_MAX_NS + lead || early + late > a->gap)
 		return;
 	/* The first message on the grid whose window has not passed. */
 	due = a->last + ((now - a->last - late) / a->gap + 1) * a->gap;
 	lo = due - early;
 	hi = due + late;
-	if (now >= lo - a->wake - ADAPT_MIN_SLEEP_NS) {
+	if (now >= lo - lead - ADAPT_MIN_SLEEP_NS) {
 		*spin_until = hi; /* no time to sleep: spin through the window */
 		return;
 	}
 	*spin_until = now;
-	*timer = lo - a->wake;
+	*timer = lo - lead; /* awake before the window, most times */
 }
 
 /*
@@ -336,6 +357,7 @@ int ipk__ring_wait_data(ipk_ring_sub *s, int64_t deadline_ns)
 		return -ETIMEDOUT;
 
 	int64_t until = now, timer = 0;
+	int slack;
 
 	if (s->flags & IPK_RING_ADAPTIVE)
 		adapt_plan(s, now, &until, &timer);
@@ -377,7 +399,10 @@ int ipk__ring_wait_data(ipk_ring_sub *s, int64_t deadline_ns)
 	else
 		timer = 0;
 	s->ad.how = ADAPT_SLEPT;
+	slack = timer ? precise_timer() : -1;
 	rc = sleep_on_bell(s, s->bell_fd, s->pos, wake);
+	if (slack > 0)
+		(void)prctl(PR_SET_TIMERSLACK, (unsigned long)slack, 0, 0, 0);
 	if (rc == -ETIMEDOUT && timer) {
 		adapt_woke(s, timer); /* and the next call spins through the window */
 		return 0;

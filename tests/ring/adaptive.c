@@ -7,7 +7,8 @@
  * (it uses less than half the pause's CPU time); a subscriber that has
  * learned a slow steady feed and sleeps until the next message is due
  * sleeps on the doorbell, so a message that comes early wakes it (the
- * publisher pays a FUTEX_WAKE for it) and it gets it then; a queue's
+ * publisher pays a FUTEX_WAKE for it) and it gets it then, and its timed
+ * sleeps leave the thread's timer slack as they found it; a queue's
  * consumer waits adaptively too and loses nothing; IPK_RING_ADAPTIVE
  * with IPK_RING_SPIN or spin_ns is -EINVAL.
  */
@@ -140,7 +141,8 @@ static void through(uint32_t flags)
 	t_wait_exit(pid, 0);
 }
 
-/* Learns a steady feed of one message per SLOW_MS, acknowledging each. */
+/* Learns a steady feed of one message per SLOW_MS, acknowledging each;
+ * its timed sleeps leave the thread's timer slack as it was. */
 static int slow_subscriber(void *arg)
 {
 	unsigned char buf[LEN];
@@ -150,11 +152,13 @@ static int slow_subscriber(void *arg)
 
 	(void)arg;
 	T_SYS(prctl(PR_SET_PDEATHSIG, SIGKILL));
+	T_SYS(prctl(PR_SET_TIMERSLACK, 77777, 0, 0, 0));
 	T_OK(ipk_ring_open(name, &adaptive, &s));
 	rt_signal(&ready);
 	while ((n = ipk_ring_recv(s, buf, sizeof(buf), RT_TIMEOUT)) >= 0) {
 		uint64_t seq = rt_check(buf, (size_t)n);
 
+		T_EQ(prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0), 77777);
 		T_EQ(seq, want++);
 		T_EQ(write(acks.fd[1], &seq, sizeof(seq)), (ssize_t)sizeof(seq));
 	}
@@ -185,6 +189,7 @@ static void early_message(void)
 	T_TRUE(bell != MAP_FAILED);
 	close(fd);
 	pid = t_fork(slow_subscriber, NULL);
+	T_SYS(close(acks.fd[1])); /* a subscriber that fails ends the acks */
 	rt_await(&ready);
 	next = rt_now();
 	for (i = 1; i <= 8; i++) {
