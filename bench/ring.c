@@ -6,6 +6,13 @@
  *                  (the default); raw twin futex-raw
  *   shm-ring-spin  broadcast ring, subscriber spins (IPK_RING_SPIN); raw
  *                  twin limit
+ *   shm-ring-spinsleep  broadcast ring, subscriber spins 50 us, then sleeps
+ *                  on the futex (spin_ns); raw twin futex-raw
+ *   shm-ring-adaptive  broadcast ring, subscriber waits adaptively
+ *                  (IPK_RING_ADAPTIVE: spins when a message is due, sleeps
+ *                  on a timer or the futex otherwise); raw twin futex-raw.
+ *                  Paced (BENCH_RATE), these four give the curve of the
+ *                  subscriber's CPU time against latency per waiting mode.
  *   shm-queue      the lossless queue (IPK_RING_QUEUE, one consumer),
  *                  publish_wait, consumer sleeping; raw twin futex-raw
  *                  (an SPSC stream whose sides sleep on a futex)
@@ -50,10 +57,12 @@ enum ring_mode {
 	RING_SLEEP,
 	RING_SPIN,
 	RING_QUEUE,
-	RING_STREAM,  /* spinning, one-way, a roomy ring */
-	RING_BATCH,   /* RING_STREAM in batches */
-	RING_QSTREAM, /* the queue, one-way, consumer spinning, one by one */
-	RING_QBATCH,  /* RING_QSTREAM in batches */
+	RING_STREAM,    /* spinning, one-way, a roomy ring */
+	RING_BATCH,     /* RING_STREAM in batches */
+	RING_SPINSLEEP, /* spin_ns, then the futex */
+	RING_ADAPTIVE,  /* IPK_RING_ADAPTIVE */
+	RING_QSTREAM,   /* the queue, one-way, consumer spinning, one by one */
+	RING_QBATCH,    /* RING_QSTREAM in batches */
 };
 
 #define STREAM_CAP ((uint64_t)8 << 20)
@@ -153,6 +162,10 @@ static int ring_open(const struct bench_env *env, void *shared, enum bench_side 
 	if (*mode == RING_SPIN || *mode == RING_STREAM || *mode == RING_BATCH ||
 	    *mode == RING_QSTREAM || *mode == RING_QBATCH)
 		so.flags |= IPK_RING_SPIN;
+	if (*mode == RING_SPINSLEEP)
+		so.spin_ns = 50 * IPK_USEC;
+	if (*mode == RING_ADAPTIVE)
+		so.flags |= IPK_RING_ADAPTIVE;
 	/* capacity / 4 - 16: a batch of small ones packs, and is committed
 	 * together (batch_room() grows with max_msg) */
 	if (*mode == RING_STREAM || *mode == RING_BATCH || *mode == RING_QSTREAM ||
@@ -390,6 +403,7 @@ static const struct bench_ops batch_ops = {
 };
 
 static const enum ring_mode sleep_mode = RING_SLEEP, spin_mode = RING_SPIN, queue_mode = RING_QUEUE,
+			    spinsleep_mode = RING_SPINSLEEP, adaptive_mode = RING_ADAPTIVE,
 			    stream_mode = RING_STREAM, batch_mode = RING_BATCH,
 			    qstream_mode = RING_QSTREAM, qbatch_mode = RING_QBATCH;
 
@@ -407,6 +421,18 @@ static const struct bench_mech mechs[] = {
 	  .desc = "broadcast ring (ipk_ring), subscriber sleeping on the futex",
 	  .ops = &ops,
 	  .arg = &sleep_mode },
+	{ .name = "shm-ring-spinsleep",
+	  .raw = "futex-raw",
+	  .kinds = BENCH_RTT | BENCH_RATE | BENCH_FANOUT,
+	  .desc = "broadcast ring (ipk_ring), subscriber spinning 50 us, then sleeping",
+	  .ops = &ops,
+	  .arg = &spinsleep_mode },
+	{ .name = "shm-ring-adaptive",
+	  .raw = "futex-raw",
+	  .kinds = BENCH_RTT | BENCH_RATE | BENCH_FANOUT,
+	  .desc = "broadcast ring (ipk_ring), subscriber waiting adaptively (IPK_RING_ADAPTIVE)",
+	  .ops = &ops,
+	  .arg = &adaptive_mode },
 	{ .name = "shm-queue",
 	  .raw = "futex-raw",
 	  .kinds = BENCH_RTT | BENCH_TPUT | BENCH_RATE,
