@@ -28,7 +28,7 @@
 
 static int boost_prepare(const struct bench_env *env, void **shared)
 {
-	size_t depth = env->kind == BENCH_TPUT ? MAX_QUEUE / env->size : 4;
+	size_t depth = env->kind != BENCH_RTT ? MAX_QUEUE / env->size : 4;
 
 	if (depth > STREAM_DEPTH)
 		depth = STREAM_DEPTH;
@@ -102,13 +102,13 @@ static const struct bench_ops poll_ops = { .check = boost_missing };
 static const struct bench_mech mechs[] = {
 	{ .name = "boost-mq",
 	  .flags = BENCH_PEER,
-	  .kinds = BENCH_RTT | BENCH_TPUT,
+	  .kinds = BENCH_RTT | BENCH_TPUT | BENCH_RATE,
 	  .desc = "Boost.Interprocess message_queue, blocking receive",
 	  .ops = &block_ops,
 	  .version = ROW_VERSION },
 	{ .name = "boost-mq-poll",
 	  .flags = BENCH_PEER | BENCH_SPIN,
-	  .kinds = BENCH_RTT | BENCH_TPUT,
+	  .kinds = BENCH_RTT | BENCH_TPUT | BENCH_RATE,
 	  .desc = "Boost.Interprocess message_queue, try_receive spinning",
 	  .ops = &poll_ops,
 	  .version = ROW_VERSION },

@@ -319,7 +319,7 @@ static int iox_prepare(const struct bench_env *env, void **shared)
 	/* A round trip has one message in flight; a stream gets deep queues,
 	 * fewer for big messages. */
 	s->queue = 4;
-	if (env->kind == BENCH_TPUT) {
+	if (env->kind != BENCH_RTT) {
 		s->queue = (MAX_POOL / 2) / chunk_size(env->size) - 4;
 		if (s->queue > SUB_QUEUE_MAX)
 			s->queue = SUB_QUEUE_MAX;
@@ -507,14 +507,14 @@ static const struct bench_ops iox_ops = { .check = iox_missing };
 static const struct bench_mech mechs[] = {
 	{ .name = "iceoryx",
 	  .flags = BENCH_PEER,
-	  .kinds = BENCH_RTT | BENCH_TPUT,
+	  .kinds = BENCH_RTT | BENCH_TPUT | BENCH_RATE,
 	  .desc = "iceoryx publish/subscribe (C binding, own RouDi), WaitSet wake-up",
 	  .ops = &iox_ops,
 	  .arg = ROW_ARG(waitset),
 	  .version = ROW_VERSION },
 	{ .name = "iceoryx-poll",
 	  .flags = BENCH_PEER | BENCH_SPIN,
-	  .kinds = BENCH_RTT | BENCH_TPUT,
+	  .kinds = BENCH_RTT | BENCH_TPUT | BENCH_RATE,
 	  .desc = "iceoryx publish/subscribe (C binding, own RouDi), iox_sub_take_chunk spinning",
 	  .ops = &iox_ops,
 	  .arg = ROW_ARG(polling),
