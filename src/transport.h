@@ -91,7 +91,8 @@ extern const struct ipk_transport ipk__transport_tcp;
 extern const struct ipk_transport ipk__transport_mq;
 extern const struct ipk_transport ipk__transport_sysvmq;
 extern const struct ipk_transport ipk__transport_shm;
-extern const struct ipk_transport ipk__transport_nats; /* IPK_HAVE_NATS builds */
+extern const struct ipk_transport ipk__transport_shm_mpsc; /* shm: with mode=mpsc */
+extern const struct ipk_transport ipk__transport_nats;     /* IPK_HAVE_NATS builds */
 extern const struct ipk_transport ipk__transport_dbus;
 
 /* Each transport's URL scheme(s) (url_parse.h), listed in registry.c. */

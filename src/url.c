@@ -37,7 +37,7 @@ static const struct {
 	[IPK__OPT_STREAM] = { "stream", STR, 1, 127 },
 	[IPK__OPT_CAPACITY] = { "capacity", NUM, 4096, (uint64_t)1 << 40 },
 	[IPK__OPT_KIND] = { "mode", KIND, 0, 0,
-			    "mode= is shm:'s ring or queue only; permissions are perm=" },
+			    "mode= is shm:'s ring, queue or mpsc only; permissions are perm=" },
 	[IPK__OPT_PERM] = { "perm", OCTAL, 0, 0777 },
 	[IPK__OPT_BUS] = { "bus", STR, 1, 127 },
 	[IPK__OPT_FROM] = { "from", FROM, 0, 0 },
@@ -314,9 +314,12 @@ static int parse_opt(struct ctx *c, struct ipk_url *u, const char *s, size_t n)
 				u->num[i] = IPK__SHM_RING;
 			else if (vlen == 5 && !memcmp(v, "queue", 5))
 				u->num[i] = IPK__SHM_QUEUE;
+			else if (vlen == 4 && !memcmp(v, "mpsc", 4))
+				u->num[i] = IPK__SHM_MPSC;
 			else
 				return bad(c, v,
-					   "mode must be 'ring' or 'queue' (permissions: perm=)");
+					   "mode must be 'ring', 'queue' or 'mpsc' (permissions: "
+					   "perm=)");
 		} else if (opts[i].type == FROM) {
 			if (vlen == 3 && !memcmp(v, "end", 3))
 				u->num[i] = IPK__FROM_END;

@@ -25,7 +25,7 @@ enum ipk__opt {
 	IPK__OPT_QUEUE,
 	IPK__OPT_STREAM,
 	IPK__OPT_CAPACITY,
-	IPK__OPT_KIND,    /* mode=ring|queue, shm: only */
+	IPK__OPT_KIND,    /* mode=ring|queue|mpsc, shm: only */
 	IPK__OPT_PERM,    /* perm=0OOO, permissions on every named scheme */
 	IPK__OPT_BUS,     /* dbus: bus=session|system */
 	IPK__OPT_FROM,    /* shm:, dbus: from=end|oldest|SEQ, a subscriber's start */
@@ -40,8 +40,8 @@ enum ipk__framing { IPK__FRAMING_LEN, IPK__FRAMING_LINE, IPK__FRAMING_NONE };
 /* from=end|oldest|SEQ (IPK__OPT_FROM); the seq is in from_seq. */
 enum ipk__from { IPK__FROM_END, IPK__FROM_OLDEST, IPK__FROM_SEQ };
 
-/* shm: says mode=ring or mode=queue (IPK__OPT_KIND). */
-enum ipk__shm_kind { IPK__SHM_RING, IPK__SHM_QUEUE };
+/* shm: says mode=ring, mode=queue or mode=mpsc (IPK__OPT_KIND). */
+enum ipk__shm_kind { IPK__SHM_RING, IPK__SHM_QUEUE, IPK__SHM_MPSC };
 
 enum ipk__sysv_key { IPK__SYSV_KEY, IPK__SYSV_FTOK, IPK__SYSV_PRIVATE };
 

@@ -4,9 +4,11 @@
  *
  * The creating end (IPK_CHAN_CREATE) is the publisher and only sends; every
  * other end is a subscriber and only receives. With mode=queue the ring is
- * the lossless queue, and the opening end is its one consumer. Nothing here
- * touches shared memory itself: it is all ipk_ring calls, so the channel
- * costs one indirect call over the ring API.
+ * the lossless queue, and the opening end is its one consumer. With
+ * mode=mpsc it is another object, many producers into one consumer, served
+ * by transport/shm_mpsc.c. Nothing here touches shared memory itself: it
+ * is all ipk_ring calls, so the channel costs one indirect call over the
+ * ring API.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,13 +171,19 @@ static int open_sub(struct ipk_chan *ch, struct shm_chan *t, const struct ipk_ur
 
 static int shm_open_chan(struct ipk_chan *ch, const struct ipk_url *url, int64_t deadline_ns)
 {
-	struct shm_chan *t = calloc(1, sizeof(*t));
+	uint64_t kind = ipk__url_num(url, IPK__OPT_KIND, IPK__SHM_RING);
+	struct shm_chan *t;
 	int r;
 
+	if (kind == IPK__SHM_MPSC) { /* another object: its own ops (shm_mpsc.c) */
+		ch->tp = &ipk__transport_shm_mpsc;
+		return ch->tp->open(ch, url, deadline_ns);
+	}
+	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
 	ipk__namewait_init(&t->wait, NULL, 0, 0);
-	t->queue = ipk__url_num(url, IPK__OPT_KIND, IPK__SHM_RING) == IPK__SHM_QUEUE;
+	t->queue = kind == IPK__SHM_QUEUE;
 	if (ch->flags & IPK_CHAN_CREATE)
 		r = open_pub(ch, t, url);
 	else
