@@ -90,15 +90,17 @@ struct ring_msg {
 
 /* IPK_RING_ADAPTIVE: what a subscriber learned about its feed (ring_wait.c). */
 struct ring_adapt {
-	int64_t last;      /* when the last message it waited for came (0: none yet) */
-	int64_t gap;       /* smoothed time between such messages (0: unknown) */
-	int64_t dev;       /* smoothed deviation of one gap from it */
-	int64_t wake;      /* smoothed lateness of a timed sleep's wake-up */
-	int64_t wake_dev;  /* smoothed deviation of one lateness from it */
-	uint64_t last_seq; /* the seq of that message */
-	uint32_t outliers; /* gaps in a row far longer than gap (a pause, or a new rate) */
-	uint8_t how;       /* how this wait is going: ADAPT_* in ring_wait.c */
-	bool exact;        /* last was seen while spinning, not estimated after a sleep */
+	int64_t last;         /* when the last message it waited for came (0: none yet) */
+	int64_t gap;          /* smoothed time between such messages (0: unknown) */
+	int64_t dev;          /* smoothed deviation of one gap from it */
+	int64_t wake;         /* smoothed lateness of a timed sleep's wake-up */
+	int64_t wake_dev;     /* smoothed deviation of one lateness from it */
+	uint64_t last_seq;    /* the seq of that message */
+	uint32_t outliers;    /* gaps in a row far longer than gap (a pause, or a new rate) */
+	uint32_t probe;       /* messages since the last probe (probe_every at most) */
+	uint32_t probe_every; /* messages between probes, at least (doubles on misses) */
+	uint8_t how;          /* how this wait is going: ADAPT_* in ring_wait.c */
+	bool exact;           /* last was seen while spinning, not estimated after a sleep */
 };
 
 struct ipk_ring_sub {

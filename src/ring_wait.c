@@ -205,12 +205,15 @@ static int sleep_on_bell(ipk_ring_sub *s, int lock_fd, uint64_t pos, int64_t wak
  * subscriber that sleeps or does not, as with the other modes.
  */
 #define ADAPT_SHORT_NS (10 * IPK_USEC)       /* the spin before the futex: bursts */
-#define ADAPT_MARGIN_NS (2 * IPK_USEC)       /* added to each side of a window */
+#define ADAPT_MARGIN_NS (5 * IPK_USEC)       /* added to each side of a window */
 #define ADAPT_MIN_SLEEP_NS (5 * IPK_USEC)    /* shorter timed sleeps are spun instead */
 #define ADAPT_WAKE0_NS (50 * IPK_USEC)       /* a wake-up's lateness until one is seen */
-#define ADAPT_WAKE_MAX_NS (2 * IPK_MSEC)     /* lateness taken into account, at most */
+#define ADAPT_WAKE_MAX_NS (500 * IPK_USEC)   /* lateness taken into account, at most */
 #define ADAPT_WINDOW_MAX_NS (200 * IPK_USEC) /* a longer window: irregular */
 #define ADAPT_SLACK_NS 1000u                 /* timer slack of a timed sleep */
+#define ADAPT_PROBE_MAX_NS (2 * IPK_MSEC)    /* gaps up to this are probed by spinning */
+#define ADAPT_PROBE_EVERY 8                  /* messages between two probes, at least */
+#define ADAPT_PROBE_RARE 1024                /* ... and at most, once windows keep missing */
 #define ADAPT_PAUSE 8                        /* gaps without a message: a pause */
 
 enum { ADAPT_NONE, ADAPT_SPUN, ADAPT_SLEPT, ADAPT_TIMER };
@@ -219,6 +222,7 @@ void ipk__ring_adapt_init(ipk_ring_sub *s)
 {
 	memset(&s->ad, 0, sizeof(s->ad));
 	s->ad.wake = ADAPT_WAKE0_NS;
+	s->ad.probe = s->ad.probe_every = ADAPT_PROBE_EVERY;
 }
 
 /* Learn from message @seq, found after a wait: when it came, as exactly
@@ -251,23 +255,41 @@ void ipk__ring_adapt_found(ipk_ring_sub *s, uint64_t seq)
 		}
 		a->outliers = 0;
 		if (!a->gap) {
-			a->gap = g;
-			a->dev =
-				0; /* the next gaps say; a window too narrow only costs a wake-up */
+			a->gap = g; /* and dev 0: a window too narrow costs a wake-up */
 		} else {
 			err = g - a->gap;
 			a->gap += err / 8;
-			a->dev += ((err < 0 ? -err : err) - a->dev) / 4;
+			/* The feed's own jitter: from arrivals seen while
+			 * spinning only (a wake-up's would swamp it). */
+			if (exact && a->exact)
+				a->dev += ((err < 0 ? -err : err) - a->dev) / 4;
 		}
 	}
+	/* Windows that catch their messages keep probes cheap; a phase lost
+	 * again and again (an irregular feed) makes them rarer. */
+	if (exact && a->exact)
+		a->probe_every = ADAPT_PROBE_EVERY;
+	else if (!exact && a->exact && a->probe_every < ADAPT_PROBE_RARE)
+		a->probe_every *= 2;
+	if (a->probe < a->probe_every)
+		a->probe++;
 	a->last = t;
 	a->exact = exact;
 }
 
-/* A timed sleep that was to end at @timer ended now: learn its lateness. */
-static void adapt_woke(ipk_ring_sub *s, int64_t timer)
+/*
+ * A timed sleep that was to end at @timer ended now: learn its lateness.
+ * @woken: a message woke it, not the timer - which had not fired yet: if
+ * it is past @timer, the lateness was at least that. Such wake-ups must
+ * count, or only the timers that beat their messages would, and the
+ * lateness learned would shrink until every timer came too late.
+ */
+static void adapt_woke(ipk_ring_sub *s, int64_t timer, bool woken)
 {
 	int64_t late = ipk__now_ns() - timer;
+
+	if (woken && late <= s->ad.wake)
+		return; /* early, or no news */
 
 	if (late < 0)
 		late = 0;
@@ -276,7 +298,8 @@ static void adapt_woke(ipk_ring_sub *s, int64_t timer)
 	late -= s->ad.wake;
 	s->ad.wake += late / 8;
 	s->ad.wake_dev += ((late < 0 ? -late : late) - s->ad.wake_dev) / 4;
-	s->ad.how = ADAPT_TIMER;
+	if (!woken)
+		s->ad.how = ADAPT_TIMER;
 }
 
 /*
@@ -298,9 +321,9 @@ static int precise_timer(void)
  * An adaptive wait at @now: spin until *@spin_until, then sleep on the
  * doorbell until *@timer (0: no timer, the plain futex sleep).
  */
-static void adapt_plan(const ipk_ring_sub *s, int64_t now, int64_t *spin_until, int64_t *timer)
+static void adapt_plan(ipk_ring_sub *s, int64_t now, int64_t *spin_until, int64_t *timer)
 {
-	const struct ring_adapt *a = &s->ad;
+	struct ring_adapt *a = &s->ad;
 	int64_t early, late, due, lo, hi, lead = a->wake + a->wake_dev;
 
 	*timer = 0;
@@ -308,12 +331,23 @@ static void adapt_plan(const ipk_ring_sub *s, int64_t now, int64_t *spin_until, 
 	if (!a->gap || !a->last || now - a->last > ADAPT_PAUSE * a->gap)
 		return; /* unknown, or paused */
 	early = late = 2 * a->dev + ADAPT_MARGIN_NS;
-	if (!a->exact)
-		late += lead; /* last was estimated early by up to a wake-up */
-	/* Irregular: a window would cost more than it saves. One after an
-	 * estimate (widened by a wake-up) may take up to the gap, once. */
-	if (a->exact ? early + late > ADAPT_WINDOW_MAX_NS || early + late > a->gap / 4
-		     : early + late > ADAPT_WINDOW_MAX_NS + lead || early + late > a->gap)
+	if (!a->exact) {
+		/* The last arrival was estimated after a wake-up: the phase
+		 * is known within a wake-up only. A fast feed is probed:
+		 * spun on until its next message, at most once every
+		 * probe_every messages; a slow one gets a window
+		 * widened by a wake-up on its late side. */
+		if (a->gap <= ADAPT_PROBE_MAX_NS) {
+			if (a->probe >= a->probe_every) {
+				a->probe = 0;
+				*spin_until = now + a->gap + late;
+			}
+			return;
+		}
+		late += lead;
+	}
+	/* Irregular: a window would cost more than it saves. */
+	if (early + late > ADAPT_WINDOW_MAX_NS + (a->exact ? 0 : lead) || early + late > a->gap / 4)
 		return;
 	/* The first message on the grid whose window has not passed. */
 	due = a->last + ((now - a->last - late) / a->gap + 1) * a->gap;
@@ -403,9 +437,10 @@ int ipk__ring_wait_data(ipk_ring_sub *s, int64_t deadline_ns)
 	rc = sleep_on_bell(s, s->bell_fd, s->pos, wake);
 	if (slack > 0)
 		(void)prctl(PR_SET_TIMERSLACK, (unsigned long)slack, 0, 0, 0);
-	if (rc == -ETIMEDOUT && timer) {
-		adapt_woke(s, timer); /* and the next call spins through the window */
-		return 0;
+	if (timer) {
+		adapt_woke(s, timer, rc == 0);
+		if (rc == -ETIMEDOUT)
+			return 0; /* and the next call spins through the window */
 	}
 	if (rc == -ETIMEDOUT && wake == deadline_ns)
 		return -ETIMEDOUT;
