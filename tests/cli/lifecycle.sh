@@ -64,9 +64,9 @@ sleeping rx
 run 0 "$IPCKIT" send "unix:$T/u.sock" x
 finish rx 0
 run 2 "$IPCKIT" recv "shm:/$n?mode=0600"
-err_is "mode must be 'ring' or 'queue' \(permissions: perm=\)"
+err_is "mode must be 'ring', 'queue' or 'mpsc' \(permissions: perm=\)"
 run 2 "$IPCKIT" recv "fifo:$T/p?mode=0600"
-err_is "mode= is shm:'s ring or queue only; permissions are perm="
+err_is "mode= is shm:'s ring, queue or mpsc only; permissions are perm="
 echo "  perm=: fifo 0640 and unix 0604 as asked; shm: mode=0600 names perm="
 
 # An option without its argument says so, in every command.

@@ -99,7 +99,7 @@ err_is "--size applies to synthetic messages"
 run 2 "$IPCKIT" sub "$url" --rate 5
 err_is "unknown option '--rate'"
 run 2 "$IPCKIT" sub "shm:$name?mode=fast"
-err_is "mode must be 'ring' or 'queue'"
+err_is "mode must be 'ring', 'queue' or 'mpsc'"
 run 1 "$IPCKIT" sub "$url" --timeout 0
 err_is "No such file or directory \(ENOENT\)"
 exit 0
