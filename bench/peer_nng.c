@@ -16,9 +16,12 @@
  * each way, as nng_recv()/nng_send() make themselves. The receive limit
  * (NNG_OPT_RECVMAXSZ, 1 MiB by default) is raised to the case's size, so
  * that large messages are not dropped. A stream relies on pair0's blocking
- * send: nothing is lost. Built without nng, both rows are n/a.
+ * send: nothing is lost. nng_close() drops messages not yet written, so the
+ * side that sent last waits for the peer to hang up before it closes.
+ * Built without nng, both rows are n/a.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +44,9 @@ struct nng_end {
 	nng_socket sock;
 	bool open;
 	enum nng_mode mode;
+	bool sent_last;         /* the last call was a send: see nng_end_close() */
+	_Atomic bool peer_gone; /* set by nng's thread when the peer's pipe goes */
+	int64_t close_wait_ns;  /* how long close waits for that */
 };
 
 static const char *nng_ver(void)
@@ -77,6 +83,17 @@ static int nng_errno(int rv)
 	return -EIO;
 }
 
+/* nng's thread: the connection to the peer is gone. */
+static void peer_removed(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	struct nng_end *e = arg;
+
+	(void)p;
+	(void)ev;
+	/* Release: pairs with the acquire in nng_end_close(). */
+	atomic_store_explicit(&e->peer_gone, true, memory_order_release);
+}
+
 static void nng_end_close(void *end, enum bench_side side)
 {
 	struct nng_end *e = end;
@@ -84,6 +101,19 @@ static void nng_end_close(void *end, enum bench_side side)
 	(void)side;
 	if (!e)
 		return;
+	/*
+	 * nng_close() drops what nng has not yet written to the socket, and
+	 * nng has no linger: the side that sent the last message waits until
+	 * the peer, having received it, closes its end (bounded).
+	 */
+	if (e->sent_last) {
+		int64_t deadline = bench_deadline(e->close_wait_ns);
+		struct timespec ts = { 0, 100000 };
+
+		while (!atomic_load_explicit(&e->peer_gone, memory_order_acquire) &&
+		       bench_now_ns() < deadline)
+			nanosleep(&ts, NULL);
+	}
 	if (e->open)
 		(void)nng_close(e->sock);
 	free(e);
@@ -104,6 +134,9 @@ static int nng_end_open(const struct bench_env *env, void *shared, enum bench_si
 	if ((rv = nng_pair0_open(&e->sock)) != 0)
 		goto fail;
 	e->open = true;
+	e->close_wait_ns = env->timeout_ns;
+	if ((rv = nng_pipe_notify(e->sock, NNG_PIPE_EV_REM_POST, peer_removed, e)) != 0)
+		goto fail;
 	if ((rv = nng_socket_set_size(e->sock, NNG_OPT_RECVMAXSZ, env->size)) != 0)
 		goto fail;
 	/* Queues as deep as ZeroMQ's high-water mark, or every message of
@@ -139,6 +172,7 @@ static int nng_end_send(void *end, const void *buf, size_t len)
 	int rv;
 
 	/* nng_send() copies @buf (no NNG_FLAG_ALLOC). */
+	e->sent_last = true;
 	while ((rv = nng_send(e->sock, (void *)buf, len, 0)) == NNG_EINTR)
 		;
 	return rv ? nng_errno(rv) : 0;
@@ -152,6 +186,7 @@ static int nng_end_recv(void *end, void *buf, size_t len)
 	nng_msg *m;
 	int rv, r = 0;
 
+	e->sent_last = false;
 	while ((rv = nng_recvmsg(e->sock, &m, flags)) != 0) {
 		if (rv == NNG_EAGAIN && e->mode == NM_POLL)
 			bench_spin(&spins);
