@@ -28,7 +28,7 @@
 
 static int boost_prepare(const struct bench_env *env, void **shared)
 {
-	size_t depth = env->kind != BENCH_RTT ? MAX_QUEUE / env->size : 4;
+	size_t depth = env->kind != BENCH_RTT ? MAX_QUEUE / env->size : 1;
 
 	if (depth > STREAM_DEPTH)
 		depth = STREAM_DEPTH;
