@@ -324,13 +324,23 @@ static int precise_timer(void)
 static void adapt_plan(ipk_ring_sub *s, int64_t now, int64_t *spin_until, int64_t *timer)
 {
 	struct ring_adapt *a = &s->ad;
-	int64_t early, late, due, lo, hi, lead = a->wake + a->wake_dev;
+	int64_t early, late, due, lo, hi, short_ns, lead = a->wake + a->wake_dev;
 
+	/* The short spin: at most a wake-up's cost, and an eighth of a
+	 * known gap (a fast irregular feed would spin most of the time). */
+	short_ns = ADAPT_SHORT_NS < a->wake ? ADAPT_SHORT_NS : a->wake;
+	if (a->gap && short_ns > a->gap / 8)
+		short_ns = a->gap / 8;
 	*timer = 0;
-	*spin_until = now + (ADAPT_SHORT_NS < a->wake ? ADAPT_SHORT_NS : a->wake);
+	*spin_until = now + short_ns;
 	if (!a->gap || !a->last || now - a->last > ADAPT_PAUSE * a->gap)
 		return; /* unknown, or paused */
 	early = late = 2 * a->dev + ADAPT_MARGIN_NS;
+	if (a->gap + early < lead) {
+		/* Faster than a wake-up: a sleep would cost more than the wait. */
+		*spin_until = now + a->gap + early + late;
+		return;
+	}
 	if (!a->exact) {
 		/* The last arrival was estimated after a wake-up: the phase
 		 * is known within a wake-up only. A fast feed is probed:
