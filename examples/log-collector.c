@@ -97,8 +97,10 @@ static int demo(int producers, unsigned long lines, const char *path)
 		return 1;
 	}
 	r = ipk_mpsc_create(name, NULL, &c);
-	if (r < 0)
+	if (r < 0) {
+		fclose(out);
 		return fail(name, r);
+	}
 	for (int i = 0; i < producers; i++) {
 		pids[i] = fork();
 		if (pids[i] == 0)
@@ -165,8 +167,10 @@ static int collect(const char *name, const char *path)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	r = ipk_mpsc_create(name, NULL, &c);
-	if (r < 0)
+	if (r < 0) {
+		fclose(out);
 		return fail(name, r);
+	}
 	while (!stop) {
 		ssize_t n = ipk_mpsc_recv(c, buf, sizeof(buf), &from, IPK_SEC / 10);
 
