@@ -187,11 +187,12 @@ static void print_paced(FILE *f, const struct bench_result *all, size_t n,
 		"p99", "p99.9", "max", "cpu send", "cpu recv", "vs raw", "vs limit");
 	for (i = 0; i < k; i++) {
 		const struct bench_result *r = g[i];
-		char a[5][24], c[2][16], rr[16], rl[16], note[96];
+		char a[5][24], c[2][16], rr[16], rl[16], note[96], nm[64];
+		const char *name = label(r->mech, nm, sizeof(nm));
 
 		if (r->status != 0) {
-			fprintf(f, "%-24s %s: %s\n", r->mech->name,
-				r->status == BENCH_NA ? "n/a" : "FAILED", r->why);
+			fprintf(f, "%-24s %s: %s\n", name, r->status == BENCH_NA ? "n/a" : "FAILED",
+				r->why);
 			continue;
 		}
 		fmt_ns(a[0], sizeof(a[0]), (double)r->p50_ns);
@@ -204,8 +205,8 @@ static void print_paced(FILE *f, const struct bench_result *all, size_t n,
 		fmt_ratio(rr, sizeof(rr), ratio(all, n, r, false));
 		fmt_ratio(rl, sizeof(rl), ratio(all, n, r, true));
 		fmt_behind(note, sizeof(note), r);
-		fprintf(f, "%-24s %10s %10s %10s %10s %10s %8s %8s %7s %8s%s\n", r->mech->name,
-			a[0], a[1], a[2], a[3], a[4], c[0], c[1], rr, rl, note);
+		fprintf(f, "%-24s %10s %10s %10s %10s %10s %8s %8s %7s %8s%s\n", name, a[0], a[1],
+			a[2], a[3], a[4], c[0], c[1], rr, rl, note);
 	}
 	free(g);
 }
