@@ -42,6 +42,8 @@ static const char usage[] =
 	"      --cpus A,B       the two CPUs (default: the first two this process may use)\n"
 	"      --same-cpu       both processes on CPU A\n"
 	"      --only LIST      only these rows (names as in --list)\n"
+	"      --peers          only the other libraries' rows, beside the limit and\n"
+	"                       the ipckit rows they compete with\n"
 	"      --list           print the rows and exit\n"
 	"  -q, --quick          short cases: the whole run in well under 20 s\n"
 	"      --time SEC       measured time per case (default 0.3; --quick 0.015)\n"
@@ -67,7 +69,7 @@ static const char usage[] =
 
 struct args {
 	struct bench_opts o;
-	bool same_cpu, cpus_given, list, csv, quick, rate;
+	bool same_cpu, cpus_given, list, csv, quick, rate, peers;
 	const char *json, *plot, *only;
 	int64_t time_ns;
 };
@@ -247,7 +249,22 @@ static int parse_cpus(struct args *a, const char *arg)
 	return 0;
 }
 
-/* The rows: all, or those --only names, in registry order. */
+/* --peers: besides the other libraries' rows, the limit and ipckit's rows
+ * that do the same job (a ring spinning or sleeping, the lossless queue,
+ * a Unix socket). */
+static bool is_peer_rival(const char *name)
+{
+	static const char *const rivals[] = { "limit", "shm-ring-spin", "shm-ring", "shm-queue",
+					      "unix-stream" };
+
+	for (size_t i = 0; i < sizeof(rivals) / sizeof(rivals[0]); i++)
+		if (!strcmp(name, rivals[i]))
+			return true;
+	return false;
+}
+
+/* The rows: all, those --peers picks, or those --only names, in registry
+ * order. */
 static int pick_rows(struct args *a)
 {
 	const struct bench_mech *m;
@@ -260,6 +277,16 @@ static int pick_rows(struct args *a)
 	a->o.mech = calloc(total ? total : 1, sizeof(*a->o.mech));
 	if (!a->o.mech)
 		return cli_fail("rows", ENOMEM);
+	if (a->peers) {
+		if (a->only)
+			return cli_usage_error("--peers and --only both choose the rows");
+		for (i = 0; i < total; i++) {
+			m = bench_mech_at(i);
+			if ((m->flags & BENCH_PEER) || is_peer_rival(m->name))
+				a->o.mech[a->o.nmech++] = m;
+		}
+		return 0;
+	}
 	if (!a->only) {
 		for (i = 0; i < total; i++)
 			a->o.mech[a->o.nmech++] = bench_mech_at(i);
@@ -310,13 +337,14 @@ static const char *kinds_list(unsigned kinds, char *buf, size_t len)
 	return buf;
 }
 
-static void print_list(void)
+/* --list: the rows chosen (all, --peers or --only). */
+static void print_list(const struct args *a)
 {
-	const struct bench_mech *m;
 	char kinds[64];
-	size_t i;
 
-	for (i = 0; (m = bench_mech_at(i)); i++) {
+	for (size_t i = 0; i < a->o.nmech; i++) {
+		const struct bench_mech *m = a->o.mech[i];
+
 		printf("%-24s %-7s %-26s %s%s%s", m->name,
 		       m->flags & BENCH_REF    ? "limit"
 		       : m->flags & BENCH_RAW  ? "raw"
@@ -337,6 +365,7 @@ static int parse(int argc, char **argv, struct args *a)
 		O_CPUS = 256,
 		O_SAME,
 		O_ONLY,
+		O_PEERS,
 		O_LIST,
 		O_TIME,
 		O_JSON,
@@ -352,6 +381,7 @@ static int parse(int argc, char **argv, struct args *a)
 		{ "cpus", required_argument, NULL, O_CPUS },
 		{ "same-cpu", no_argument, NULL, O_SAME },
 		{ "only", required_argument, NULL, O_ONLY },
+		{ "peers", no_argument, NULL, O_PEERS },
 		{ "list", no_argument, NULL, O_LIST },
 		{ "quick", no_argument, NULL, 'q' },
 		{ "time", required_argument, NULL, O_TIME },
@@ -400,6 +430,9 @@ static int parse(int argc, char **argv, struct args *a)
 			break;
 		case O_ONLY:
 			a->only = optarg;
+			break;
+		case O_PEERS:
+			a->peers = true;
 			break;
 		case O_LIST:
 			a->list = true;
@@ -594,7 +627,7 @@ int cmd_bench(int argc, char **argv)
 	if (r >= 0)
 		goto out;
 	if (a.list) {
-		print_list();
+		print_list(&a);
 		r = CLI_OK;
 		goto out;
 	}

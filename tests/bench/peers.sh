@@ -74,6 +74,16 @@ for row in "${ROWS[@]}"; do
 	grep -q "^$row  *peer " "$T/list" || fail "--list has no peer row $row"
 done
 
+# ---- --peers picks every peer row and the ipckit rows they compete with
+"$IPCKIT" bench --peers --list >"$T/peers" || fail "--peers --list: exit $?"
+for row in "${ROWS[@]}" limit shm-ring-spin shm-ring shm-queue unix-stream; do
+	grep -q "^$row " "$T/peers" || fail "--peers leaves out $row"
+done
+[ "$(wc -l <"$T/peers")" -eq $((${#ROWS[@]} + 5)) ] || fail "--peers picks more: $(cat "$T/peers")"
+"$IPCKIT" bench --peers --only limit >/dev/null 2>"$T/err"
+[ $? -eq 2 ] || fail "--peers with --only: want exit 2"
+grep -q -- "--peers and --only both choose the rows" "$T/err" || fail "--peers --only: $(cat "$T/err")"
+
 # ---- every peer row, briefly
 before=$(iox_names)
 only=$(
