@@ -261,8 +261,15 @@ void ipk__ring_adapt_found(ipk_ring_sub *s, uint64_t seq)
 			a->gap += err / 8;
 			/* The feed's own jitter: from arrivals seen while
 			 * spinning only (a wake-up's would swamp it). */
+			int64_t e = err < 0 ? -err : err;
+
+			/* A message held up once (a preempted publisher)
+			 * moves it, but no more than twice the deviation
+			 * would: an irregular feed still grows it fast. */
+			if (e > 2 * a->dev + 2 * ADAPT_MARGIN_NS)
+				e = 2 * a->dev + 2 * ADAPT_MARGIN_NS;
 			if (exact && a->exact)
-				a->dev += ((err < 0 ? -err : err) - a->dev) / 4;
+				a->dev += (e - a->dev) / 4;
 		}
 	}
 	/* Windows that catch their messages keep probes cheap; a phase lost
@@ -293,6 +300,11 @@ static void adapt_woke(ipk_ring_sub *s, int64_t timer, bool woken)
 
 	if (late < 0)
 		late = 0;
+	/* A thread preempted in its wake-up (a busy machine) is late by
+	 * milliseconds: such a sample moves the estimate, but no more than
+	 * one twice the estimate would. */
+	if (late > 2 * s->ad.wake + ADAPT_MARGIN_NS)
+		late = 2 * s->ad.wake + ADAPT_MARGIN_NS;
 	if (late > ADAPT_WAKE_MAX_NS)
 		late = ADAPT_WAKE_MAX_NS;
 	late -= s->ad.wake;
@@ -326,17 +338,17 @@ static void adapt_plan(ipk_ring_sub *s, int64_t now, int64_t *spin_until, int64_
 	struct ring_adapt *a = &s->ad;
 	int64_t early, late, due, lo, hi, short_ns, lead = a->wake + a->wake_dev;
 
-	/* The short spin: at most a wake-up's cost, and an eighth of a
-	 * known gap (a fast irregular feed would spin most of the time). */
+	/* The short spin: at most a wake-up's cost, and a 32nd of a known
+	 * gap (a fast irregular feed would spin much of the time). */
 	short_ns = ADAPT_SHORT_NS < a->wake ? ADAPT_SHORT_NS : a->wake;
-	if (a->gap && short_ns > a->gap / 8)
-		short_ns = a->gap / 8;
+	if (a->gap && short_ns > a->gap / 32)
+		short_ns = a->gap / 32;
 	*timer = 0;
 	*spin_until = now + short_ns;
 	if (!a->gap || !a->last || now - a->last > ADAPT_PAUSE * a->gap)
 		return; /* unknown, or paused */
 	early = late = 2 * a->dev + ADAPT_MARGIN_NS;
-	if (a->gap + early < lead) {
+	if (a->gap + early < a->wake) {
 		/* Faster than a wake-up: a sleep would cost more than the wait. */
 		*spin_until = now + a->gap + early + late;
 		return;
