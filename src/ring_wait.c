@@ -198,14 +198,14 @@ static int sleep_on_bell(ipk_ring_sub *s, int lock_fd, uint64_t pos, int64_t wak
  * comes before the window wakes it through the doorbell as in the plain
  * futex mode; one that comes after finds it asleep there, also as in
  * that mode: never later than the futex would have been. A feed that is
- * unknown, irregular (a window longer than ADAPT_WINDOW_MAX or a quarter
+ * unknown, irregular (a window longer than ADAPT_WINDOW_MAX or half
  * of the gap) or paused (no message for ADAPT_PAUSE gaps) gets a short
  * spin, then the futex; one whose gap leaves no time to sleep is spun on.
  * Everything learned is the subscriber's own; the publisher sees a
  * subscriber that sleeps or does not, as with the other modes.
  */
 #define ADAPT_SHORT_NS (10 * IPK_USEC)       /* the spin before the futex: bursts */
-#define ADAPT_MARGIN_NS (5 * IPK_USEC)       /* added to each side of a window */
+#define ADAPT_MARGIN_NS (3 * IPK_USEC)       /* added to each side of a window */
 #define ADAPT_MIN_SLEEP_NS (5 * IPK_USEC)    /* shorter timed sleeps are spun instead */
 #define ADAPT_WAKE0_NS (50 * IPK_USEC)       /* a wake-up's lateness until one is seen */
 #define ADAPT_WAKE_MAX_NS (500 * IPK_USEC)   /* lateness taken into account, at most */
@@ -369,7 +369,7 @@ static void adapt_plan(ipk_ring_sub *s, int64_t now, int64_t *spin_until, int64_
 		late += lead;
 	}
 	/* Irregular: a window would cost more than it saves. */
-	if (early + late > ADAPT_WINDOW_MAX_NS + (a->exact ? 0 : lead) || early + late > a->gap / 4)
+	if (early + late > ADAPT_WINDOW_MAX_NS + (a->exact ? 0 : lead) || early + late > a->gap / 2)
 		return;
 	/* The first message on the grid whose window has not passed. */
 	due = a->last + ((now - a->last - late) / a->gap + 1) * a->gap;
