@@ -32,8 +32,15 @@ void ipk__ring_start(const struct ipk_url *url, struct ipk_ring_sub_opts *o)
 		[IPK__FROM_SEQ] = IPK_RING_FROM_SEQ,
 	};
 
+	static const uint32_t wait[] = {
+		[IPK__WAIT_FUTEX] = 0,
+		[IPK__WAIT_SPIN] = IPK_RING_SPIN,
+		[IPK__WAIT_ADAPTIVE] = IPK_RING_ADAPTIVE,
+	};
+
 	o->from = from[ipk__url_num(url, IPK__OPT_FROM, IPK__FROM_END)];
 	o->from_seq = url->from_seq;
+	o->flags |= wait[ipk__url_num(url, IPK__OPT_WAIT, IPK__WAIT_FUTEX)];
 }
 
 static int64_t chan_deadline(const ipk_chan *ch, int64_t timeout_ns)

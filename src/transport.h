@@ -135,7 +135,8 @@ int ipk__pipe_pair(struct ipk_chan *rd, struct ipk_chan *wr, const struct ipk_ur
 mode_t ipk__url_mode(const struct ipk_url *url);
 
 /* A ring subscriber's start from the from= option (the end without it),
- * for the shm: and dbus: transports. */
+ * and its waiting from wait= (added to o->flags), for the shm: and dbus:
+ * transports. */
 struct ipk_ring_sub_opts;
 void ipk__ring_start(const struct ipk_url *url, struct ipk_ring_sub_opts *o);
 

@@ -17,7 +17,7 @@
 #include "internal.h"
 #include "url_parse.h"
 
-enum opt_type { NUM, OCTAL, STR, KIND, FROM, FRAMING };
+enum opt_type { NUM, OCTAL, STR, KIND, FROM, FRAMING, WAIT };
 
 /* One key, one meaning: each key appears once and means the same on every
  * scheme that takes it (struct ipk__scheme's opts); the others refuse it,
@@ -43,6 +43,8 @@ static const struct {
 	[IPK__OPT_FROM] = { "from", FROM, 0, 0 },
 	[IPK__OPT_FRAMING] = { "framing", FRAMING, 0, 0,
 			       "framing= is for byte streams only (pipe:, fifo:, unix:, tcp:)" },
+	[IPK__OPT_WAIT] = { "wait", WAIT, 0, 0,
+			    "wait= is for ring subscribers only (shm:, dbus:)" },
 };
 
 /* Schemes that name kernel objects but no channel: only object URLs
@@ -339,6 +341,15 @@ static int parse_opt(struct ctx *c, struct ipk_url *u, const char *s, size_t n)
 				u->num[i] = IPK__FRAMING_NONE;
 			else
 				return bad(c, v, "framing must be 'len', 'line' or 'none'");
+		} else if (opts[i].type == WAIT) {
+			if (vlen == 5 && !memcmp(v, "futex", 5))
+				u->num[i] = IPK__WAIT_FUTEX;
+			else if (vlen == 4 && !memcmp(v, "spin", 4))
+				u->num[i] = IPK__WAIT_SPIN;
+			else if (vlen == 8 && !memcmp(v, "adaptive", 8))
+				u->num[i] = IPK__WAIT_ADAPTIVE;
+			else
+				return bad(c, v, "wait must be 'futex', 'spin' or 'adaptive'");
 		} else if (opts[i].type == STR) {
 			if (vlen < opts[i].min || vlen > opts[i].max)
 				return bad(c, v, "option value empty or too long");

@@ -30,12 +30,16 @@ enum ipk__opt {
 	IPK__OPT_BUS,     /* dbus: bus=session|system */
 	IPK__OPT_FROM,    /* shm:, dbus: from=end|oldest|SEQ, a subscriber's start */
 	IPK__OPT_FRAMING, /* pipe:, fifo:, unix:, tcp: framing=len|line|none */
+	IPK__OPT_WAIT,    /* shm:, dbus: wait=futex|spin|adaptive, a subscriber's */
 	IPK__NOPTS,
 };
 
 /* How a byte stream marks where a message ends (IPK__OPT_FRAMING): a
  * 4-byte length before it, a newline after it, or not at all. */
 enum ipk__framing { IPK__FRAMING_LEN, IPK__FRAMING_LINE, IPK__FRAMING_NONE };
+
+/* How a ring subscriber waits (IPK__OPT_WAIT): ipk_ring_sub_opts.flags. */
+enum ipk__wait { IPK__WAIT_FUTEX, IPK__WAIT_SPIN, IPK__WAIT_ADAPTIVE };
 
 /* from=end|oldest|SEQ (IPK__OPT_FROM); the seq is in from_seq. */
 enum ipk__from { IPK__FROM_END, IPK__FROM_OLDEST, IPK__FROM_SEQ };
@@ -107,7 +111,7 @@ struct ipk_url {
 	uint8_t proj;
 	/* options: set[i] says whether option i appeared */
 	bool set[IPK__NOPTS];
-	uint64_t num[IPK__NOPTS]; /* from=: enum ipk__from; framing=: enum ipk__framing */
+	uint64_t num[IPK__NOPTS]; /* from=, framing=, wait=: their enums */
 	uint64_t from_seq;        /* from=SEQ */
 	char str[IPK__NOPTS][128];
 };

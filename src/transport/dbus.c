@@ -184,7 +184,7 @@ const struct ipk__scheme ipk__scheme_dbus = {
 	.name = "dbus",
 	.addr = IPK__ADDR_DBUS,
 	.opts = IPK__OPT(IPK__OPT_MSGSIZE) | IPK__OPT(IPK__OPT_CAPACITY) | IPK__OPT(IPK__OPT_BUS) |
-		IPK__OPT(IPK__OPT_FROM),
+		IPK__OPT(IPK__OPT_FROM) | IPK__OPT(IPK__OPT_WAIT),
 	.obj = IPK__OBJ_NONE,
 	.tp = &ipk__transport_dbus,
 };

@@ -326,7 +326,7 @@ const struct ipk__scheme ipk__scheme_shm = {
 	.name = "shm",
 	.addr = IPK__ADDR_POSIX,
 	.opts = IPK__OPT(IPK__OPT_MSGSIZE) | IPK__OPT(IPK__OPT_CAPACITY) | IPK__OPT(IPK__OPT_KIND) |
-		IPK__OPT(IPK__OPT_PERM) | IPK__OPT(IPK__OPT_FROM),
+		IPK__OPT(IPK__OPT_PERM) | IPK__OPT(IPK__OPT_FROM) | IPK__OPT(IPK__OPT_WAIT),
 	.obj = IPK__OBJ_SLASH,
 	.tp = &ipk__transport_shm,
 };

@@ -60,6 +60,13 @@ static int open_consumer(struct ipk_chan *ch, struct mpsc_chan *t, const struct 
 		return -EINVAL; /* the consumer only receives */
 	if (url->set[IPK__OPT_CAPACITY])
 		return -EINVAL; /* a lane's size is its producer's choice */
+	switch (ipk__url_num(url, IPK__OPT_WAIT, IPK__WAIT_FUTEX)) {
+	case IPK__WAIT_SPIN:
+		o.flags |= IPK_MPSC_SPIN;
+		break;
+	case IPK__WAIT_ADAPTIVE:
+		return -EINVAL; /* the queue's consumer spins or sleeps */
+	}
 	if (ch->flags & IPK_CHAN_EXCL)
 		o.flags |= IPK_MPSC_EXCL;
 	if (ch->flags & IPK_CHAN_KEEP)

@@ -63,6 +63,21 @@ int main(void)
 	T_EQ(ipk__url_parse("dbus:org.x.Y/feed?from=18446744073709551615", &u, NULL, NULL), 0);
 	T_EQ(ipk__url_num(&u, IPK__OPT_FROM, IPK__FROM_END), IPK__FROM_SEQ);
 	T_EQ(u.from_seq, UINT64_MAX);
+	/* a subscriber's waiting: wait=futex|spin|adaptive, on the ring schemes */
+	T_EQ(ipk__url_parse("shm:/feed?wait=adaptive", &u, NULL, NULL), 0);
+	T_EQ(ipk__url_num(&u, IPK__OPT_WAIT, IPK__WAIT_FUTEX), IPK__WAIT_ADAPTIVE);
+	T_EQ(ipk__url_parse("dbus:org.x.Y/feed?wait=spin", &u, NULL, NULL), 0);
+	T_EQ(ipk__url_num(&u, IPK__OPT_WAIT, IPK__WAIT_FUTEX), IPK__WAIT_SPIN);
+	T_EQ(ipk__url_parse("shm:/feed?wait=futex", &u, NULL, NULL), 0);
+	T_EQ(ipk__url_num(&u, IPK__OPT_WAIT, IPK__WAIT_SPIN), IPK__WAIT_FUTEX);
+	{
+		const char *why = NULL;
+
+		T_EQ(ipk_url_check("shm:/feed?wait=busy", NULL, &why), -EINVAL);
+		T_TRUE(why && strstr(why, "wait must be 'futex', 'spin' or 'adaptive'"));
+		T_EQ(ipk_url_check("unix:/x?wait=spin", NULL, &why), -EINVAL);
+		T_TRUE(why && strstr(why, "ring subscribers only"));
+	}
 	T_EQ(ipk__url_parse("shm:/feed?perm=0604&mode=queue", &u, NULL, NULL), 0);
 	T_EQ(ipk__url_num(&u, IPK__OPT_KIND, IPK__SHM_RING), IPK__SHM_QUEUE);
 	T_EQ(ipk__url_num(&u, IPK__OPT_PERM, 0), 0604);
