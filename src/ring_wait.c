@@ -205,7 +205,7 @@ static int sleep_on_bell(ipk_ring_sub *s, int lock_fd, uint64_t pos, int64_t wak
  * subscriber that sleeps or does not, as with the other modes.
  */
 #define ADAPT_SHORT_NS (10 * IPK_USEC)       /* the spin before the futex: bursts */
-#define ADAPT_MARGIN_NS (3 * IPK_USEC)       /* added to each side of a window */
+#define ADAPT_MARGIN_NS (2 * IPK_USEC)       /* added to each side of a window */
 #define ADAPT_MIN_SLEEP_NS (5 * IPK_USEC)    /* shorter timed sleeps are spun instead */
 #define ADAPT_WAKE0_NS (50 * IPK_USEC)       /* a wake-up's lateness until one is seen */
 #define ADAPT_WAKE_MAX_NS (500 * IPK_USEC)   /* lateness taken into account, at most */
