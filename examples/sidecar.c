@@ -100,6 +100,7 @@ struct flow {
 struct conn {
 	struct conn *prev, *next; /* all open connections */
 	unsigned long id;
+	ipk_chan *app; /* the accepted channel: owns fd[0] */
 	int fd[2];
 	uint32_t mask[2]; /* events the loop watches on fd[i]; 0: not in the loop */
 	bool connecting;  /* upstream connect(2) still in progress */
@@ -117,7 +118,9 @@ struct upstream {
 static struct {
 	ipk_loop *loop;
 	ipk_listener *unix_l, *tcp_l;
-	bool accepting; /* listeners are in the loop */
+	bool accepting;   /* listeners are in the loop */
+	bool paused_told; /* "pausing" was said since the last accept */
+	bool starved;     /* no descriptor for an upstream: wait for a close */
 	struct upstream up;
 	size_t bufsize;
 	unsigned long max_conns;
@@ -146,12 +149,12 @@ static void resume_accepting(void);
 
 static void conn_free(struct conn *c)
 {
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 2; i++)
 		if (c->mask[i])
 			(void)ipk_loop_del_fd(g.loop, c->fd[i]);
-		if (c->fd[i] >= 0)
-			close(c->fd[i]);
-	}
+	ipk_chan_close(c->app); /* and with it fd[0] */
+	if (c->fd[1] >= 0)
+		close(c->fd[1]);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -160,6 +163,7 @@ static void conn_free(struct conn *c)
 		c->next->prev = c->prev;
 	g.nconns--;
 	free(c);
+	g.starved = false;
 	if (!g.accepting)
 		resume_accepting(); /* a slot and a descriptor are free again */
 }
@@ -341,29 +345,23 @@ static int upstream_socket(int *ret)
 	return 0;
 }
 
-/* Take over the descriptor of an accepted channel and connect upstream. */
+/* Forward an accepted channel's bytes raw, and connect upstream. */
 static void conn_start(ipk_chan *ch)
 {
 	struct conn *c;
-	int fd, up = -1, r;
+	int up = -1, r;
 
-	/* The bytes are forwarded raw, not as ipckit messages: keep a
-	 * descriptor of the socket and drop the channel, which has read
-	 * nothing yet. */
-	fd = fcntl(ipk_chan_fd(ch), F_DUPFD_CLOEXEC, 3);
-	ipk_chan_close(ch);
-	if (fd < 0) {
-		fprintf(stderr, "sidecar: dup: %s\n", strerror(errno));
-		return;
-	}
 	c = malloc(sizeof(*c) + 2 * g.bufsize); /* the buffers need no zeroing */
 	if (!c) {
-		close(fd);
+		ipk_chan_close(ch);
 		return;
 	}
 	memset(c, 0, sizeof(*c));
 	c->id = ++g.next_id;
-	c->fd[0] = fd;
+	/* The bytes go raw, not as ipckit messages: its socket is used
+	 * directly (the channel has read nothing), no second descriptor. */
+	c->app = ch;
+	c->fd[0] = ipk_chan_fd(ch);
 	c->fd[1] = -1;
 	c->flow[0].buf = (char *)(c + 1);
 	c->flow[1].buf = c->flow[0].buf + g.bufsize;
@@ -377,6 +375,12 @@ static void conn_start(ipk_chan *ch)
 	r = upstream_socket(&up);
 	if (r < 0) {
 		conn_fail(c, "upstream", -r, true);
+		/* out of descriptors: the next peers wait in the backlog
+		 * until a connection closes, rather than fail the same way */
+		if (r == -EMFILE || r == -ENFILE) {
+			g.starved = true;
+			pause_accepting();
+		}
 		return;
 	}
 	c->fd[1] = up;
@@ -415,7 +419,9 @@ static void on_accept(ipk_loop *l, int fd, uint32_t events, void *arg)
 		if (r == -EMFILE || r == -ENFILE || r == -ENOMEM || r == -ENOBUFS) {
 			/* out of descriptors: let the backlog hold the peers
 			 * until a connection closes (or the sweep retries) */
-			fprintf(stderr, "sidecar: accept: %s: pausing\n", strerror(-r));
+			if (!g.paused_told) /* once, not at every retry of the sweep */
+				fprintf(stderr, "sidecar: accept: %s: pausing\n", strerror(-r));
+			g.paused_told = true;
 			pause_accepting();
 			return;
 		}
@@ -431,6 +437,7 @@ static void on_accept(ipk_loop *l, int fd, uint32_t events, void *arg)
 			else
 				fprintf(stderr, "sidecar: #%lu: tcp peer\n", g.next_id + 1);
 		}
+		g.paused_told = false;
 		conn_start(ch);
 	}
 }
@@ -475,10 +482,12 @@ static void on_sweep(ipk_loop *l, ipk_loop_timer *t, uint64_t expirations, void 
 		next = c->next;
 		if (c->connecting && now - c->since_ns > g.connect_timeout_ns)
 			conn_fail(c, "upstream connect", ETIMEDOUT, true);
-		else if (g.idle_timeout_ns && now - c->since_ns > g.idle_timeout_ns)
+		else if (!c->connecting && g.idle_timeout_ns &&
+			 now - c->since_ns > g.idle_timeout_ns)
 			conn_fail(c, "idle", ETIMEDOUT, false);
 	}
-	resume_accepting();
+	if (!g.starved) /* an accept that failed for want of descriptors: retry */
+		resume_accepting();
 }
 
 static void on_stop(ipk_loop *l, const struct ipk_siginfo *si, void *arg)
