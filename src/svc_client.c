@@ -197,6 +197,18 @@ static int look_at_socket(ipk_svc_client *c)
 	return -ECONNRESET; /* EOF, an error, or bytes that are no BYE */
 }
 
+/* Most of a connection the client prefaults when it maps it. */
+#define SVC_POPULATE_MAX ((uint64_t)4 << 20)
+
+/* Is @fd a memfd sealed against shrinking and growing? */
+static bool sealed(int fd)
+{
+	int seals = fcntl(fd, F_GET_SEALS);
+
+	return seals >= 0 &&
+	       (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) == (F_SEAL_SHRINK | F_SEAL_GROW);
+}
+
 /* Check the server's hello and map what it handed us (@fds: page,
  * connection, its doorbell; ours to close). */
 static int adopt(ipk_svc_client *c, const struct svc_wire *w, int *fds)
@@ -208,6 +220,10 @@ static int adopt(ipk_svc_client *c, const struct svc_wire *w, int *fds)
 	    w->max_msg == 0 || w->max_msg > SVC_MSG_MAX ||
 	    w->cap != svc_cap(w->slots, w->max_msg) || w->size != svc_conn_size(w->cap))
 		return -EPROTO;
+	/* Both memfds sealed against resizing, or the server could shrink
+	 * them under our mappings later (SIGBUS on our next access). */
+	if (!sealed(fds[0]) || !sealed(fds[1]))
+		return -EPROTO;
 	if (fstat(fds[0], &st) < 0 || st.st_size < SVC_PAGE || fstat(fds[1], &st) < 0 ||
 	    (uint64_t)st.st_size < w->size || !ipk__svc_is_eventfd(fds[2]))
 		return -EPROTO;
@@ -215,7 +231,10 @@ static int adopt(ipk_svc_client *c, const struct svc_wire *w, int *fds)
 	if (p == MAP_FAILED)
 		return ipk__neg_errno();
 	c->page = p;
-	p = mmap(NULL, w->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fds[1], 0);
+	/* Prefault small connections only: populating a large one would let
+	 * the server make us commit memory it never touched itself. */
+	p = mmap(NULL, w->size, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | (w->size <= SVC_POPULATE_MAX ? MAP_POPULATE : 0), fds[1], 0);
 	if (p == MAP_FAILED)
 		return ipk__neg_errno();
 	c->hdr = p;

@@ -6,11 +6,17 @@
  * ipk_svc sockets at the name. "nobody" (root only; otherwise a skip): a
  * client running as uid/gid 65534 is refused by the server's policy
  * (-EACCES, counted with its uid), and by the socket file's mode 0600.
+ * "impostor": a server that hands over a well-formed hello is accepted
+ * only when both its memfds are sealed against resizing (-EPROTO
+ * otherwise).
  */
 #include <fcntl.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "svc_internal.h"
 #include "svc_test.h"
 
 static int listener(const char *path, int type)
@@ -159,10 +165,91 @@ static void nobody(void)
 	ipk_svc_close(s);
 }
 
+static int memfd_sized(uint64_t size, bool seal)
+{
+	int fd = memfd_create("t-svc", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	T_SYS(fd);
+	T_SYS(ftruncate(fd, (off_t)size));
+	if (seal)
+		T_SYS(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL));
+	return fd;
+}
+
+/* Fork a server at @lfd that answers one connection with a well-formed
+ * hello, its memfds sealed or not, and waits for the client to go. */
+static pid_t fake_server(int lfd, bool seal)
+{
+	pid_t kid = fork();
+
+	T_SYS(kid);
+	if (kid)
+		return kid;
+	struct svc_wire w = {
+		.magic = SVC_HELLO_MAGIC, .version = SVC_VERSION, .slots = 4, .max_msg = 256
+	};
+	w.cap = svc_cap(w.slots, w.max_msg);
+	w.size = svc_conn_size(w.cap);
+	struct svc_page pg = { .magic = SVC_PAGE_MAGIC, .version = SVC_VERSION };
+	struct svc_conn_hdr h = { .magic = SVC_CONN_MAGIC,
+				  .version = SVC_VERSION,
+				  .slots = w.slots,
+				  .max_msg = w.max_msg,
+				  .cap = w.cap };
+	int fds[3], a, ack = -1;
+	struct ipk_fdmsg m = { .fds = &ack, .max_fds = 1 };
+	char buf[64];
+
+	fds[0] = memfd_sized(SVC_PAGE, false);
+	T_EQ(pwrite(fds[0], &pg, sizeof(pg), 0), (ssize_t)sizeof(pg));
+	fds[1] = memfd_sized(w.size, false);
+	T_EQ(pwrite(fds[1], &h, sizeof(h), 0), (ssize_t)sizeof(h));
+	if (seal)
+		for (int i = 0; i < 2; i++)
+			T_SYS(fcntl(fds[i], F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW));
+	fds[2] = eventfd(0, EFD_CLOEXEC);
+	T_SYS(fds[2]);
+	a = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	T_SYS(a);
+	T_OK(ipk_fd_send(a, &w, sizeof(w), fds, 3, 10 * IPK_SEC));
+	/* the ACK (if the client took the hello), then its hang-up */
+	while (ipk_fd_recv(a, buf, sizeof(buf), &m, 10 * IPK_SEC) > 0)
+		m.nfds = 0;
+	_exit(0);
+}
+
+static void impostor(void)
+{
+	char name[128];
+	ipk_svc_client *c;
+	int lfd;
+	pid_t kid;
+
+	t_svc_name(name, sizeof(name), "impostor");
+	lfd = listener(name, SOCK_SEQPACKET);
+
+	/* sealed: the hello is good, the client connects */
+	kid = fake_server(lfd, true);
+	T_OK(ipk_svc_connect(name, NULL, 10 * IPK_SEC, &c));
+	T_EQ(ipk_svc_max_msg(c), 256u);
+	ipk_svc_client_close(c);
+	t_wait_exit(kid, 0);
+
+	/* unsealed: it could shrink them under the client's mappings */
+	kid = fake_server(lfd, false);
+	T_EQ(ipk_svc_connect(name, NULL, 10 * IPK_SEC, &c), -EPROTO);
+	t_wait_exit(kid, 0);
+
+	close(lfd);
+	T_SYS(unlink(name));
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "nobody"))
 		nobody();
+	else if (argc > 1 && !strcmp(argv[1], "impostor"))
+		impostor();
 	else
 		hostile();
 	return 0;

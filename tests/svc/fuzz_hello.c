@@ -6,7 +6,8 @@
  * bit 2 a server page of a full page (else empty), bit 3 a connection
  * memfd of the size the hello claims (up to 8 MiB; else one page), bit 4
  * an eventfd as the doorbell (else a pipe), bit 5 a connection header
- * that agrees with the hello, bit 6 the page's magic. The rest is the
+ * that agrees with the hello, bit 6 the page's magic, bit 7 memfds left
+ * unsealed (else sealed against resizing, as a server's are). The rest is the
  * hello as sent. The client must never crash, never map more than the
  * memfd holds, and never leak a descriptor; when it accepts, a call and a
  * wait must fail or pend cleanly.
@@ -36,7 +37,7 @@ struct plan {
 
 static int memfd_of(uint64_t size)
 {
-	int fd = memfd_create("fuzz-svc", MFD_CLOEXEC);
+	int fd = memfd_create("fuzz-svc", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 
 	CHECK(fd >= 0);
 	CHECK(ftruncate(fd, (off_t)size) == 0);
@@ -74,6 +75,9 @@ static void *impostor(void *arg)
 
 		CHECK(pwrite(fds[1], &h, sizeof(h), 0) == (ssize_t)sizeof(h));
 	}
+	if (!(bits & 0x80))
+		for (int i = 0; i < 2; i++)
+			CHECK(fcntl(fds[i], F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) == 0);
 	if (bits & 0x10) {
 		fds[2] = eventfd(0, EFD_CLOEXEC);
 	} else {
