@@ -101,6 +101,7 @@ static int call(const char *name, const char *req, size_t len, const struct ipk_
 {
 	ipk_svc_client *c = NULL;
 	char *rep = NULL;
+	size_t cap;
 	uint64_t id;
 	ssize_t r;
 
@@ -117,7 +118,10 @@ static int call(const char *name, const char *req, size_t len, const struct ipk_
 		r = -ETIMEDOUT;
 	if (r < 0)
 		return cli_fail(name, (int)r);
-	rep = malloc(ipk_svc_max_msg(c) + 1);
+	/* rep holds cap bytes and a newline: ipk_svc_call_start() may connect
+	 * again, to a server with another max_msg, so cap is what we pass */
+	cap = ipk_svc_max_msg(c);
+	rep = malloc(cap + 1);
 	if (!rep) {
 		r = -ENOMEM;
 		goto fail;
@@ -125,9 +129,23 @@ static int call(const char *name, const char *req, size_t len, const struct ipk_
 	r = ipk_svc_call_start(c, req, len, &id, 0);
 	if (r < 0)
 		goto fail;
-	do {
-		r = ipk_svc_call_wait(c, id, rep, ipk_svc_max_msg(c), slice(deadline));
-	} while ((r == -ETIMEDOUT || r == -EAGAIN) && !cli_stop && slice(deadline) > 0);
+	for (;;) {
+		r = ipk_svc_call_wait(c, id, rep, cap, slice(deadline));
+		if (r == -EMSGSIZE && ipk_svc_max_msg(c) > cap) {
+			/* a reply from the new server's larger max_msg: kept for us */
+			char *nr = realloc(rep, ipk_svc_max_msg(c) + 1);
+
+			if (!nr) {
+				r = -ENOMEM;
+				goto fail;
+			}
+			rep = nr;
+			cap = ipk_svc_max_msg(c);
+			continue;
+		}
+		if (!((r == -ETIMEDOUT || r == -EAGAIN) && !cli_stop && slice(deadline) > 0))
+			break;
+	}
 	if (cli_stop)
 		goto stopped;
 	if (r == -EAGAIN)
