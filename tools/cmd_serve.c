@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/wait.h>
 
@@ -39,9 +40,10 @@ static const char usage[] =
 	"  --count N        stop after N requests\n"
 	"  -h, --help       show this help\n"
 	"\n"
-	"SIGINT, SIGTERM or SIGPIPE stops it: a CMD still running is ended, the\n"
-	"socket file removed, 'ipckit serve: stopped by SIGINT after N requests'\n"
-	"printed, and the exit status is 0.\n"
+	"SIGINT, SIGTERM or SIGPIPE stops it: a CMD still running is ended (its\n"
+	"process group gets SIGTERM, and SIGKILL a second later), the socket file\n"
+	"removed, 'ipckit serve: stopped by SIGINT after N requests' printed, and\n"
+	"the exit status is 0.\n"
 	"\n"
 	"Exit status: 0 ok or stopped, 1 failure, 2 usage error.\n";
 
@@ -56,6 +58,7 @@ static const struct option longopts[] = {
 
 #define UIDS_MAX 64
 #define SLICE_NS (100 * IPK_MSEC)
+#define KILL_AFTER_NS IPK_SEC /* from SIGTERM to SIGKILL for CMD */
 
 static void on_pipe_stop(int sig)
 {
@@ -86,13 +89,42 @@ static ssize_t write_nosig(int fd, const void *buf, size_t len)
 }
 
 /*
+ * Wait for CMD (@pid, leader of its own process group) to exit, status
+ * in *@st. Once a stop came, its group gets SIGTERM, and SIGKILL after
+ * KILL_AFTER_NS: a CMD that ignores SIGTERM, or that closed its output
+ * and runs on, does not keep this command from stopping.
+ */
+static void reap(pid_t pid, int *st)
+{
+	struct timespec nap = { .tv_nsec = 100 * 1000 }; /* doubles up to 50 ms */
+	int64_t kill_at = -1;
+
+	for (;;) {
+		pid_t r = waitpid(pid, st, WNOHANG);
+
+		if (r == pid || (r < 0 && errno != EINTR))
+			return;
+		if (cli_stop && kill_at < 0) {
+			(void)kill(-pid, SIGTERM);
+			kill_at = cli_now_ns() + KILL_AFTER_NS;
+		} else if (kill_at >= 0 && cli_now_ns() >= kill_at) {
+			(void)kill(-pid, SIGKILL);
+			kill_at = INT64_MAX;
+		}
+		(void)nanosleep(&nap, NULL);
+		if (nap.tv_nsec < 50 * 1000 * 1000)
+			nap.tv_nsec *= 2;
+	}
+}
+
+/*
  * Run @cmd with @req on its standard input; its output (up to @cap bytes)
  * into @out. Return: the output's length; -EINTR once a stop came (the
  * command was ended); -errno.
  */
 static ssize_t run(char **cmd, const char *req, size_t len, char *out, size_t cap)
 {
-	int in[2], o[2], st;
+	int in[2], o[2], st = 0;
 	size_t sent = 0, got = 0;
 	bool cut = false, out_open = true;
 	char sink[4096];
@@ -120,6 +152,7 @@ static ssize_t run(char **cmd, const char *req, size_t len, char *out, size_t ca
 	if (pid == 0) {
 		sigset_t none;
 
+		(void)setpgid(0, 0);
 		sigemptyset(&none);
 		(void)sigprocmask(SIG_SETMASK, &none, NULL);
 		if (dup2(in[0], 0) < 0 || dup2(o[1], 1) < 0)
@@ -128,6 +161,7 @@ static ssize_t run(char **cmd, const char *req, size_t len, char *out, size_t ca
 		fprintf(stderr, "%s: %s: %s\n", cli_prog, cmd[0], strerror(errno));
 		_exit(127);
 	}
+	(void)setpgid(pid, pid); /* its own group, whichever runs first */
 	close(in[0]);
 	close(o[1]);
 	(void)fcntl(in[1], F_SETFL, O_NONBLOCK);
@@ -167,10 +201,7 @@ static ssize_t run(char **cmd, const char *req, size_t len, char *out, size_t ca
 	if (in[1] >= 0)
 		close(in[1]);
 	close(o[0]);
-	if (cli_stop)
-		(void)kill(pid, SIGTERM);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
+	reap(pid, &st);
 	if (cli_stop)
 		return -EINTR;
 	if (cut)

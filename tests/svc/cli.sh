@@ -2,7 +2,7 @@
 # tests/svc/cli.sh - ipckit serve and ipckit call: echo and a command's
 # output as replies, usage errors, a refused uid, and SIGINT, SIGTERM and
 # SIGPIPE stopping both commands in each state they wait in, the socket
-# file removed and a running CMD ended.
+# file removed and a running CMD ended (one that ignores SIGTERM too).
 . "$(dirname "$0")/../cli/lib.sh"
 
 N=$T/svc.sock
@@ -88,6 +88,33 @@ wait_caught() {
 	done
 	fail "process $1 does not catch signal $2"
 }
+
+# SIGTERM while a CMD that ignores it, and closed its output, runs on:
+# its process group is killed a second later, serve ends within 3 s
+start srv "$IPCKIT" serve "$N" -- sh -c "echo \$\$ > $T/cmd3.pid; trap '' TERM; exec >&-; sleep 20"
+wait_sock "$N"
+start cl "$IPCKIT" call "$N" x
+wait_file "$T/cmd3.pid"
+kill -TERM "$srv"
+# gone: reaped by bash already, or a zombie
+srv_gone() {
+	local st
+	st=$(awk '{ print $3 }' "/proc/$srv/stat" 2>/dev/null)
+	[ -z "$st" ] || [ "$st" = Z ]
+}
+for i in $(seq 60); do
+	srv_gone && break
+	sleep 0.05
+done
+if ! srv_gone; then
+	kill -KILL "$srv" "$(cat "$T/cmd3.pid")" 2>/dev/null
+	fail "serve still runs 3 s after SIGTERM (CMD ignores SIGTERM)"
+fi
+finish srv 0
+finish cl 1
+grep -q 'EPIPE' "$T/cl.err" || fail "call: $(cat "$T/cl.err")"
+kill -0 "$(cat "$T/cmd3.pid")" 2>/dev/null && fail "CMD still runs after SIGTERM"
+[ -e "$N" ] && fail "socket file left after SIGTERM"
 
 # a call stopped while it waits for the reply (the server runs CMD for
 # it), and while it waits for a server
