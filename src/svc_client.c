@@ -274,7 +274,9 @@ static int connect_now(ipk_svc_client *c, int64_t deadline)
 		goto fail;
 	}
 	r = -EPROTO;
-	if (n == (ssize_t)sizeof(w) && !memcmp(w.magic, SVC_DENY_MAGIC, 8))
+	if (n == 0) /* EOF on a SOCK_SEQPACKET socket: the server went away */
+		r = -ECONNRESET;
+	else if (n == (ssize_t)sizeof(w) && !memcmp(w.magic, SVC_DENY_MAGIC, 8))
 		r = -EACCES;
 	else if (n == (ssize_t)sizeof(w) && !memcmp(w.magic, SVC_HELLO_MAGIC, 8) && m.nfds == 3)
 		r = adopt(c, &w, fds);

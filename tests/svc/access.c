@@ -8,7 +8,7 @@
  * (-EACCES, counted with its uid), and by the socket file's mode 0600.
  * "impostor": a server that hands over a well-formed hello is accepted
  * only when both its memfds are sealed against resizing (-EPROTO
- * otherwise).
+ * otherwise); one that accepts and closes at once gives -ECONNRESET.
  */
 #include <fcntl.h>
 #include <sys/eventfd.h>
@@ -238,6 +238,18 @@ static void impostor(void)
 	/* unsealed: it could shrink them under the client's mappings */
 	kid = fake_server(lfd, false);
 	T_EQ(ipk_svc_connect(name, NULL, 10 * IPK_SEC, &c), -EPROTO);
+	t_wait_exit(kid, 0);
+
+	/* gone during the handshake: accepted, closed at once */
+	kid = fork();
+	T_SYS(kid);
+	if (kid == 0) {
+		int a = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+		T_SYS(a);
+		_exit(0);
+	}
+	T_EQ(ipk_svc_connect(name, NULL, 10 * IPK_SEC, &c), -ECONNRESET);
 	t_wait_exit(kid, 0);
 
 	close(lfd);
