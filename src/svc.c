@@ -28,15 +28,22 @@
 #define DEFAULT_SLOTS 16u
 #define BACKLOG 128
 #define EVENTS_MAX 32
-#define CONNS_MAX (1u << 24) /* an id has 24 bits for the connection */
+#define CONNS_MAX (1u << 24)      /* an id has 24 bits for the connection */
+#define ACK_NS IPK_SEC            /* a peer's time from our hello to its ACK */
+#define SWEEP_NS (100 * IPK_MSEC) /* how often un-ACKed peers are looked at */
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
 
 enum { EV_LISTEN = 0, EV_SOCK = 1, EV_BELL = 2 };
 
 struct svc_conn {
-	int sock;    /* connected SOCK_SEQPACKET socket */
-	int efd;     /* our doorbell: the client writes it when we sleep */
-	int cli_efd; /* the client's doorbell (-1 until its ACK came) */
-	bool active; /* the ACK came: the queues are in use */
+	int sock;       /* connected SOCK_SEQPACKET socket */
+	int efd;        /* our doorbell: the client writes it when we sleep */
+	int cli_efd;    /* the client's doorbell (-1 until its ACK came) */
+	bool active;    /* the ACK came: the queues are in use */
+	int64_t ack_by; /* until the ACK came: when the peer is dropped */
 	struct svc_conn_hdr *hdr;
 	size_t size;
 	struct svc_q req, rep;
@@ -55,6 +62,8 @@ struct ipk_svc {
 	struct svc_conn **conns; /* by index; NULL: free */
 	uint32_t *gens;          /* each index's generation (ids of dropped ones fail) */
 	uint32_t n, nlive;       /* array length, connections */
+	uint32_t nhello;         /* connections whose ACK has not come */
+	int64_t sweep_at;        /* when un-ACKed ones are next looked at */
 	uint32_t next;           /* where the next scan starts (clients in turn) */
 	bool armed;              /* page->sleeping is 1 */
 	unsigned quiet;          /* receives since events were last collected */
@@ -81,6 +90,8 @@ static void drop(ipk_svc *s, uint32_t idx)
 		ipk__close(c->cli_efd);
 	if (c->hdr)
 		(void)munmap(c->hdr, c->size);
+	if (!c->active)
+		s->nhello--;
 	free(c);
 	s->conns[idx] = NULL;
 	s->gens[idx]++;
@@ -116,7 +127,8 @@ static int free_index(ipk_svc *s, uint32_t *ret)
 	return 0;
 }
 
-/* The connection's memfd: header, two queues, sealed against resizing. */
+/* The connection's memfd: header, two queues, sealed against resizing.
+ * Not populated yet: a peer costs its memory once its ACK came. */
 static int conn_memory(ipk_svc *s, struct svc_conn *c, int *ret_fd)
 {
 	int fd = ipk__shm_memfd("ipk-svc-conn", s->conn_size), r;
@@ -124,7 +136,7 @@ static int conn_memory(ipk_svc *s, struct svc_conn *c, int *ret_fd)
 
 	if (fd < 0)
 		return fd;
-	base = mmap(NULL, s->conn_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+	base = mmap(NULL, s->conn_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (base == MAP_FAILED)
 		goto fail_errno;
 	c->hdr = base;
@@ -177,6 +189,8 @@ static int conn_new(ipk_svc *s, int fd)
 		goto fail;
 	s->conns[idx] = c;
 	s->nlive++;
+	s->nhello++;
+	c->ack_by = ipk__now_ns() + ACK_NS;
 	r = ipk_peer_cred(fd, &c->cred);
 	if (r < 0)
 		goto fail_drop;
@@ -254,6 +268,9 @@ static void conn_ack(ipk_svc *s, uint32_t idx)
 	    ipk__fd_nonblock_cloexec(fd) == 0) {
 		c->cli_efd = fd;
 		c->active = true;
+		s->nhello--;
+		/* no page faults on the queues later; an older kernel: faults */
+		(void)madvise(c->hdr, c->size, MADV_POPULATE_WRITE);
 		return;
 	}
 	if (n >= 0 && m.nfds == 1)
@@ -281,11 +298,30 @@ static void sock_event(ipk_svc *s, uint32_t idx, uint32_t events)
 		drop(s, idx);
 }
 
-/* Collect what the epoll descriptor holds, waiting up to @timeout_ms. */
+/* Drop the peers whose ACK did not come within ACK_NS of our hello: each
+ * holds a connection's memfd and descriptors. */
+static void sweep(ipk_svc *s)
+{
+	int64_t now = ipk__now_ns();
+
+	if (now < s->sweep_at)
+		return;
+	s->sweep_at = now + SWEEP_NS;
+	for (uint32_t i = 0; i < s->n && s->nhello; i++)
+		if (s->conns[i] && !s->conns[i]->active && now >= s->conns[i]->ack_by)
+			drop(s, i);
+}
+
+/* Collect what the epoll descriptor holds, waiting up to @timeout_ms
+ * (while a peer's ACK is awaited, up to ACK_NS: it is dropped then). */
 static int events(ipk_svc *s, int timeout_ms)
 {
 	struct epoll_event ev[EVENTS_MAX];
-	int n = epoll_wait(s->epfd, ev, EVENTS_MAX, timeout_ms);
+	int n;
+
+	if (s->nhello && (timeout_ms < 0 || timeout_ms > ACK_NS / IPK_MSEC))
+		timeout_ms = (int)(ACK_NS / IPK_MSEC);
+	n = epoll_wait(s->epfd, ev, EVENTS_MAX, timeout_ms);
 
 	s->quiet = 0;
 	if (n < 0)
@@ -307,6 +343,8 @@ static int events(ipk_svc *s, int timeout_ms)
 		else
 			sock_event(s, idx, ev[i].events);
 	}
+	if (s->nhello)
+		sweep(s);
 	return n;
 }
 

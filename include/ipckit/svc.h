@@ -151,8 +151,10 @@ IPK_API int ipk_svc_reply(ipk_svc *s, uint64_t id, const void *buf, size_t len);
  */
 IPK_API int ipk_svc_fd(const ipk_svc *s);
 
-/* ipk_svc_clients() - clients connected now. ipk_svc_refused() - how many
- * the access policy refused, and the last one in *@ret (if any). */
+/* ipk_svc_clients() - clients connected now, with those in the handshake
+ * (a peer that does not finish it within a second is dropped at the
+ * server's next look). ipk_svc_refused() - how many the access policy
+ * refused, and the last one in *@ret (if any). */
 IPK_API unsigned ipk_svc_clients(const ipk_svc *s);
 IPK_API unsigned long ipk_svc_refused(const ipk_svc *s, struct ipk_cred *ret);
 

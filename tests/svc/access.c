@@ -9,6 +9,8 @@
  * "impostor": a server that hands over a well-formed hello is accepted
  * only when both its memfds are sealed against resizing (-EPROTO
  * otherwise); one that accepts and closes at once gives -ECONNRESET.
+ * "unacked": a peer that takes the server's hello and never answers is
+ * dropped at the server's next look a second later.
  */
 #include <fcntl.h>
 #include <sys/eventfd.h>
@@ -256,12 +258,51 @@ static void impostor(void)
 	T_SYS(unlink(name));
 }
 
+static void unacked(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fds[3] = { -1, -1, -1 }, fd;
+	struct ipk_fdmsg m = { .fds = fds, .max_fds = 3 };
+	struct ipk_svc_req req;
+	struct svc_wire w;
+	char name[sizeof(sa.sun_path)], buf[64];
+	int64_t until;
+	ipk_svc *s;
+
+	t_svc_name(name, sizeof(name), "unacked");
+	T_OK(ipk_svc_create(name, NULL, &s));
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	T_SYS(fd);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", name);
+	T_SYS(connect(fd, (struct sockaddr *)&sa, sizeof(sa)));
+	/* the server accepts and says hello; we never ACK */
+	until = ipk__now_ns() + 10 * IPK_SEC;
+	while (ipk_svc_clients(s) == 0 && ipk__now_ns() < until)
+		T_EQ(ipk_svc_recv(s, buf, sizeof(buf), &req, 10 * IPK_MSEC), -ETIMEDOUT);
+	T_EQ(ipk_svc_clients(s), 1u);
+	T_EQ(ipk_fd_recv(fd, &w, sizeof(w), &m, 10 * IPK_SEC), (ssize_t)sizeof(w));
+	T_EQ(m.nfds, 3u);
+	for (unsigned i = 0; i < m.nfds; i++)
+		close(fds[i]);
+	/* dropped within a second or so of the hello (generous: 10 s) */
+	until = ipk__now_ns() + 10 * IPK_SEC;
+	while (ipk_svc_clients(s) != 0 && ipk__now_ns() < until)
+		T_EQ(ipk_svc_recv(s, buf, sizeof(buf), &req, 100 * IPK_MSEC), -ETIMEDOUT);
+	T_EQ(ipk_svc_clients(s), 0u);
+	/* and the peer sees its end */
+	T_EQ(recv(fd, buf, sizeof(buf), 0), 0);
+	close(fd);
+	ipk_svc_close(s);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "nobody"))
 		nobody();
 	else if (argc > 1 && !strcmp(argv[1], "impostor"))
 		impostor();
+	else if (argc > 1 && !strcmp(argv[1], "unacked"))
+		unacked();
 	else
 		hostile();
 	return 0;
