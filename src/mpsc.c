@@ -31,6 +31,9 @@
 #define BURST 64                       /* messages from one lane before the next */
 #define CHECK_EVERY 256                /* receives between clock reads while busy */
 #define SPIN_ROUND 64                  /* looks at the lanes between clock reads */
+#define MAX_PENDING 64                 /* accepted connections yet to say hello */
+#define PENDING_NS IPK_SEC             /* how long one may take to say it */
+#define HELLO_FDS 8                    /* descriptors a hello's buffer has room for */
 
 struct lane {
 	struct ipk__mpsc_lane *hdr; /* the mapping: header page + data */
@@ -46,6 +49,11 @@ struct lane {
 	struct ipk_mpsc_from from;
 };
 
+struct pending {
+	int sock;      /* accepted, its hello not read yet */
+	int64_t since; /* when */
+};
+
 struct ipk_mpsc {
 	int fd; /* "/name", read-write, flock(LOCK_EX) for our life */
 	int door_fd;
@@ -54,8 +62,8 @@ struct ipk_mpsc {
 	struct ipk__mpsc_door *door;
 	struct lane **lanes;
 	size_t n, lanes_cap;
-	struct lane *unacked; /* whose last message was returned, its pos not yet stored */
-	int *pending;         /* accepted, hello not read yet */
+	struct lane *unacked;    /* whose last message was returned, its pos not yet stored */
+	struct pending *pending; /* accepted, hello not read yet */
 	size_t npending, pending_cap;
 	struct pollfd *pfds; /* n of them, for check() */
 	size_t cursor;       /* the lane taken from last */
@@ -304,7 +312,7 @@ static int take_hello(ipk_mpsc *c, int sock)
 {
 	union {
 		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(HELLO_FDS * sizeof(int))];
 	} ctl;
 	struct ipk__mpsc_hello hello;
 	struct iovec iov = { .iov_base = &hello, .iov_len = sizeof(hello) };
@@ -317,23 +325,44 @@ static int take_hello(ipk_mpsc *c, int sock)
 	struct cmsghdr *cm;
 	struct lane *l = NULL;
 	int lane_fd = -1;
+	int nfds = 0;
 	uint64_t w;
 	ssize_t n;
 
 	n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
-	for (cm = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL; cm; cm = CMSG_NXTHDR(&mh, cm))
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
-		    cm->cmsg_len == CMSG_LEN(sizeof(int)) && lane_fd < 0)
-			memcpy(&lane_fd, CMSG_DATA(cm), sizeof(int));
-	if (n <= 0) {
-		ipk__close(sock); /* gone before it said hello */
-		return 1;
+	/* Every descriptor that came is ours to close, whatever else came
+	 * with it: keep the first, close the rest. */
+	for (cm = n >= 0 ? CMSG_FIRSTHDR(&mh) : NULL; cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		size_t k;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+		    cm->cmsg_len < CMSG_LEN(0))
+			continue;
+		k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			if (nfds++ == 0)
+				lane_fd = fd;
+			else
+				ipk__close(fd);
+		}
 	}
-	if (n != (ssize_t)sizeof(hello) || (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) ||
-	    lane_fd < 0 || hello.magic != IPK__MPSC_HELLO_MAGIC ||
-	    hello.version != IPK__MPSC_VERSION ||
+	if (n <= 0) {
+		if (lane_fd >= 0)
+			ipk__close(lane_fd);
+		if (nfds == 0) {
+			ipk__close(sock); /* gone before it said hello */
+			return 1;
+		}
+		lane_fd = -1;
+		goto refuse;
+	}
+	if (n != (ssize_t)sizeof(hello) || (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) || nfds != 1 ||
+	    hello.magic != IPK__MPSC_HELLO_MAGIC || hello.version != IPK__MPSC_VERSION ||
 	    getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) < 0 || !allowed(c, &cr))
 		goto refuse;
 	l = calloc(1, sizeof(*l));
@@ -372,35 +401,83 @@ refuse:
 	return 1;
 }
 
-/* Accept whoever is connecting, and read the hellos that are there. */
+/*
+ * Refuse @sock without taking anything it sent: read with no room for
+ * descriptors (the kernel closes any that came) so that it gets our answer
+ * rather than a reset for unread data.
+ */
+static void refuse_unread(ipk_mpsc *c, int sock)
+{
+	struct ipk__mpsc_hello hello;
+
+	for (int i = 0; i < 4 && recv(sock, &hello, sizeof(hello), MSG_DONTWAIT) > 0; i++)
+		;
+	answer(sock, IPK__MPSC_NO, 0);
+	ipk__close(sock);
+	c->st.refused++;
+}
+
+/*
+ * Accept whoever is connecting, and read the hellos that are there. Whom
+ * we would refuse anyway goes before it can hand us anything; of the rest
+ * at most MAX_PENDING wait for their hello (more wait in the backlog,
+ * where what they send costs us nothing), none longer than PENDING_NS:
+ * anyone may connect, and each costs us a descriptor.
+ */
 static void admit(ipk_mpsc *c)
 {
-	for (;;) {
-		int s = accept4(c->lsock, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	int64_t now = ipk__now_ns();
+	bool more = true;
 
-		if (s < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			break; /* EAGAIN; EMFILE: it waits in the backlog */
-		}
-		if (c->npending == c->pending_cap) {
-			size_t cap = c->pending_cap ? c->pending_cap * 2 : 8;
-			int *v = realloc(c->pending, cap * sizeof(*v));
+	while (more) {
+		size_t was;
 
-			if (!v) {
-				ipk__close(s);
+		while (c->npending < MAX_PENDING) {
+			int s = accept4(c->lsock, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+			struct ucred cr;
+			socklen_t crlen = sizeof(cr);
+
+			if (s < 0) {
+				if (errno == EINTR || errno == ECONNABORTED)
+					continue;
+				more = false; /* EAGAIN; EMFILE: it waits in the backlog */
 				break;
 			}
-			c->pending = v;
-			c->pending_cap = cap;
+			if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) < 0 ||
+			    !allowed(c, &cr)) {
+				refuse_unread(c, s);
+				continue;
+			}
+			if (c->npending == c->pending_cap) {
+				size_t cap = c->pending_cap ? c->pending_cap * 2 : 8;
+				struct pending *v = realloc(c->pending, cap * sizeof(*v));
+
+				if (!v) {
+					ipk__close(s);
+					more = false;
+					break;
+				}
+				c->pending = v;
+				c->pending_cap = cap;
+			}
+			c->pending[c->npending++] = (struct pending){ .sock = s, .since = now };
 		}
-		c->pending[c->npending++] = s;
-	}
-	for (size_t i = 0; i < c->npending;) {
-		if (take_hello(c, c->pending[i]))
-			c->pending[i] = c->pending[--c->npending];
-		else
-			i++;
+		was = c->npending;
+		for (size_t i = 0; i < c->npending;) {
+			struct pending *p = &c->pending[i];
+			bool done = take_hello(c, p->sock);
+
+			if (!done && now - p->since > PENDING_NS) {
+				refuse_unread(c, p->sock);
+				done = true;
+			}
+			if (done)
+				c->pending[i] = c->pending[--c->npending];
+			else
+				i++;
+		}
+		if (c->npending == was)
+			break; /* all still silent: the backlog waits for them */
 	}
 }
 
@@ -768,7 +845,7 @@ IPK_API void ipk_mpsc_close(ipk_mpsc *c)
 	for (size_t i = 0; i < c->n; i++)
 		forget_lane(c->lanes[i]);
 	for (size_t i = 0; i < c->npending; i++)
-		ipk__close(c->pending[i]);
+		ipk__close(c->pending[i].sock);
 	free(c->lanes);
 	free(c->pfds);
 	free(c->pending);

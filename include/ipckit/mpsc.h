@@ -201,7 +201,7 @@ struct ipk_mpsc_stats {
 	uint64_t producers; /* connected now */
 	uint64_t joined;    /* admitted since create (hand-overs after a restart too) */
 	uint64_t left;      /* gone (closed or died), their lanes drained */
-	uint64_t refused;   /* connections refused: credentials, or a bad lane */
+	uint64_t refused;   /* connections refused: credentials, a bad lane or hello */
 	uint64_t broken;    /* lanes dropped because their contents made no sense */
 	uint64_t epoch;     /* 1 for the first consumer of the name, +1 per takeover */
 };
