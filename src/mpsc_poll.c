@@ -98,9 +98,12 @@ void ipk__mpsc_poll_rest(struct ipk__mpsc_poll *pl)
 	atomic_store_explicit(&pl->armed, 0, memory_order_relaxed);
 	/* Relaxed: set before the helper's write to the eventfd; a fire we
 	 * do not see now leaves the descriptor readable, and the next call
-	 * drains it. */
-	if (atomic_exchange_explicit(&pl->fired, 0, memory_order_relaxed))
-		(void)ipk__read_eintr(pl->efd, &v, sizeof(v));
+	 * drains it. One we see before its write is done (the read finds
+	 * nothing) is given back: else the write to come would leave the
+	 * descriptor readable with nothing to say it must be drained. */
+	if (atomic_exchange_explicit(&pl->fired, 0, memory_order_relaxed) &&
+	    ipk__read_eintr(pl->efd, &v, sizeof(v)) < 0)
+		atomic_store_explicit(&pl->fired, 1, memory_order_relaxed);
 }
 
 void ipk__mpsc_poll_stop(struct ipk__mpsc_poll *pl)
