@@ -77,6 +77,7 @@ struct ipk_mpsc {
 	int64_t next_check_ns;
 	size_t msg_len;
 	bool armed;                 /* we left sleeping = 1 for the helper (ipk_mpsc_fd()) */
+	bool published;             /* the header names us: ours to close */
 	struct ipk__mpsc_poll poll; /* ipk_mpsc_fd()'s helper */
 	struct ipk_mpsc_stats st;
 	char name[NAME_MAX + 1];
@@ -183,6 +184,7 @@ IPK_API int ipk_mpsc_create(const char *name, const struct ipk_mpsc_opts *opts, 
 		epoch = atomic_load_explicit(&c->hdr->epoch, memory_order_relaxed);
 		atomic_store_explicit(&c->hdr->epoch, epoch + 1, memory_order_release);
 	}
+	c->published = true;
 	c->st.epoch = atomic_load_explicit(&c->hdr->epoch, memory_order_relaxed);
 	/* Producers that slept on the door for a consumer: look now. */
 	atomic_fetch_add_explicit(&c->door->futex, 1, memory_order_release);
@@ -833,7 +835,10 @@ IPK_API void ipk_mpsc_close(ipk_mpsc *c)
 	if (c->unacked)
 		ack(c);
 	ipk__mpsc_poll_stop(&c->poll); /* before the door is unmapped */
-	if (c->hdr) {
+	/* Only a header that names us is ours to mark: one we failed to take
+	 * over still belongs to the dead consumer (its producers wait for a
+	 * successor), one of another version to whoever made it. */
+	if (c->published) {
 		/* Release: pairs with the producers' acquire load of state. */
 		atomic_store_explicit(&c->hdr->state, IPK__MPSC_STATE_CLOSED, memory_order_release);
 		if (c->door) {
