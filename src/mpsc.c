@@ -167,22 +167,33 @@ IPK_API int ipk_mpsc_create(const char *name, const struct ipk_mpsc_opts *opts, 
 	if (r < 0)
 		goto fail;
 
-	/* The header's line 1, then epoch (a takeover) or magic (new), both
-	 * release: pairs with the producer's acquire loads of either, after
-	 * which it reads pid, start and the address. */
+	/* A takeover stores its epoch first, then the header's line 1: a
+	 * producer reads epoch, the fields, and epoch again after an acquire
+	 * fence (mpsc_prod.c hello()). The fence pairs with the release
+	 * fence here: a producer that read our pid or address reads our
+	 * epoch after them, never the dead consumer's, so it cannot register
+	 * with us under the old epoch (and register again at its next look).
+	 * One that read our epoch with the dead one's fields fails to
+	 * connect or to match the pid, and looks again later. A new header
+	 * is published by magic, stored last with release. */
+	if (!fresh) {
+		epoch = atomic_load_explicit(&c->hdr->epoch, memory_order_relaxed);
+		atomic_store_explicit(&c->hdr->epoch, epoch + 1, memory_order_relaxed);
+		atomic_thread_fence(memory_order_release);
+	}
 	(void)ipk__proc_start_time(getpid(), &start);
 	atomic_store_explicit(&c->hdr->pid, (int32_t)getpid(), memory_order_relaxed);
 	atomic_store_explicit(&c->hdr->start, start, memory_order_relaxed);
-	atomic_store_explicit(&c->hdr->state, IPK__MPSC_STATE_LIVE, memory_order_relaxed);
 	c->hdr->addr_len = (uint32_t)(salen - offsetof(struct sockaddr_un, sun_path));
 	memcpy(c->hdr->addr, sa.sun_path, c->hdr->addr_len);
 	if (fresh) {
+		atomic_store_explicit(&c->hdr->state, IPK__MPSC_STATE_LIVE, memory_order_relaxed);
 		c->hdr->version = IPK__MPSC_VERSION;
 		atomic_store_explicit(&c->hdr->epoch, 1, memory_order_relaxed);
 		atomic_store_explicit(&c->hdr->magic, IPK__MPSC_MAGIC, memory_order_release);
 	} else {
-		epoch = atomic_load_explicit(&c->hdr->epoch, memory_order_relaxed);
-		atomic_store_explicit(&c->hdr->epoch, epoch + 1, memory_order_release);
+		/* Release: pairs with the producer's acquire load of state. */
+		atomic_store_explicit(&c->hdr->state, IPK__MPSC_STATE_LIVE, memory_order_release);
 	}
 	c->published = true;
 	c->st.epoch = atomic_load_explicit(&c->hdr->epoch, memory_order_relaxed);

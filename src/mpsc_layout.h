@@ -129,7 +129,8 @@ _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "lock-free 32-bit atomics in shared me
 struct ipk__mpsc_hdr {
 	_Atomic uint32_t magic; /* stored last, release, when the object is new */
 	uint32_t version;
-	/* line 1: who consumes; rewritten at a takeover, epoch last (release) */
+	/* line 1: who consumes; a takeover stores epoch first, then a release
+	 * fence, then the rest; producers read epoch, the rest, epoch again */
 	_Alignas(IPK__MPSC_LINE) _Atomic uint64_t epoch;
 	_Atomic int32_t pid;
 	_Atomic uint32_t state; /* IPK__MPSC_STATE_* */

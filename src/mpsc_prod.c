@@ -93,17 +93,34 @@ static int hello(ipk_mpsc_prod *p)
 	struct cmsghdr *cm;
 	uint64_t epoch;
 	uint32_t len;
+	int32_t pid;
 	int s, r;
 
-	/* Acquire: pairs with the consumer's release store of epoch (or of
-	 * magic): pid and address are then this epoch's. */
-	epoch = atomic_load_explicit(&p->hdr->epoch, memory_order_acquire);
-	if (atomic_load_explicit(&p->hdr->state, memory_order_acquire) != IPK__MPSC_STATE_LIVE)
-		return -EPIPE;
-	len = p->hdr->addr_len;
-	if (len < 2 || len > IPK__MPSC_ADDR_MAX)
-		return -EPROTO;
-	memcpy(sa.sun_path, p->hdr->addr, len);
+	/* Epoch, the fields, epoch again (a takeover stores its epoch first:
+	 * mpsc.c ipk_mpsc_create()). The same epoch twice: the fields are
+	 * not of a consumer older than it. */
+	for (int tries = 0;; tries++) {
+		uint64_t again;
+
+		if (tries == 16)
+			return -EAGAIN; /* a takeover under way: later */
+		/* Acquire: pairs with the consumer's release store of magic. */
+		epoch = atomic_load_explicit(&p->hdr->epoch, memory_order_acquire);
+		if (atomic_load_explicit(&p->hdr->state, memory_order_acquire) !=
+		    IPK__MPSC_STATE_LIVE)
+			return -EPIPE;
+		pid = atomic_load_explicit(&p->hdr->pid, memory_order_relaxed);
+		len = p->hdr->addr_len;
+		if (len < 2 || len > IPK__MPSC_ADDR_MAX)
+			return -EPROTO;
+		memcpy(sa.sun_path, p->hdr->addr, len);
+		/* Acquire: pairs with the consumer's release fence after its
+		 * epoch: fields of a newer consumer mean a newer epoch here. */
+		atomic_thread_fence(memory_order_acquire);
+		again = atomic_load_explicit(&p->hdr->epoch, memory_order_relaxed);
+		if (again == epoch)
+			break;
+	}
 	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s < 0)
 		return ipk__neg_errno();
@@ -118,8 +135,7 @@ static int hello(ipk_mpsc_prod *p)
 	 * uid that owns the header (a process that learnt the address and
 	 * bound it first after the consumer died is refused). */
 	r = -EPROTO;
-	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) < 0 ||
-	    cr.pid != atomic_load_explicit(&p->hdr->pid, memory_order_relaxed) ||
+	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) < 0 || cr.pid != pid ||
 	    cr.uid != p->owner)
 		goto fail;
 	cm = CMSG_FIRSTHDR(&mh);
