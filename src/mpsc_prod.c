@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -261,19 +262,33 @@ static int open_names(ipk_mpsc_prod *p, const char *name, int64_t deadline)
 		return -EPROTO;
 	}
 	map = mmap(NULL, IPK__MPSC_HDR_SIZE, PROT_READ, MAP_SHARED, fd, 0);
-	r = ipk__neg_errno();
-	ipk__close(fd);
-	if (map == MAP_FAILED)
+	if (map == MAP_FAILED) {
+		r = ipk__neg_errno();
+		ipk__close(fd);
 		return r;
+	}
 	p->hdr = map;
 	p->owner = st.st_uid;
 	/* Acquire: pairs with the consumer's release store of magic. A new
-	 * queue is linked before it is set up: wait for that. */
+	 * queue is linked, locked, before it is set up: wait for that while
+	 * someone holds the lock. Unlocked, its creator died before it was
+	 * done and no one took it over. */
 	while (atomic_load_explicit(&p->hdr->magic, memory_order_acquire) == 0) {
+		if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+			(void)flock(fd, LOCK_UN);
+			/* Acquire: as above; set up since our first look. */
+			if (atomic_load_explicit(&p->hdr->magic, memory_order_acquire) != 0)
+				break;
+			ipk__close(fd);
+			return -ECONNREFUSED;
+		}
 		r = ipk__sleep_until(deadline, RETRY_NS);
-		if (r < 0)
+		if (r < 0) {
+			ipk__close(fd);
 			return r;
+		}
 	}
+	ipk__close(fd);
 	if (atomic_load_explicit(&p->hdr->magic, memory_order_acquire) != IPK__MPSC_MAGIC ||
 	    p->hdr->version != IPK__MPSC_VERSION)
 		return -EPROTO;

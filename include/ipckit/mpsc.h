@@ -135,9 +135,12 @@ struct ipk_mpsc_from {
  * If a live consumer has the name: -EBUSY. If a dead one of ours had it,
  * it is taken over in place (its doorbell kept, the epoch moved on, a new
  * socket), and its producers hand their lanes over at their next call.
- * A new queue appears at its name complete and locked, or not at all. Only
- * a regular file owned by our effective uid and open to group and others
- * no more than @opts->mode is adopted.
+ * A new queue appears at its name locked, and is set up before the lock
+ * goes: producers wait for it while the lock is held; one whose creator
+ * died first is unlocked and not set up (ipk_mpsc_connect() says
+ * -ECONNREFUSED) until a consumer takes the name over as new. Only a
+ * regular file owned by our effective uid and open to group and others no
+ * more than @opts->mode is adopted.
  * Return: 0 and *@ret; -EINVAL; -EEXIST (IPK_MPSC_EXCL); -EBUSY; -EPERM
  * (another user's object, or one open beyond @mode); -EPROTO (something
  * at the name that is no queue of ours: a ring, a FIFO, a directory, a

@@ -86,12 +86,12 @@ int main(void)
 	T_SYS(unlink(path));
 	/* open wider than asked */
 	plant(4096, 0666, geteuid());
-	refused(-EPERM, -EAGAIN); /* all zero: a queue being set up, to a producer */
+	refused(-EPERM, -ECONNREFUSED); /* all zero, unlocked: an unfinished queue */
 	T_SYS(unlink(path));
 	if (geteuid() == 0) {
 		/* another owner's */
 		plant(4096, 0600, 65534);
-		refused(-EPERM, -EAGAIN); /* all zero: a queue being set up, to a producer */
+		refused(-EPERM, -ECONNREFUSED); /* all zero, unlocked: an unfinished queue */
 		T_SYS(unlink(path));
 	}
 	printf("a ring, junk, a FIFO, a directory, a symlink, a foreign file: refused, kept\n");
