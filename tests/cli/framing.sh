@@ -152,8 +152,12 @@ while True:
         if time.monotonic() > deadline:
             raise
         time.sleep(0.05)
-s.sendall(data)
-s.shutdown(socket.SHUT_WR)
+try:
+    if data:
+        s.sendall(data)
+    s.shutdown(socket.SHUT_WR)
+except (BrokenPipeError, ConnectionResetError, OSError):
+    pass  # a sender that was done before us has closed: read what it sent
 try:
     for line in s.makefile("rb"):
         sys.stdout.buffer.write(line)
