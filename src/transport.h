@@ -108,6 +108,21 @@ extern const struct ipk__scheme ipk__scheme_shm;
 extern const struct ipk__scheme ipk__scheme_nats; /* every build; .tp NULL without NATS */
 extern const struct ipk__scheme ipk__scheme_dbus;
 
+/* The relative timeout (0: try once, IPK_FOREVER, else > 0 ns; 1 once it
+ * has passed, so the call says -ETIMEDOUT) for an absolute deadline: for
+ * transports that call a mechanism's timed API (ring, mpsc). */
+static inline int64_t ipk__timeout_of(int64_t deadline_ns)
+{
+	int64_t left;
+
+	if (deadline_ns == IPK__NOWAIT)
+		return 0;
+	if (deadline_ns == IPK__NEVER)
+		return IPK_FOREVER;
+	left = deadline_ns - ipk__now_ns();
+	return left > 0 ? left : 1;
+}
+
 /* Generic batches: one message after the other through the single ops. */
 int ipk__send_batch_loop(struct ipk_chan *ch, const struct ipk_msg *m, unsigned n,
 			 int64_t deadline_ns);

@@ -32,18 +32,6 @@ struct dbus_chan {
 	uint64_t lost0, skipped0;       /* the counts of the rings before this one */
 };
 
-static int64_t timeout_of(int64_t deadline_ns)
-{
-	int64_t left;
-
-	if (deadline_ns == IPK__NOWAIT)
-		return 0;
-	if (deadline_ns == IPK__NEVER)
-		return IPK_FOREVER;
-	left = deadline_ns - ipk__now_ns();
-	return left > 0 ? left : 1;
-}
-
 static void dbus_free(struct dbus_chan *t)
 {
 	if (!t)
@@ -79,7 +67,7 @@ static int dbus_open(struct ipk_chan *ch, const struct ipk_url *url, int64_t dea
 			t->start.from_seq = 0;
 		}
 		r = ipk_bus_ring_open(t->bus, t->busname, t->name, &t->start,
-				      timeout_of(deadline_ns), NULL, &t->sub);
+				      ipk__timeout_of(deadline_ns), NULL, &t->sub);
 	}
 	if (r < 0) {
 		dbus_free(t);
@@ -118,7 +106,7 @@ static ssize_t dbus_recv(struct ipk_chan *ch, void *buf, size_t len, int64_t dea
 		 * publisher is dead, look on the bus between slices. */
 		if (t->orphan && deadline_ns != IPK__NOWAIT && deadline_ns - ipk__now_ns() > ASK_NS)
 			until = ipk__now_ns() + ASK_NS;
-		n = ipk_ring_recv(t->sub, buf, len, timeout_of(until));
+		n = ipk_ring_recv(t->sub, buf, len, ipk__timeout_of(until));
 		(void)ipk_ring_counts(t->sub, &c);
 		ch->lost = t->lost0 + c.lost;
 		ch->skipped = t->skipped0 + c.skipped;

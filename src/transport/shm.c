@@ -29,19 +29,6 @@ struct shm_chan {
 	struct ipk__namewait wait; /* a subscriber's wait: closed with the channel */
 };
 
-/* A ring call's relative timeout for an absolute deadline. */
-static int64_t timeout_of(int64_t deadline_ns)
-{
-	int64_t left;
-
-	if (deadline_ns == IPK__NOWAIT)
-		return 0;
-	if (deadline_ns == IPK__NEVER)
-		return IPK_FOREVER;
-	left = deadline_ns - ipk__now_ns();
-	return left > 0 ? left : 1; /* passed: the ring says -ETIMEDOUT */
-}
-
 static void shm_free(struct shm_chan *t)
 {
 	if (!t)
@@ -210,7 +197,7 @@ static int shm_send(struct ipk_chan *ch, const struct iovec *iov, int iovcnt, si
 	}
 	if (!t->queue)
 		return ipk_ring_publish(t->pub, buf, len); /* never waits */
-	return ipk_ring_publish_wait(t->pub, buf, len, timeout_of(deadline_ns));
+	return ipk_ring_publish_wait(t->pub, buf, len, ipk__timeout_of(deadline_ns));
 }
 
 /*
@@ -239,7 +226,7 @@ static int shm_send_batch(struct ipk_chan *ch, const struct ipk_msg *m, unsigned
 		r = ipk_ring_publish_batch(t->pub, next, k);
 		if (r == -EAGAIN && t->queue) {
 			r = ipk_ring_publish_wait(t->pub, next->buf, next->len,
-						  timeout_of(deadline_ns));
+						  ipk__timeout_of(deadline_ns));
 			r = r < 0 ? r : 1;
 		}
 		if (r < 0)
@@ -270,7 +257,7 @@ static ssize_t shm_recv(struct ipk_chan *ch, void *buf, size_t len, int64_t dead
 
 	if (!t->sub)
 		return -EBADF; /* the publisher's end */
-	return received(ch, ipk_ring_recv(t->sub, buf, len, timeout_of(deadline_ns)));
+	return received(ch, ipk_ring_recv(t->sub, buf, len, ipk__timeout_of(deadline_ns)));
 }
 
 static int shm_recv_batch(struct ipk_chan *ch, struct ipk_msg *m, unsigned n, int64_t deadline_ns)
@@ -279,7 +266,7 @@ static int shm_recv_batch(struct ipk_chan *ch, struct ipk_msg *m, unsigned n, in
 
 	if (!t->sub)
 		return -EBADF; /* the publisher's end */
-	return (int)received(ch, ipk_ring_recv_batch(t->sub, m, n, timeout_of(deadline_ns)));
+	return (int)received(ch, ipk_ring_recv_batch(t->sub, m, n, ipk__timeout_of(deadline_ns)));
 }
 
 static int shm_fd(struct ipk_chan *ch)

@@ -29,18 +29,6 @@ struct mpsc_chan {
 	struct ipk__namewait wait; /* a producer's wait for the name */
 };
 
-static int64_t timeout_of(int64_t deadline_ns)
-{
-	int64_t left;
-
-	if (deadline_ns == IPK__NOWAIT)
-		return 0;
-	if (deadline_ns == IPK__NEVER)
-		return IPK_FOREVER;
-	left = deadline_ns - ipk__now_ns();
-	return left > 0 ? left : 1; /* passed: the call says -ETIMEDOUT */
-}
-
 static void mpsc_free(struct mpsc_chan *t)
 {
 	if (!t)
@@ -97,7 +85,7 @@ static int open_producer(struct ipk_chan *ch, struct mpsc_chan *t, const struct 
 	(void)snprintf(path, sizeof(path), "%s%.*s", IPK__SHM_DIR, NAME_MAX, url->path);
 	ipk__namewait_init(&t->wait, path, 0, 0);
 	for (;;) {
-		r = ipk_mpsc_connect(url->path, &o, timeout_of(deadline_ns), &t->prod);
+		r = ipk_mpsc_connect(url->path, &o, ipk__timeout_of(deadline_ns), &t->prod);
 		if (r != -ENOENT || deadline_ns == IPK__NOWAIT)
 			break;
 		r = ipk__namewait(&t->wait, deadline_ns); /* -ETIMEDOUT at the end */
@@ -146,7 +134,7 @@ static int mpsc_send(struct ipk_chan *ch, const struct iovec *iov, int iovcnt, s
 		ipk__iov_gather(t->gather, iov, iovcnt);
 		buf = t->gather;
 	}
-	return ipk_mpsc_send(t->prod, buf, len, timeout_of(deadline_ns));
+	return ipk_mpsc_send(t->prod, buf, len, ipk__timeout_of(deadline_ns));
 }
 
 static ssize_t mpsc_recv(struct ipk_chan *ch, void *buf, size_t len, int64_t deadline_ns)
@@ -157,7 +145,7 @@ static ssize_t mpsc_recv(struct ipk_chan *ch, void *buf, size_t len, int64_t dea
 
 	if (!t->cons)
 		return -EBADF; /* a producer's end */
-	r = ipk_mpsc_recv(t->cons, buf, len, NULL, timeout_of(deadline_ns));
+	r = ipk_mpsc_recv(t->cons, buf, len, NULL, ipk__timeout_of(deadline_ns));
 	if (r == -EMSGSIZE)
 		ch->next_len = ipk_mpsc_msg_len(t->cons);
 	/* records whose producer died while writing them: never delivered */
