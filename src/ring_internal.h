@@ -47,6 +47,8 @@
 #define RUN_BYTES 4096u               /* ... once they hold this much */
 #define PACK_MAX 64                   /* messages in one packed record */
 #define PACK_BYTES 4096u              /* payload of a packed record, at most */
+#define QUIET_PUBLISHES 4096          /* fenced publishes without a sleeper before going light */
+#define NOFENCE_SLICE_NS IPK_MSEC     /* first sleep of a sleeper whose membarrier() failed */
 
 struct ipk_ring {
 	int fd; /* feed, read-write, flock(LOCK_EX) held */
@@ -67,6 +69,9 @@ struct ipk_ring {
 	bool named;
 	uint32_t flags;
 	uint64_t published, wakes;
+	bool light_ok;  /* registered for membarrier(): may publish light */
+	bool fenced;    /* the sleepers word had IPK__RING_FENCED at the last publish */
+	uint32_t quiet; /* fenced publishes in a row that found no sleeper */
 	/* checkpoints[k % CHECKPOINTS]: the first record at or after k * TAIL_STEP,
 	 * for the last CHECKPOINTS step boundaries below checkpoint_next * TAIL_STEP */
 	uint64_t checkpoints[CHECKPOINTS];
@@ -299,6 +304,15 @@ long ipk__ring_futex_wake(_Atomic uint32_t *word, bool private);
 /* The publisher's half of the doorbell: wake the sleepers (a count raised
  * by the dead is cleared). */
 void ipk__ring_wake_sleepers(ipk_ring *r);
+/* Register this process for MEMBARRIER_CMD_GLOBAL_EXPEDITED (once; again
+ * in a forked child): true if it may publish light (ring_layout.h). */
+bool ipk__ring_light_ok(void);
+/* The publisher's mode on a doorbell it starts on (creation or takeover):
+ * fenced, going light at the first publish if this process may. */
+void ipk__ring_start_mode(ipk_ring *r);
+/* A fenced publisher that found no sleeper QUIET_PUBLISHES times in a row
+ * tries to go light. */
+void ipk__ring_try_light(ipk_ring *r);
 /* A new open file description of @fd's file, with @fd's access mode: a
  * descriptor, or -1. */
 int ipk__ring_reopen_own(int fd);

@@ -78,26 +78,51 @@
  * the count of sleepers live in the doorbell object. It holds no data: a
  * subscriber that scribbles on it can only cause spurious wake-ups or
  * missed ones (the latter bounded by the sleep slice). The store-load
- * pairs:
+ * pairs - the publisher stores head and loads the sleepers word, a sleeper
+ * counts itself there and loads head - need a store-load fence on each
+ * side, and a locked instruction per publish costs the publisher about as
+ * much as the rest of a small message. So the publisher has two modes,
+ * and the IPK__RING_FENCED bit of the sleepers word says which one it is
+ * in (the publisher clears it, a sleeper sets it):
  *
- *   publisher                         sleeping subscriber
- *   head = h' (seq_cst exchange)      sleepers += 1         (seq_cst)
- *                                     fence(seq_cst)
- *   n = sleepers       (seq_cst)      w = futex             (acquire)
- *   if n: futex += 1   (release)      if head == p: FUTEX_WAIT(futex, w)
- *         FUTEX_WAKE                  sleepers -= 1         (release)
+ *   publisher, fenced (bit set)       sleeping subscriber
+ *   head = h' (seq_cst exchange)      w = sleepers += 1     (seq_cst)
+ *   n = sleepers       (seq_cst)      if !(w & FENCED):
+ *                                         sleepers |= FENCED (seq_cst)
+ *   publisher, light (bit clear)          membarrier(GLOBAL_EXPEDITED)
+ *   head = h'          (release)      fence(seq_cst)
+ *   n = sleepers       (relaxed)      v = futex             (acquire)
+ *                                     if head == p: FUTEX_WAIT(futex, v)
+ *   if n & COUNT: futex += 1 (release), FUTEX_WAKE
+ *                                     sleepers -= 1         (release)
  *
- * The seq_cst operations and fence make it impossible that the publisher
- * reads no sleeper while the subscriber reads the old head: one sees the
- * other (the exchange precedes the sleepers load in the single total order;
- * a load that misses the increment precedes it, and so precedes the fence
- * after it). If the subscriber read w after the increment, the
- * release/acquire pair on the futex word hands it the new head too; if
- * before, FUTEX_WAIT finds futex != w and returns at once, or is woken.
- * With no sleeper the publisher pays one locked instruction and one load
- * of a line nobody writes: no system call. Queue mode's producer waiting
- * for room runs the same protocol on the consumer's page with the roles
- * swapped (wait_room() in ring_pub.c), on the consumer's shown.
+ * Fenced, the seq_cst operations and fence make it impossible that the
+ * publisher reads no sleeper while the subscriber reads the old head: one
+ * sees the other (the exchange precedes the sleepers load in the single
+ * total order; a load that misses the increment precedes it, and so
+ * precedes the fence after it). Light, the publisher's store and load are
+ * ordered by nothing but the compiler; a light publisher is a process
+ * registered for MEMBARRIER_CMD_GLOBAL_EXPEDITED, and the sleeper's
+ * membarrier() runs a full barrier on every CPU that runs it. That
+ * barrier falls somewhere in the publisher's instruction stream: a publish
+ * whose store of head comes before it has its head visible to the
+ * sleeper's load after the call; one whose load of sleepers comes after
+ * it sees the count, raised before the call. Every publish that loads the
+ * word after the call also sees FENCED and makes the next publish fenced,
+ * so one membarrier() covers a sleeper and those after it until the
+ * publisher goes light again: it does so only after QUIET_PUBLISHES
+ * fenced publishes that found no sleeper, by a compare-and-swap of the
+ * word from FENCED alone to 0, which fails if anyone has counted itself.
+ * A publisher that cannot register keeps the bit set and never clears it;
+ * a sleeper whose membarrier() fails (a seccomp filter) bounds its first
+ * sleep by NOFENCE_SLICE_NS instead. If the subscriber read the futex word
+ * after the increment, the release/acquire pair on it hands it the new
+ * head too; if before, FUTEX_WAIT finds futex != v and returns at once, or
+ * is woken. With no sleeper the light publisher pays one plain store and
+ * one load of a line nobody writes: no locked instruction, no system call.
+ * Queue mode's producer waiting for room runs the fenced protocol on the
+ * consumer's page with the roles swapped (wait_room() in ring_pub.c), on
+ * the consumer's shown: the consumer pays its fence once a step.
  */
 #ifndef IPK_RING_LAYOUT_H
 #define IPK_RING_LAYOUT_H
@@ -113,7 +138,7 @@ _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "lock-free 32-bit atomics in shared me
 #define IPK__RING_MAGIC 0x474e5249u      /* "IRNG" little-endian */
 #define IPK__RING_BELL_MAGIC 0x4c4c4542u /* "BELL" */
 #define IPK__RING_CONS_MAGIC 0x534e4f43u /* "CONS" */
-#define IPK__RING_VERSION 3u             /* 2: packed records; 3: cons->shown */
+#define IPK__RING_VERSION 4u             /* 2: packed records; 3: cons->shown; 4: light publishes */
 #define IPK__RING_HDR_SIZE 4096u         /* the feed's header; the data follow */
 #define IPK__RING_BELL_SIZE 4096u        /* the doorbell's page (subscriber slots follow) */
 #define IPK__RING_CONS_SIZE 4096u        /* the consumer's page */
@@ -128,6 +153,11 @@ _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "lock-free 32-bit atomics in shared me
 #define IPK__RING_KIND_PACK 3u /* several messages of one length (publish_batch()) */
 /* The seq word of "nothing here yet" (no seq reaches it). */
 #define IPK__RING_SEQ_NONE UINT64_MAX
+
+/* The doorbell's sleepers word: a count of sleepers, and this bit while
+ * the publisher stores head with a store-load fence (the table above). */
+#define IPK__RING_FENCED (1u << 31)
+#define IPK__RING_SLEEPERS(w) ((w) & ~IPK__RING_FENCED)
 
 /* struct ipk__ring_hdr.state */
 #define IPK__RING_STATE_LIVE 1u
@@ -170,8 +200,9 @@ _Static_assert(sizeof(struct ipk__ring_hdr) <= IPK__RING_HDR_SIZE, "layout");
 struct ipk__ring_bell {
 	_Atomic uint32_t magic;
 	uint32_t version;
-	_Alignas(IPK__RING_CACHELINE) _Atomic uint32_t futex;    /* bumped by the publisher */
-	_Alignas(IPK__RING_CACHELINE) _Atomic uint32_t sleepers; /* subscribers in FUTEX_WAIT */
+	_Alignas(IPK__RING_CACHELINE) _Atomic uint32_t futex; /* bumped by the publisher */
+	/* subscribers in FUTEX_WAIT, | IPK__RING_FENCED */
+	_Alignas(IPK__RING_CACHELINE) _Atomic uint32_t sleepers;
 	/* one past the highest subscriber slot ever taken (see take_slot()) */
 	_Alignas(IPK__RING_CACHELINE) _Atomic uint32_t slots;
 };

@@ -225,16 +225,33 @@ static inline void seal(ipk_ring *r, const struct staged *st, size_t n)
 			atomic_store_explicit(seq_word(r, st[n].pad), st[n].seq,
 					      memory_order_release);
 	}
-	/* seq_cst exchange: a release store (R in the table of ring_layout.h; pairs with
-	 * the subscribers' acquire load of head (A): whoever sees the new head
-	 * sees the records, for those that look at head) that is also ordered
-	 * before the seq_cst load of sleepers below - the store-load pair of
-	 * the doorbell, with the sleeper's seq_cst increment and head load.
-	 * One locked instruction on x86 (cheaper than a store and a full
-	 * fence). */
-	(void)atomic_exchange_explicit(&r->hdr->head, r->head, memory_order_seq_cst);
+	uint32_t w;
+
+	if (r->fenced) {
+		/* seq_cst exchange: a release store (R in the table of
+		 * ring_layout.h; pairs with the subscribers' acquire load of
+		 * head (A): whoever sees the new head sees the records, for
+		 * those that look at head) that is also ordered before the
+		 * seq_cst load of sleepers below - the fenced store-load pair
+		 * of the doorbell, with the sleeper's seq_cst increment and
+		 * head load. One locked instruction on x86 (cheaper than a
+		 * store and a full fence). */
+		(void)atomic_exchange_explicit(&r->hdr->head, r->head, memory_order_seq_cst);
+		w = atomic_load_explicit(&r->bell->sleepers, memory_order_seq_cst);
+		r->quiet = w == IPK__RING_FENCED ? r->quiet + 1 : 0;
+		if (r->quiet >= QUIET_PUBLISHES)
+			ipk__ring_try_light(r);
+	} else {
+		/* Light: release store (R), then the sleepers word, in program
+		 * order for the compiler only; a sleeper's membarrier() orders
+		 * them on the CPU (ring_layout.h). */
+		atomic_store_explicit(&r->hdr->head, r->head, memory_order_release);
+		atomic_signal_fence(memory_order_seq_cst);
+		w = atomic_load_explicit(&r->bell->sleepers, memory_order_relaxed);
+		r->fenced = (w & IPK__RING_FENCED) != 0; /* a sleeper asks for the fence */
+	}
 	r->head_shown = r->head;
-	if (atomic_load_explicit(&r->bell->sleepers, memory_order_seq_cst) != 0)
+	if (IPK__RING_SLEEPERS(w) != 0)
 		ipk__ring_wake_sleepers(r);
 }
 
@@ -673,6 +690,7 @@ IPK_API int ipk_ring_create(const char *name, const struct ipk_ring_opts *opts, 
 	rc = ipk__ring_open_bell(r, mode, fresh);
 	if (rc < 0)
 		goto fail;
+	ipk__ring_start_mode(r);
 	if (o.flags & IPK_RING_QUEUE) {
 		rc = ipk__ring_open_cons(r, mode, fresh);
 		if (rc < 0)

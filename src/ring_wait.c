@@ -4,7 +4,8 @@
  * publisher's wake-up and the subscriber's sleep, with the sleepers that
  * died counted out), a subscriber's waiting for data with its checks of
  * the publisher's liveness and epoch, the subscriber slots that
- * ipk_ring_subscribers() counts, and the pollable fd's helper thread.
+ * ipk_ring_subscribers() counts, the pollable fd's helper thread, and the
+ * publisher's light and fenced modes (membarrier()).
  *
  * The store-load pairs of the doorbell are in ring_layout.h; why the
  * sleepers hold a lock, and how a death is told, in
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
@@ -53,6 +55,69 @@ int ipk__ring_reopen_own(int fd)
 	return r < 0 ? -1 : r;
 }
 
+static bool light_registered;
+
+static void register_light(void)
+{
+	long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+
+	light_registered =
+		cmds > 0 && (cmds & MEMBARRIER_CMD_GLOBAL_EXPEDITED) &&
+		(cmds & MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) &&
+		syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0) == 0;
+}
+
+/* The registration belongs to a memory map, and a forked child may
+ * publish on the rings it inherited: register it too. It inherits the
+ * parent's seccomp filters, so this fails only where the kernel is out
+ * of memory - and a publish that then misses a sleeper costs it at most
+ * its sleep slice (WAIT_SLICE_NS), never a hang. */
+static void light_at_fork(void)
+{
+	register_light();
+}
+
+static void init_light(void)
+{
+	register_light();
+	if (light_registered)
+		(void)pthread_atfork(NULL, NULL, light_at_fork);
+}
+
+bool ipk__ring_light_ok(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	(void)pthread_once(&once, init_light);
+	return light_registered;
+}
+
+void ipk__ring_start_mode(ipk_ring *r)
+{
+	r->light_ok = ipk__ring_light_ok();
+	/* Fenced at first (seq_cst: before our first publish); a process
+	 * that may go light does so at its first publish that finds no
+	 * sleeper. A taken-over doorbell's count carries on. */
+	atomic_fetch_or_explicit(&r->bell->sleepers, IPK__RING_FENCED, memory_order_seq_cst);
+	r->fenced = true;
+	r->quiet = r->light_ok ? QUIET_PUBLISHES - 1 : 0;
+}
+
+void ipk__ring_try_light(ipk_ring *r)
+{
+	uint32_t want = IPK__RING_FENCED;
+
+	r->quiet = 0;
+	if (!r->light_ok)
+		return;
+	/* seq_cst: a sleeper's increment either comes first (the word is not
+	 * FENCED alone: we stay fenced) or reads the word without the bit
+	 * and calls membarrier() (ring_layout.h). */
+	if (atomic_compare_exchange_strong_explicit(&r->bell->sleepers, &want, 0,
+						    memory_order_seq_cst, memory_order_relaxed))
+		r->fenced = false;
+}
+
 /*
  * The count of sleepers is up, yet FUTEX_WAKE woke nobody: a subscriber
  * on its way into FUTEX_WAIT (it holds its LOCK_SH), or one that was
@@ -63,8 +128,9 @@ static void clear_dead_sleepers(ipk_ring *r)
 	if (flock(r->bell_fd, LOCK_EX | LOCK_NB) < 0)
 		return;
 	/* Relaxed: whoever counts itself next takes LOCK_SH first, so after
-	 * our unlock, which orders this store before its increment. */
-	atomic_store_explicit(&r->bell->sleepers, 0, memory_order_relaxed);
+	 * our unlock, which orders this before its increment. The mode bit
+	 * stays. */
+	atomic_fetch_and_explicit(&r->bell->sleepers, IPK__RING_FENCED, memory_order_relaxed);
 	(void)flock(r->bell_fd, LOCK_UN);
 }
 
@@ -154,6 +220,7 @@ static int check_publisher(ipk_ring_sub *s, int64_t now_ns)
  */
 static int sleep_on_bell(ipk_ring_sub *s, int lock_fd, uint64_t pos, int64_t wake)
 {
+	int64_t slice = wake; /* shorter if a light publisher may miss us */
 	int rc = 0;
 
 	if (!s->bell || lock_fd < 0)
@@ -163,8 +230,17 @@ static int sleep_on_bell(ipk_ring_sub *s, int lock_fd, uint64_t pos, int64_t wak
 	if (flock(lock_fd, LOCK_SH | LOCK_NB) < 0)
 		return ipk__sleep_until(wake, NOBELL_STEP_NS) == -ETIMEDOUT ? -ETIMEDOUT : 0;
 	/* seq_cst increment and fence: against the seq_cst exchange of head
-	 * and load of sleepers in seal() (the store-load pair). */
-	atomic_fetch_add_explicit(&s->bell->sleepers, 1, memory_order_seq_cst);
+	 * and load of sleepers in seal() (the fenced store-load pair). A
+	 * light publisher gets its fence from membarrier(), and the bit
+	 * fences its publishes from the next one on (ring_layout.h). */
+	uint32_t n = atomic_fetch_add_explicit(&s->bell->sleepers, 1, memory_order_seq_cst);
+
+	if (!(n & IPK__RING_FENCED)) {
+		atomic_fetch_or_explicit(&s->bell->sleepers, IPK__RING_FENCED,
+					 memory_order_seq_cst);
+		if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) < 0)
+			slice = ipk__now_ns() + NOFENCE_SLICE_NS;
+	}
 	atomic_thread_fence(memory_order_seq_cst);
 	/* Acquire: pairs with the release increment in ipk__ring_wake_sleepers(). */
 	uint32_t w = atomic_load_explicit(&s->bell->futex, memory_order_acquire);
@@ -175,7 +251,9 @@ static int sleep_on_bell(ipk_ring_sub *s, int lock_fd, uint64_t pos, int64_t wak
 	if (!head_past(s, pos) &&
 	    atomic_load_explicit(&s->hdr->state, memory_order_acquire) == IPK__RING_STATE_LIVE &&
 	    !atomic_load_explicit(&s->stop, memory_order_relaxed))
-		rc = ipk__ring_futex_wait(&s->bell->futex, w, wake, false);
+		rc = ipk__ring_futex_wait(&s->bell->futex, w, slice < wake ? slice : wake, false);
+	if (rc == -ETIMEDOUT && slice < wake)
+		rc = 0; /* our own slice, not @wake */
 	/* Release: nothing to publish, but keeps the count's RMW chain
 	 * ordered after our last look at the ring. */
 	atomic_fetch_sub_explicit(&s->bell->sleepers, 1, memory_order_release);

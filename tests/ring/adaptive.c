@@ -202,7 +202,8 @@ static void early_message(void)
 	/* It sleeps until the next one is due, SLOW_MS from the last: once
 	 * it is counted as a sleeper on the doorbell, publish long before. */
 	deadline = rt_now() + RT_TIMEOUT;
-	while (atomic_load_explicit(&bell->sleepers, memory_order_relaxed) == 0) {
+	while (IPK__RING_SLEEPERS(atomic_load_explicit(&bell->sleepers, memory_order_relaxed)) ==
+	       0) {
 		T_TRUE(rt_now() < deadline);
 		sleep_ns(100 * IPK_USEC);
 	}

@@ -86,9 +86,9 @@ static void await_count(_Atomic uint32_t *count, uint32_t want)
 {
 	int64_t until = rt_now() + RT_TIMEOUT;
 
-	while (atomic_load(count) != want) {
+	while (IPK__RING_SLEEPERS(atomic_load(count)) != want) {
 		if (rt_now() > until)
-			T_FAIL("count %u, want %u", atomic_load(count), want);
+			T_FAIL("count %u, want %u", IPK__RING_SLEEPERS(atomic_load(count)), want);
 		usleep(1000);
 	}
 }
@@ -111,7 +111,7 @@ static int kill_counted(pid_t pid, _Atomic uint32_t *count)
 {
 	await_count(count, 1);
 	kill_and_reap(pid);
-	return atomic_load(count) == 1;
+	return IPK__RING_SLEEPERS(atomic_load(count)) == 1;
 }
 
 #define TRIES 20
@@ -161,7 +161,7 @@ static void killed_asleep(const char *what, bool named, enum how how)
 	printf("%s: subscriber killed asleep, then %d publishes: %llu wake-up(s)\n", what,
 	       PUBLISHES, (unsigned long long)wakes(r));
 	T_EQ(wakes(r), 1);
-	T_EQ(atomic_load(sleepers), 0);
+	T_EQ(IPK__RING_SLEEPERS(atomic_load(sleepers)), 0);
 	unmap_word(sleepers);
 	ipk_ring_close(r);
 }
@@ -193,12 +193,12 @@ static void live_child_keeps_lock(const char *what, enum how how)
 		}
 		/* Got it: the child must be between two sleep slices, not
 		 * counted; if it is counted, its lock is not its own. */
-		T_EQ(atomic_load(sleepers), 0);
+		T_EQ(IPK__RING_SLEEPERS(atomic_load(sleepers)), 0);
 		T_SYS(flock(c.bell_fd, LOCK_UN));
 	}
 	publish_n(r, 1);
 	t_wait_exit(pid, 0);
-	T_EQ(atomic_load(sleepers), 0);
+	T_EQ(IPK__RING_SLEEPERS(atomic_load(sleepers)), 0);
 	printf("%s: a live sleeper's lock is its own; woken by 1 publish\n", what);
 	unmap_word(sleepers);
 	ipk_ring_close(r);
@@ -223,14 +223,14 @@ static void live_not_cleared(void)
 	atomic_fetch_add(sleepers, 1);
 	publish_n(r, 10);
 	T_EQ(wakes(r), 10); /* nobody woken, yet each publish must ring */
-	T_EQ(atomic_load(sleepers), 1);
+	T_EQ(IPK__RING_SLEEPERS(atomic_load(sleepers)), 1);
 	/* Uncount, unlock: now a count left behind is a dead one's. */
 	atomic_fetch_sub(sleepers, 1);
 	T_SYS(flock(fd, LOCK_UN));
 	atomic_fetch_add(sleepers, 1); /* as if killed between count and lock */
 	publish_n(r, 10);
 	T_EQ(wakes(r), 11);
-	T_EQ(atomic_load(sleepers), 0);
+	T_EQ(IPK__RING_SLEEPERS(atomic_load(sleepers)), 0);
 	printf("live sleeper kept its count through 10 publishes; an unlocked count went after "
 	       "1\n");
 	unmap_word(sleepers);
