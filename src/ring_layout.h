@@ -88,13 +88,14 @@
  *   publisher, fenced (bit set)       sleeping subscriber
  *   head = h' (seq_cst exchange)      w = sleepers += 1     (seq_cst)
  *   n = sleepers       (seq_cst)      if !(w & FENCED):
- *                                         sleepers |= FENCED (seq_cst)
- *   publisher, light (bit clear)          membarrier(GLOBAL_EXPEDITED)
+ *                                         membarrier(GLOBAL_EXPEDITED)
+ *   publisher, light (bit clear)          sleepers |= FENCED (seq_cst)
  *   head = h'          (release)      fence(seq_cst)
  *   n = sleepers       (relaxed)      v = futex             (acquire)
- *                                     if head == p: FUTEX_WAIT(futex, v)
+ *   if n & FENCED:                    if head == p: FUTEX_WAIT(futex, v)
+ *       fence(seq_cst)                sleepers -= 1         (release)
+ *       n = sleepers   (seq_cst)
  *   if n & COUNT: futex += 1 (release), FUTEX_WAKE
- *                                     sleepers -= 1         (release)
  *
  * Fenced, the seq_cst operations and fence make it impossible that the
  * publisher reads no sleeper while the subscriber reads the old head: one
@@ -107,17 +108,20 @@
  * barrier falls somewhere in the publisher's instruction stream: a publish
  * whose store of head comes before it has its head visible to the
  * sleeper's load after the call; one whose load of sleepers comes after
- * it sees the count, raised before the call. Every publish that loads the
- * word after the call also sees FENCED and makes the next publish fenced,
- * so one membarrier() covers a sleeper and those after it until the
- * publisher goes light again: it does so only after QUIET_PUBLISHES
- * fenced publishes that found no sleeper, by a compare-and-swap of the
- * word from FENCED alone to 0, which fails if anyone has counted itself.
- * A publisher that cannot register keeps the bit set and never clears it;
- * a sleeper whose membarrier() fails (a seccomp filter) bounds its first
- * sleep by NOFENCE_SLICE_NS instead. If the subscriber read the futex word
- * after the increment, the release/acquire pair on it hands it the new
- * head too; if before, FUTEX_WAIT finds futex != v and returns at once, or
+ * it sees the count, raised before the call. Only then is the bit set, so
+ * a sleeper that finds it set (and calls nothing) comes after that
+ * barrier; a light publish that finds the bit fences and looks at the
+ * word again - its own store-load pair with such a sleeper - and the
+ * publishes after it are fenced. The publisher goes light again only
+ * after QUIET_PUBLISHES fenced publishes that found no sleeper, by a
+ * compare-and-swap of the word from FENCED alone to 0, which fails if
+ * anyone has counted itself. A publisher that cannot register keeps the
+ * bit set and never clears it; a sleeper whose membarrier() fails (a
+ * seccomp filter) bounds its first sleep by NOFENCE_SLICE_NS instead.
+ * tests/model/ring.pml checks this with a store buffer for the light
+ * store. If the subscriber read the futex word after the increment, the
+ * release/acquire pair on it hands it the new head too; if before,
+ * FUTEX_WAIT finds futex != v and returns at once, or
  * is woken. With no sleeper the light publisher pays one plain store and
  * one load of a line nobody writes: no locked instruction, no system call.
  * Queue mode's producer waiting for room runs the fenced protocol on the

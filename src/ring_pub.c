@@ -248,7 +248,15 @@ static inline void seal(ipk_ring *r, const struct staged *st, size_t n)
 		atomic_store_explicit(&r->hdr->head, r->head, memory_order_release);
 		atomic_signal_fence(memory_order_seq_cst);
 		w = atomic_load_explicit(&r->bell->sleepers, memory_order_relaxed);
-		r->fenced = (w & IPK__RING_FENCED) != 0; /* a sleeper asks for the fence */
+		if (w & IPK__RING_FENCED) {
+			/* A sleeper asks for the fence, for this publish too:
+			 * one that found the bit set called no membarrier(),
+			 * so the fence and a second look at the word make
+			 * this store-load pair. */
+			atomic_thread_fence(memory_order_seq_cst);
+			w = atomic_load_explicit(&r->bell->sleepers, memory_order_seq_cst);
+			r->fenced = true;
+		}
 	}
 	r->head_shown = r->head;
 	if (IPK__RING_SLEEPERS(w) != 0)

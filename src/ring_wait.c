@@ -236,10 +236,13 @@ static int sleep_on_bell(ipk_ring_sub *s, int lock_fd, uint64_t pos, int64_t wak
 	uint32_t n = atomic_fetch_add_explicit(&s->bell->sleepers, 1, memory_order_seq_cst);
 
 	if (!(n & IPK__RING_FENCED)) {
-		atomic_fetch_or_explicit(&s->bell->sleepers, IPK__RING_FENCED,
-					 memory_order_seq_cst);
+		/* The barrier first, then the bit: a sleeper that finds the
+		 * bit set needs no barrier of its own, so when it does, ours
+		 * must be complete. */
 		if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) < 0)
 			slice = ipk__now_ns() + NOFENCE_SLICE_NS;
+		atomic_fetch_or_explicit(&s->bell->sleepers, IPK__RING_FENCED,
+					 memory_order_seq_cst);
 	}
 	atomic_thread_fence(memory_order_seq_cst);
 	/* Acquire: pairs with the release increment in ipk__ring_wake_sleepers(). */

@@ -29,7 +29,18 @@
  * The publisher commits one record at a time or a batch of two
  * (ipk_ring_publish_batch()): both written, then their commit words, the
  * second's first, then head once.
- * Build with -DBUG_ORDER, -DBUG_NOWAKE, -DBUG_SLACK, -DBUG_NOMARK or
+ * The doorbell has the publisher's two modes (ring_layout.h): fenced, its
+ * store of head and load of the sleepers word in one order for all, and
+ * light, where the store waits in a store buffer (pending) while the load
+ * goes ahead; a sleeper that finds the mode light calls membarrier(),
+ * modelled as draining that buffer, then sets the fenced bit; a light
+ * publisher that finds the bit fences (drains) and loads the word again. The publisher
+ * goes light whenever it finds no sleeper (QUIET_PUBLISHES abstracted to
+ * any number), so every interleaving of modes is checked.
+ * Build with -DBUG_ORDER, -DBUG_NOWAKE, -DBUG_SLACK, -DBUG_NOMARK,
+ * -DBUG_NOBARRIER (a sleeper of a light publisher without membarrier()),
+ * -DBUG_NOACK (a light publisher that sees the fenced bit and stays light
+ * for the publish under way) or
  * -DBUG_BATCH (a batch of three: more than SLACK past head before head
  * moves) to get the protocol wrong in one place each: the checker must
  * then find an error (the runner, tests/model/run-spin.sh, asserts that it
@@ -47,14 +58,43 @@ byte head = 0;      /* end of the last committed record */
 byte tail = 0;      /* overwrite intent: oldest intact record */
 byte committed = 0; /* ghost: messages whose commit word is stored */
 byte sleepers = 0;  /* doorbell: subscribers in FUTEX_WAIT */
+bit fenced = 1;     /* doorbell: IPK__RING_FENCED in the sleepers word */
 byte futex = 0;     /* doorbell: the futex word */
+/* A light publisher's store of head, not yet seen by the other CPU: a
+ * store buffer of one entry (NONE: empty), drained by drain() at any time,
+ * before the publisher's next store (stores are seen in order: tail's
+ * release store orders it), by a locked instruction or fence of the
+ * publisher, or by a sleeper's membarrier() (the barrier it puts into the
+ * publisher's instruction stream). Only loads pass it. */
+byte pending = NONE;
+
+inline flush()
+{
+	atomic {
+		if
+		:: pending != NONE -> head = pending; pending = NONE
+		:: else -> skip
+		fi
+	}
+}
+
+active proctype drain()
+{
+end:	do
+	:: atomic { pending != NONE -> head = pending; pending = NONE }
+	od
+}
 
 active proctype publisher()
 {
-	byte s = 0, b, i;
+	byte s = 0, b, i, n;
+	bit pf = 1; /* seal(): fenced (r->fenced) */
 
 	do
 	:: s < N ->
+		/* stores become visible in order: the buffered head before
+		 * any store of this publish (tail, the records) */
+		flush();
 		/* a batch of b records (ipk_ring_publish_batch(); 1: ipk_ring_publish()):
 		 * the records and the mark after the last stay within SLACK slots
 		 * of head (batch_room()) */
@@ -114,10 +154,43 @@ active proctype publisher()
 		fi;
 		head = s + b;
 #else
-		head = s + b; /* seal(): seq_cst exchange of head */
-		/* then the sleepers count (seq_cst load) */
 		if
-		:: sleepers > 0 -> futex++ /* + FUTEX_WAKE */
+		:: pf ->
+			/* fenced: seq_cst exchange of head (drains the buffer),
+			 * then the sleepers word (seq_cst load) */
+			atomic { flush(); head = s + b };
+			atomic { n = sleepers; pf = fenced };
+			/* ipk__ring_try_light() after quiet publishes: from
+			 * FENCED alone to 0, or nothing */
+			if
+			:: n == 0 -> atomic {
+					if
+					:: sleepers == 0 && fenced -> fenced = 0; pf = 0
+					:: else -> skip
+					fi
+				}
+			:: skip
+			fi
+		:: else ->
+			/* light: a plain store of head, into the buffer; the load
+			 * of the sleepers word may pass it */
+			pending = s + b;
+			atomic { n = sleepers; pf = fenced };
+			if
+			:: pf ->
+				/* a sleeper asked for the fence: take it now,
+				 * and load the word again */
+#ifndef BUG_NOACK
+				flush();
+				n = sleepers
+#else
+				skip
+#endif
+			:: else -> skip
+			fi
+		fi;
+		if
+		:: n > 0 -> flush(); futex++ /* locked increment, FUTEX_WAKE */
 		:: else -> skip
 		fi;
 #endif
@@ -183,8 +256,17 @@ active proctype subscriber()
 			t = 0;
 			h = 0
 		:: else ->
-			/* wait_data(): count ourselves, read the word, look again */
-			sleepers++;
+			/* sleep_on_bell(): count ourselves; a light publisher's
+			 * store gets its barrier from our membarrier() */
+			atomic { sleepers++; w = fenced };
+			if
+			:: !w ->
+#ifndef BUG_NOBARRIER
+				flush(); /* membarrier(GLOBAL_EXPEDITED) */
+#endif
+				fenced = 1
+			:: else -> skip
+			fi;
 			w = futex;
 			if
 			:: head <= p -> (futex != w) /* FUTEX_WAIT until woken */
