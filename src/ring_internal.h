@@ -49,9 +49,9 @@
 #define PACK_BYTES 4096u              /* payload of a packed record, at most */
 #define QUIET_PUBLISHES 4096          /* fenced publishes without a sleeper before going light */
 #define NOFENCE_SLICE_NS IPK_MSEC     /* first sleep of a sleeper whose membarrier() failed */
-#define SLIP_POLLS 64                 /* a streaming subscriber's looks at head, at most */
-#define SLIP_PAUSES 4                 /* ... with this many pauses between two */
-#define SLIP_BYTES 16384u             /* ... until head is this far ahead (or cap / 8) */
+#define SLIP_POLLS 16                 /* a streaming subscriber's looks at head, at most */
+#define SLIP_PAUSES 8                 /* ... with this many pauses between two */
+#define SLIP_BYTES 65536u             /* ... until head is this far ahead (or cap / 8) */
 
 struct ipk_ring {
 	int fd; /* feed, read-write, flock(LOCK_EX) held */
