@@ -1,8 +1,9 @@
 /*
  * ring.pml - SPIN model of the broadcast ring's publish/validate protocol,
  * its commit word and its doorbell (src/ring_*.c), checked exhaustively for
- * one publisher and one subscriber (a second one multiplies the states
- * without adding an interaction: subscribers never touch each other).
+ * one publisher and one subscriber (a second one multiplies the states; the
+ * one thing subscribers share, the doorbell's fenced bit, is checked with
+ * two sleepers in doorbell.pml).
  *
  * What it checks:
  *   1. a subscriber never accepts a torn or overwritten record: every
@@ -62,8 +63,8 @@ bit fenced = 1;     /* doorbell: IPK__RING_FENCED in the sleepers word */
 byte futex = 0;     /* doorbell: the futex word */
 /* A light publisher's store of head, not yet seen by the other CPU: a
  * store buffer of one entry (NONE: empty), drained by drain() at any time,
- * before the publisher's next store (stores are seen in order: tail's
- * release store orders it), by a locked instruction or fence of the
+ * before the publisher's next store (stores are seen in order: the release
+ * fence after tail's store orders it), by a locked instruction or fence of the
  * publisher, or by a sleeper's membarrier() (the barrier it puts into the
  * publisher's instruction stream). Only loads pass it. */
 byte pending = NONE;
