@@ -117,7 +117,11 @@
  * compare-and-swap of the word from FENCED alone to 0, which fails if
  * anyone has counted itself. A publisher that cannot register keeps the
  * bit set and never clears it; a sleeper whose membarrier() fails (a
- * seccomp filter) bounds its first sleep by NOFENCE_SLICE_NS instead.
+ * seccomp filter) bounds its first sleep by NOFENCE_SLICE_NS instead and
+ * still sets the bit (the publisher fences from its next publish on): a
+ * second sleeper that comes while the publish in flight has not made its
+ * store visible - a few nanoseconds - trusts a barrier that was not made,
+ * and is bounded by its sleep slice.
  * tests/model/ring.pml checks this with a store buffer for the light
  * store. If the subscriber read the futex word after the increment, the
  * release/acquire pair on it hands it the new head too; if before,
