@@ -68,10 +68,10 @@ static void register_light(void)
 }
 
 /* The registration belongs to a memory map, and a forked child may
- * publish on the rings it inherited: register it too. It inherits the
- * parent's seccomp filters, so this fails only where the kernel is out
- * of memory - and a publish that then misses a sleeper costs it at most
- * its sleep slice (WAIT_SLICE_NS), never a hang. */
+ * publish on the rings it inherited. Kernels copy it with the map; should
+ * one not, this registers the child (nothing, if it is registered). Where
+ * that fails, a publish that misses a sleeper costs it its sleep slice
+ * (WAIT_SLICE_NS), never a hang. */
 static void light_at_fork(void)
 {
 	register_light();
