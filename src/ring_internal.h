@@ -52,6 +52,8 @@
 #define SLIP_POLLS 16                 /* a streaming subscriber's looks at head, at most */
 #define SLIP_PAUSES 8                 /* ... with this many pauses between two */
 #define SLIP_BYTES 65536u             /* ... until head is this far ahead (or cap / 8) */
+#define SLIP_RUN 512u                 /* ... while it moves this much between two looks */
+#define SLIP_SKIP 64                  /* catch-ups without a slip after one that gained nothing */
 
 struct ipk_ring {
 	int fd; /* feed, read-write, flock(LOCK_EX) held */
@@ -134,6 +136,7 @@ struct ipk_ring_sub {
 	struct ipk__ring_cons *cons; /* queue mode consumer; else NULL */
 	uint64_t shown;              /* queue mode: cons->shown as we last stored it */
 	uint64_t slack;              /* 2 * ipk__ring_rec_size(max_msg): see intact() */
+	uint32_t slip_skip;          /* streams caught up with that do not slip (slip()) */
 	uint64_t lost;
 	size_t map_size;
 	struct ipk__ring_bell *bell; /* NULL: no doorbell, poll by sleeping */
