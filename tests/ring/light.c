@@ -17,6 +17,9 @@
  *      light, and still wakes its sleeper.
  *   6. A sleeper whose membarrier() is refused still sets the bit, and
  *      takes every message.
+ *   7. A process that writes anything into the sleepers word, as any
+ *      subscriber may, delays wake-ups by a slice at most and loses
+ *      nothing; what it leaves costs one wake-up, then none.
  */
 #include <linux/filter.h>
 #include <linux/membarrier.h>
@@ -33,6 +36,7 @@
 
 #define LEN 64
 #define ROUNDS 100
+#define SCRIBBLED 400 /* messages published while the word is scribbled on */
 
 static struct rt_step ready, go, asleep, took;
 
@@ -293,6 +297,78 @@ static void case_rounds(bool light, bool refuse)
 	       (double)(rt_now() - t0) / IPK_MSEC);
 }
 
+/* 7: someone writes anything into the sleepers word (the doorbell is
+ * writable by every subscriber). */
+static int scribbler(void *arg)
+{
+	_Atomic uint32_t *word = map_sleepers(arg);
+	uint32_t x = 12345;
+
+	T_SYS(prctl(PR_SET_PDEATHSIG, SIGKILL));
+	for (;;) {
+		x = x * 1103515245u + 12345u; /* 0, the bit, counts, garbage */
+		atomic_store(word, x % 3 == 0 ? 0 : x % 3 == 1 ? IPK__RING_FENCED : x);
+		if (x % 64 == 0)
+			usleep(50);
+	}
+	return 0;
+}
+
+static int slow_reader(void *arg)
+{
+	unsigned char buf[LEN];
+	ipk_ring_sub *s;
+
+	T_SYS(prctl(PR_SET_PDEATHSIG, SIGKILL));
+	T_OK(ipk_ring_open(arg, NULL, &s));
+	rt_signal(&ready);
+	for (uint64_t i = 0; i < SCRIBBLED; i++) {
+		/* a wake-up the scribbler hid costs one sleep slice at most */
+		T_EQ(ipk_ring_recv(s, buf, LEN, 2 * IPK_SEC), (ssize_t)LEN);
+		T_EQ(rt_check(buf, LEN), i);
+	}
+	T_EQ(ipk_ring_lost(s), 0);
+	ipk_ring_sub_close(s);
+	return 0;
+}
+
+static void case_scribbler(void)
+{
+	struct ipk_ring_stats before, after;
+	_Atomic uint32_t *word;
+	pid_t reader, vandal;
+	char name[64];
+	ipk_ring *r;
+
+	rt_name(name, sizeof(name), "light-scribble");
+	T_OK(ipk_ring_create(name, NULL, &r));
+	word = map_sleepers(name);
+	reader = t_fork(slow_reader, name);
+	rt_await(&ready);
+	vandal = t_fork(scribbler, name);
+	for (uint64_t i = 0; i < SCRIBBLED; i++) {
+		publish(r, i);
+		usleep(500);
+	}
+	t_wait_exit(reader, 0);
+	T_SYS(kill(vandal, SIGKILL));
+	T_EQ(waitpid(vandal, NULL, 0), vandal);
+	/* Whatever it left: a count nobody holds is cleared by the first
+	 * wake-up that wakes nobody, and the publisher is light again. */
+	for (uint64_t i = 0; i < QUIET_PUBLISHES + 2; i++)
+		publish(r, SCRIBBLED + i);
+	T_OK(ipk_ring_stats(r, &before));
+	for (uint64_t i = 0; i < 1000; i++)
+		publish(r, SCRIBBLED + QUIET_PUBLISHES + 2 + i);
+	T_OK(ipk_ring_stats(r, &after));
+	T_EQ(after.wakes, before.wakes);
+	T_EQ(IPK__RING_SLEEPERS(atomic_load(word)), 0u);
+	ipk_ring_close(r);
+	printf("a process writing anything into the sleepers word: %d messages all taken, "
+	       "then no wake-ups\n",
+	       SCRIBBLED);
+}
+
 int main(void)
 {
 	bool light = kernel_has_light(), filters;
@@ -315,5 +391,6 @@ int main(void)
 	case_rounds(light, false);
 	if (filters)
 		case_rounds(light, true);
+	case_scribbler();
 	return 0;
 }
