@@ -22,7 +22,8 @@
  * ipk__ring_check_header() - validate a feed mapping of @size bytes before any of its
  * values is used; the values are copied out once (the mapping may change
  * under us).
- * Return: 0; -EPROTO (magic, version); -EBADMSG (sizes, positions).
+ * Return: 0; -EPROTO (magic); -EPROTONOSUPPORT (version); -EBADMSG (sizes,
+ * positions).
  */
 int ipk__ring_check_header(const struct ipk__ring_hdr *h, size_t size, uint64_t *cap,
 			   uint64_t *max_msg)
@@ -36,7 +37,7 @@ int ipk__ring_check_header(const struct ipk__ring_hdr *h, size_t size, uint64_t 
 	if (atomic_load_explicit(&h->magic, memory_order_acquire) != IPK__RING_MAGIC)
 		return -EPROTO;
 	if (h->version != IPK__RING_VERSION)
-		return -EPROTO;
+		return -EPROTONOSUPPORT; /* another release's layout */
 	if (h->hdr_size != IPK__RING_HDR_SIZE)
 		return -EBADMSG;
 	c = h->capacity;

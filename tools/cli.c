@@ -164,6 +164,13 @@ int cli_fail_op(const char *url, int err, enum ipk_mq_op op)
 
 	if (op == IPK_MQ_OP_OPEN && refused_name(url, err < 0 ? -err : err))
 		return CLI_FAIL;
+	if (op == IPK_MQ_OP_OPEN && (err == EPROTONOSUPPORT || err == -EPROTONOSUPPORT) &&
+	    !strncmp(url, "shm:", 4)) {
+		cli_msg("%s: %s (EPROTONOSUPPORT): a ring of another layout version; its "
+			"publisher and subscribers must run the same ipckit release",
+			url, strerror(EPROTONOSUPPORT));
+		return CLI_FAIL;
+	}
 	if (!hint)
 		return cli_fail(url, err);
 	if (err < 0)

@@ -249,6 +249,10 @@ void ls_details(const struct ipk_inspect_obj *o, char *buf, size_t len)
 			 (unsigned long long)o->max_msg, (unsigned long long)o->msg_size);
 		break;
 	case IPK_INSPECT_RING:
+		if (o->ring_err == -EPROTONOSUPPORT) {
+			snprintf(buf, len, "another layout version (EPROTONOSUPPORT)");
+			break;
+		}
 		if (o->ring_err) {
 			snprintf(buf, len, "unreadable header (%s)", ipk_errname(o->ring_err));
 			break;

@@ -61,6 +61,11 @@ static void show(const struct ipk_inspect_obj *o)
 		       (unsigned long long)o->msg_size);
 		break;
 	case IPK_INSPECT_RING:
+		if (o->ring_err == -EPROTONOSUPPORT) {
+			printf("  header:  another layout version (EPROTONOSUPPORT): made by "
+			       "another ipckit release\n");
+			break;
+		}
 		if (o->ring_err) {
 			printf("  header:  unreadable (%s)\n", ipk_errname(o->ring_err));
 			break;

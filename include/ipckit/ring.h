@@ -289,8 +289,9 @@ IPK_API int ipk_ring_stats(const ipk_ring *r, struct ipk_ring_stats *ret);
  * the ring but not finished setting it up: open again); -EOPNOTSUPP
  * (IPK_RING_CONSUMER on a ring that is not a queue); -EBUSY (the queue has
  * a consumer); -EPROTO (not a ring - a FIFO, directory, socket or symbolic
- * link at the name or its doorbell's, never waited on - or another layout
- * version); -EBADMSG (sizes or positions inconsistent with the object);
+ * link at the name or its doorbell's, never waited on); -EPROTONOSUPPORT
+ * (a ring of another layout version: its publisher runs another ipckit
+ * release); -EBADMSG (sizes or positions inconsistent with the object);
  * -EINVAL.
  * Blocking: no. Threads: safe.
  */
@@ -445,7 +446,8 @@ struct ipk_ring_info {
  * known; a queue's consumer lag is. Takes no lock: a publisher starting
  * at the same moment is not disturbed.
  * Return: 0 and *@ret; -EINVAL (bad name); -ENOENT; -EACCES; -EPROTO (not
- * a ring, or not initialised yet); -EBADMSG (inconsistent header).
+ * a ring, or not initialised yet); -EPROTONOSUPPORT (another layout
+ * version); -EBADMSG (inconsistent header).
  * Blocking: no. Threads: safe.
  */
 IPK_API int ipk_ring_info(const char *name, struct ipk_ring_info *ret);

@@ -94,9 +94,10 @@ int main(void)
 
 	T_EQ(open_u32(O_MAGIC, 0), -EAGAIN); /* linked, not initialised yet */
 	T_EQ(open_u32(O_MAGIC, 0x12345678), -EPROTO);
-	T_EQ(open_u32(O_VERSION, 1), -EPROTO); /* before packed records */
-	T_EQ(open_u32(O_VERSION, 2), -EPROTO); /* before the consumer's shown */
-	T_EQ(open_u32(O_VERSION, IPK__RING_VERSION + 1), -EPROTO);
+	T_EQ(open_u32(O_VERSION, 1), -EPROTONOSUPPORT); /* before packed records */
+	T_EQ(open_u32(O_VERSION, 2), -EPROTONOSUPPORT); /* before the consumer's shown */
+	T_EQ(open_u32(O_VERSION, 3), -EPROTONOSUPPORT); /* before light publishes */
+	T_EQ(open_u32(O_VERSION, IPK__RING_VERSION + 1), -EPROTONOSUPPORT);
 	T_EQ(open_u32(O_HDR_SIZE, 64), -EBADMSG);
 	T_EQ(open_u64(O_CAPACITY, 8192), -EBADMSG); /* larger than the object */
 	T_EQ(open_u64(O_CAPACITY, 3000), -EBADMSG); /* not a power of two */
