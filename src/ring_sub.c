@@ -691,16 +691,16 @@ static inline ssize_t take_here(ipk_ring_sub *s, void *buf, size_t len)
  * SLIP_SKIP catch-ups take their record at once: a feed paced just fast
  * enough to look like a stream pays one gap (about 200 ns here) in
  * SLIP_SKIP. A message that comes alone or a reply in a round trip takes
- * longer than two looks and never slips.
+ * longer than two looks as a rule; one that does not is treated the same.
  */
 static inline bool streaming(const ipk_ring_sub *s)
 {
 	const _Atomic uint64_t *word = &s->data[(s->pos & s->mask) / 8 + 1];
 	uint64_t want = s->next_seq - s->idx;
 
-	/* Relaxed: take_here() loads it again with acquire. */
 	if (!s->seq_known)
 		return false;
+	/* Relaxed: take_here() loads it again with acquire. */
 	if (atomic_load_explicit(word, memory_order_relaxed) == want)
 		return true;
 	cpu_relax();
