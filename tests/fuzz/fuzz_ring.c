@@ -76,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	r = ipk_ring_open_fd(fd, -1, NULL, &s);
 	if (r < 0) {
-		CHECK(r == -EPROTO || r == -EBADMSG || r == -EAGAIN);
+		CHECK(r == -EPROTO || r == -EPROTONOSUPPORT || r == -EBADMSG || r == -EAGAIN);
 		close(fd);
 		return 0;
 	}
