@@ -4,10 +4,15 @@
  * this program re-executes itself as a publisher under `strace -c` (with a
  * subscriber attached that never waits) for 1000 and for 100000 rounds (by
  * turns a publish and a batch of four); the two runs must make the same
- * number of system calls. Skipped without strace, without permission to
+ * number of system calls, give or take SLACK: a call per publish would add
+ * 99,000, but a run once made one call more than the other under
+ * AddressSanitizer, whose runtime calls as it needs. Any difference prints
+ * both runs' strace tables. Skipped without strace, without permission to
  * trace, and under ThreadSanitizer (whose runtime makes calls of its own).
  */
 #include "ringt.h"
+
+#define SLACK 2
 
 static int publish(const char *name, long n)
 {
@@ -32,11 +37,13 @@ static int publish(const char *name, long n)
 	return 0;
 }
 
-/* System calls made by "self publish NAME N", as strace -c counts them. */
-static long traced_calls(const char *self, const char *name, long n)
+/* System calls made by "self publish NAME N", as strace -c counts them;
+ * its table in @table (@len bytes). */
+static long traced_calls(const char *self, const char *name, long n, char *table, size_t len)
 {
 	char out[128], cmd[1024], line[256];
 	long calls = -1;
+	size_t used = 0;
 	FILE *f;
 
 	snprintf(out, sizeof(out), "/tmp/ipk-ring-strace-%d", (int)getpid());
@@ -47,8 +54,14 @@ static long traced_calls(const char *self, const char *name, long n)
 		T_SKIP("strace cannot trace here: %s", cmd);
 	f = fopen(out, "r");
 	T_TRUE(f);
+	table[0] = 0;
 	while (fgets(line, sizeof(line), f)) {
 		char *tot = strstr(line, " total");
+
+		if (used + strlen(line) < len) {
+			memcpy(table + used, line, strlen(line) + 1);
+			used += strlen(line);
+		}
 		double pct, secs;
 		long usecs, c;
 
@@ -63,7 +76,7 @@ static long traced_calls(const char *self, const char *name, long n)
 
 int main(int argc, char **argv)
 {
-	char name[64];
+	char name[64], few_table[8192], many_table[8192];
 	long few, many;
 
 #if defined(__SANITIZE_THREAD__)
@@ -79,9 +92,11 @@ int main(int argc, char **argv)
 	if (system("strace -V >/dev/null 2>&1") != 0)
 		T_SKIP("strace is not installed");
 	rt_name(name, sizeof(name), "sys");
-	few = traced_calls(argv[0], name, 1000);
-	many = traced_calls(argv[0], name, 100000);
+	few = traced_calls(argv[0], name, 1000, few_table, sizeof(few_table));
+	many = traced_calls(argv[0], name, 100000, many_table, sizeof(many_table));
 	printf("system calls: %ld for 1000 rounds, %ld for 100000\n", few, many);
-	T_EQ(many, few);
+	if (many != few)
+		printf("1000 rounds:\n%s100000 rounds:\n%s", few_table, many_table);
+	T_TRUE(many >= few - SLACK && many <= few + SLACK);
 	return 0;
 }
