@@ -18,6 +18,7 @@
 
 #include "mpsct.h"
 #include "mpsc_layout.h"
+#include "mpsc_peek.h"
 
 #define ROUNDS 100
 
@@ -43,20 +44,9 @@ static int count_fds(void)
 static void learn_address(void)
 {
 	char path[128];
-	const struct ipk__mpsc_hdr *h;
 	int fd;
 
-	snprintf(path, sizeof(path), "/dev/shm%s", name);
-	fd = open(path, O_RDONLY);
-	T_SYS(fd);
-	h = mmap(NULL, IPK__MPSC_HDR_SIZE, PROT_READ, MAP_SHARED, fd, 0);
-	T_TRUE(h != MAP_FAILED);
-	memset(&addr, 0, sizeof(addr));
-	addr.sun_family = AF_UNIX;
-	memcpy(addr.sun_path, h->addr, h->addr_len);
-	addr_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + h->addr_len);
-	munmap((void *)h, IPK__MPSC_HDR_SIZE);
-	close(fd);
+	mt_door_address(name, &addr, &addr_len);
 	snprintf(path, sizeof(path), "/dev/shm%s-door", name);
 	fd = open(path, O_RDWR);
 	T_SYS(fd);

@@ -12,6 +12,7 @@
 
 #include "mpsct.h"
 #include "mpsc_layout.h"
+#include "mpsc_peek.h"
 
 static char name[64];
 static struct mt_step ready, got;
@@ -67,19 +68,10 @@ static int successor(void *arg)
 
 static uint32_t header_state(void)
 {
-	char path[128];
-	const struct ipk__mpsc_hdr *h;
-	uint32_t state;
-	int fd;
+	const struct ipk__mpsc_hdr *h = mt_map_hdr(name);
+	uint32_t state = atomic_load(&h->state);
 
-	snprintf(path, sizeof(path), "/dev/shm%s", name);
-	fd = open(path, O_RDONLY);
-	T_SYS(fd);
-	h = mmap(NULL, IPK__MPSC_HDR_SIZE, PROT_READ, MAP_SHARED, fd, 0);
-	T_TRUE(h != MAP_FAILED);
-	state = atomic_load(&h->state);
-	munmap((void *)h, IPK__MPSC_HDR_SIZE);
-	close(fd);
+	mt_unmap_hdr(h);
 	return state;
 }
 
